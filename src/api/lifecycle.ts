@@ -27,6 +27,7 @@ import { writeFileAtomic } from '../state/atomic.js';
 import { createContainer as createStored, launchFailure } from '../container/run.js';
 import { containerPaths, releaseName, writeRecord } from '../container/store.js';
 import { ApiError } from './errors.js';
+import { EventBus, type ContainerActor } from './events.js';
 import type { Logger } from './log.js';
 
 export const POLL_MS = 50;
@@ -159,6 +160,8 @@ interface StoredConfig {
 export interface SupervisorDeps {
   stateRoot: string;
   log: Logger;
+  /** where lifecycle events go (GET /events); a private bus by default */
+  events?: EventBus;
 }
 
 export class Supervisor {
@@ -167,8 +170,21 @@ export class Supervisor {
   private readonly waiters = new Map<string, ((code: number) => void)[]>();
   private facts: Promise<HostFacts> | undefined;
   private closed = false;
+  readonly events: EventBus;
 
-  constructor(private readonly deps: SupervisorDeps) {}
+  constructor(private readonly deps: SupervisorDeps) {
+    this.events = deps.events ?? new EventBus();
+  }
+
+  /** The event actor of a stored container: its id, name and image (the rootfs, or "host"). */
+  private actor(id: string, stored: StoredConfig | undefined): ContainerActor {
+    return { id, image: stored?.config.isolation.rootfs ?? 'host', ...(stored?.name !== undefined ? { name: stored.name } : {}) };
+  }
+
+  private async emit(action: string, id: string, attributes: Record<string, string | number | boolean | undefined> = {}): Promise<void> {
+    const stored = await this.stored(id).catch(() => undefined);
+    this.events.container(action, this.actor(id, stored), attributes);
+  }
 
   private driver(parent: string | undefined): Promise<CgroupDriver> {
     const key = parent ?? '';
@@ -224,6 +240,7 @@ export class Supervisor {
     const hostConfig: Record<string, unknown> = {};
     for (const k of HOST_CONFIG_FIELDS) if (hc[k] !== undefined) hostConfig[k] = hc[k];
     await writeFileAtomic(path.join(this.dir(id), 'hostconfig.json'), JSON.stringify(hostConfig) + '\n');
+    await this.emit('create', id);
     return id;
   }
 
@@ -250,6 +267,7 @@ export class Supervisor {
       await this.watched.get(id);
       throw new ApiError(failure.exitCode === 125 ? 500 : 400, failure.message);
     }
+    this.events.container('start', this.actor(id, stored));
     return 'started';
   }
 
@@ -299,6 +317,9 @@ export class Supervisor {
       state: { status: 'exited', exitCode: code, oomKilled: oom, finishedAt },
     });
     this.deps.log.info('container exited', { id, exitCode: code, oomKilled: oom });
+    const actor = this.actor(id, stored);
+    if (oom) this.events.container('oom', actor);
+    this.events.container('die', actor, { exitCode: code });
     for (const resolve of this.waiters.get(id) ?? []) resolve(code);
     this.waiters.delete(id);
     if (stored.config.rm) await this.discard(id, stored.name).catch((err: Error) => this.deps.log.warn('auto-remove failed', { id, err }));
@@ -335,6 +356,7 @@ export class Supervisor {
     // To the workload directly: as pid 1 of its namespace it gets only the signals it handles (and
     // SIGKILL), as under Docker; through the launcher SIGKILL could not be forwarded.
     process.kill(live.pid, signal);
+    await this.emit('kill', id, { signal });
   }
 
   /** SIGTERM, then SIGKILL after `seconds`; false when it was not running (304). */
@@ -348,6 +370,7 @@ export class Supervisor {
       await this.kill(id, osConstants.signals.SIGKILL).catch(() => {});
       await ended;
     }
+    await this.emit('stop', id);
     return true;
   }
 
@@ -385,6 +408,7 @@ export class Supervisor {
   /** Remove a container that does not run: its cgroup (if still there), state dir and name. */
   private async discard(id: string, name: string | undefined): Promise<void> {
     const stored = await this.stored(id).catch(() => undefined);
+    const actor = this.actor(id, stored);
     if (stored) {
       const driver = await this.driver(stored.config.cgroupParent);
       await driver.open(id).destroy().catch((err: NodeJS.ErrnoException) => {
@@ -394,6 +418,7 @@ export class Supervisor {
     await removeContainerDirs(containerPaths(this.deps.stateRoot, id));
     if (name !== undefined) await releaseName(this.deps.stateRoot, name);
     this.watched.delete(id);
+    this.events.container('destroy', actor);
   }
 
   async hostConfigOf(id: string): Promise<{ stored: StoredConfig }> {

@@ -11,6 +11,7 @@ import type { AddressInfo } from 'node:net';
 import { CorralError } from '../errors.js';
 import { listContainers } from './containers.js';
 import { Supervisor } from './lifecycle.js';
+import { eventsRoute } from './events-route.js';
 import { createRoute, deleteRoute, inspectRoute, killRoute, logsRoute, startRoute, stopRoute, waitRoute } from './lifecycle-routes.js';
 import type { Logger } from './log.js';
 import { Router } from './router.js';
@@ -87,7 +88,8 @@ export function buildRouter(deps: RouterDeps): Router {
     .add('POST', '/containers/{id}/stop', (ctx) => stopRoute(sup, ctx), { id: containerParam })
     .add('POST', '/containers/{id}/wait', (ctx) => waitRoute(sup, ctx), { id: containerParam })
     .add('DELETE', '/containers/{id}', (ctx) => deleteRoute(sup, ctx), { id: containerParam })
-    .add('GET', '/containers/{id}/logs', (ctx) => logsRoute(sup, ctx), { id: containerParam });
+    .add('GET', '/containers/{id}/logs', (ctx) => logsRoute(sup, ctx), { id: containerParam })
+    .add('GET', '/events', (ctx) => eventsRoute(sup.events, ctx));
   return router;
 }
 

@@ -305,3 +305,42 @@ test('no leaks: no cgroups under the test parent, no launchers of this state roo
   assert.deepEqual(launcherProcesses(root), []);
   assert.deepEqual(fs.readdirSync(path.join(root, 'containers')), []);
 });
+
+test('events: the history since a time holds create, start, die with the exit code, destroy; filters apply; a live stream sees new events', async () => {
+  const since = (Date.now() / 1000 - 1).toFixed(3);
+  const id = await create(['sh', '-c', 'exit 5'], {}, 'lc-events');
+  assert.equal((await api('POST', `/containers/${id}/start`)).status, 204);
+  assert.deepEqual((await api('POST', `/containers/${id}/wait`)).json(), { StatusCode: 5, Error: null });
+  assert.equal((await api('DELETE', `/containers/${id}`)).status, 204);
+  const untilNow = (Date.now() / 1000 + 0.001).toFixed(3);
+  const history = await api('GET', `/events?since=${since}&until=${untilNow}&filters=${encodeURIComponent(JSON.stringify({ container: ['lc-events'] }))}`);
+  assert.equal(history.status, 200, history.body);
+  const events = history.body.trim().split('\n').map((l) => JSON.parse(l) as { Action: string; Actor: { ID: string; Attributes: Record<string, string> } });
+  assert.deepEqual(events.map((e) => e.Action), ['create', 'start', 'die', 'destroy']);
+  assert.ok(events.every((e) => e.Actor.ID === id && e.Actor.Attributes.name === 'lc-events' && e.Actor.Attributes.image === rootfs));
+  assert.equal(events[2]!.Actor.Attributes.exitCode, '5');
+  const onlyDie = await api('GET', `/events?since=${since}&until=${untilNow}&filters=${encodeURIComponent('{"event":["die"],"container":["lc-events"]}')}`);
+  assert.equal(onlyDie.body.trim().split('\n').length, 1);
+  assert.equal((await api('GET', '/events?filters=%7B%22colour%22%3A%5B%5D%7D')).status, 400);
+
+  const http = (await import('node:http')).default;
+  const live = await new Promise<string>((resolve, reject) => {
+    const req = http.get({ socketPath: socket, path: `/events?filters=${encodeURIComponent('{"event":["create"]}')}` }, (res) => {
+      let text = '';
+      res.on('data', (c: Buffer) => {
+        text += c.toString();
+        if (text.includes('\n')) {
+          req.destroy();
+          resolve(text);
+        }
+      });
+      // subscribed once the headers are here: now make something happen
+      create(['true'], {}, 'lc-events-live').catch(reject);
+    });
+    req.on('error', (err) => (err.message.includes('socket hang up') ? undefined : reject(err)));
+  });
+  const created = JSON.parse(live.split('\n')[0]!) as { Action: string; Actor: { ID: string; Attributes: Record<string, string> } };
+  assert.equal(created.Action, 'create');
+  assert.equal(created.Actor.Attributes.name, 'lc-events-live');
+  assert.equal((await api('DELETE', `/containers/lc-events-live`)).status, 204);
+});
