@@ -25,6 +25,8 @@ import { NoSuchContainerError, parseExitFile, parsePidFile, procStatStartTime, r
 import { newContainerId } from '../container/ids.js';
 import { writeFileAtomic } from '../state/atomic.js';
 import { createContainer as createStored, launchFailure } from '../container/run.js';
+import { formatBytesBinary } from '../container/format.js';
+import type { LauncherStatus } from '../container/status.js';
 import { containerPaths, releaseName, writeRecord } from '../container/store.js';
 import { ApiError } from './errors.js';
 import { EventBus, type ContainerActor } from './events.js';
@@ -168,6 +170,10 @@ export class Supervisor {
   private readonly drivers = new Map<string, Promise<CgroupDriver>>();
   private readonly watched = new Map<string, Promise<number>>();
   private readonly waiters = new Map<string, ((code: number) => void)[]>();
+  /** wakes a container's exit poll at once (a client said its launcher ended) */
+  private readonly pokes = new Map<string, () => void>();
+  /** containers whose launcher a client runs (native/front.c): whether an oom event was seen */
+  private readonly clientRuns = new Map<string, { oom: boolean; started: boolean; actor: ContainerActor; stop: () => void }>();
   private facts: Promise<HostFacts> | undefined;
   private closed = false;
   readonly events: EventBus;
@@ -196,7 +202,8 @@ export class Supervisor {
     return d;
   }
 
-  private hostFacts(): Promise<HostFacts> {
+  /** the host facts flag validation needs (CPUs, parent's cpuset, ...), read once */
+  hostFacts(): Promise<HostFacts> {
     this.facts ??= this.driver(undefined).then(hostFacts);
     return this.facts;
   }
@@ -299,7 +306,14 @@ export class Supervisor {
       if (!(await readLive(path.join(dir, 'launcher.pid')))) {
         if (++misses > 3) break;
       } else misses = 0;
-      await new Promise((r) => setTimeout(r, POLL_MS));
+      await new Promise<void>((r) => {
+        const timer = setTimeout(r, POLL_MS);
+        this.pokes.set(id, () => {
+          clearTimeout(timer);
+          r();
+        });
+      });
+      this.pokes.delete(id);
     }
     const stored = await this.stored(id);
     const driver = await this.driver(stored.config.cgroupParent);
@@ -309,20 +323,23 @@ export class Supervisor {
     if (oom && code === 128 + 9) code = 137;
     await cgroup.destroy().catch((err: Error) => this.deps.log.warn('cannot remove the cgroup', { id, err }));
     const finishedAt = exitTime && !Number.isNaN(new Date(exitTime).getTime()) ? exitTime : new Date().toISOString();
-    await writeRecord(containerPaths(this.deps.stateRoot, id), {
-      id,
-      name: stored.name,
-      created: stored.created,
-      config: stored.config,
-      state: { status: 'exited', exitCode: code, oomKilled: oom, finishedAt },
-    });
+    // with AutoRemove the record goes at once: not worth two fsyncs
+    if (!stored.config.rm) {
+      await writeRecord(containerPaths(this.deps.stateRoot, id), {
+        id,
+        name: stored.name,
+        created: stored.created,
+        config: stored.config,
+        state: { status: 'exited', exitCode: code, oomKilled: oom, finishedAt },
+      });
+    }
     this.deps.log.info('container exited', { id, exitCode: code, oomKilled: oom });
     const actor = this.actor(id, stored);
     if (oom) this.events.container('oom', actor);
     this.events.container('die', actor, { exitCode: code });
     for (const resolve of this.waiters.get(id) ?? []) resolve(code);
     this.waiters.delete(id);
-    if (stored.config.rm) await this.discard(id, stored.name).catch((err: Error) => this.deps.log.warn('auto-remove failed', { id, err }));
+    if (stored.config.rm) await this.discard(id, stored.name, { stored, cgroupGone: true }).catch((err: Error) => this.deps.log.warn('auto-remove failed', { id, err }));
     return code;
   }
 
@@ -406,10 +423,10 @@ export class Supervisor {
   }
 
   /** Remove a container that does not run: its cgroup (if still there), state dir and name. */
-  private async discard(id: string, name: string | undefined): Promise<void> {
-    const stored = await this.stored(id).catch(() => undefined);
+  private async discard(id: string, name: string | undefined, known: { stored?: StoredConfig; cgroupGone?: boolean } = {}): Promise<void> {
+    const stored = known.stored ?? (await this.stored(id).catch(() => undefined));
     const actor = this.actor(id, stored);
-    if (stored) {
+    if (stored && !known.cgroupGone) {
       const driver = await this.driver(stored.config.cgroupParent);
       await driver.open(id).destroy().catch((err: NodeJS.ErrnoException) => {
         if (err.code !== 'ENOENT') throw err;
@@ -419,6 +436,79 @@ export class Supervisor {
     if (name !== undefined) await releaseName(this.deps.stateRoot, name);
     this.watched.delete(id);
     this.events.container('destroy', actor);
+  }
+
+  /**
+   * `corral run` through the fast front (native/front.c): create the container from the CLI's own
+   * flags with a spec whose launcher stays in the foreground of the client, which runs it.
+   * The exit is followed as soon as the launcher exists, so that a client that dies does not leave
+   * the container unwatched.
+   */
+  async prepareClientRun(config: RunConfig): Promise<{ id: string; spec: string }> {
+    const driver = await this.driver(config.cgroupParent);
+    const id = newContainerId();
+    const created = await createStored(config, { stateRoot: this.deps.stateRoot, driver, stderr: process.stderr, id });
+    const actor: ContainerActor = { id, image: config.isolation.rootfs ?? 'host', ...(config.name !== undefined ? { name: config.name } : {}) };
+    const seen = { oom: false, started: false, actor, stop: () => {} };
+    seen.stop = this.events.subscribe((e) => {
+      if (e.Actor.ID === id && e.Action === 'oom') seen.oom = true;
+    });
+    this.clientRuns.set(id, seen);
+    this.events.container('create', actor);
+    const launched = setInterval(() => {
+      if (this.watched.has(id) || this.closed) return clearInterval(launched);
+      fs.access(path.join(this.dir(id), 'launcher.pid')).then(
+        () => {
+          clearInterval(launched);
+          this.followClientRun(id);
+        },
+        () => fs.access(this.dir(id)).catch(() => clearInterval(launched)),
+      );
+    }, 1000);
+    launched.unref();
+    return { id, spec: created.paths.spec };
+  }
+
+  /**
+   * The client's launcher ended: record the exit, clean up as the stand-alone run does, and give the
+   * exit code and the message to print (a setup failure's, or the OOM kill's with the limit).
+   */
+  async finishClientRun(id: string, statusLines: LauncherStatus[], launcherCode: number): Promise<{ exitCode: number; message: string }> {
+    const run = this.clientRuns.get(id);
+    if (!run) throw new ApiError(409, `container ${id.slice(0, 12)} was not prepared for a client run by this daemon`);
+    const stored = await this.stored(id);
+    const error = statusLines.find((l): l is LauncherStatus & { kind: 'error' } => l.kind === 'error');
+    const exited = statusLines.find((l) => l.kind === 'exit');
+    try {
+      if (error || !exited) {
+        // never started: like the stand-alone run, a failed start leaves nothing
+        await this.discard(id, stored.name);
+        if (error) {
+          const failure = launchFailure(error, stored.config.isolation.command[0] ?? '');
+          return { exitCode: failure.exitCode, message: failure.message };
+        }
+        return { exitCode: launcherCode === 0 ? 125 : launcherCode, message: `the launcher ended without reporting the workload's exit (code ${launcherCode})` };
+      }
+      this.followClientRun(id);
+      this.pokes.get(id)?.();
+      const code = await this.watch(id);
+      const limit = stored.config.resources.memory?.max;
+      const message = run.oom ? `killed by the OOM killer: memory limit ${limit === undefined || limit === 'max' ? 'unlimited' : formatBytesBinary(limit)}` : '';
+      return { exitCode: code, message };
+    } finally {
+      run.stop();
+      this.clientRuns.delete(id);
+    }
+  }
+
+  /** The client's launcher is running (or has run): say so once and follow it to its end. */
+  private followClientRun(id: string): void {
+    const run = this.clientRuns.get(id);
+    if (run && !run.started) {
+      run.started = true;
+      this.events.container('start', run.actor);
+    }
+    this.watch(id);
   }
 
   async hostConfigOf(id: string): Promise<{ stored: StoredConfig }> {

@@ -12,6 +12,7 @@ import { CorralError } from '../errors.js';
 import { listContainers } from './containers.js';
 import { Supervisor } from './lifecycle.js';
 import { eventsRoute } from './events-route.js';
+import { finishRoute, prepareRoute } from './client-run.js';
 import { createRoute, deleteRoute, inspectRoute, killRoute, logsRoute, startRoute, stopRoute, waitRoute } from './lifecycle-routes.js';
 import type { Logger } from './log.js';
 import { Router } from './router.js';
@@ -89,7 +90,9 @@ export function buildRouter(deps: RouterDeps): Router {
     .add('POST', '/containers/{id}/wait', (ctx) => waitRoute(sup, ctx), { id: containerParam })
     .add('DELETE', '/containers/{id}', (ctx) => deleteRoute(sup, ctx), { id: containerParam })
     .add('GET', '/containers/{id}/logs', (ctx) => logsRoute(sup, ctx), { id: containerParam })
-    .add('GET', '/events', (ctx) => eventsRoute(sup.events, ctx));
+    .add('GET', '/events', (ctx) => eventsRoute(sup.events, ctx))
+    .add('POST', '/corral/run/prepare', (ctx) => prepareRoute(sup, stateRoot, ctx))
+    .add('POST', '/corral/run/{id}/finish', (ctx) => finishRoute(sup, ctx), { id: containerParam });
   return router;
 }
 

@@ -332,6 +332,8 @@ class V1Cgroup implements Cgroup {
   async kill(): Promise<void> {
     const existing = await Promise.all(this.driver.hierarchies.map((h) => this.o.fs.exists(this.dirOf(h))));
     if (!existing.some(Boolean)) return;
+    // An empty cgroup (the container already ended) needs no freeze: nothing in it can fork.
+    if ((await this.pids()).length === 0) return;
     const freezerHier = this.driver.hierarchies.find((h) => h.controllers.includes('freezer'));
     const frozen = freezerHier !== undefined && existing[this.driver.hierarchies.indexOf(freezerHier)] === true;
     if (frozen) await this.freeze();
