@@ -3,7 +3,10 @@
  * rootfs for every tool:
  *
  *   corral-launch   runForeground() from an already running process (no Node start-up)
- *   corral-command  the whole `node bin/corral run --rm ...` command, spawn to exit
+ *   corral-command  the whole `node bin/corral run --rm ...` command, spawn to exit, stand-alone
+ *   corral-front    the whole `bin/corral run --rm ...` command as a user types it, with a daemon
+ *                   running (bench-started, own socket and root): sh, native/corral-front, the
+ *                   daemon's prepare and finish, the launcher
  *   runc            `runc run` of an OCI bundle made from `runc spec`
  *   crun            `crun run` of the same bundle (pure cgroup v2 only: crun refuses the hybrid host)
  *   node-startup    `node -e 0`, for reference: the part of corral-command that is Node's own start-up
@@ -27,6 +30,7 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
+import net from 'node:net';
 import fsp from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -49,7 +53,7 @@ const CPU_PERIOD = 100_000;
 /** the corral flags matching the OCI limits above */
 const LIMIT_FLAGS = ['-m', '64m', '--pids-limit', String(PIDS_LIMIT), '--cpus', '1'];
 
-type Tool = 'corral-launch' | 'corral-command' | 'runc' | 'crun' | 'node-startup';
+type Tool = 'corral-launch' | 'corral-command' | 'corral-front' | 'runc' | 'crun' | 'node-startup';
 
 interface Options {
   rounds: number;
@@ -493,6 +497,29 @@ async function measureEnvironment(opts: { rounds: number; warmup: number }): Pro
       checkOk('corral run', r);
       return r.ms;
     };
+    // the daemon the fast front talks to: started once, like a supervisor that is already running
+    const frontRoot = path.join(tmp, 'corral-front');
+    const frontSocket = path.join(tmp, 'corral.sock');
+    const daemon = spawn(process.execPath, [CORRAL_BIN, '--root', frontRoot, '--host', `unix://${frontSocket}`, 'daemon', '--log-level', 'warn'], { stdio: ['ignore', 'ignore', 'inherit'] });
+    children.add(daemon);
+    for (const deadline = Date.now() + 30_000; ; ) {
+      if (daemon.exitCode !== null) throw new Error('the bench daemon exited');
+      const up = await new Promise<boolean>((resolve) => {
+        const c = net.connect(frontSocket, () => {
+          c.destroy();
+          resolve(true);
+        });
+        c.on('error', () => resolve(false));
+      });
+      if (up) break;
+      if (Date.now() > deadline) throw new Error('the bench daemon did not listen within 30 s');
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    const runCorralFront = async (): Promise<number> => {
+      const r = await timedSpawn(CORRAL_BIN, ['--root', frontRoot, '--host', `unix://${frontSocket}`, 'run', ...runArgv]);
+      checkOk('corral run (front)', r);
+      return r.ms;
+    };
     const phaseSamples: Record<string, number[]> = {};
     const runCorralLaunch = async (): Promise<number> => {
       const config = parseRunArgs(runArgv, facts);
@@ -509,10 +536,11 @@ async function measureEnvironment(opts: { rounds: number; warmup: number }): Pro
       return ms;
     };
 
-    const tools: Tool[] = ['corral-launch', 'corral-command', 'runc', ...(v2 ? (['crun'] as Tool[]) : []), 'node-startup'];
+    const tools: Tool[] = ['corral-launch', 'corral-command', 'corral-front', 'runc', ...(v2 ? (['crun'] as Tool[]) : []), 'node-startup'];
     const runners: Record<Tool, () => Promise<number>> = {
       'corral-launch': runCorralLaunch,
       'corral-command': runCorralCommand,
+      'corral-front': runCorralFront,
       runc: () => runOci('runc'),
       crun: () => runOci('crun'),
       'node-startup': async () => {
@@ -544,6 +572,8 @@ async function measureEnvironment(opts: { rounds: number; warmup: number }): Pro
     };
     put('corral-launch/runc', ratio(result['corral-launch'], result.runc));
     put('corral-command/runc', ratio(result['corral-command'], result.runc));
+    put('corral-front/runc', ratio(result['corral-front'], result.runc));
+    put('corral-front/crun', ratio(result['corral-front'], result.crun));
     put('corral-launch/crun', ratio(result['corral-launch'], result.crun));
     put('corral-command/crun', ratio(result['corral-command'], result.crun));
     put('runc/crun', ratio(result.runc, result.crun));
@@ -612,7 +642,7 @@ function table(r: EnvResult): string {
   const hasCrun = r.tools.crun !== undefined;
   const head = ['tool', 'median ms', 'p90 ms', 'min ms', 'vs runc', ...(hasCrun ? ['vs crun'] : [])];
   const rows: string[][] = [head];
-  for (const t of ['corral-launch', 'corral-command', 'runc', 'crun', 'node-startup'] as Tool[]) {
+  for (const t of ['corral-launch', 'corral-command', 'corral-front', 'runc', 'crun', 'node-startup'] as Tool[]) {
     const s = r.tools[t];
     if (!s) continue;
     const row = [t, s.medianMs.toFixed(2), s.p90Ms.toFixed(2), s.minMs.toFixed(2), (ratio(s, r.tools.runc) ?? NaN).toFixed(3)];
@@ -628,7 +658,8 @@ function table(r: EnvResult): string {
   ];
   const targets: string[] = [];
   if (r.ratios['corral-launch/crun'] !== undefined) targets.push(`launch path / crun = ${r.ratios['corral-launch/crun']} (target <= 1)`);
-  if (r.ratios['corral-command/runc'] !== undefined) targets.push(`corral run / runc = ${r.ratios['corral-command/runc']} (target <= 1)`);
+  if (r.ratios['corral-front/runc'] !== undefined) targets.push(`corral run with a daemon / runc = ${r.ratios['corral-front/runc']} (target <= 1)`);
+  if (r.ratios['corral-command/runc'] !== undefined) targets.push(`stand-alone corral run / runc = ${r.ratios['corral-command/runc']}`);
   if (!hasCrun && r.ratios['corral-launch/runc'] !== undefined) targets.push(`launch path / runc = ${r.ratios['corral-launch/runc']}`);
   lines.push(targets.join('; '));
   if (r.launchPhases) {
