@@ -287,7 +287,14 @@ export class Supervisor {
   }
 
   async record(id: string): Promise<ContainerRecord> {
-    const r = await readContainerRecord(this.deps.stateRoot, id);
+    let r = await readContainerRecord(this.deps.stateRoot, id);
+    // An `exit` file this daemon is recording right now: answer with the recorded end (OOM kill,
+    // restart), not the bare exit file, as Docker answers only once its monitor handled the exit.
+    const recording = this.watched.get(id);
+    if (r && recording && (r.status === 'exited' || r.status === 'dead') && (await this.runState(id).catch(() => undefined))?.status === 'running') {
+      await recording.catch(() => {});
+      r = await readContainerRecord(this.deps.stateRoot, id);
+    }
     if (!r) throw new NoSuchContainerError(id);
     return r;
   }
