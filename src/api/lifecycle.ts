@@ -468,9 +468,11 @@ export class Supervisor {
   /** Start the container again after `delayMs`, unless a user stop, a removal or the daemon's end comes first. */
   private scheduleRestart(id: string, delayMs: number): void {
     this.cancelRestart(id);
+    const scheduledAt = Date.now();
     const timer = setTimeout(() => {
       this.pendingRestarts.delete(id);
       if (this.closed) return;
+      this.deps.log.info('restarting container', { id, backoffMs: delayMs, waitedMs: Date.now() - scheduledAt });
       this.launch(id, 'policy').catch(async (err: Error) => {
         // moby: a restart that fails leaves the container stopped
         this.deps.log.error('restart failed', { id, err: err.message });
