@@ -26,6 +26,8 @@ export function dockerStatus(record: ContainerRecord, now: Date): string {
       return `Up ${humanDuration(now.getTime() - (record.startedAt ?? record.created).getTime())}`;
     case 'exited':
       return record.finishedAt ? `Exited (${record.exitCode ?? 0}) ${humanDuration(now.getTime() - record.finishedAt.getTime())} ago` : '';
+    case 'restarting':
+      return record.finishedAt ? `Restarting (${record.exitCode ?? 0}) ${humanDuration(now.getTime() - record.finishedAt.getTime())} ago` : 'Restarting';
     case 'created':
       return 'Created';
     case 'dead':
@@ -111,7 +113,8 @@ export function selectContainers(records: readonly ContainerRecord[], options: L
   const f = options.filters;
   const matchAny = (key: string, value: string) => (f.get(key) ?? []).some((p) => matchesFilterPattern(p, value));
   const selected = records.filter((r) => {
-    if (!options.all && r.status !== 'running') return false;
+    // Docker counts a restarting container as running (State.Running stays true during the back-off)
+    if (!options.all && r.status !== 'running' && r.status !== 'restarting') return false;
     if (f.has('name') && !matchAny('name', `/${r.name ?? ''}`)) return false;
     if (f.has('id') && !matchAny('id', r.id)) return false;
     // corral containers have no labels yet: any label filter excludes them, as Docker's does for unlabelled ones

@@ -1,6 +1,6 @@
 /**
- * The container lifecycle routes (create, start, kill, stop, wait, delete, inspect, logs) on top
- * of the Supervisor (lifecycle.ts).
+ * The container lifecycle routes (create, start, kill, stop, restart, update, wait, delete,
+ * inspect, logs) on top of the Supervisor (lifecycle.ts).
  */
 import { readLog } from '../container/logfile.js';
 import { readJsonObject } from './body.js';
@@ -10,6 +10,8 @@ import type { RouteContext } from './router.js';
 import { sendJson } from './router.js';
 import { checkFields, checkNewContainerName, parseContainerRef, queryBool, queryInt } from './validate.js';
 import { CREATE_BODY_SCHEMA } from './containers.js';
+import { splitListFields, UPDATE_BODY_SCHEMA } from './update.js';
+import { restartPolicyJson } from '../container/restart-policy.js';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { formatLogTime, parseLogRecord, type LogRecord } from '../container/logfile.js';
@@ -51,6 +53,22 @@ export async function stopRoute(sup: Supervisor, ctx: RouteContext): Promise<voi
   noContent(ctx, (await sup.stop(id, t < 0 ? 86_400 : t)) ? 204 : 304);
 }
 
+/** Docker's restart: stop (`t` seconds before SIGKILL, default 10), then start; 204. */
+export async function restartRoute(sup: Supervisor, ctx: RouteContext): Promise<void> {
+  const id = await idOf(sup, ctx);
+  const t = queryInt(ctx.query, 't', -1, 86_400) ?? 10;
+  await sup.restart(id, t < 0 ? 86_400 : t);
+  noContent(ctx, 204);
+}
+
+/** Docker's update: new limits (applied live) and restart policy; `{"Warnings": []}`. */
+export async function updateRoute(sup: Supervisor, ctx: RouteContext): Promise<void> {
+  const id = await idOf(sup, ctx);
+  const body = checkFields(splitListFields(await readJsonObject(ctx.req)), UPDATE_BODY_SCHEMA, 'the update body');
+  const warnings = await sup.update(id, body);
+  sendJson(ctx.res, 200, { Warnings: warnings });
+}
+
 export async function waitRoute(sup: Supervisor, ctx: RouteContext): Promise<void> {
   const id = await idOf(sup, ctx);
   const code = await sup.wait(id);
@@ -70,6 +88,8 @@ export async function inspectRoute(sup: Supervisor, ctx: RouteContext): Promise<
   const iso = stored.config.isolation;
   const hc = stored.hostConfig;
   const running = r.status === 'running';
+  // Docker keeps State.Running true while a container waits out its restart back-off
+  const restarting = r.status === 'restarting';
   sendJson(ctx.res, 200, {
     Id: id,
     Created: r.created.toISOString(),
@@ -77,9 +97,9 @@ export async function inspectRoute(sup: Supervisor, ctx: RouteContext): Promise<
     Args: r.command.slice(1),
     State: {
       Status: r.status,
-      Running: running,
+      Running: running || restarting,
       Paused: false,
-      Restarting: false,
+      Restarting: restarting,
       OOMKilled: r.oomKilled,
       Dead: r.status === 'dead',
       Pid: running ? (r.pid ?? 0) : 0,
@@ -94,7 +114,7 @@ export async function inspectRoute(sup: Supervisor, ctx: RouteContext): Promise<
     HostsPath: '',
     LogPath: sup.logPath(id),
     Name: r.name !== undefined ? `/${r.name}` : '',
-    RestartCount: 0,
+    RestartCount: r.restartCount ?? 0,
     Driver: 'overlay2',
     Platform: 'linux',
     MountLabel: '',
@@ -119,8 +139,9 @@ export async function inspectRoute(sup: Supervisor, ctx: RouteContext): Promise<
       CpusetCpus: hc.CpusetCpus ?? '',
       CpusetMems: hc.CpusetMems ?? '',
       PidsLimit: hc.PidsLimit ?? null,
+      BlkioWeight: hc.BlkioWeight ?? 0,
       LogConfig: { Type: 'json-file', Config: {} },
-      RestartPolicy: { Name: 'no', MaximumRetryCount: 0 },
+      RestartPolicy: restartPolicyJson(stored.config.restartPolicy),
     },
     GraphDriver: { Data: null, Name: 'overlay2' },
     Mounts: r.volumes.map((v) => ({ Type: 'bind', Source: v.source, Destination: v.target, Mode: v.readOnly ? 'ro' : '', RW: !v.readOnly, Propagation: 'rprivate' })),

@@ -1,31 +1,45 @@
 /**
  * The container lifecycle in the daemon: create, start (a detached launcher that logs to
- * `<dir>/container.log`), kill, stop, wait, remove, inspect and logs.
+ * `<dir>/container.log`), kill, stop, restart, update, wait, remove, inspect and logs, and the
+ * supervision: restart policies with moby's back-off, and re-adoption after a daemon restart.
  *
  * How the daemon learns that a container ended: it polls the launcher's `exit` state file every
- * POLL_MS and checks that the launcher (from `launcher.pid`, start time verified) is still alive.
- * Polling is chosen over a pidfd because the launcher is not the daemon's child (it detached) and a
- * pidfd's readability needs an event-loop hook that Node does not offer; polling works the same for
- * a launcher this daemon started and one it re-adopted after a restart. The `exit` file is written
- * only after the log is complete, so a container whose `exit` exists has all its output logged.
- * On the end, the daemon reads the cgroup's oom_kill counter, records the state in config.json and
- * destroys the cgroup (and with AutoRemove, the whole container).
+ * POLL_MS and checks that the launcher is still alive through a pidfd, opened only after the
+ * launcher's start time matched `launcher.pid` (so a reused PID is never mistaken for it). Polling,
+ * because a pidfd's readability needs an event-loop hook that Node does not offer; it works the same
+ * for a launcher this daemon started and one it re-adopted. The `exit` file is written only after
+ * the log is complete, so a container whose `exit` exists has all its output logged. On the end,
+ * the daemon reads the cgroup's oom_kill counter, records the run's end in state.json
+ * (container/run-state.ts), destroys the cgroup and asks the restart policy
+ * (container/restart-policy.ts) whether to start it again after the back-off; otherwise, with
+ * AutoRemove, it removes the container.
+ *
+ * A restart re-uses the container's writable layer, log file and launcher spec, and re-creates its
+ * cgroup from the stored limits (config.json, which an update rewrites): the cgroup is removed at
+ * every exit so that an exited container holds no kernel object.
  */
 import fs from 'node:fs/promises';
 import { constants as osConstants } from 'node:os';
 import path from 'node:path';
 import { createCgroupDriver } from '../cgroups/index.js';
-import type { CgroupDriver } from '../cgroups/types.js';
+import type { CgroupDriver, Resources } from '../cgroups/types.js';
 import { runConfigFromOptions, type HostFacts, type RawRunOptions, type RunConfig } from '../cli/run-flags.js';
 import { hostFacts } from '../cli/host-facts.js';
-import { InvalidArgumentError } from '../errors.js';
+import { CgroupFileError, InvalidArgumentError } from '../errors.js';
 import { removeContainerDirs } from '../isolate/rootfs.js';
 import { startLauncher } from '../container/launcher.js';
-import { NoSuchContainerError, parseExitFile, parsePidFile, procStatStartTime, readContainerRecord, resolveContainerId, type ContainerRecord } from '../container/records.js';
+import { NoSuchContainerError, parseExitFile, parseRecordFile, readContainerRecord, resolveContainerId, type ContainerRecord } from '../container/records.js';
+import { decideRestart, NO_RESTART, BACKOFF_INITIAL_MS, restartOnDaemonStart, restartPolicyFromJson, formatRestartPolicy, type RestartPolicy } from '../container/restart-policy.js';
+import { parseRunState, readRunState, writeRunState, RUN_STATE_FILE, type RunState } from '../container/run-state.js';
+import { isAlive, openVerified, signalVerified, type ProcessHandle } from '../container/pidfd.js';
+import { loadSyscalls, type Syscalls } from '../sys/syscalls.js';
+import { quarantineUnparsable } from '../state/quarantine.js';
+import { resourcesFrom } from '../cli/run-flags.js';
+import { formatBytesBinary } from '../container/format.js';
+import { mergeUpdate } from './update.js';
 import { newContainerId } from '../container/ids.js';
 import { writeFileAtomic } from '../state/atomic.js';
 import { createContainer as createStored, launchFailure } from '../container/run.js';
-import { formatBytesBinary } from '../container/format.js';
 import type { LauncherStatus } from '../container/status.js';
 import { containerPaths, releaseName, writeRecord } from '../container/store.js';
 import { ApiError } from './errors.js';
@@ -47,6 +61,8 @@ const FIELD_OF_FLAG: Record<string, string> = {
   '--cpuset-cpus': 'HostConfig.CpusetCpus',
   '--cpuset-mems': 'HostConfig.CpusetMems',
   '--pids-limit': 'HostConfig.PidsLimit',
+  '--blkio-weight': 'HostConfig.BlkioWeight',
+  '--restart': 'HostConfig.RestartPolicy',
   '--volume': 'HostConfig.Binds',
   '--network': 'HostConfig.NetworkMode',
   '--cap-add': 'HostConfig.CapAdd',
@@ -108,6 +124,9 @@ export function rawOptionsFromBody(body: Record<string, unknown>, name: string |
   set('cpusetCpus', typeof hc.CpusetCpus === 'string' && hc.CpusetCpus !== '' ? hc.CpusetCpus : undefined);
   set('cpusetMems', typeof hc.CpusetMems === 'string' && hc.CpusetMems !== '' ? hc.CpusetMems : undefined);
   set('pidsLimit', num(hc.PidsLimit, 'HostConfig.PidsLimit'));
+  set('blkioWeight', num(hc.BlkioWeight, 'HostConfig.BlkioWeight'));
+  const policy = restartPolicyFromJson(hc.RestartPolicy);
+  if (policy !== undefined && policy.name !== 'no') o.restart = formatRestartPolicy(policy);
   const binds = strings(hc.Binds);
   if (binds.length) o.volume = binds;
   set('readOnly', hc.ReadonlyRootfs === true ? true : undefined);
@@ -130,28 +149,6 @@ export function parseSignal(text: string): number {
   return n;
 }
 
-interface LiveProcess {
-  pid: number;
-  startTime: string;
-}
-
-async function readLive(file: string): Promise<LiveProcess | undefined> {
-  let text: string;
-  try {
-    text = await fs.readFile(file, 'utf8');
-  } catch {
-    return undefined;
-  }
-  const p = parsePidFile(text);
-  if (!p) return undefined;
-  try {
-    const stat = await fs.readFile(`/proc/${p.pid}/stat`, 'utf8');
-    return procStatStartTime(stat) === p.startTime ? p : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
 interface StoredConfig {
   config: RunConfig;
   created: string;
@@ -159,11 +156,27 @@ interface StoredConfig {
   hostConfig: Record<string, unknown>;
 }
 
+/** The files a container's state is kept in, each with the parser that must accept it. */
+const STATE_FILE_PARSERS: Record<string, (text: string, file: string) => unknown> = {
+  'config.json': parseRecordFile,
+  'hostconfig.json': (text) => {
+    const v = JSON.parse(text) as unknown;
+    if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new Error('not a JSON object');
+    return v;
+  },
+  [RUN_STATE_FILE]: parseRunState,
+};
+
+/** The signals that end a run the user asked to end: Docker cancels restarts for the stop signal and SIGKILL. */
+const STOPPING_SIGNALS = new Set([osConstants.signals.SIGTERM, osConstants.signals.SIGKILL]);
+
 export interface SupervisorDeps {
   stateRoot: string;
   log: Logger;
   /** where lifecycle events go (GET /events); a private bus by default */
   events?: EventBus;
+  /** pidfd_open and pidfd_send_signal (default: the real ones, loaded on first use) */
+  syscalls?: Syscalls;
 }
 
 export class Supervisor {
@@ -174,12 +187,22 @@ export class Supervisor {
   private readonly pokes = new Map<string, () => void>();
   /** containers whose launcher a client runs (native/front.c): whether an oom event was seen */
   private readonly clientRuns = new Map<string, { oom: boolean; started: boolean; actor: ContainerActor; stop: () => void }>();
+  /** restarts waiting out their back-off */
+  private readonly pendingRestarts = new Map<string, NodeJS.Timeout>();
+  /** the back-off in force per container, ms (moby's restart manager timeout; in memory, as moby's) */
+  private readonly backoff = new Map<string, number>();
+  /** containers whose restarts a user stop/kill cancelled until their next start (moby's Cancel) */
+  private readonly canceled = new Set<string>();
+  /** launches in progress, so that two starts of one container never race */
+  private readonly launching = new Map<string, Promise<void>>();
   private facts: Promise<HostFacts> | undefined;
+  private syscalls: Promise<Syscalls> | undefined;
   private closed = false;
   readonly events: EventBus;
 
   constructor(private readonly deps: SupervisorDeps) {
     this.events = deps.events ?? new EventBus();
+    if (deps.syscalls) this.syscalls = Promise.resolve(deps.syscalls);
   }
 
   /** The event actor of a stored container: its id, name and image (the rootfs, or "host"). */
@@ -208,6 +231,11 @@ export class Supervisor {
     return this.facts;
   }
 
+  private sys(): Promise<Syscalls> {
+    this.syscalls ??= loadSyscalls();
+    return this.syscalls;
+  }
+
   private dir(id: string): string {
     return containerPaths(this.deps.stateRoot, id).dir;
   }
@@ -223,8 +251,25 @@ export class Supervisor {
     return { ...record, hostConfig };
   }
 
+  private policyOf(stored: StoredConfig): RestartPolicy {
+    return stored.config.restartPolicy ?? NO_RESTART;
+  }
+
+  private async runState(id: string): Promise<RunState | undefined> {
+    return readRunState(this.dir(id));
+  }
+
   async resolve(ref: { text: string; idPrefix?: string; name?: string }): Promise<string> {
     return resolveContainerId(this.deps.stateRoot, ref);
+  }
+
+  /** A `corral run` flag's error as a 400 naming the Docker field the client sent. */
+  private fieldError(err: unknown): unknown {
+    if (err instanceof InvalidArgumentError) {
+      const field = FIELD_OF_FLAG[err.flag] ?? err.flag;
+      return new ApiError(400, `${field}: ${err.message}`);
+    }
+    return err;
   }
 
   async create(body: Record<string, unknown>, name: string | undefined): Promise<string> {
@@ -233,11 +278,7 @@ export class Supervisor {
     try {
       config = runConfigFromOptions(options, command, await this.hostFacts());
     } catch (err) {
-      if (err instanceof InvalidArgumentError) {
-        const field = FIELD_OF_FLAG[err.flag] ?? err.flag;
-        throw new ApiError(400, `${field}: ${err.message}`);
-      }
-      throw err;
+      throw this.fieldError(err);
     }
     const driver = await this.driver(config.cgroupParent);
     const id = newContainerId();
@@ -252,33 +293,88 @@ export class Supervisor {
   }
 
   async record(id: string): Promise<ContainerRecord> {
-    const r = await readContainerRecord(this.deps.stateRoot, id);
+    let r = await readContainerRecord(this.deps.stateRoot, id);
+    // An `exit` file this daemon is recording right now: answer with the recorded end (OOM kill,
+    // restart), not the bare exit file, as Docker answers only once its monitor handled the exit.
+    const recording = this.watched.get(id);
+    if (r && recording && (r.status === 'exited' || r.status === 'dead') && (await this.runState(id).catch(() => undefined))?.status === 'running') {
+      await recording.catch(() => {});
+      r = await readContainerRecord(this.deps.stateRoot, id);
+    }
     if (!r) throw new NoSuchContainerError(id);
     return r;
   }
 
-  /** Start a created container: 'started', or 'running' when it already runs (304). */
+  /**
+   * Start a container: 'started', or 'running' when it already runs or waits to restart (304, as
+   * Docker: a restarting container counts as running). An exited container starts again, with its
+   * restart count reset and restarts enabled again (moby's start resets the restart manager).
+   */
   async start(id: string): Promise<'started' | 'running'> {
     const r = await this.record(id);
-    if (r.status === 'running') return 'running';
-    if (r.status !== 'created') throw new ApiError(409, `container ${id.slice(0, 12)} has already run; corral does not restart containers yet`);
+    if (r.status === 'running' || r.status === 'restarting') return 'running';
+    // an exit being recorded (and maybe auto-removed) right now: let that finish first
+    if (r.status !== 'created') await this.watched.get(id);
+    await this.launch(id, 'user');
+    return 'started';
+  }
+
+  /**
+   * Launch the container's launcher again (or for the first time). `user`: a start by the user,
+   * which resets the restart count and the manual-stop mark; `policy`: a restart by the policy;
+   * `daemon`: a restart at daemon start. Serialised per container.
+   */
+  private launch(id: string, why: 'user' | 'policy' | 'daemon'): Promise<void> {
+    const previous = this.launching.get(id) ?? Promise.resolve();
+    const next = previous.catch(() => {}).then(() => this.launchNow(id, why));
+    this.launching.set(id, next);
+    void next.finally(() => {
+      if (this.launching.get(id) === next) this.launching.delete(id);
+    }).catch(() => {});
+    return next;
+  }
+
+  private async launchNow(id: string, why: 'user' | 'policy' | 'daemon'): Promise<void> {
+    const r = await this.record(id);
+    if (why === 'user' && r.status === 'running') return;
     const stored = await this.stored(id);
-    const launch = startLauncher(path.join(this.dir(id), 'launch.spec'), 'ignore');
+    const dir = this.dir(id);
+    const prev = await this.runState(id);
+    if (why === 'user') {
+      this.canceled.delete(id);
+      this.backoff.delete(id);
+    }
+    if (r.status !== 'created') {
+      // the cgroup went with the last run: make it again from the stored (maybe updated) limits
+      const driver = await this.driver(stored.config.cgroupParent);
+      await driver.open(id).destroy();
+      await driver.create(id, stored.config.resources);
+      for (const f of ['exit', 'pid', 'launcher.pid']) await fs.rm(path.join(dir, f), { force: true });
+    }
+    const launch = startLauncher(path.join(dir, 'launch.spec'), 'ignore');
     const outcome = await launch.launched.catch((err: Error) => {
       throw new ApiError(500, `start launcher: ${err.message}`);
     });
     await launch.ended;
-    this.watch(id);
+    const state: RunState = {
+      status: 'running',
+      restartCount: why === 'user' ? 0 : (prev?.restartCount ?? 0),
+      manuallyStopped: false,
+      startedAt: new Date().toISOString(),
+      ...(prev?.lastExit ? { lastExit: prev.lastExit } : {}),
+    };
+    await writeRunState(dir, state);
+    this.watched.delete(id);
+    const ended = this.watch(id);
     if (outcome.kind === 'failed') {
       const failure = launchFailure(outcome.error, stored.config.isolation.command[0] ?? '');
-      await this.watched.get(id);
+      await ended;
       throw new ApiError(failure.exitCode === 125 ? 500 : 400, failure.message);
     }
     this.events.container('start', this.actor(id, stored));
-    return 'started';
   }
 
-  /** Follow a started container until its `exit` file appears (or its launcher is gone), then clean up. */
+  /** Follow a started container until its `exit` file appears (or its launcher is gone), then record its end. */
   watch(id: string): Promise<number> {
     let w = this.watched.get(id);
     if (w) return w;
@@ -288,62 +384,151 @@ export class Supervisor {
     return w;
   }
 
+  /** The launcher's `exit` file: the exit code, the signal and the time, or undefined while there is none. */
+  private async readExit(dir: string): Promise<{ exitCode: number; signal?: number; setupFailed: boolean; time?: string } | undefined> {
+    let text: string;
+    try {
+      text = await fs.readFile(path.join(dir, 'exit'), 'utf8');
+    } catch {
+      return undefined;
+    }
+    const exit = parseExitFile(text);
+    if (!exit) return undefined;
+    const signal = /^signaled (\d+)/.exec(text)?.[1];
+    const time = / (\d{4}-\d\d-\d\dT[\d:.]+Z)\n?$/.exec(text)?.[1];
+    return { exitCode: exit.exitCode, setupFailed: text.startsWith('failed '), ...(signal ? { signal: Number(signal) } : {}), ...(time ? { time } : {}) };
+  }
+
   private async follow(id: string): Promise<number> {
     const dir = this.dir(id);
-    let exit: { exitCode: number } | undefined;
-    let exitTime: string | undefined;
-    for (let misses = 0; ; ) {
-      if (this.closed) return new Promise<number>(() => {});
-      try {
-        const text = await fs.readFile(path.join(dir, 'exit'), 'utf8');
-        exit = parseExitFile(text);
-        exitTime = / (\d{4}-\d\d-\d\dT[\d:.]+Z)\n?$/.exec(text)?.[1];
+    const sys = await this.sys();
+    let exit: Awaited<ReturnType<Supervisor['readExit']>>;
+    let launcher: ProcessHandle | undefined;
+    try {
+      for (let misses = 0; ; ) {
+        if (this.closed) return new Promise<number>(() => {});
+        exit = await this.readExit(dir);
         if (exit) break;
-      } catch {
-        // not yet
-      }
-      // the launcher gone without an `exit` (SIGKILLed): after a few looks, the container is dead
-      if (!(await readLive(path.join(dir, 'launcher.pid')))) {
-        if (++misses > 3) break;
-      } else misses = 0;
-      await new Promise<void>((r) => {
-        const timer = setTimeout(r, POLL_MS);
-        this.pokes.set(id, () => {
-          clearTimeout(timer);
-          r();
+        launcher ??= await openVerified(path.join(dir, 'launcher.pid'), sys);
+        // the launcher gone without an `exit` (SIGKILLed): after a few looks, the container is dead
+        if (!launcher || !isAlive(launcher, sys)) {
+          if (++misses > 3) break;
+        } else misses = 0;
+        await new Promise<void>((r) => {
+          const timer = setTimeout(r, POLL_MS);
+          this.pokes.set(id, () => {
+            clearTimeout(timer);
+            r();
+          });
         });
-      });
-      this.pokes.delete(id);
+        this.pokes.delete(id);
+      }
+    } finally {
+      if (launcher) sys.close(launcher.fd);
     }
+    return this.recordEnd(id, exit);
+  }
+
+  /** Record how a run ended, clean its cgroup up, and restart it, remove it or leave it exited. */
+  private async recordEnd(id: string, exit: Awaited<ReturnType<Supervisor['readExit']>>): Promise<number> {
+    const dir = this.dir(id);
     const stored = await this.stored(id);
+    const prev = await this.runState(id).catch(() => undefined);
     const driver = await this.driver(stored.config.cgroupParent);
     const cgroup = driver.open(id);
     const oom = ((await cgroup.oomKillCount().catch(() => 0)) ?? 0) > 0;
     let code = exit?.exitCode ?? 137;
     if (oom && code === 128 + 9) code = 137;
     await cgroup.destroy().catch((err: Error) => this.deps.log.warn('cannot remove the cgroup', { id, err }));
-    const finishedAt = exitTime && !Number.isNaN(new Date(exitTime).getTime()) ? exitTime : new Date().toISOString();
-    // with AutoRemove the record goes at once: not worth two fsyncs
-    if (!stored.config.rm) {
-      await writeRecord(containerPaths(this.deps.stateRoot, id), {
-        id,
-        name: stored.name,
-        created: stored.created,
-        config: stored.config,
-        state: { status: 'exited', exitCode: code, oomKilled: oom, finishedAt },
-      });
-    }
-    this.deps.log.info('container exited', { id, exitCode: code, oomKilled: oom });
+    const finishedAt = exit?.time && !Number.isNaN(new Date(exit.time).getTime()) ? exit.time : new Date().toISOString();
+    const startedAt = prev?.startedAt;
+    const policy = this.policyOf(stored);
+    const manuallyStopped = prev?.manuallyStopped ?? false;
+    const restartCount = prev?.restartCount ?? 0;
+    // a run that never started (setup failed) is not restarted: it would fail again at once
+    const decision =
+      exit?.setupFailed === true
+        ? { restart: false, backoffMs: 0 }
+        : decideRestart({
+            policy,
+            exitCode: code,
+            manuallyStopped,
+            canceled: this.canceled.has(id) || this.closed,
+            restartCount,
+            ranMs: startedAt ? new Date(finishedAt).getTime() - new Date(startedAt).getTime() : 0,
+            backoffMs: this.backoff.get(id) ?? 0,
+          });
+    this.backoff.set(id, decision.backoffMs);
+    const lastExit = { exitCode: code, oomKilled: oom, finishedAt, ...(exit?.signal !== undefined ? { signal: exit.signal } : {}) };
+    // with AutoRemove and no restart the container goes at once: its state is not worth two fsyncs
+    if (decision.restart || !stored.config.rm) await writeRunState(dir, {
+      status: decision.restart ? 'restarting' : 'exited',
+      restartCount: restartCount + (decision.restart ? 1 : 0),
+      manuallyStopped,
+      ...(startedAt ? { startedAt } : {}),
+      lastExit,
+    });
+    this.deps.log.info('container exited', { id, exitCode: code, oomKilled: oom, ...(decision.restart ? { restartInMs: decision.backoffMs, restartCount: restartCount + 1 } : {}) });
     const actor = this.actor(id, stored);
     if (oom) this.events.container('oom', actor);
     this.events.container('die', actor, { exitCode: code });
     for (const resolve of this.waiters.get(id) ?? []) resolve(code);
     this.waiters.delete(id);
-    if (stored.config.rm) await this.discard(id, stored.name, { stored, cgroupGone: true }).catch((err: Error) => this.deps.log.warn('auto-remove failed', { id, err }));
+    if (decision.restart) this.scheduleRestart(id, decision.backoffMs);
+    else if (stored.config.rm) await this.discard(id, stored.name, { stored, cgroupGone: true }).catch((err: Error) => this.deps.log.warn('auto-remove failed', { id, err }));
     return code;
   }
 
-  /** After a daemon restart: follow every container that was started and has not been recorded as ended. */
+  /** Start the container again after `delayMs`, unless a user stop, a removal or the daemon's end comes first. */
+  private scheduleRestart(id: string, delayMs: number): void {
+    this.cancelRestart(id);
+    const scheduledAt = Date.now();
+    const timer = setTimeout(() => {
+      this.pendingRestarts.delete(id);
+      if (this.closed) return;
+      this.deps.log.info('restarting container', { id, backoffMs: delayMs, waitedMs: Date.now() - scheduledAt });
+      this.launch(id, 'policy').catch(async (err: Error) => {
+        // moby: a restart that fails leaves the container stopped
+        this.deps.log.error('restart failed', { id, err: err.message });
+        const st = await this.runState(id).catch(() => undefined);
+        if (st?.status === 'restarting') await writeRunState(this.dir(id), { ...st, status: 'exited' }).catch(() => {});
+      });
+    }, delayMs);
+    timer.unref();
+    this.pendingRestarts.set(id, timer);
+  }
+
+  private cancelRestart(id: string): boolean {
+    const timer = this.pendingRestarts.get(id);
+    if (!timer) return false;
+    clearTimeout(timer);
+    this.pendingRestarts.delete(id);
+    return true;
+  }
+
+  /**
+   * A user stop or kill of a container waiting for its restart: the restart is cancelled and it
+   * stays exited (moby: ExitOnNext on a restarting container).
+   */
+  private async stopRestarting(id: string): Promise<void> {
+    this.cancelRestart(id);
+    this.canceled.add(id);
+    const st = await this.runState(id);
+    if (st) await writeRunState(this.dir(id), { ...st, status: 'exited', manuallyStopped: true });
+  }
+
+  /** Remember that the user stopped it (persisted: unless-stopped stays stopped across daemon restarts). */
+  private async markManuallyStopped(id: string, cancel: boolean): Promise<void> {
+    if (cancel) this.canceled.add(id);
+    const st = await this.runState(id).catch(() => undefined);
+    if (st && !st.manuallyStopped) await writeRunState(this.dir(id), { ...st, manuallyStopped: true });
+  }
+
+  /**
+   * At daemon start: move corrupt state files aside, then follow every container that was running
+   * (one that exited meanwhile gets its recorded exit and its restart policy), resume the restarts
+   * that were waiting, and start the exited containers their policy brings back on a daemon start.
+   */
   async adopt(): Promise<void> {
     let entries: string[] = [];
     try {
@@ -353,32 +538,61 @@ export class Supervisor {
     }
     for (const id of entries) {
       if (!/^[0-9a-f]{64}$/.test(id)) continue;
-      const r = await readContainerRecord(this.deps.stateRoot, id).catch(() => undefined);
-      if (!r) continue;
-      const stored = await this.stored(id).catch(() => undefined);
-      if (!stored || (stored as unknown as { state?: unknown }).state) continue;
-      const started = await fs.access(path.join(this.dir(id), 'launcher.pid')).then(() => true, () => false);
-      if (started) {
-        this.deps.log.info('following a container started before this daemon', { id });
-        this.watch(id);
+      try {
+        await this.adoptOne(id);
+      } catch (err) {
+        this.deps.log.warn('cannot adopt container', { id, error: (err as Error).message });
       }
+    }
+  }
+
+  private async adoptOne(id: string): Promise<void> {
+    const dir = this.dir(id);
+    for (const q of await quarantineUnparsable(dir, STATE_FILE_PARSERS)) {
+      this.deps.log.warn('corrupt state file moved aside', { id, file: q.file, movedTo: q.movedTo, error: q.error });
+    }
+    const r = await readContainerRecord(this.deps.stateRoot, id);
+    if (!r) return;
+    const stored = await this.stored(id);
+    const run = await this.runState(id);
+    const legacyEnded = (stored as unknown as { state?: unknown }).state !== undefined;
+    if (run?.status === 'running' || (!run && !legacyEnded && (await fs.access(path.join(dir, 'launcher.pid')).then(() => true, () => false)))) {
+      this.deps.log.info('following a container started before this daemon', { id });
+      this.watch(id);
+    } else if (run?.status === 'restarting') {
+      this.deps.log.info('resuming a restart', { id });
+      this.backoff.set(id, BACKOFF_INITIAL_MS);
+      this.scheduleRestart(id, BACKOFF_INITIAL_MS);
+    } else if (run?.status === 'exited' && run.lastExit && restartOnDaemonStart(this.policyOf(stored), { exitCode: run.lastExit.exitCode, manuallyStopped: run.manuallyStopped, restartCount: run.restartCount })) {
+      this.deps.log.info('starting a container by its restart policy', { id, policy: formatRestartPolicy(this.policyOf(stored)) });
+      this.launch(id, 'daemon').catch((err: Error) => this.deps.log.error('restart at daemon start failed', { id, err: err.message }));
     }
   }
 
   async kill(id: string, signal: number): Promise<void> {
     const r = await this.record(id);
+    if (r.status === 'restarting') {
+      // nothing runs: a stopping signal cancels the pending restart (moby), any other is a no-op
+      if (STOPPING_SIGNALS.has(signal)) await this.stopRestarting(id);
+      await this.emit('kill', id, { signal });
+      return;
+    }
     if (r.status !== 'running' || r.pid === undefined) throw new ApiError(409, `Container ${id} is not running`);
-    const live = await readLive(path.join(this.dir(id), 'pid'));
-    if (!live) throw new ApiError(409, `Container ${id} is not running`);
+    await this.markManuallyStopped(id, STOPPING_SIGNALS.has(signal));
     // To the workload directly: as pid 1 of its namespace it gets only the signals it handles (and
     // SIGKILL), as under Docker; through the launcher SIGKILL could not be forwarded.
-    process.kill(live.pid, signal);
+    if (!(await signalVerified(path.join(this.dir(id), 'pid'), signal, await this.sys()))) throw new ApiError(409, `Container ${id} is not running`);
     await this.emit('kill', id, { signal });
   }
 
-  /** SIGTERM, then SIGKILL after `seconds`; false when it was not running (304). */
+  /** SIGTERM, then SIGKILL after `seconds`; false when it was not running (304). Cancels restarts until the next start. */
   async stop(id: string, seconds: number): Promise<boolean> {
     const r = await this.record(id);
+    if (r.status === 'restarting') {
+      await this.stopRestarting(id);
+      await this.emit('stop', id);
+      return true;
+    }
     if (r.status !== 'running') return false;
     const ended = this.watch(id);
     await this.kill(id, osConstants.signals.SIGTERM).catch(() => {});
@@ -391,6 +605,75 @@ export class Supervisor {
     return true;
   }
 
+  /** Docker's restart: stop (SIGTERM, SIGKILL after `seconds`) when running, then start; emits `restart`. */
+  async restart(id: string, seconds: number): Promise<void> {
+    await this.stop(id, seconds);
+    await this.launch(id, 'user');
+    await this.emit('restart', id);
+  }
+
+  /**
+   * Docker's update: the body's limits merged into the stored ones, validated as on create, applied
+   * to the cgroup when it exists (a running or created container), then stored for inspect and the
+   * next restart. Nothing changes when validation or the kernel refuses.
+   */
+  async update(id: string, body: Record<string, unknown>): Promise<string[]> {
+    await this.record(id);
+    const stored = await this.stored(id);
+    const merged = mergeUpdate(stored.hostConfig, body);
+    const { options } = rawOptionsFromBody({ HostConfig: merged.hostConfig }, undefined);
+    let resources: Resources;
+    let restartPolicy = stored.config.restartPolicy;
+    try {
+      resources = resourcesFrom(options, await this.hostFacts());
+      if (merged.restartPolicy !== undefined) {
+        restartPolicy = restartPolicyFromJson(merged.restartPolicy) ?? NO_RESTART;
+        if (restartPolicy.name !== 'no' && stored.config.rm) {
+          throw new ApiError(400, 'HostConfig.RestartPolicy: restart policy cannot be updated because AutoRemove is enabled for the container');
+        }
+      }
+    } catch (err) {
+      throw this.fieldError(err);
+    }
+    const driver = await this.driver(stored.config.cgroupParent);
+    await driver.plan(resources);
+    if ((await driver.list()).includes(id)) await this.applyLive(id, driver, resources, stored.config.resources);
+    const config: RunConfig = { ...stored.config, resources };
+    if (restartPolicy !== undefined) config.restartPolicy = restartPolicy;
+    const file = JSON.parse(await fs.readFile(path.join(this.dir(id), 'config.json'), 'utf8')) as Record<string, unknown>;
+    await writeRecord(containerPaths(this.deps.stateRoot, id), { ...file, config });
+    const hostConfig: Record<string, unknown> = { ...merged.hostConfig, ...(merged.restartPolicy !== undefined ? { RestartPolicy: merged.restartPolicy } : {}) };
+    await writeFileAtomic(path.join(this.dir(id), 'hostconfig.json'), JSON.stringify(hostConfig) + '\n');
+    await this.emit('update', id, Object.fromEntries(merged.changed.map((f) => [f, JSON.stringify(hostConfig[f])])));
+    return [];
+  }
+
+  /**
+   * Apply new limits to a live cgroup. A memory limit below what the container uses is refused as
+   * the kernel refuses it on v1 (EBUSY once reclaim fails); on v2 the kernel would OOM-kill instead,
+   * so the working set (memory.current - inactive_file) is checked first. On any failure the old
+   * limits are written back, so a half-applied update never stays.
+   */
+  private async applyLive(id: string, driver: CgroupDriver, resources: Resources, previous: Resources): Promise<void> {
+    const cgroup = driver.open(id);
+    const max = resources.memory?.max;
+    if (driver.mode === 'v2' && typeof max === 'number') {
+      const mem = (await cgroup.stats()).memory;
+      const used = mem?.current === undefined ? undefined : mem.current - (mem.stat?.inactive_file ?? 0);
+      if (used !== undefined && max < used) throw memoryBusy(id, max, used, `${cgroup.dir ?? ''}/memory.max`);
+    }
+    try {
+      await cgroup.apply(resources);
+    } catch (err) {
+      await cgroup.apply(previous).catch((e: Error) => this.deps.log.warn('cannot restore the limits after a failed update', { id, error: e.message }));
+      if (err instanceof CgroupFileError && err.errno === 'EBUSY' && typeof max === 'number') {
+        const usage = (await cgroup.stats().catch(() => undefined))?.memory?.current;
+        throw memoryBusy(id, max, usage, err.path);
+      }
+      throw err;
+    }
+  }
+
   /** Block until the container has exited; its exit code. */
   async wait(id: string): Promise<number> {
     // A started container has a watch until its exit is recorded and, with AutoRemove, its files
@@ -398,7 +681,12 @@ export class Supervisor {
     const inflight = this.watched.get(id);
     if (inflight) return inflight;
     const r = await this.record(id);
-    if (r.status === 'exited' && (await this.stored(id).then((s) => (s as unknown as { state?: unknown }).state !== undefined))) return r.exitCode ?? 0;
+    if (r.status === 'exited' || r.status === 'restarting') {
+      // recorded (by this daemon in state.json, or by a foreground run in config.json), not just exited
+      const run = await this.runState(id);
+      const legacyEnded = !run && (await this.stored(id).then((s) => (s as unknown as { state?: unknown }).state !== undefined));
+      if ((run && run.status !== 'running') || legacyEnded) return r.exitCode ?? 0;
+    }
     if (r.status === 'running' || r.status === 'dead' || r.status === 'exited') return this.watch(id);
     return new Promise<number>((resolve) => {
       const list = this.waiters.get(id) ?? [];
@@ -409,8 +697,15 @@ export class Supervisor {
 
   async remove(id: string, force: boolean): Promise<void> {
     const r = await this.record(id);
-    if (r.status === 'running') {
+    if (r.status === 'restarting') {
+      if (!force) throw new ApiError(409, `You cannot remove a restarting container ${id}. Stop the container before attempting removal or force remove`);
+      this.cancelRestart(id);
+      await this.launching.get(id)?.catch(() => {});
+      const now = await this.record(id);
+      if (now.status === 'running') return this.remove(id, true);
+    } else if (r.status === 'running') {
       if (!force) throw new ApiError(409, `You cannot remove a running container ${id}. Stop the container before attempting removal or force remove`);
+      this.canceled.add(id);
       const ended = this.watch(id);
       await this.kill(id, osConstants.signals.SIGKILL).catch(() => {});
       await ended;
@@ -424,6 +719,7 @@ export class Supervisor {
 
   /** Remove a container that does not run: its cgroup (if still there), state dir and name. */
   private async discard(id: string, name: string | undefined, known: { stored?: StoredConfig; cgroupGone?: boolean } = {}): Promise<void> {
+    this.cancelRestart(id);
     const stored = known.stored ?? (await this.stored(id).catch(() => undefined));
     const actor = this.actor(id, stored);
     if (stored && !known.cgroupGone) {
@@ -435,6 +731,8 @@ export class Supervisor {
     await removeContainerDirs(containerPaths(this.deps.stateRoot, id));
     if (name !== undefined) await releaseName(this.deps.stateRoot, name);
     this.watched.delete(id);
+    this.backoff.delete(id);
+    this.canceled.delete(id);
     this.events.container('destroy', actor);
   }
 
@@ -519,11 +817,20 @@ export class Supervisor {
     return path.join(this.dir(id), LOG_FILE);
   }
 
+  /** Stop following and restarting (containers keep running; the next daemon adopts them). */
   close(): void {
     this.closed = true;
+    for (const id of [...this.pendingRestarts.keys()]) this.cancelRestart(id);
   }
 }
 
-/** The HostConfig fields kept for inspect. */
-const HOST_CONFIG_FIELDS = ['Memory', 'MemorySwap', 'MemoryReservation', 'NanoCpus', 'CpuPeriod', 'CpuQuota', 'CpuShares', 'CpusetCpus', 'CpusetMems', 'PidsLimit', 'Binds', 'ReadonlyRootfs', 'NetworkMode', 'CapAdd', 'CapDrop', 'AutoRemove', 'CgroupParent'];
+function memoryBusy(id: string, max: number, used: number | undefined, file: string): ApiError {
+  const usage = used === undefined ? '' : ` (it uses ${formatBytesBinary(used)})`;
+  return new ApiError(
+    409,
+    `cannot update container ${id.slice(0, 12)}: the memory limit ${formatBytesBinary(max)} is below what the container uses now${usage} and the kernel could not reclaim enough (${file}: EBUSY)`,
+  );
+}
 
+/** The HostConfig fields kept for inspect. */
+const HOST_CONFIG_FIELDS = ['Memory', 'MemorySwap', 'MemoryReservation', 'NanoCpus', 'CpuPeriod', 'CpuQuota', 'CpuShares', 'CpusetCpus', 'CpusetMems', 'PidsLimit', 'BlkioWeight', 'Binds', 'ReadonlyRootfs', 'NetworkMode', 'CapAdd', 'CapDrop', 'AutoRemove', 'CgroupParent', 'RestartPolicy'];

@@ -13,7 +13,7 @@ import { listContainers } from './containers.js';
 import { Supervisor } from './lifecycle.js';
 import { eventsRoute } from './events-route.js';
 import { finishRoute, prepareRoute } from './client-run.js';
-import { createRoute, deleteRoute, inspectRoute, killRoute, logsRoute, startRoute, stopRoute, waitRoute } from './lifecycle-routes.js';
+import { createRoute, deleteRoute, inspectRoute, killRoute, logsRoute, restartRoute, startRoute, stopRoute, updateRoute, waitRoute } from './lifecycle-routes.js';
 import type { Logger } from './log.js';
 import { Router } from './router.js';
 import { API_VERSION, MIN_API_VERSION, SERVER_HEADER, info, ping, version, type SystemFacts } from './system.js';
@@ -87,6 +87,8 @@ export function buildRouter(deps: RouterDeps): Router {
     .add('POST', '/containers/{id}/start', (ctx) => startRoute(sup, ctx), { id: containerParam })
     .add('POST', '/containers/{id}/kill', (ctx) => killRoute(sup, ctx), { id: containerParam })
     .add('POST', '/containers/{id}/stop', (ctx) => stopRoute(sup, ctx), { id: containerParam })
+    .add('POST', '/containers/{id}/restart', (ctx) => restartRoute(sup, ctx), { id: containerParam })
+    .add('POST', '/containers/{id}/update', (ctx) => updateRoute(sup, ctx), { id: containerParam })
     .add('POST', '/containers/{id}/wait', (ctx) => waitRoute(sup, ctx), { id: containerParam })
     .add('DELETE', '/containers/{id}', (ctx) => deleteRoute(sup, ctx), { id: containerParam })
     .add('GET', '/containers/{id}/logs', (ctx) => logsRoute(sup, ctx), { id: containerParam })

@@ -2,7 +2,8 @@
  * The `corral` command: global options, then one subcommand. Exit codes follow Docker:
  * 125 when corral itself fails, otherwise the workload's.
  */
-import { CorralError } from '../errors.js';
+import { CorralError, InvalidArgumentError } from '../errors.js';
+import { formatRestartPolicy } from '../container/restart-policy.js';
 import { resolveStateRoot } from '../state/root.js';
 import { createCgroupDriver } from '../cgroups/index.js';
 import { parseRunArgs, RunHelpRequested } from './run-flags.js';
@@ -61,6 +62,14 @@ async function runCommand(global: GlobalOptions, argv: string[]): Promise<number
   if (state.fallbackNotice) process.stderr.write(`corral: ${state.fallbackNotice}\n`);
   const defaultDriver = await createCgroupDriver({});
   const config = parseRunArgs(argv, await hostFacts(defaultDriver));
+  // A foreground run ends with its workload: nobody is left to restart it. Only the daemon restarts.
+  if (config.restartPolicy !== undefined && config.restartPolicy.name !== 'no') {
+    throw new InvalidArgumentError(
+      '--restart',
+      formatRestartPolicy(config.restartPolicy),
+      'restart policies need the daemon: a foreground corral run ends with its workload (create the container through the daemon\'s API with HostConfig.RestartPolicy)',
+    );
+  }
   const driver = config.cgroupParent === undefined ? defaultDriver : await createCgroupDriver({ parent: config.cgroupParent });
   return runForeground(config, { stateRoot: state.root, driver, stderr: process.stderr });
 }

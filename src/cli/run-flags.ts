@@ -14,6 +14,7 @@ import { formatCpuList, parseCpuList } from '../cgroups/parse.js';
 import type { CpuLimits, CpusetLimits, IoDeviceLimit, IoLimits, Limit, MemoryLimits, Resources } from '../cgroups/types.js';
 import { CorralError, InvalidArgumentError } from '../errors.js';
 import type { IsolationOptions, NetworkMode, VolumeMount } from '../isolate/types.js';
+import { parseRestartFlag, type RestartPolicy } from '../container/restart-policy.js';
 import { formatSize, parseByteSize, SIZE_SYNTAX, tryParseByteSize } from './units.js';
 
 /** What the flags are checked against; injected so that tests need no host. */
@@ -37,6 +38,8 @@ export interface RunConfig {
   name?: string;
   /** --rm */
   rm: boolean;
+  /** --restart; absent = no. Only the daemon restarts containers (a foreground run refuses other policies) */
+  restartPolicy?: RestartPolicy;
   /** --cgroup-parent, normalised ("/a//b/" -> "/a/b"); relative or absolute as given */
   cgroupParent?: string;
   resources: Resources;
@@ -73,6 +76,7 @@ const MAX_CPUSET_NUMBER = 65_535;
 /** The raw option values, as commander collects them; validated by runConfigFromOptions. */
 export interface RawRunOptions {
   rm?: boolean;
+  restart?: string;
   name?: string;
   rootfs?: string;
   cgroupParent?: string;
@@ -113,6 +117,7 @@ interface FlagSpec {
 
 const EXPECT = {
   name: 'a name matching [a-zA-Z0-9][a-zA-Z0-9_.-]+ (at least 2 characters)',
+  restart: 'no, always, unless-stopped or on-failure[:MAX]',
   rootfs: 'an absolute path to an existing directory',
   cgroupParent: 'a cgroup path such as corral or /corral/batch, without . or .. components',
   memory: `${SIZE_SYNTAX}, at least 6MB, or 0 for no limit`,
@@ -141,6 +146,7 @@ const EXPECT = {
 const FLAGS: readonly FlagSpec[] = [
   { flags: '--rm', description: 'remove the container\'s state when it exits' },
   { flags: '--name <name>', description: 'name the container', expected: EXPECT.name },
+  { flags: '--restart <policy>', description: 'restart policy when the container exits (through the daemon only): no, always, unless-stopped, on-failure[:MAX]', expected: EXPECT.restart },
   { flags: '--rootfs <dir>', description: 'lower layer of the root file system (default: the host\'s system directories)', expected: EXPECT.rootfs },
   { flags: '--cgroup-parent <path>', description: 'parent cgroup of the container\'s cgroup', expected: EXPECT.cgroupParent },
   { flags: '-m, --memory <bytes>', description: 'memory limit (memory.max)', expected: EXPECT.memory },
@@ -256,11 +262,17 @@ export function runConfigFromOptions(options: RawRunOptions, command: string[], 
   }
   const name = options.name === undefined ? undefined : parseName(options.name);
   const cgroupParent = options.cgroupParent === undefined ? undefined : parseCgroupParent(options.cgroupParent);
+  const restartPolicy = options.restart === undefined ? undefined : parseRestartFlag(options.restart);
+  // docker/cli's rule: a container removed at its exit cannot be restarted
+  if (restartPolicy !== undefined && restartPolicy.name !== 'no' && options.rm === true) {
+    throw new InvalidArgumentError('--restart', options.restart!, 'conflicting options: --restart and --rm (a container removed when it exits cannot be restarted)');
+  }
   const resources = resourcesFrom(options, facts);
   const isolation = isolationFrom(options, command, facts, id);
   return {
     ...(name === undefined ? {} : { name }),
     rm: options.rm === true,
+    ...(restartPolicy === undefined ? {} : { restartPolicy }),
     ...(cgroupParent === undefined ? {} : { cgroupParent }),
     resources,
     isolation,
@@ -287,7 +299,11 @@ function parseCgroupParent(value: string): string {
 // ---------------------------------------------------------------------------------------------
 // resources
 
-function resourcesFrom(options: RawRunOptions, facts: HostFacts): Resources {
+/**
+ * The limits flags alone as Resources, validated as `corral run` validates them (the daemon's
+ * update validates a container's new limits with this).
+ */
+export function resourcesFrom(options: RawRunOptions, facts: HostFacts): Resources {
   const memory = memoryFrom(options);
   const cpu = cpuFrom(options, facts);
   const cpuset = cpusetFrom(options, facts);

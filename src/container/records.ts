@@ -10,13 +10,14 @@ import path from 'node:path';
 import { CorralError } from '../errors.js';
 import type { NetworkMode } from '../isolate/types.js';
 import { NAME_PATTERN } from './ids.js';
+import { readRunState } from './run-state.js';
 
 /** A full container ID. */
 const FULL_ID = /^[0-9a-f]{64}$/;
 const ID_PREFIX = /^[0-9a-f]{1,64}$/;
 
-/** Docker's state names; corral has no paused, restarting or removing containers yet. */
-export type ContainerStatus = 'created' | 'running' | 'exited' | 'dead';
+/** Docker's state names; corral has no paused or removing containers yet. */
+export type ContainerStatus = 'created' | 'running' | 'restarting' | 'exited' | 'dead';
 
 export interface ContainerRecord {
   id: string;
@@ -32,6 +33,8 @@ export interface ContainerRecord {
   /** set once the container has exited (Docker's codes: 128+N for signal N) */
   exitCode?: number;
   oomKilled: boolean;
+  /** restarts by the restart policy since the last start by the user (absent: never restarted) */
+  restartCount?: number;
   /** host pid of the workload while running */
   pid?: number;
   startedAt?: Date;
@@ -181,7 +184,7 @@ export async function readContainerRecord(root: string, id: string, options: Rec
     const st = await fs.stat(dir);
     created = st.birthtimeMs > 0 ? st.birthtime : st.ctime;
   }
-  const [pidFile, exitFile] = await Promise.all([readOptional(path.join(dir, 'pid')), readOptional(path.join(dir, 'exit'))]);
+  const [pidFile, exitFile, run] = await Promise.all([readOptional(path.join(dir, 'pid')), readOptional(path.join(dir, 'exit')), readRunState(dir)]);
   const pid = pidFile ? parsePidFile(pidFile.text) : undefined;
   const exit = exitFile ? parseExitFile(exitFile.text) : undefined;
   const record: ContainerRecord = {
@@ -192,11 +195,20 @@ export async function readContainerRecord(root: string, id: string, options: Rec
     volumes: file.volumes,
     status: 'created',
     oomKilled: false,
+    ...(run?.restartCount ? { restartCount: run.restartCount } : {}),
     ...(file.name !== undefined ? { name: file.name } : {}),
     ...(file.rootfs !== undefined ? { rootfs: file.rootfs } : {}),
     ...(pidFile ? { startedAt: pidFile.mtime } : {}),
   };
-  if (file.state) {
+  if (run?.startedAt !== undefined) record.startedAt = new Date(run.startedAt);
+  if (run && run.status !== 'running' && run.lastExit) {
+    // the daemon recorded the end of the last run (and maybe a restart waiting for its back-off)
+    record.status = run.status;
+    record.exitCode = run.lastExit.exitCode;
+    record.oomKilled = run.lastExit.oomKilled;
+    record.finishedAt = new Date(run.lastExit.finishedAt);
+  } else if (file.state && !run) {
+    // a foreground `corral run` records its end in config.json
     record.status = 'exited';
     record.exitCode = file.state.exitCode;
     record.oomKilled = file.state.oomKilled;

@@ -5,26 +5,21 @@
  */
 import { test as nodeTest, before, after, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, execFile, type ChildProcess } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { ensureBusyboxRootfs } from '../helpers/busybox.js';
-import { CORRAL_BIN, TEST_CGROUP_PARENT, containerCgroups, launcherProcesses, stopAllCorrals } from '../helpers/corral.js';
-import { request } from '../helpers/http.js';
+import { TEST_CGROUP_PARENT, containerCgroups, launcherProcesses, stopAllCorrals } from '../helpers/corral.js';
+import { apiCall, inspectContainer, startTestDaemon, until as untilHolds, type TestDaemon } from '../helpers/daemon.js';
 
 if (process.getuid?.() !== 0) throw new Error('the integration tests need root: run them as root (sudo npm test)');
 
 const execFileAsync = promisify(execFile);
 const test = (name: string, fn: () => Promise<void> | void) => nodeTest(name, { timeout: 120_000 }, fn);
 
-interface Daemon {
-  child: ChildProcess;
-  stderr: () => string;
-  exited: Promise<unknown>;
-}
+type Daemon = TestDaemon;
 
 let tmp: string;
 let root: string;
@@ -32,27 +27,12 @@ let socket: string;
 let rootfs: string;
 let daemon: Daemon;
 
-async function startDaemon(): Promise<Daemon> {
-  const child = spawn(process.execPath, [CORRAL_BIN, '--root', root, '--host', `unix://${socket}`, 'daemon', '--log-level', 'debug'], { stdio: ['ignore', 'ignore', 'pipe'] });
-  let stderr = '';
-  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
-  const exited = new Promise((resolve) => child.once('close', resolve));
-  const deadline = Date.now() + 60_000;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`the daemon exited:\n${stderr}`);
-    try {
-      if ((await request(socket, { path: '/_ping' })).body === 'OK') return { child, stderr: () => stderr, exited };
-    } catch {
-      // not yet
-    }
-    if (Date.now() > deadline) throw new Error(`no answer:\n${stderr}`);
-    await sleep(50);
-  }
+function startDaemon(): Promise<Daemon> {
+  return startTestDaemon(root, socket);
 }
 
-async function api(method: string, p: string, body?: unknown) {
-  const r = await request(socket, { method, path: p, ...(body === undefined ? {} : { body: JSON.stringify(body), headers: { 'Content-Type': 'application/json' } }) });
-  return { ...r, json: () => JSON.parse(r.body) as Record<string, any> };
+function api(method: string, p: string, body?: unknown) {
+  return apiCall(socket, method, p, body);
 }
 
 async function create(cmd: string[], extra: Record<string, unknown> = {}, name?: string): Promise<string> {
@@ -62,18 +42,12 @@ async function create(cmd: string[], extra: Record<string, unknown> = {}, name?:
   return r.json().Id as string;
 }
 
-async function inspect(id: string) {
-  const r = await api('GET', `/containers/${id}/json`);
-  assert.equal(r.status, 200, r.body);
-  return r.json();
+function inspect(id: string) {
+  return inspectContainer(socket, id);
 }
 
-async function until(what: string, fn: () => Promise<boolean>, ms = 20_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await fn())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(50);
-  }
+function until(what: string, fn: () => Promise<boolean>, ms = 20_000): Promise<void> {
+  return untilHolds(what, fn, ms);
 }
 
 /** Decode Docker's multiplexed stream. */
