@@ -15,7 +15,7 @@ import fs from 'node:fs/promises';
 import { constants as osConstants } from 'node:os';
 import path from 'node:path';
 import { createCgroupDriver } from '../cgroups/index.js';
-import type { CgroupDriver } from '../cgroups/types.js';
+import type { Cgroup, CgroupDriver } from '../cgroups/types.js';
 import { runConfigFromOptions, type HostFacts, type RawRunOptions, type RunConfig } from '../cli/run-flags.js';
 import { hostFacts } from '../cli/host-facts.js';
 import { InvalidArgumentError } from '../errors.js';
@@ -517,6 +517,12 @@ export class Supervisor {
 
   logPath(id: string): string {
     return path.join(this.dir(id), LOG_FILE);
+  }
+
+  /** The container's cgroup, for exec (which puts its process there). */
+  async cgroupOf(id: string): Promise<Cgroup> {
+    const stored = await this.stored(id);
+    return (await this.driver(stored.config.cgroupParent)).open(id);
   }
 
   close(): void {
