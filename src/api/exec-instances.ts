@@ -166,14 +166,21 @@ export class ExecInstances {
     const cutoff = this.now() - EXEC_KEEP_MS;
     for (const [id, instance] of this.instances) {
       if (instance.state === 'running') continue;
-      const gone = !(await fs.access(containerPaths(this.deps.stateRoot, instance.containerId).dir).then(() => true, () => false));
-      if (gone || (instance.endedAt !== undefined && instance.endedAt < cutoff)) this.instances.delete(id);
+      if ((await this.containerGone(instance.containerId)) || (instance.endedAt !== undefined && instance.endedAt < cutoff)) this.instances.delete(id);
     }
   }
 
-  /** Docker's ExecInspectResponse. */
-  inspect(id: string): Record<string, unknown> {
+  private async containerGone(containerId: string): Promise<boolean> {
+    return !(await fs.access(containerPaths(this.deps.stateRoot, containerId).dir).then(() => true, () => false));
+  }
+
+  /** Docker's ExecInspectResponse; 404 once the container is gone, as Docker's. */
+  async inspect(id: string): Promise<Record<string, unknown>> {
     const e = this.get(id);
+    if (e.state !== 'running' && (await this.containerGone(e.containerId))) {
+      this.instances.delete(id);
+      throw new NoSuchExecError(id);
+    }
     const [entrypoint = '', ...args] = e.request.command;
     return {
       ID: e.id,

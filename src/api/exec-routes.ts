@@ -65,8 +65,8 @@ export async function execCreateRoute(execs: ExecInstances, sup: Supervisor, ctx
   sendJson(ctx.res, 201, { Id: id });
 }
 
-export function execInspectRoute(execs: ExecInstances, ctx: RouteContext): void {
-  sendJson(ctx.res, 200, execs.inspect(ctx.params.id!));
+export async function execInspectRoute(execs: ExecInstances, ctx: RouteContext): Promise<void> {
+  sendJson(ctx.res, 200, await execs.inspect(ctx.params.id!));
 }
 
 /** The start body; Docker's clients always send one, an empty one is taken as {}. */
