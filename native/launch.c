@@ -77,6 +77,7 @@ enum kind
   K_STATE_DIR,
   K_DETACH,
   K_LOG,
+  K_JOIN,
   /* body */
   K_MOUNT,
   K_MKDIR,
@@ -111,6 +112,7 @@ static const struct
   { "state-dir", K_STATE_DIR, 1, 1 },
   { "detach", K_DETACH, 0, 0 },
   { "log", K_LOG, 3, 3 },
+  { "join", K_JOIN, 3, 3 },
   { "mount", K_MOUNT, 5, 5 },
   { "mkdir", K_MKDIR, 2, 2 },
   { "touch", K_TOUCH, 1, 1 },
@@ -167,6 +169,34 @@ static const struct
   { "cgroup", CLONE_NEWCGROUP }, /* unshared by the child, after joining its cgroups */
 };
 
+/* The namespaces `join` may name, in the order they are entered (PROTOCOL.md "Joining a running
+   container"): the user namespace first, so that the others are entered with its privileges; the
+   mount namespace last among the launcher's; the cgroup namespace by the child, once it is inside
+   the container's cgroup (entering it before would hide the cgroup it has to leave). */
+enum join_ns
+{
+  J_USER,
+  J_IPC,
+  J_UTS,
+  J_NET,
+  J_PID,
+  J_MOUNT,
+  J_CGROUP,
+  J_COUNT
+};
+
+static const struct
+{
+  const char *name; /* in the spec */
+  const char *proc; /* under /proc/PID/ns */
+  int type;         /* setns(2) nstype */
+} join_names[J_COUNT] = {
+  [J_USER] = { "user", "user", CLONE_NEWUSER },  [J_IPC] = { "ipc", "ipc", CLONE_NEWIPC },
+  [J_UTS] = { "uts", "uts", CLONE_NEWUTS },      [J_NET] = { "net", "net", CLONE_NEWNET },
+  [J_PID] = { "pid", "pid", CLONE_NEWPID },      [J_MOUNT] = { "mount", "mnt", CLONE_NEWNS },
+  [J_CGROUP] = { "cgroup", "cgroup", CLONE_NEWCGROUP },
+};
+
 struct directive
 {
   enum kind kind;
@@ -190,6 +220,10 @@ struct spec
   size_t n_cgroup_procs;
   const char *state_dir;
   size_t detach_line; /* 0: no detach directive */
+  size_t join_line;   /* 0: no join directive */
+  pid_t join_pid;
+  unsigned long long join_start; /* clock ticks after boot, /proc/PID/stat field 22 */
+  unsigned join_mask;            /* 1 << enum join_ns, for each namespace named */
   const char *log_path; /* NULL: the workload inherits stdout and stderr */
   unsigned long long log_max_size; /* bytes; 0: no rotation */
   unsigned log_max_files;          /* files kept in total, the current one included */
@@ -220,6 +254,18 @@ struct launcher
 struct child_stdio
 {
   int fd[3];
+};
+
+/* Everything the launcher opens before it enters anything (a path opened after setns would name
+   something else, or nothing): the cgroup the child goes into, and with `join` the target's
+   namespaces and root directory.  -1 where not opened; a namespace the launcher is in already is
+   not opened either. */
+struct handles
+{
+  int cgroup_dir;     /* O_PATH of cgroup-dir, for clone3(CLONE_INTO_CGROUP) */
+  int *cgroup_procs;  /* O_WRONLY, one per cgroup-procs directive */
+  int ns[J_COUNT];    /* /proc/PID/ns/... */
+  int root;           /* O_PATH of /proc/PID/root */
 };
 
 __attribute__ ((format (printf, 4, 5))) static int
@@ -364,41 +410,51 @@ write_state (struct launcher *l, const char *name, const char *content, struct f
   return 0;
 }
 
-/* Field 22 of /proc/PID/stat: the start time in clock ticks after boot. */
+/* Field 22 of a /proc/PID/stat file (`path` relative to `dirfd`): the start time in clock ticks
+   after boot.  `shown` names the file in messages. */
 static int
-read_start_time (pid_t pid, unsigned long long *start, struct failure *f)
+read_start_time_at (int dirfd, const char *path, const char *shown, const char *step, unsigned long long *start,
+                    struct failure *f)
 {
-  char path[64], buf[1024];
+  char buf[1024];
   const char *p;
   ssize_t n;
   int fd, field;
 
-  snprintf (path, sizeof path, "/proc/%d/stat", (int) pid);
-  fd = open (path, O_RDONLY | O_CLOEXEC);
+  fd = openat (dirfd, path, O_RDONLY | O_CLOEXEC);
   if (fd < 0)
-    return fail (f, "state-dir", errno, "open %s", path);
+    return fail (f, step, errno, "open %s", shown);
   n = read (fd, buf, sizeof buf - 1);
   if (n < 0)
     {
       int e = errno;
 
       close (fd);
-      return fail (f, "state-dir", e, "read %s", path);
+      return fail (f, step, e, "read %s", shown);
     }
   close (fd);
   buf[n] = '\0';
   /* comm (field 2) may hold spaces and parentheses: count from the last ')' */
   p = strrchr (buf, ')');
   if (p == NULL)
-    return fail (f, "state-dir", EINVAL, "parse %s", path);
+    return fail (f, step, EINVAL, "parse %s", shown);
   for (field = 2; field < 22 && p != NULL; field++)
     p = strchr (p + 1, ' ');
   if (p == NULL || p[1] < '0' || p[1] > '9')
-    return fail (f, "state-dir", EINVAL, "parse %s", path);
+    return fail (f, step, EINVAL, "parse %s", shown);
   /* digits by hand: sscanf would link glibc's scanf and strtod machinery (~80 KiB of text) */
   for (*start = 0, p++; *p >= '0' && *p <= '9'; p++)
     *start = *start * 10 + (unsigned long long) (*p - '0');
   return 0;
+}
+
+static int
+read_start_time (pid_t pid, unsigned long long *start, struct failure *f)
+{
+  char path[64];
+
+  snprintf (path, sizeof path, "/proc/%d/stat", (int) pid);
+  return read_start_time_at (AT_FDCWD, path, path, "state-dir", start, f);
 }
 
 /* ---------------------------------------------------------------- time stamps */
@@ -911,6 +967,32 @@ parse_namespaces (struct spec *s, const char *list, size_t line, struct failure 
 }
 
 static int
+parse_join_namespaces (struct spec *s, const char *list, size_t line, struct failure *f)
+{
+  const char *p = list;
+
+  for (;;)
+    {
+      size_t len = strcspn (p, ",");
+      int i;
+
+      for (i = 0; i < J_COUNT; i++)
+        if (strlen (join_names[i].name) == len && strncmp (join_names[i].name, p, len) == 0)
+          break;
+      if (i == J_COUNT)
+        return spec_error (f, line, "unknown namespace to join \"%.*s\"", (int) len, p);
+      s->join_mask |= 1U << i;
+      if (p[len] == '\0')
+        break;
+      p += len + 1;
+    }
+  /* the child enters the target's root directory, which only means something in its mount namespace */
+  if (!(s->join_mask & (1U << J_MOUNT)))
+    return spec_error (f, line, "join must name the mount namespace");
+  return 0;
+}
+
+static int
 parse_gids (struct spec *s, const char *list, size_t line, struct failure *f)
 {
   size_t n = 0;
@@ -998,6 +1080,17 @@ parse_directive (struct spec *s, struct directive *d, size_t line, struct failur
       s->log_max_files = (unsigned) v;
       s->log_path = a[0];
       return 0;
+
+    case K_JOIN:
+      if (s->join_line != 0)
+        return spec_error (f, line, "join given twice");
+      if (parse_number (a[0], 10, INT_MAX, &v) < 0 || v < 1)
+        return spec_error (f, line, "bad pid \"%s\"", a[0]);
+      s->join_pid = (pid_t) v;
+      if (parse_number (a[1], 10, UINT64_MAX, &s->join_start) < 0)
+        return spec_error (f, line, "bad start time \"%s\"", a[1]);
+      s->join_line = line;
+      return parse_join_namespaces (s, a[2], line, f);
 
     case K_MOUNT:
       if (require_absolute (a[1], "mount target", line, f) < 0)
@@ -1142,6 +1235,32 @@ read_spec_file (const char *path, char **text, struct failure *f)
   return 0;
 }
 
+/* A launcher that joins a running container creates nothing: no namespaces, no mounts, no log, and
+   no state files (their paths would be resolved inside the container). */
+static int
+check_join (const struct spec *s, struct failure *f)
+{
+  if (s->clone_flags != 0 || s->cgroup_ns)
+    return spec_error (f, s->join_line, "join cannot be combined with namespaces to create");
+  if (s->detach_line != 0 || s->log_path != NULL || s->state_dir != NULL)
+    return spec_error (f, s->join_line, "join cannot be combined with detach, log or state-dir");
+  for (size_t i = 0; i < s->n_body; i++)
+    switch (s->body[i].kind)
+      {
+      case K_ENV:
+      case K_CWD:
+      case K_USER:
+      case K_CAPS:
+      case K_NO_NEW_PRIVS:
+      case K_EXEC:
+        break;
+      default:
+        return spec_error (f, s->join_line, "with join the body may hold only env, cwd, user, caps, no-new-privs and exec, not %s",
+                           s->body[i].name);
+      }
+  return 0;
+}
+
 static int
 parse_spec (const char *path, struct spec *s, struct failure *f)
 {
@@ -1225,6 +1344,8 @@ parse_spec (const char *path, struct spec *s, struct failure *f)
     return spec_error (f, line, "no exec directive");
   if (s->detach_line != 0 && s->state_dir == NULL)
     return spec_error (f, s->detach_line, "detach needs state-dir (the exit status goes only there)");
+  if (s->join_line != 0)
+    return check_join (s, f);
   return 0;
 }
 
@@ -1238,25 +1359,6 @@ child_note (int errfd, const char *text)
 
   if (n > 0 && (size_t) n < sizeof buf)
     (void) write_all (errfd, buf, (size_t) n);
-}
-
-static int
-write_file (const char *path, const char *content, const char *step, struct failure *f)
-{
-  int fd = open (path, O_WRONLY | O_CLOEXEC);
-
-  if (fd < 0)
-    return fail (f, step, errno, "%s", path);
-  if (write_all (fd, content, strlen (content)) < 0)
-    {
-      int e = errno;
-
-      close (fd);
-      return fail (f, step, e, "%s", path);
-    }
-  if (close (fd) < 0)
-    return fail (f, step, errno, "%s", path);
-  return 0;
 }
 
 static int
@@ -1758,8 +1860,25 @@ mark_fds_cloexec (struct failure *f)
   return 0;
 }
 
+/* `join`: the target's root becomes ours.  setns(CLONE_NEWNS) left us at the mount namespace's own
+   root, which is the container's root only if it could pivot_root (not after the chroot fallback),
+   so the root is taken from the target itself and the cwd resolved anew inside it, as runc's
+   nsenter does. */
 static int
-child_setup (const struct spec *s, const struct child_stdio *io, bool in_cgroup, int errfd, struct failure *f)
+enter_root (int root, struct failure *f)
+{
+  if (fchdir (root) < 0)
+    return fail (f, "join", errno, "fchdir to the container's root");
+  if (chroot (".") < 0)
+    return fail (f, "join", errno, "chroot to the container's root");
+  if (chdir ("/") < 0)
+    return fail (f, "join", errno, "chdir / in the container's root");
+  return 0;
+}
+
+static int
+child_setup (const struct spec *s, const struct child_stdio *io, const struct handles *h, bool in_cgroup, int errfd,
+             struct failure *f)
 {
   /* the fds in io are all above 2 (dup_above_stdio), so dup2 always makes a new, inheritable fd */
   for (int i = 0; i < 3; i++)
@@ -1769,10 +1888,14 @@ child_setup (const struct spec *s, const struct child_stdio *io, bool in_cgroup,
     return -1;
   if (!in_cgroup)
     for (size_t i = 0; i < s->n_cgroup_procs; i++)
-      if (write_file (s->cgroup_procs[i], "0", "cgroup", f) < 0)
-        return -1;
+      if (write_all (h->cgroup_procs[i], "0", 1) < 0)
+        return fail (f, "cgroup", errno, "%s", s->cgroup_procs[i]);
+  if (h->ns[J_CGROUP] >= 0 && setns (h->ns[J_CGROUP], CLONE_NEWCGROUP) < 0)
+    return fail (f, "join", errno, "setns cgroup");
   if (s->cgroup_ns && unshare (CLONE_NEWCGROUP) < 0)
     return fail (f, "namespaces", errno, "unshare cgroup namespace");
+  if (h->root >= 0 && enter_root (h->root, f) < 0)
+    return -1;
   if (setsid () < 0)
     return fail (f, "setsid", errno, "setsid");
   for (size_t i = 0; i < s->n_body; i++)
@@ -1782,14 +1905,15 @@ child_setup (const struct spec *s, const struct child_stdio *io, bool in_cgroup,
 }
 
 static _Noreturn void
-child_main (const struct spec *s, const struct child_stdio *io, bool in_cgroup, int errfd, const sigset_t *orig_mask)
+child_main (const struct spec *s, const struct child_stdio *io, const struct handles *h, bool in_cgroup, int errfd,
+            const sigset_t *orig_mask)
 {
   struct failure f = { 0 };
   mode_t orig_umask = umask (0); /* directives get exactly the modes the spec asks for */
   char buf[1200], detail[1100];
   int n;
 
-  if (child_setup (s, io, in_cgroup, errfd, &f) == 0)
+  if (child_setup (s, io, h, in_cgroup, errfd, &f) == 0)
     {
       umask (orig_umask);
       if (sigprocmask (SIG_SETMASK, orig_mask, NULL) < 0)
@@ -1806,32 +1930,146 @@ child_main (const struct spec *s, const struct child_stdio *io, bool in_cgroup, 
   _exit (f.errnum == ENOENT ? EXIT_NOT_FOUND : EXIT_CANNOT_EXEC);
 }
 
+/* ---------------------------------------------------------------- opening and joining */
+
+/* `join`'s target: /proc/PID, opened once, pins that very process (a later process with the same
+   pid is another /proc entry), so its start time is checked through it, and its namespaces and root
+   are opened through it: all of them belong to the process whose start time was checked, or the
+   opens fail because it is gone. */
+static int
+open_join_target (const struct spec *s, struct handles *h, int proc, const char *shown, struct failure *f)
+{
+  unsigned long long start;
+  char stat_name[80];
+
+  snprintf (stat_name, sizeof stat_name, "%s/stat", shown);
+  if (read_start_time_at (proc, "stat", stat_name, "join", &start, f) < 0)
+    return -1;
+  if (start != s->join_start)
+    return fail (f, "join", ESRCH, "%s started at %llu, not at %llu: the process to join is gone and its pid reused", shown,
+                 start, s->join_start);
+  for (int i = 0; i < J_COUNT; i++)
+    {
+      char name[32], own[48];
+      struct stat theirs, ours;
+
+      if (!(s->join_mask & (1U << i)))
+        continue;
+      snprintf (name, sizeof name, "ns/%s", join_names[i].proc);
+      h->ns[i] = openat (proc, name, O_RDONLY | O_CLOEXEC);
+      if (h->ns[i] < 0)
+        return fail (f, "join", errno, "open %s/%s", shown, name);
+      snprintf (own, sizeof own, "/proc/self/ns/%s", join_names[i].proc);
+      if (fstat (h->ns[i], &theirs) < 0)
+        return fail (f, "join", errno, "stat %s/%s", shown, name);
+      if (stat (own, &ours) < 0)
+        return fail (f, "join", errno, "stat %s", own);
+      /* one the launcher is in already (the host's network with --network host) is left alone:
+         setns into one's own user namespace is even an error */
+      if (theirs.st_dev == ours.st_dev && theirs.st_ino == ours.st_ino)
+        {
+          close (h->ns[i]);
+          h->ns[i] = -1;
+        }
+    }
+  h->root = openat (proc, "root", O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (h->root < 0)
+    return fail (f, "join", errno, "open %s/root", shown);
+  return 0;
+}
+
+/* Open the cgroup (both modes) and the target (`join`), all before any setns. */
+static int
+open_handles (const struct spec *s, struct handles *h, struct failure *f)
+{
+  char shown[32];
+  int proc, r;
+
+  h->cgroup_dir = h->root = -1;
+  for (int i = 0; i < J_COUNT; i++)
+    h->ns[i] = -1;
+  h->cgroup_procs = malloc ((s->n_cgroup_procs + 1) * sizeof *h->cgroup_procs);
+  if (h->cgroup_procs == NULL)
+    return fail (f, "cgroup", ENOMEM, "cgroup.procs descriptors");
+  for (size_t i = 0; i < s->n_cgroup_procs; i++)
+    h->cgroup_procs[i] = -1;
+  if (s->cgroup_dir != NULL && (h->cgroup_dir = open (s->cgroup_dir, O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0)
+    return fail (f, "cgroup", errno, "%s", s->cgroup_dir);
+  for (size_t i = 0; i < s->n_cgroup_procs; i++)
+    if ((h->cgroup_procs[i] = open (s->cgroup_procs[i], O_WRONLY | O_CLOEXEC)) < 0)
+      return fail (f, "cgroup", errno, "%s", s->cgroup_procs[i]);
+  if (s->join_line == 0)
+    return 0;
+  snprintf (shown, sizeof shown, "/proc/%d", (int) s->join_pid);
+  proc = open (shown, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (proc < 0)
+    return fail (f, "join", errno, "open %s", shown);
+  r = open_join_target (s, h, proc, shown, f);
+  close (proc);
+  return r;
+}
+
+/* setns into the target's namespaces but the cgroup one (the child's, see enum join_ns), in order.
+   Joining the pid namespace affects only the children: the child is created in it (and is not a
+   child of the container's PID 1); the launcher itself stays where it is. */
+static int
+enter_namespaces (struct handles *h, struct failure *f)
+{
+  for (int i = 0; i < J_COUNT; i++)
+    {
+      if (i == J_CGROUP || h->ns[i] < 0)
+        continue;
+      if (setns (h->ns[i], join_names[i].type) < 0)
+        return fail (f, "join", errno, "setns %s", join_names[i].name);
+      close (h->ns[i]);
+      h->ns[i] = -1;
+    }
+  return 0;
+}
+
+/* After the child exists the launcher needs none of them (the child has its own copies). */
+static void
+close_handles (const struct spec *s, struct handles *h)
+{
+  if (h->cgroup_dir >= 0)
+    close (h->cgroup_dir);
+  for (size_t i = 0; h->cgroup_procs != NULL && i < s->n_cgroup_procs; i++)
+    if (h->cgroup_procs[i] >= 0)
+      close (h->cgroup_procs[i]);
+  for (int i = 0; i < J_COUNT; i++)
+    if (h->ns[i] >= 0)
+      close (h->ns[i]);
+  if (h->root >= 0)
+    close (h->root);
+  h->cgroup_dir = h->root = -1;
+  for (int i = 0; i < J_COUNT; i++)
+    h->ns[i] = -1;
+  free (h->cgroup_procs);
+  h->cgroup_procs = NULL;
+}
+
 /* ---------------------------------------------------------------- the launcher */
 
 static pid_t
-spawn (const struct spec *s, const struct child_stdio *io, struct launcher *l, int errfd, const sigset_t *orig_mask,
-       struct failure *f)
+spawn (const struct spec *s, const struct child_stdio *io, const struct handles *h, struct launcher *l, int errfd,
+       const sigset_t *orig_mask, struct failure *f)
 {
   char name[16];
   long pid;
 
-  if (s->cgroup_dir != NULL)
+  if (h->cgroup_dir >= 0)
     {
       struct clone_args ca;
-      int cgroup_fd, e;
+      int e;
 
-      cgroup_fd = open (s->cgroup_dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
-      if (cgroup_fd < 0)
-        return fail (f, "cgroup", errno, "%s", s->cgroup_dir);
       memset (&ca, 0, sizeof ca);
       ca.flags = s->clone_flags | CLONE_INTO_CGROUP;
       ca.exit_signal = SIGCHLD;
-      ca.cgroup = (uint64_t) cgroup_fd;
+      ca.cgroup = (uint64_t) h->cgroup_dir;
       pid = syscall (SYS_clone3, &ca, sizeof ca);
       if (pid == 0)
-        child_main (s, io, true, errfd, orig_mask);
+        child_main (s, io, h, true, errfd, orig_mask);
       e = errno;
-      close (cgroup_fd);
       if (pid > 0)
         return (pid_t) pid;
       if (e != ENOSYS && e != E2BIG && e != EINVAL)
@@ -1841,7 +2079,7 @@ spawn (const struct spec *s, const struct child_stdio *io, struct launcher *l, i
   /* no stack: the child runs on a copy of ours, like fork */
   pid = syscall (SYS_clone, s->clone_flags | SIGCHLD, NULL, NULL, NULL, NULL);
   if (pid == 0)
-    child_main (s, io, false, errfd, orig_mask);
+    child_main (s, io, h, false, errfd, orig_mask);
   if (pid < 0)
     return fail (f, "clone", errno, "clone");
   return (pid_t) pid;
@@ -2118,6 +2356,7 @@ main (int argc, char **argv)
   struct failure f = { 0 };
   struct child_failure cf = { 0 };
   struct child_stdio io = { { -1, -1, -1 } };
+  struct handles h = { .cgroup_dir = -1, .root = -1, .ns = { -1, -1, -1, -1, -1, -1, -1 } };
   struct logger *lg = NULL;
   struct spec s = { 0 };
   struct timespec ended;
@@ -2196,14 +2435,19 @@ main (int argc, char **argv)
       if (detach (&l, devnull, &f) < 0)
         goto fail;
     }
+  if (open_handles (&s, &h, &f) < 0)
+    goto fail;
+  if (s.join_line != 0 && enter_namespaces (&h, &f) < 0)
+    goto fail;
   if (pipe2 (errpipe, O_CLOEXEC) < 0)
     {
       fail (&f, "clone", errno, "pipe2");
       goto fail;
     }
 
-  pid = spawn (&s, &io, &l, errpipe[1], &orig_mask, &f);
+  pid = spawn (&s, &io, &h, &l, errpipe[1], &orig_mask, &f);
   close (errpipe[1]);
+  close_handles (&s, &h);
   if (lg != NULL)
     {
       close (log_w[0]);

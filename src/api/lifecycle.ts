@@ -22,7 +22,7 @@ import fs from 'node:fs/promises';
 import { constants as osConstants } from 'node:os';
 import path from 'node:path';
 import { createCgroupDriver } from '../cgroups/index.js';
-import type { CgroupDriver, Resources } from '../cgroups/types.js';
+import type { Cgroup, CgroupDriver, Resources } from '../cgroups/types.js';
 import { runConfigFromOptions, type HostFacts, type RawRunOptions, type RunConfig } from '../cli/run-flags.js';
 import { hostFacts } from '../cli/host-facts.js';
 import { CgroupFileError, InvalidArgumentError } from '../errors.js';
@@ -815,6 +815,12 @@ export class Supervisor {
 
   logPath(id: string): string {
     return path.join(this.dir(id), LOG_FILE);
+  }
+
+  /** The container's cgroup, for exec (which puts its process there). */
+  async cgroupOf(id: string): Promise<Cgroup> {
+    const stored = await this.stored(id);
+    return (await this.driver(stored.config.cgroupParent)).open(id);
   }
 
   /** Stop following and restarting (containers keep running; the next daemon adopts them). */

@@ -8,11 +8,16 @@ import http from 'node:http';
 import net from 'node:net';
 import path from 'node:path';
 import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { CorralError } from '../errors.js';
 import { listContainers } from './containers.js';
 import { Supervisor } from './lifecycle.js';
 import { eventsRoute } from './events-route.js';
 import { finishRoute, prepareRoute } from './client-run.js';
+import { ExecInstances } from './exec-instances.js';
+import { execCreateRoute, execInspectRoute, execParam, execStartRoute } from './exec-routes.js';
+import { serveUpgrade } from './hijack.js';
+import { loadSyscalls, type Syscalls } from '../sys/syscalls.js';
 import { createRoute, deleteRoute, inspectRoute, killRoute, logsRoute, restartRoute, startRoute, stopRoute, updateRoute, waitRoute } from './lifecycle-routes.js';
 import type { Logger } from './log.js';
 import { Router } from './router.js';
@@ -95,6 +100,12 @@ export function buildRouter(deps: RouterDeps): Router {
     .add('GET', '/events', (ctx) => eventsRoute(sup.events, ctx))
     .add('POST', '/corral/run/prepare', (ctx) => prepareRoute(sup, stateRoot, ctx))
     .add('POST', '/corral/run/{id}/finish', (ctx) => finishRoute(sup, ctx), { id: containerParam });
+  let syscalls: Promise<Syscalls> | undefined;
+  const execs = new ExecInstances({ supervisor: sup, stateRoot, log: deps.log, syscalls: () => (syscalls ??= loadSyscalls()) });
+  router
+    .add('POST', '/containers/{id}/exec', (ctx) => execCreateRoute(execs, sup, ctx), { id: containerParam })
+    .add('POST', '/exec/{id}/start', (ctx) => execStartRoute(execs, ctx), { id: execParam })
+    .add('GET', '/exec/{id}/json', (ctx) => execInspectRoute(execs, ctx), { id: execParam });
   return router;
 }
 
@@ -148,9 +159,18 @@ function listen(server: http.Server, target: { path: string } | { host: string; 
   });
 }
 
-function createHttpServer(router: Router, log: Logger): http.Server {
+/**
+ * `upgraded` collects the connections handed over by an upgrade (exec's hijacked streams), which
+ * node:http no longer tracks, so that closing the server can end them too.
+ */
+function createHttpServer(router: Router, log: Logger, upgraded: Set<Duplex>): http.Server {
   const server = http.createServer({ requestTimeout: 60_000, headersTimeout: 30_000, keepAliveTimeout: 5_000 }, (req, res) => {
     void router.handle(req, res);
+  });
+  server.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
+    upgraded.add(socket);
+    socket.once('close', () => upgraded.delete(socket));
+    serveUpgrade((r, res) => router.handle(r, res), req, socket, head);
   });
   // Requests node:http cannot parse (bad syntax, headers too large, too slow) get the same error shape.
   server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
@@ -173,7 +193,8 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
   const router = buildRouter(options);
   await prepareSocketPath(socketPath, log);
 
-  const unixServer = createHttpServer(router, log);
+  const upgraded = new Set<Duplex>();
+  const unixServer = createHttpServer(router, log, upgraded);
   // bind(2) creates the socket file with the umask's mode: make it 0600 until chmod says 0660, so it is never wider.
   const umask = process.umask(0o177);
   let bound: Promise<void>;
@@ -198,7 +219,7 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
   const servers = [unixServer];
   let tcpAddress: AddressInfo | undefined;
   if (options.tcp) {
-    const tcpServer = createHttpServer(router, log);
+    const tcpServer = createHttpServer(router, log, upgraded);
     try {
       await listen(tcpServer, options.tcp);
     } catch (err) {
@@ -221,6 +242,7 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
       const grace = new Promise<void>((resolve) => {
         timer = setTimeout(() => {
           servers.forEach((s) => s.closeAllConnections());
+          upgraded.forEach((socket) => socket.destroy());
           resolve();
         }, graceMs);
       });

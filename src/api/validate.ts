@@ -152,7 +152,7 @@ export function matchesFilterPattern(pattern: string, value: string): boolean {
  * StrSlice (a string or an array of strings), `map<string>` is map[string]string, `object` is any
  * object (checked later, field by field). Every field may also be null, as Go's decoder allows.
  */
-export type FieldType = 'string' | 'boolean' | 'integer' | 'object' | 'string[]' | 'strslice' | 'map<string>';
+export type FieldType = 'string' | 'boolean' | 'integer' | 'object' | 'string[]' | 'integer[]' | 'strslice' | 'map<string>';
 export type ObjectSchema = Readonly<Record<string, FieldType>>;
 
 const EXPECTED: Record<FieldType, string> = {
@@ -161,6 +161,7 @@ const EXPECTED: Record<FieldType, string> = {
   integer: 'an integer',
   object: 'an object',
   'string[]': 'an array of strings',
+  'integer[]': 'an array of integers',
   strslice: 'a string or an array of strings',
   'map<string>': 'an object with string values',
 };
@@ -181,6 +182,8 @@ function hasType(value: unknown, type: FieldType): boolean {
       return isPlainObject(value);
     case 'string[]':
       return Array.isArray(value) && value.every((v) => typeof v === 'string');
+    case 'integer[]':
+      return Array.isArray(value) && value.every((v) => typeof v === 'number' && Number.isSafeInteger(v));
     case 'strslice':
       return typeof value === 'string' || (Array.isArray(value) && value.every((v) => typeof v === 'string'));
     case 'map<string>':

@@ -83,6 +83,8 @@ export async function main(argv: string[]): Promise<number> {
         return await runCommand(global, rest);
       case 'daemon':
         return await runDaemon(global, rest);
+      case 'exec':
+        return await (await import('./exec.js')).execCommand(global.host, rest);
       case 'version':
       case '--version':
         process.stdout.write(`corral ${CORRAL_VERSION}\n`);

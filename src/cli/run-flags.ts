@@ -609,12 +609,12 @@ function buildEnv(entries: string[], hostname: string, facts: HostFacts): string
   return [...env].map(([key, value]) => `${key}=${value}`);
 }
 
-function parseWorkdir(value: string): string {
+export function parseWorkdir(value: string): string {
   if (!value.startsWith('/')) throw new InvalidArgumentError('--workdir', value, `expected ${EXPECT.workdir}`);
   return cleanPath(value);
 }
 
-function parseUser(value: string): IsolationOptions['user'] {
+export function parseUser(value: string): IsolationOptions['user'] {
   const parts = value.split(':');
   if (parts.some((part) => /[^\d-]/.test(part))) {
     throw new InvalidArgumentError('--user', value, `user and group names are not supported; expected ${EXPECT.user}`);

@@ -28,8 +28,12 @@ export interface Launch {
   readonly ended: Promise<{ status: ExitOutcome | undefined; launcherCode: number | null; launcherSignal: NodeJS.Signals | null }>;
 }
 
-export function startLauncher(specFile: string, stdio: 'inherit' | 'ignore' = 'inherit', bin = launcherPath()): Launch {
-  const child = spawn(bin, [specFile], { stdio: [stdio, stdio, stdio, 'pipe'] });
+/** The launcher's fd 0-2: all the caller's, all /dev/null, or /dev/null for stdin and these descriptors for output. */
+export type LauncherStdio = 'inherit' | 'ignore' | { stdout: number; stderr: number };
+
+export function startLauncher(specFile: string, stdio: LauncherStdio = 'inherit', bin = launcherPath()): Launch {
+  const std: ('inherit' | 'ignore' | number)[] = typeof stdio === 'string' ? [stdio, stdio, stdio] : ['ignore', stdio.stdout, stdio.stderr];
+  const child = spawn(bin, [specFile], { stdio: [...std, 'pipe'] });
   const statusPipe = child.stdio[3] as Readable;
   const notes: string[] = [];
   let pid: number | undefined;

@@ -302,7 +302,7 @@ function checkUser(user: IsolationOptions['user']): void {
  * ReplaceOrAppendEnvValues); HOME is added when missing, as runc does without a passwd entry
  * ("/root" for uid 0, "/" otherwise).
  */
-function buildEnvironment(entries: string[], uid: number): string[] {
+export function buildEnvironment(entries: string[], uid: number): string[] {
   const env = new Map<string, string>();
   for (const entry of entries) {
     const eq = entry.indexOf('=');

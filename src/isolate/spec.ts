@@ -10,6 +10,21 @@ export type Namespace = 'pid' | 'mount' | 'uts' | 'ipc' | 'net' | 'cgroup';
 
 export const NAMESPACES: readonly Namespace[] = ['pid', 'mount', 'uts', 'ipc', 'net', 'cgroup'];
 
+/** The namespaces `join` may enter; the launcher enters them in this order (user first). */
+export type JoinNamespace = 'user' | 'ipc' | 'uts' | 'net' | 'pid' | 'mount' | 'cgroup';
+
+export const JOIN_NAMESPACES: readonly JoinNamespace[] = ['user', 'ipc', 'uts', 'net', 'pid', 'mount', 'cgroup'];
+
+/** The launcher's `join` directive (native/PROTOCOL.md "Joining a running container"). */
+export interface JoinTarget {
+  /** the running process to join: its host pid */
+  pid: number;
+  /** its start time in clock ticks after boot (/proc/PID/stat field 22), as in the `pid` state file */
+  startTime: string;
+  /** the namespaces to enter (those the launcher is in already are skipped); must include mount */
+  namespaces: JoinNamespace[];
+}
+
 /** The header directives, read by the launcher before the child exists. */
 export interface SpecHeader {
   version: 1;
@@ -25,6 +40,8 @@ export interface SpecHeader {
   detach?: boolean;
   /** the workload's stdout and stderr go to this json-file log instead of the launcher's */
   log?: LogTarget;
+  /** create nothing: join this running process's namespaces, cgroup and root (`namespaces` empty) */
+  join?: JoinTarget;
 }
 
 /** The launcher's `log` directive (native/PROTOCOL.md "Log file"). */
@@ -203,6 +220,16 @@ function logFields(log: LogTarget): string[] {
   return [log.path, String(log.maxSize), String(log.maxFiles)];
 }
 
+function joinFields(join: JoinTarget): string[] {
+  if (!Number.isInteger(join.pid) || join.pid < 1 || join.pid > 2_147_483_647) throw new SpecEncodeError('join', `pid ${join.pid} is not between 1 and 2147483647`);
+  if (!/^\d{1,20}$/.test(join.startTime)) throw new SpecEncodeError('join', `start time ${show(join.startTime)} is not a number of clock ticks`);
+  for (const ns of join.namespaces) {
+    if (!JOIN_NAMESPACES.includes(ns)) throw new SpecEncodeError('join', `unknown namespace ${show(ns)}`);
+  }
+  if (!join.namespaces.includes('mount')) throw new SpecEncodeError('join', 'the namespaces must include mount');
+  return [String(join.pid), join.startTime, join.namespaces.join(',')];
+}
+
 function line(name: string, fields: string[]): string {
   fields.forEach((field, index) => {
     if (field.includes('\0')) {
@@ -214,10 +241,10 @@ function line(name: string, fields: string[]): string {
 
 /**
  * The spec file's text: the header directives first (version, namespaces, cgroup-dir,
- * cgroup-procs, state-dir, detach, log), then the body in order; every line ends with a newline.
+ * cgroup-procs, state-dir, detach, log, join), then the body in order; every line ends with a newline.
  * Throws SpecEncodeError for a field with a NUL byte, an out-of-range number, an unknown mount flag,
- * an `exec` that is not the last directive, `detach` without a state directory, or a relative log
- * path.
+ * an `exec` that is not the last directive, `detach` without a state directory, a relative log
+ * path, or a `join` without the mount namespace.
  */
 export function encodeSpec(header: SpecHeader, directives: Directive[]): string {
   if (header.version !== 1) throw new SpecEncodeError('version', `unsupported version ${String(header.version)}`);
@@ -233,6 +260,7 @@ export function encodeSpec(header: SpecHeader, directives: Directive[]): string 
     lines.push(line('detach', []));
   }
   if (header.log !== undefined) lines.push(line('log', logFields(header.log)));
+  if (header.join !== undefined) lines.push(line('join', joinFields(header.join)));
   directives.forEach((d, index) => {
     if (d.kind === 'exec' && index !== directives.length - 1) {
       throw new SpecEncodeError('exec', `it must be the last directive, but ${directives.length - 1 - index} directive(s) follow it`);
@@ -250,6 +278,7 @@ const FIELD_COUNTS: Record<string, [number, number]> = {
   'state-dir': [1, 1],
   detach: [0, 0],
   log: [3, 3],
+  join: [3, 3],
   mount: [5, 5],
   mkdir: [2, 2],
   touch: [1, 1],
@@ -320,6 +349,12 @@ export function decodeSpec(text: string): LaunchSpec {
         const maxFiles = decimal(f(2));
         if (maxFiles < 1 || maxFiles > LOG_MAX_FILES) bad();
         header.log = { path: f(0), maxSize: decimal(f(1)), maxFiles };
+        return;
+      }
+      case 'join': {
+        const list = f(2).split(',');
+        if (list.some((ns) => !JOIN_NAMESPACES.includes(ns as JoinNamespace)) || !/^\d{1,20}$/.test(f(1))) bad();
+        header.join = { pid: decimal(f(0)), startTime: f(1), namespaces: list as JoinNamespace[] };
         return;
       }
       case 'mount': {

@@ -5,7 +5,8 @@ export type SyscallRecord =
   | { call: 'pidfdOpen'; pid: number }
   | { call: 'pidfdSendSignal'; pidfd: number; signal: NodeJS.Signals | number }
   | { call: 'statfsType'; path: string }
-  | { call: 'close'; fd: number };
+  | { call: 'close'; fd: number }
+  | { call: 'pipe' };
 
 export class FakeSyscalls implements Syscalls {
   readonly calls: SyscallRecord[] = [];
@@ -26,5 +27,9 @@ export class FakeSyscalls implements Syscalls {
   }
   close(fd: number): void {
     this.calls.push({ call: 'close', fd });
+  }
+  pipe(): [number, number] {
+    this.calls.push({ call: 'pipe' });
+    return [this.nextFd++, this.nextFd++];
   }
 }

@@ -15,6 +15,11 @@ export interface Syscalls {
   statfsType(path: string): number;
   /** close(2) */
   close(fd: number): void;
+  /**
+   * pipe2(2) with O_CLOEXEC: [read end, write end]. A real pipe, where node:child_process would give
+   * a socket pair: a process whose stdout is a socket cannot reopen it as /dev/stdout (ENXIO).
+   */
+  pipe(): [number, number];
 }
 
 /** statfs f_type magic numbers (include/uapi/linux/magic.h) */
@@ -46,6 +51,8 @@ export async function loadSyscalls(): Promise<Syscalls> {
   const pidfd_send_signal = libc.func('int pidfd_send_signal(int pidfd, int sig, void *info, unsigned int flags)');
   const statfs = libc.func('int statfs(const char *path, _Out_ uint8_t *buf)');
   const close = libc.func('int close(int fd)');
+  const pipe2 = libc.func('int pipe2(_Out_ int *fds, int flags)');
+  const O_CLOEXEC = 0o2000000;
 
   const fail = (syscall: string, detail: string): never => {
     const errno = koffi.errno();
@@ -68,6 +75,11 @@ export async function loadSyscalls(): Promise<Syscalls> {
     },
     close(fd) {
       if ((close(fd) as number) < 0) fail('close', `fd ${fd}`);
+    },
+    pipe() {
+      const fds = [0, 0];
+      if ((pipe2(fds, O_CLOEXEC) as number) < 0) fail('pipe2', 'O_CLOEXEC');
+      return [fds[0]!, fds[1]!];
     },
   };
 }

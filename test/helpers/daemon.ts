@@ -6,29 +6,46 @@ import { CORRAL_BIN } from './corral.js';
 import { request } from './http.js';
 
 export interface TestDaemon {
-  child: ChildProcess;
+  readonly child: ChildProcess;
   /** everything it logged so far (JSON lines) */
-  stderr: () => string;
+  stderr(): string;
+  /** resolves when the process is gone */
   exited: Promise<unknown>;
+  /** SIGTERM, and wait until it is gone; idempotent */
+  stop(): Promise<void>;
 }
 
-/** Start a daemon with --log-level debug and wait until it answers /_ping (at most 60 s). */
-export async function startTestDaemon(root: string, socket: string): Promise<TestDaemon> {
-  const child = spawn(process.execPath, [CORRAL_BIN, '--root', root, '--host', `unix://${socket}`, 'daemon', '--log-level', 'debug'], { stdio: ['ignore', 'ignore', 'pipe'] });
-  let stderr = '';
-  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
-  const exited = new Promise((resolve) => child.once('close', resolve));
-  const deadline = Date.now() + 60_000;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`the daemon exited:\n${stderr}`);
-    try {
-      if ((await request(socket, { path: '/_ping' })).body === 'OK') return { child, stderr: () => stderr, exited };
-    } catch {
-      // not yet
-    }
-    if (Date.now() > deadline) throw new Error(`no answer:\n${stderr}`);
-    await sleep(50);
+async function answers(socket: string): Promise<boolean> {
+  try {
+    return (await request(socket, { path: '/_ping' })).body === 'OK';
+  } catch {
+    return false;
   }
+}
+
+/** Start a daemon with --log-level debug and wait (at most `timeoutMs`) until it answers /_ping. */
+export async function startTestDaemon(root: string, socket: string, timeoutMs = 60_000): Promise<TestDaemon> {
+  const child = spawn(process.execPath, [CORRAL_BIN, '--root', root, '--host', `unix://${socket}`, 'daemon', '--log-level', 'debug'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let log = '';
+  child.stderr!.on('data', (d: Buffer) => (log += d.toString()));
+  const exited = new Promise<void>((resolve) => child.once('close', () => resolve()));
+  const daemon: TestDaemon = {
+    child,
+    stderr: () => log,
+    exited,
+    stop: async () => {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+      await exited;
+    },
+  };
+  for (const deadline = Date.now() + timeoutMs; !(await answers(socket)); await sleep(50)) {
+    if (child.exitCode !== null) throw new Error(`the daemon exited (code ${child.exitCode}):\n${log}`);
+    if (Date.now() > deadline) {
+      await daemon.stop();
+      throw new Error(`the daemon did not answer on ${socket} within ${timeoutMs} ms:\n${log}`);
+    }
+  }
+  return daemon;
 }
 
 /** A request with an optional JSON body; `json()` parses the answer. */

@@ -40,3 +40,23 @@ test('statfs tells proc, tmpfs and cgroup file systems apart', async () => {
   assert.equal(cgroupType, expected);
   assert.throws(() => sys.statfsType('/no/such/path'), { message: 'statfs /no/such/path: ENOENT' });
 });
+
+test('pipe2 gives a close-on-exec pipe whose ends carry bytes', async () => {
+  const { readlinkSync, readFileSync, writeSync, readSync } = await import('node:fs');
+  const sys = await loadSyscalls();
+  const [r, w] = sys.pipe();
+  try {
+    assert.match(readlinkSync(`/proc/self/fd/${r}`), /^pipe:\[\d+\]$/);
+    assert.equal(readlinkSync(`/proc/self/fd/${r}`), readlinkSync(`/proc/self/fd/${w}`), 'both ends of one pipe');
+    for (const fd of [r, w]) {
+      const flags = parseInt(/^flags:\s+(\d+)$/m.exec(readFileSync(`/proc/self/fdinfo/${fd}`, 'utf8'))![1]!, 8);
+      assert.equal(flags & 0o2000000, 0o2000000, `fd ${fd} is O_CLOEXEC`);
+    }
+    writeSync(w, 'through');
+    const buf = Buffer.alloc(16);
+    assert.equal(buf.subarray(0, readSync(r, buf)).toString(), 'through');
+  } finally {
+    sys.close(r);
+    sys.close(w);
+  }
+});

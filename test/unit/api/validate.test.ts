@@ -155,3 +155,12 @@ test('object fields: unknown fields, wrong types and duplicates are a 400 naming
   // a "__proto__" key from JSON.parse is an own property, and unknown like any other
   rejects(() => checkFields(JSON.parse('{"__proto__":{"x":1}}') as Record<string, unknown>, SCHEMA), 400, 'unknown field "__proto__" in the request body');
 });
+
+test('object fields: integer[] (exec ConsoleSize) takes an array of whole numbers only', () => {
+  const schema: ObjectSchema = { ConsoleSize: 'integer[]' };
+  assert.deepEqual({ ...checkFields({ ConsoleSize: [24, 80] }, schema) }, { ConsoleSize: [24, 80] });
+  assert.deepEqual({ ...checkFields({ ConsoleSize: [] }, schema) }, { ConsoleSize: [] });
+  for (const bad of [[1.5], ['24'], 24, [null]]) {
+    rejects(() => checkFields({ ConsoleSize: bad }, schema), 400, `invalid value for field "ConsoleSize" in the request body: expected an array of integers, not ${Array.isArray(bad) ? 'an array' : 'a number'}`);
+  }
+});

@@ -181,3 +181,38 @@ test('detach and log: refused as the launcher would refuse them', () => {
     assert.throws(() => decodeSpec(`version\t1\n${text}\nexec\ta\ta\n`), (e: unknown) => e instanceof ParseError && e.line === text, text);
   }
 });
+
+test('join: encoded after the other header directives, decoded back', () => {
+  const joining: SpecHeader = {
+    version: 1,
+    namespaces: [],
+    cgroupProcs: ['/sys/fs/cgroup/pids/corral/abc/cgroup.procs'],
+    join: { pid: 4242, startTime: '1082876', namespaces: ['user', 'ipc', 'uts', 'net', 'pid', 'mount', 'cgroup'] },
+  };
+  const exec: Directive[] = [{ kind: 'cwd', path: '/tmp' }, { kind: 'exec', command: 'ps', argv: ['ps'] }];
+  assert.deepEqual(encodeSpec(joining, exec).split('\n'), [
+    'version\t1',
+    'namespaces\t',
+    'cgroup-procs\t/sys/fs/cgroup/pids/corral/abc/cgroup.procs',
+    'join\t4242\t1082876\tuser,ipc,uts,net,pid,mount,cgroup',
+    'cwd\t/tmp',
+    'exec\tps\tps',
+    '',
+  ]);
+  assert.deepEqual(decodeSpec(encodeSpec(joining, exec)), { header: joining, directives: exec });
+});
+
+test('join: refused as the launcher would refuse it', () => {
+  const exec: Directive[] = [{ kind: 'exec', command: 'true', argv: ['true'] }];
+  const target = { pid: 7, startTime: '99', namespaces: ['mount' as const] };
+  const refused: [SpecHeader['join'], string][] = [
+    [{ ...target, pid: 0 }, 'encode launcher spec: join directive: pid 0 is not between 1 and 2147483647'],
+    [{ ...target, startTime: '-1' }, 'encode launcher spec: join directive: start time "-1" is not a number of clock ticks'],
+    [{ ...target, namespaces: ['pid'] }, 'encode launcher spec: join directive: the namespaces must include mount'],
+    [{ ...target, namespaces: ['mount', 'time' as 'pid'] }, 'encode launcher spec: join directive: unknown namespace "time"'],
+  ];
+  for (const [join, message] of refused) assert.throws(() => encodeSpec({ version: 1, namespaces: [], cgroupProcs: [], join }, exec), { code: 'ESPECENCODE', message });
+  for (const text of ['join\t1\t2', 'join\tx\t2\tmount', 'join\t1\tx\tmount', 'join\t1\t2\tmount,time']) {
+    assert.throws(() => decodeSpec(`version\t1\n${text}\nexec\ta\ta\n`), (e: unknown) => e instanceof ParseError && e.line === text, text);
+  }
+});

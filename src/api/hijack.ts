@@ -1,0 +1,91 @@
+/**
+ * Docker's connection hijack for streaming endpoints (exec start): a client that sends
+ * `Connection: Upgrade` and `Upgrade: tcp` (Docker's CLI and SDKs do) is answered with
+ * `101 UPGRADED` and the raw stream on the connection, which the server then ends.
+ *
+ * node:http hands such a request to the server's 'upgrade' event with its socket, without reading
+ * its body. serveUpgrade puts it through the same router as every other request: the body
+ * (Content-Length bytes, from `head` and then the socket) is fed to a request object of its own, and
+ * a ServerResponse on the socket answers whatever is not hijacked (an error, a route that does not
+ * stream) as an ordinary response, after which the connection is closed. A handler that streams
+ * takes the socket with hijackedSocket() and writes the 101 itself. The client may half-close its
+ * side right after the request (Docker's CLI does, having no stdin to send): the socket stays
+ * writable until the handler ends it.
+ */
+import http from 'node:http';
+import type { Duplex } from 'node:stream';
+import type { Socket } from 'node:net';
+
+const upgraded = new WeakMap<http.IncomingMessage, Duplex>();
+
+/** The connection of a request that asked to be upgraded, for a handler that streams; undefined otherwise. */
+export function hijackedSocket(req: http.IncomingMessage): Duplex | undefined {
+  return upgraded.get(req);
+}
+
+/** Whether a request asks for Docker's hijack (`Upgrade: tcp`; Docker's CLI also sends `Connection: Upgrade`). */
+export function wantsUpgrade(headers: http.IncomingHttpHeaders): boolean {
+  return (headers.upgrade ?? '').toLowerCase() === 'tcp';
+}
+
+/**
+ * The head of a hijacked answer, as moby writes it: `101 UPGRADED` with the upgrade headers, then
+ * the headers the response already carries (the API's common ones), then the blank line.
+ */
+export function upgradeHead(contentType: string, headers: http.OutgoingHttpHeaders): string {
+  const lines = ['HTTP/1.1 101 UPGRADED', `Content-Type: ${contentType}`, 'Connection: Upgrade', 'Upgrade: tcp'];
+  for (const [name, value] of Object.entries(headers)) {
+    if (value === undefined || ['content-type', 'connection', 'upgrade', 'content-length', 'transfer-encoding'].includes(name.toLowerCase())) continue;
+    for (const v of Array.isArray(value) ? value : [value]) lines.push(`${name}: ${String(v).replace(/[\r\n]/g, ' ')}`);
+  }
+  return `${lines.join('\r\n')}\r\n\r\n`;
+}
+
+/** Serve an upgrade request through `handle` (the router), as described above. */
+export function serveUpgrade(
+  handle: (req: http.IncomingMessage, res: http.ServerResponse) => Promise<void>,
+  original: http.IncomingMessage,
+  socket: Duplex,
+  head: Buffer,
+): void {
+  const req = new http.IncomingMessage(socket as Socket);
+  req.method = original.method;
+  req.url = original.url;
+  req.headers = original.headers;
+  req.rawHeaders = original.rawHeaders;
+  req.httpVersionMajor = original.httpVersionMajor;
+  req.httpVersionMinor = original.httpVersionMinor;
+  req.httpVersion = original.httpVersion;
+  const res = new http.ServerResponse(req);
+  res.shouldKeepAlive = false;
+  res.assignSocket(socket as Socket);
+  res.once('finish', () => socket.end());
+  socket.on('error', () => {}); // a client that went away: the handler sees the socket close
+  upgraded.set(req, socket);
+
+  // Node's parser refused a Content-Length that is not a number; a chunked body stays unread, so
+  // the route sees an empty body and answers 400
+  let remaining = original.headers['transfer-encoding'] === undefined ? Number(original.headers['content-length'] ?? 0) : 0;
+  const endBody = () => {
+    req.complete = true; // else the request destroys the socket when it ends
+    req.push(null);
+  };
+  const feed = (chunk: Buffer) => {
+    if (remaining === 0) return; // after the body: input for the process, which corral does not take
+    const part = chunk.subarray(0, remaining);
+    remaining -= part.length;
+    req.push(part);
+    if (remaining === 0) endBody();
+  };
+  if (remaining === 0) endBody();
+  if (head.length > 0) feed(head);
+  socket.on('data', feed);
+  socket.on('end', () => {
+    if (remaining > 0) {
+      remaining = 0;
+      req.push(null); // a body cut short: the route's body reader reports it
+    }
+  });
+  socket.resume();
+  void handle(req, res);
+}
