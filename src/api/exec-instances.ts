@@ -102,6 +102,8 @@ export class ExecInstances {
       state: 'created',
       pid: 0,
     });
+    // Docker's exec events: the action carries the command line, the attributes the exec's id
+    await this.deps.supervisor.emit(`exec_create: ${request.command.join(' ')}`, containerId, { execID: id });
     return id;
   }
 
@@ -134,6 +136,7 @@ export class ExecInstances {
     if (late) throw late;
     const spec = planExec(stored.config.isolation, instance.request, target, { mode: cgroup.dir === undefined ? 'v1' : 'v2', dir: cgroup.dir, procsFiles: [...cgroup.procsFiles] });
     instance.state = 'running';
+    await this.deps.supervisor.emit(`exec_start: ${instance.request.command.join(' ')}`, containerId, { execID: id });
     let process: ReturnType<typeof startExec>;
     try {
       process = startExec(spec, {
@@ -151,11 +154,13 @@ export class ExecInstances {
       if (s.kind === 'started') instance.pid = s.pid;
       this.deps.log.info('exec started', { id, container: containerId, ...(s.kind === 'started' ? { pid: s.pid } : { error: s.message }) });
     });
-    const ended = process.ended.then((code) => {
+    const ended = process.ended.then(async (code) => {
       instance.state = 'exited';
       instance.exitCode = code;
       instance.endedAt = this.now();
       this.deps.log.info('exec exited', { id, container: containerId, exitCode: code });
+      // before the stream ends, so that a client that saw the end also sees the event
+      await this.deps.supervisor.emit('exec_die', containerId, { execID: id, exitCode: code }).catch(() => {});
       return code;
     });
     return { started: process.started, ended, resumeOutput: process.resumeOutput };

@@ -210,7 +210,8 @@ export class Supervisor {
     return { id, image: stored?.config.isolation.rootfs ?? 'host', ...(stored?.name !== undefined ? { name: stored.name } : {}) };
   }
 
-  private async emit(action: string, id: string, attributes: Record<string, string | number | boolean | undefined> = {}): Promise<void> {
+  /** Publish a container event with the container's name and image (also for exec's events). */
+  async emit(action: string, id: string, attributes: Record<string, string | number | boolean | undefined> = {}): Promise<void> {
     const stored = await this.stored(id).catch(() => undefined);
     this.events.container(action, this.actor(id, stored), attributes);
   }

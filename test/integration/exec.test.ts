@@ -234,7 +234,18 @@ test("exit codes: 0, 3, 127 for a command not found (with Docker's message on st
   const id = await runningContainer();
   try {
     assert.equal((await execIn(id, ['true'])).code, 0);
+    const since = (Date.now() / 1000).toFixed(3);
     assert.equal((await execIn(id, ['sh', '-c', 'exit 3'])).code, 3);
+    // Docker's exec events: the command in the action, the exec's id and (on exec_die) the exit code
+    const untilNow = (Date.now() / 1000 + 0.001).toFixed(3);
+    const events = (await api('GET', `/events?since=${since}&until=${untilNow}&filters=${encodeURIComponent(JSON.stringify({ container: [id] }))}`)).body
+      .toString()
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { Action: string; Actor: { Attributes: Record<string, string> } });
+    assert.deepEqual(events.map((e) => e.Action), ['exec_create: sh -c exit 3', 'exec_start: sh -c exit 3', 'exec_die']);
+    assert.equal(events[2]!.Actor.Attributes.exitCode, '3');
+    assert.equal(new Set(events.map((e) => e.Actor.Attributes.execID)).size, 1);
     const missing = await execIn(id, ['no-such-command']);
     assert.equal(missing.code, 127);
     assert.equal(missing.stdout, 'exec "no-such-command": executable file not found in $PATH\r\n');
