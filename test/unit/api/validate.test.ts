@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   checkFields,
+  rejectNulBytes,
   checkNewContainerName,
   matchesFilterPattern,
   parseContainerRef,
@@ -154,4 +155,16 @@ test('object fields: unknown fields, wrong types and duplicates are a 400 naming
   for (const [body, message] of table) rejects(() => checkFields(body, SCHEMA), 400, message);
   // a "__proto__" key from JSON.parse is an own property, and unknown like any other
   rejects(() => checkFields(JSON.parse('{"__proto__":{"x":1}}') as Record<string, unknown>, SCHEMA), 400, 'unknown field "__proto__" in the request body');
+});
+
+test('a NUL byte anywhere in a body is a 400 naming the field; everything else passes', () => {
+  const body = { Cmd: ['sh', '-c', 'echo'], Env: ['A=1'], HostConfig: { Binds: ['/a:/b'], Memory: 1, AutoRemove: true, X: null } };
+  assert.doesNotThrow(() => rejectNulBytes(body, ''));
+  const table: [unknown, string][] = [
+    [{ Cmd: ['sh', 'a\0b'] }, 'invalid value for field "Cmd[1]" in the request body: contains a NUL byte'],
+    [{ HostConfig: { Binds: ['/a:/b', '/x\0:/y'] } }, 'invalid value for field "HostConfig.Binds[1]" in the request body: contains a NUL byte'],
+    [{ Labels: { 'k\0': 'v' } }, 'invalid field name "Labels.k\\u0000" in the request body: contains a NUL byte'],
+    [{ Image: '\0' }, 'invalid value for field "Image" in the request body: contains a NUL byte'],
+  ];
+  for (const [value, message] of table) assert.throws(() => rejectNulBytes(value, ''), (err: ApiError) => err.status === 400 && err.message === message, message);
 });
