@@ -3,7 +3,11 @@
  * with a --root, talk to it, stop it by PID, and decode Docker's multiplexed log stream.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { ensureBusyboxRootfs } from './busybox.js';
 import { CORRAL_BIN } from './corral.js';
 import { request, type HttpResult } from './http.js';
 
@@ -15,9 +19,12 @@ export interface DaemonProcess {
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
-/** Start `corral --root ROOT --host unix://SOCKET daemon ARGS` and wait (at most 60 s) until /_ping answers. */
-export async function startDaemonProcess(root: string, socket: string, args: string[] = ['--log-level', 'debug']): Promise<DaemonProcess> {
-  const child = spawn(process.execPath, [CORRAL_BIN, '--root', root, '--host', `unix://${socket}`, 'daemon', ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+/**
+ * Start `corral --root ROOT --host unix://SOCKET daemon ARGS` (in `cwd`, default this process's)
+ * and wait (at most 60 s) until /_ping answers.
+ */
+export async function startDaemonProcess(root: string, socket: string, args: string[] = ['--log-level', 'debug'], cwd?: string): Promise<DaemonProcess> {
+  const child = spawn(process.execPath, [CORRAL_BIN, '--root', root, '--host', `unix://${socket}`, 'daemon', ...args], { stdio: ['ignore', 'ignore', 'pipe'], ...(cwd === undefined ? {} : { cwd }) });
   let stderr = '';
   child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('close', (code, signal) => resolve({ code, signal })));
@@ -103,4 +110,21 @@ export async function until(what: string, fn: () => Promise<boolean> | boolean, 
     if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
     await sleep(50);
   }
+}
+
+export interface DaemonScratch {
+  /** a fresh temp dir holding the rest */
+  tmp: string;
+  /** the --root to give the daemon (not created: the daemon makes it) */
+  root: string;
+  socket: string;
+  /** the shared busybox tree, for Image */
+  rootfs: string;
+}
+
+/** A temp dir for one daemon's state root and socket, and the busybox rootfs; the caller removes `tmp`. */
+export async function daemonScratch(prefix: string): Promise<DaemonScratch> {
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  const rootfs = await ensureBusyboxRootfs(path.join(os.tmpdir(), 'corral-test-busybox'));
+  return { tmp, root: path.join(tmp, 'root'), socket: path.join(tmp, 'corral.sock'), rootfs };
 }

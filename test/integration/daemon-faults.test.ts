@@ -9,12 +9,10 @@
 import { test as nodeTest, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ensureBusyboxRootfs } from '../helpers/busybox.js';
 import { TEST_CGROUP_PARENT, containerCgroups, launcherProcesses, stopAllCorrals } from '../helpers/corral.js';
-import { apiRequest, demux, getBytes, startDaemonProcess, stopDaemonProcess, until, type DaemonProcess } from '../helpers/daemon.js';
+import { apiRequest, daemonScratch, demux, getBytes, startDaemonProcess, stopDaemonProcess, until, type DaemonProcess } from '../helpers/daemon.js';
 
 if (process.getuid?.() !== 0) throw new Error('the integration tests need root: run them as root (sudo npm test)');
 
@@ -66,12 +64,9 @@ function firstBreak(numbers: number[]): number {
 }
 
 before(async () => {
-  tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'corral-faults-'));
-  root = path.join(tmp, 'root');
-  socket = path.join(tmp, 'corral.sock');
+  ({ tmp, root, socket, rootfs } = await daemonScratch('corral-faults-'));
   trigger = path.join(tmp, 'trigger');
   fs.mkdirSync(trigger);
-  rootfs = await ensureBusyboxRootfs(path.join(os.tmpdir(), 'corral-test-busybox'));
   daemon = await startDaemonProcess(root, socket);
 });
 
