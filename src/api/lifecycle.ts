@@ -2,11 +2,12 @@
  * The container lifecycle in the daemon: create, start (a detached launcher that logs to
  * `<dir>/container.log`), kill, stop, wait, remove, inspect and logs.
  *
- * How the daemon learns that a container ended: it polls the launcher's `exit` state file every
- * POLL_MS and checks that the launcher (from `launcher.pid`, start time verified) is still alive.
- * Polling is chosen over a pidfd because the launcher is not the daemon's child (it detached) and a
- * pidfd's readability needs an event-loop hook that Node does not offer; polling works the same for
- * a launcher this daemon started and one it re-adopted after a restart. The `exit` file is written
+ * How the daemon learns that a container ended: one shared poll loop (exit-poller.ts) looks for
+ * the launcher's `exit` state file every 50 ms and checks every second that the launcher (from
+ * `launcher.pid`, start time verified) is still alive. Polling is chosen over a pidfd because the
+ * launcher is not the daemon's child (it detached) and a pidfd's readability needs an event-loop
+ * hook that Node does not offer; polling works the same for a launcher this daemon started and one
+ * it re-adopted after a restart. The `exit` file is written
  * only after the log is complete, so a container whose `exit` exists has all its output logged.
  * On the end, the daemon reads the cgroup's oom_kill counter, records the state in config.json and
  * destroys the cgroup (and with AutoRemove, the whole container).
@@ -27,9 +28,9 @@ import { writeFileAtomic } from '../state/atomic.js';
 import { createContainer as createStored, launchFailure } from '../container/run.js';
 import { containerPaths, releaseName, writeRecord } from '../container/store.js';
 import { ApiError } from './errors.js';
+import { ExitPoller } from './exit-poller.js';
 import type { Logger } from './log.js';
 
-export const POLL_MS = 50;
 export const LOG_FILE = 'container.log';
 
 /** The Docker field each `corral run` flag comes from, so that a 400 names the field the client sent. */
@@ -166,7 +167,7 @@ export class Supervisor {
   private readonly watched = new Map<string, Promise<number>>();
   private readonly waiters = new Map<string, ((code: number) => void)[]>();
   private facts: Promise<HostFacts> | undefined;
-  private closed = false;
+  private readonly exits = new ExitPoller();
 
   constructor(private readonly deps: SupervisorDeps) {}
 
@@ -267,21 +268,14 @@ export class Supervisor {
     const dir = this.dir(id);
     let exit: { exitCode: number } | undefined;
     let exitTime: string | undefined;
-    for (let misses = 0; ; ) {
-      if (this.closed) return new Promise<number>(() => {});
-      try {
-        const text = await fs.readFile(path.join(dir, 'exit'), 'utf8');
-        exit = parseExitFile(text);
-        exitTime = / (\d{4}-\d\d-\d\dT[\d:.]+Z)\n?$/.exec(text)?.[1];
-        if (exit) break;
-      } catch {
-        // not yet
-      }
-      // the launcher gone without an `exit` (SIGKILLed): after a few looks, the container is dead
-      if (!(await readLive(path.join(dir, 'launcher.pid')))) {
-        if (++misses > 3) break;
-      } else misses = 0;
-      await new Promise((r) => setTimeout(r, POLL_MS));
+    // one poll loop serves every container (exit-poller.ts); 'launcher-gone': SIGKILLed, no `exit`
+    if ((await this.exits.ended(dir)) === 'exit-file') {
+      const text = await fs.readFile(path.join(dir, 'exit'), 'utf8').catch((err: NodeJS.ErrnoException) => {
+        if (err.code === 'ENOENT') return ''; // removed meanwhile: recorded as killed, below
+        throw err;
+      });
+      exit = parseExitFile(text);
+      exitTime = / (\d{4}-\d\d-\d\dT[\d:.]+Z)\n?$/.exec(text)?.[1];
     }
     const stored = await this.stored(id);
     const driver = await this.driver(stored.config.cgroupParent);
@@ -405,7 +399,7 @@ export class Supervisor {
   }
 
   close(): void {
-    this.closed = true;
+    this.exits.close();
   }
 }
 
