@@ -42,6 +42,7 @@ import { runForeground, type RunPhase } from '../src/container/run.js';
 import { parseRunArgs } from '../src/cli/run-flags.js';
 import { hostFacts } from '../src/cli/host-facts.js';
 import { createCgroupDriver } from '../src/cgroups/index.js';
+import { smapsKiB, statusKiB } from './proc.js';
 
 const REPO = fileURLToPath(new URL('../..', import.meta.url)); // dist/bench/ -> checkout
 const CORRAL_BIN = path.join(REPO, 'bin/corral');
@@ -331,24 +332,6 @@ function childrenOf(ppid: number): { pid: number; comm: string }[] {
     if (st && st.ppid === ppid) out.push({ pid: Number(name), comm: st.comm });
   }
   return out;
-}
-
-function statusKiB(pid: number, field: string): number | undefined {
-  try {
-    const m = fs.readFileSync(`/proc/${pid}/status`, 'utf8').match(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm'));
-    return m ? Number(m[1]) : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-function smapsKiB(pid: number, field: string): number | undefined {
-  try {
-    const m = fs.readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8').match(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm'));
-    return m ? Number(m[1]) : undefined;
-  } catch {
-    return undefined;
-  }
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

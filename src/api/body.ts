@@ -19,7 +19,8 @@ export const DRAIN_LIMIT = 16 << 20;
 /** The headers of a request with a body, and its stream. */
 export type BodySource = Pick<IncomingMessage, 'headers' | 'on' | 'once' | 'off' | 'resume'>;
 
-function hasBody(headers: IncomingMessage['headers']): boolean {
+/** Whether the request declares a body (a Content-Length above 0, or Transfer-Encoding). */
+export function hasBody(headers: IncomingMessage['headers']): boolean {
   const length = headers['content-length'];
   return headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
 }
@@ -78,6 +79,39 @@ export function readBody(req: BodySource, limit = BODY_LIMIT): Promise<Buffer> {
     req.once('end', onEnd);
     req.once('error', onError);
     req.once('close', onClose);
+    req.resume();
+  });
+}
+
+/** How long an unread body is drained before the answer ends anyway (see drainBody). */
+export const DRAIN_MS = 2_000;
+
+/**
+ * Read and discard the rest of a body that no handler read: at most `limit` bytes for at most `ms`.
+ * True when the body ended; false when it was cut short, and the connection must then close.
+ */
+export function drainBody(req: BodySource, limit = BODY_LIMIT + DRAIN_LIMIT, ms = DRAIN_MS): Promise<boolean> {
+  return new Promise((resolve) => {
+    let size = 0;
+    const finish = (whole: boolean) => {
+      clearTimeout(timer);
+      req.off('data', onData);
+      req.off('end', onEnd);
+      req.off('close', onCut);
+      req.off('error', onCut);
+      resolve(whole);
+    };
+    const onData = (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > limit) finish(false);
+    };
+    const onEnd = () => finish(true);
+    const onCut = () => finish(false);
+    const timer = setTimeout(onCut, ms);
+    req.on('data', onData);
+    req.once('end', onEnd);
+    req.once('close', onCut);
+    req.once('error', onCut);
     req.resume();
   });
 }

@@ -4,11 +4,11 @@
  */
 import { readLog } from '../container/logfile.js';
 import { readJsonObject } from './body.js';
-import { ApiError } from './errors.js';
+import { ApiError, quoteInput } from './errors.js';
 import { parseSignal, type Supervisor } from './lifecycle.js';
 import type { RouteContext } from './router.js';
 import { sendJson } from './router.js';
-import { checkFields, checkNewContainerName, parseContainerRef, queryBool, queryInt } from './validate.js';
+import { checkFields, checkNewContainerName, parseContainerRef, queryBool, queryInt, rejectNulBytes } from './validate.js';
 import { CREATE_BODY_SCHEMA } from './containers.js';
 import { splitListFields, UPDATE_BODY_SCHEMA } from './update.js';
 import { restartPolicyJson } from '../container/restart-policy.js';
@@ -31,6 +31,7 @@ export async function createRoute(sup: Supervisor, ctx: RouteContext): Promise<v
   const name = ctx.query.get('name');
   if (name !== null && name !== '') checkNewContainerName(name);
   const body = checkFields(await readJsonObject(ctx.req), CREATE_BODY_SCHEMA);
+  rejectNulBytes(body, '');
   const id = await sup.create(body, name === null || name === '' ? undefined : name);
   sendJson(ctx.res, 201, { Id: id, Warnings: [] });
 }
@@ -69,8 +70,23 @@ export async function updateRoute(sup: Supervisor, ctx: RouteContext): Promise<v
   sendJson(ctx.res, 200, { Warnings: warnings });
 }
 
+/** Docker's `wait?condition=`: not-running (the default) or next-exit; `removed` is not followed yet. */
+export function parseWaitCondition(text: string | null): 'not-running' | 'next-exit' {
+  if (text === null || text === '' || text === 'not-running') return 'not-running';
+  if (text === 'next-exit') return 'next-exit';
+  if (text === 'removed') throw new ApiError(400, 'invalid condition: "removed" is not supported yet (use not-running or next-exit)');
+  throw new ApiError(400, `invalid condition: ${quoteInput(text)}: expected not-running, next-exit or removed`);
+}
+
 export async function waitRoute(sup: Supervisor, ctx: RouteContext): Promise<void> {
   const id = await idOf(sup, ctx);
+  const condition = parseWaitCondition(ctx.query.get('condition'));
+  // As Docker: a container that was never started already is "not running", with exit code 0;
+  // only next-exit waits for it to start and end.
+  if (condition === 'not-running' && (await sup.record(id)).status === 'created') {
+    sendJson(ctx.res, 200, { StatusCode: 0, Error: null });
+    return;
+  }
   const code = await sup.wait(id);
   sendJson(ctx.res, 200, { StatusCode: code, Error: null });
 }
@@ -184,13 +200,15 @@ export async function logsRoute(sup: Supervisor, ctx: RouteContext): Promise<voi
   const tailText = ctx.query.get('tail');
   const tail = tailText === null || tailText === '' || tailText === 'all' ? undefined : queryInt(ctx.query, 'tail', 0, 1 << 30);
   const timestamps = queryBool(ctx.query, 'timestamps');
-  await sup.record(id);
+  const { status } = await sup.record(id);
   const toFrame = (rec: LogRecord): Buffer | undefined => {
     if (rec.stream === 'stdout' ? !stdout : !stderr) return undefined;
     const text = timestamps ? `${formatLogTime(rec.time)} ${rec.line}` : rec.line;
     return frame(rec.stream === 'stdout' ? 1 : 2, Buffer.from(text, 'utf8'));
   };
-  if (queryBool(ctx.query, 'follow')) return followLog(sup, id, ctx, tail, toFrame);
+  // As Docker: only a running container's log is followed; any other answers with what is logged
+  // (a created one would otherwise hold the request until it has run)
+  if (queryBool(ctx.query, 'follow') && status === 'running') return followLog(sup, id, ctx, tail, toFrame);
   const chunks: Buffer[] = [];
   try {
     for await (const rec of readLog(sup.logPath(id), tail === undefined ? {} : { tail })) {

@@ -3,11 +3,12 @@
  * `<dir>/container.log`), kill, stop, restart, update, wait, remove, inspect and logs, and the
  * supervision: restart policies with moby's back-off, and re-adoption after a daemon restart.
  *
- * How the daemon learns that a container ended: it polls the launcher's `exit` state file every
- * POLL_MS and checks that the launcher is still alive through a pidfd, opened only after the
- * launcher's start time matched `launcher.pid` (so a reused PID is never mistaken for it). Polling,
- * because a pidfd's readability needs an event-loop hook that Node does not offer; it works the same
- * for a launcher this daemon started and one it re-adopted. The `exit` file is written only after
+ * How the daemon learns that a container ended: one shared poll loop (exit-poller.ts) looks for
+ * every launcher's `exit` state file every 50 ms and, once a second, checks that the launcher is
+ * still alive through a pidfd, opened only after the launcher's start time matched `launcher.pid`
+ * (so a reused PID is never mistaken for it). Polling, because a pidfd's readability needs an
+ * event-loop hook that Node does not offer; it works the same for a launcher this daemon started
+ * and one it re-adopted. The `exit` file is written only after
  * the log is complete, so a container whose `exit` exists has all its output logged. On the end,
  * the daemon reads the cgroup's oom_kill counter, records the run's end in state.json
  * (container/run-state.ts), destroys the cgroup and asks the restart policy
@@ -44,9 +45,9 @@ import type { LauncherStatus } from '../container/status.js';
 import { containerPaths, releaseName, writeRecord } from '../container/store.js';
 import { ApiError } from './errors.js';
 import { EventBus, type ContainerActor } from './events.js';
+import { ExitPoller } from './exit-poller.js';
 import type { Logger } from './log.js';
 
-export const POLL_MS = 50;
 export const LOG_FILE = 'container.log';
 
 /** The Docker field each `corral run` flag comes from, so that a 400 names the field the client sent. */
@@ -183,8 +184,8 @@ export class Supervisor {
   private readonly drivers = new Map<string, Promise<CgroupDriver>>();
   private readonly watched = new Map<string, Promise<number>>();
   private readonly waiters = new Map<string, ((code: number) => void)[]>();
-  /** wakes a container's exit poll at once (a client said its launcher ended) */
-  private readonly pokes = new Map<string, () => void>();
+  /** one poll loop for every container's end (exit-poller.ts) */
+  private readonly exits = new ExitPoller();
   /** containers whose launcher a client runs (native/front.c): whether an oom event was seen */
   private readonly clientRuns = new Map<string, { oom: boolean; started: boolean; actor: ContainerActor; stop: () => void }>();
   /** restarts waiting out their back-off */
@@ -403,27 +404,17 @@ export class Supervisor {
   private async follow(id: string): Promise<number> {
     const dir = this.dir(id);
     const sys = await this.sys();
-    let exit: Awaited<ReturnType<Supervisor['readExit']>>;
+    // the launcher as a pidfd, opened only once its start time matched `launcher.pid` (a reused PID
+    // is never taken for it); the shared poll loop asks it about once a second
     let launcher: ProcessHandle | undefined;
+    const alive = () => {
+      launcher ??= openVerified(path.join(dir, 'launcher.pid'), sys);
+      return launcher !== undefined && isAlive(launcher, sys);
+    };
+    let exit: Awaited<ReturnType<Supervisor['readExit']>>;
     try {
-      for (let misses = 0; ; ) {
-        if (this.closed) return new Promise<number>(() => {});
-        exit = await this.readExit(dir);
-        if (exit) break;
-        launcher ??= await openVerified(path.join(dir, 'launcher.pid'), sys);
-        // the launcher gone without an `exit` (SIGKILLed): after a few looks, the container is dead
-        if (!launcher || !isAlive(launcher, sys)) {
-          if (++misses > 3) break;
-        } else misses = 0;
-        await new Promise<void>((r) => {
-          const timer = setTimeout(r, POLL_MS);
-          this.pokes.set(id, () => {
-            clearTimeout(timer);
-            r();
-          });
-        });
-        this.pokes.delete(id);
-      }
+      // one poll loop serves every container (exit-poller.ts); 'launcher-gone': SIGKILLed, no `exit`
+      if ((await this.exits.ended(dir, alive)) === 'exit-file') exit = await this.readExit(dir);
     } finally {
       if (launcher) sys.close(launcher.fd);
     }
@@ -789,7 +780,7 @@ export class Supervisor {
         return { exitCode: launcherCode === 0 ? 125 : launcherCode, message: `the launcher ended without reporting the workload's exit (code ${launcherCode})` };
       }
       this.followClientRun(id);
-      this.pokes.get(id)?.();
+      this.exits.poke(this.dir(id));
       const code = await this.watch(id);
       const limit = stored.config.resources.memory?.max;
       const message = run.oom ? `killed by the OOM killer: memory limit ${limit === undefined || limit === 'max' ? 'unlimited' : formatBytesBinary(limit)}` : '';
@@ -827,6 +818,7 @@ export class Supervisor {
   /** Stop following and restarting (containers keep running; the next daemon adopts them). */
   close(): void {
     this.closed = true;
+    this.exits.close();
     for (const id of [...this.pendingRestarts.keys()]) this.cancelRestart(id);
   }
 }

@@ -6,6 +6,7 @@
  * `404 {"message":"page not found"}`; every error has the one shape `{"message": "..."}`.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { drainBody, hasBody } from './body.js';
 import { ApiError, quoteInput, statusOf } from './errors.js';
 import type { Logger } from './log.js';
 
@@ -111,6 +112,26 @@ export function sendJson(res: ServerResponse, status: number, value: unknown): v
   res.end(body);
 }
 
+/**
+ * Make the answer's end wait until the request body is read. A route that wants no body (or an
+ * error found before the body is read) answers at once; were the connection then closed with the
+ * body unread, the kernel would reset it, and a client still sending would get EPIPE instead of the
+ * answer (RFC 9112 §9.6; Go's net/http, so Docker, reads what is left too). So the rest is drained
+ * first (bounded by drainBody; past the bound the connection closes after the answer, as before).
+ */
+function endAfterBody(req: IncomingMessage, res: ServerResponse): void {
+  const end = res.end.bind(res) as (...args: unknown[]) => ServerResponse;
+  res.end = ((...args: unknown[]) => {
+    // complete: read already; flowing: a reader (readBody) took it, or is dropping the rest
+    if (req.complete || req.readableFlowing === true) return end(...args);
+    void drainBody(req).then((whole) => {
+      if (!whole && !res.headersSent) res.setHeader('Connection', 'close');
+      end(...args);
+    });
+    return res;
+  }) as ServerResponse['end'];
+}
+
 /** Answer with the one error shape. */
 export function sendError(res: ServerResponse, status: number, message: string, closeConnection = false): void {
   if (res.headersSent) {
@@ -181,6 +202,7 @@ export class Router {
       this.options.log.debug('request', { method, path: target.length > 200 ? `${target.slice(0, 200)}...` : target, status: res.statusCode, ms: Math.round(ms * 10) / 10 });
     });
     commonHeaders(res, this.options);
+    if (hasBody(req.headers)) endAfterBody(req, res);
     try {
       const { version, segments, query } = splitTarget(target);
       if (version !== undefined) this.checkVersion(version);

@@ -214,3 +214,22 @@ export function checkFields(value: Record<string, unknown>, schema: ObjectSchema
   }
   return out;
 }
+
+/**
+ * A 400 naming the field when a string anywhere in a JSON value (or a key) holds a NUL byte:
+ * nothing a request's strings become (argv, environment, paths, cgroup names) can carry one, as
+ * C strings end there. `field` is the value's own name (`Cmd`, `HostConfig.Binds[1]`).
+ */
+export function rejectNulBytes(value: unknown, field: string, where = 'the request body'): void {
+  if (typeof value === 'string') {
+    if (value.includes('\0')) throw new ApiError(400, `invalid value for field ${quoteInput(field)} in ${where}: contains a NUL byte`);
+  } else if (Array.isArray(value)) {
+    value.forEach((v, i) => rejectNulBytes(v, `${field}[${i}]`, where));
+  } else if (typeof value === 'object' && value !== null) {
+    for (const [k, v] of Object.entries(value)) {
+      const name = field === '' ? k : `${field}.${k}`;
+      if (k.includes('\0')) throw new ApiError(400, `invalid field name ${quoteInput(name)} in ${where}: contains a NUL byte`);
+      rejectNulBytes(v, name, where);
+    }
+  }
+}

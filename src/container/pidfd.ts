@@ -6,7 +6,7 @@
  * pidfd_send_signal(fd, 0) (ESRCH once it has exited). Node has no way to wait on a pidfd's
  * readability in its event loop, so the caller polls.
  */
-import fs from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
 import { constants } from 'node:os';
 import type { Syscalls } from '../sys/syscalls.js';
 import { SyscallError } from '../errors.js';
@@ -21,24 +21,26 @@ function isEsrch(err: unknown): boolean {
   return err instanceof SyscallError && err.errno === constants.errno.ESRCH;
 }
 
-async function startTimeOf(pid: number): Promise<string | undefined> {
+// Synchronous reads: two tiny files, called from the exit poller's tick (a thread-pool round trip
+// per read would cost more than the reads).
+function startTimeOf(pid: number): string | undefined {
   try {
-    return procStatStartTime(await fs.readFile(`/proc/${pid}/stat`, 'utf8'));
+    return procStatStartTime(readFileSync(`/proc/${pid}/stat`, 'utf8'));
   } catch {
     return undefined;
   }
 }
 
 /** The process of a pid file as a pidfd, or undefined when the file is missing or that process is gone. */
-export async function openVerified(pidFile: string, sys: Syscalls): Promise<ProcessHandle | undefined> {
+export function openVerified(pidFile: string, sys: Syscalls): ProcessHandle | undefined {
   let text: string;
   try {
-    text = await fs.readFile(pidFile, 'utf8');
+    text = readFileSync(pidFile, 'utf8');
   } catch {
     return undefined;
   }
   const p = parsePidFile(text);
-  if (!p || (await startTimeOf(p.pid)) !== p.startTime) return undefined;
+  if (!p || startTimeOf(p.pid) !== p.startTime) return undefined;
   let fd: number;
   try {
     fd = sys.pidfdOpen(p.pid);
@@ -47,7 +49,7 @@ export async function openVerified(pidFile: string, sys: Syscalls): Promise<Proc
     throw err;
   }
   // the process may have ended and its PID been reused between the check and the open
-  if ((await startTimeOf(p.pid)) !== p.startTime) {
+  if (startTimeOf(p.pid) !== p.startTime) {
     sys.close(fd);
     return undefined;
   }
@@ -67,7 +69,7 @@ export function isAlive(handle: ProcessHandle, sys: Syscalls): boolean {
 
 /** Send `signal` to the process of a pid file through a verified pidfd; false when it is not running. */
 export async function signalVerified(pidFile: string, signal: number, sys: Syscalls): Promise<boolean> {
-  const handle = await openVerified(pidFile, sys);
+  const handle = openVerified(pidFile, sys);
   if (!handle) return false;
   try {
     sys.pidfdSendSignal(handle.fd, signal);

@@ -1,9 +1,18 @@
-/** `corral daemon` as a child process on a temp socket and state root, and a JSON client for its API. */
+/**
+ * `corral daemon` as a child process for the integration tests and benches: start it on a socket
+ * with a --root, talk to it, stop it by PID, and decode Docker's multiplexed log stream.
+ * (Two starters grew up side by side: startTestDaemon for the lifecycle, restart and exec tests,
+ * startDaemonProcess for the fault, fuzz and socket tests.)
+ */
 import { spawn, type ChildProcess } from 'node:child_process';
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { ensureBusyboxRootfs } from './busybox.js';
 import { CORRAL_BIN } from './corral.js';
-import { request } from './http.js';
+import { request, type HttpResult } from './http.js';
 
 export interface TestDaemon {
   readonly child: ChildProcess;
@@ -61,11 +70,120 @@ export async function inspectContainer(socket: string, id: string) {
   return r.json();
 }
 
-/** Poll `fn` every 50 ms until it holds; throws naming `what` after `ms`. */
-export async function until(what: string, fn: () => Promise<boolean>, ms = 20_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await fn())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+export interface DaemonProcess {
+  child: ChildProcess;
+  pid: number;
+  socket: string;
+  stderr: () => string;
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+/**
+ * Start `corral --root ROOT --host unix://SOCKET daemon ARGS` (in `cwd`, default this process's)
+ * and wait (at most 60 s) until /_ping answers.
+ */
+export async function startDaemonProcess(root: string, socket: string, args: string[] = ['--log-level', 'debug'], cwd?: string): Promise<DaemonProcess> {
+  const child = spawn(process.execPath, [CORRAL_BIN, '--root', root, '--host', `unix://${socket}`, 'daemon', ...args], { stdio: ['ignore', 'ignore', 'pipe'], ...(cwd === undefined ? {} : { cwd }) });
+  let stderr = '';
+  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('close', (code, signal) => resolve({ code, signal })));
+  const d: DaemonProcess = { child, pid: child.pid!, socket, stderr: () => stderr, exited };
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    if (child.exitCode !== null || child.signalCode !== null) throw new Error(`the daemon exited before answering:\n${stderr}`);
+    try {
+      if ((await request(socket, { path: '/_ping' })).body === 'OK') return d;
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline) {
+      await stopDaemonProcess(d, 'SIGKILL');
+      throw new Error(`the daemon did not answer on ${socket} within 60 s:\n${stderr}`);
+    }
     await sleep(50);
   }
+}
+
+/** End the daemon by PID with `signal` (SIGKILL after 20 s) and wait for it; a no-op when it has ended. */
+export async function stopDaemonProcess(d: DaemonProcess, signal: NodeJS.Signals = 'SIGTERM'): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
+  if (d.child.exitCode === null && d.child.signalCode === null) d.child.kill(signal);
+  const timer = setTimeout(() => d.child.kill('SIGKILL'), 20_000);
+  const result = await d.exited;
+  clearTimeout(timer);
+  return result;
+}
+
+export interface ApiResult extends HttpResult {
+  json: () => Record<string, any>;
+}
+
+/** A JSON request to the API on `socket` (the body, when given, is sent as JSON). */
+export async function apiRequest(socket: string, method: string, target: string, body?: unknown): Promise<ApiResult> {
+  const r = await request(socket, { method, path: target, ...(body === undefined ? {} : { body: JSON.stringify(body), headers: { 'Content-Type': 'application/json' } }) });
+  return { ...r, json: () => JSON.parse(r.body) as Record<string, any> };
+}
+
+/** A GET whose body is kept as bytes (the log stream is binary framing). */
+export function getBytes(socket: string, target: string): Promise<{ status: number; type: string | undefined; body: Buffer }> {
+  return import('node:http').then(
+    ({ default: http }) =>
+      new Promise((resolve, reject) => {
+        http
+          .get({ socketPath: socket, path: target, agent: false }, (res) => {
+            const chunks: Buffer[] = [];
+            res.on('data', (c: Buffer) => chunks.push(c));
+            res.on('end', () => resolve({ status: res.statusCode ?? 0, type: res.headers['content-type'], body: Buffer.concat(chunks) }));
+            res.on('error', reject);
+          })
+          .on('error', reject);
+      }),
+  );
+}
+
+export interface Frame {
+  stream: 1 | 2;
+  text: string;
+}
+
+/** Decode Docker's multiplexed stream: per frame, stream (1 or 2), three zero bytes, a big-endian length, the payload. */
+export function demux(buf: Buffer): Frame[] {
+  const out: Frame[] = [];
+  for (let at = 0; at < buf.length; ) {
+    if (buf.length - at < 8) throw new Error(`a truncated frame header at byte ${at}`);
+    const stream = buf[at];
+    if ((stream !== 1 && stream !== 2) || buf[at + 1] !== 0 || buf[at + 2] !== 0 || buf[at + 3] !== 0) {
+      throw new Error(`a bad frame header at byte ${at}: ${buf.subarray(at, at + 8).toString('hex')}`);
+    }
+    const len = buf.readUInt32BE(at + 4);
+    if (at + 8 + len > buf.length) throw new Error(`a frame at byte ${at} claims ${len} bytes, ${buf.length - at - 8} are left`);
+    out.push({ stream, text: buf.subarray(at + 8, at + 8 + len).toString('utf8') });
+    at += 8 + len;
+  }
+  return out;
+}
+
+/** Poll `fn` every 50 ms until it holds; throws naming `what` after `ms`. */
+export async function until(what: string, fn: () => Promise<boolean> | boolean, ms = 20_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!(await fn())) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+    await sleep(50);
+  }
+}
+
+export interface DaemonScratch {
+  /** a fresh temp dir holding the rest */
+  tmp: string;
+  /** the --root to give the daemon (not created: the daemon makes it) */
+  root: string;
+  socket: string;
+  /** the shared busybox tree, for Image */
+  rootfs: string;
+}
+
+/** A temp dir for one daemon's state root and socket, and the busybox rootfs; the caller removes `tmp`. */
+export async function daemonScratch(prefix: string): Promise<DaemonScratch> {
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  const rootfs = await ensureBusyboxRootfs(path.join(os.tmpdir(), 'corral-test-busybox'));
+  return { tmp, root: path.join(tmp, 'root'), socket: path.join(tmp, 'corral.sock'), rootfs };
 }

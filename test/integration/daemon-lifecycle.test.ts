@@ -5,6 +5,7 @@
  */
 import { test as nodeTest, before, after, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -209,8 +210,12 @@ test('kill -9 the daemon: the container keeps running, a new daemon adopts it an
 test('AutoRemove: the container is gone once it exited', async () => {
   const id = await create(['true'], { HostConfig: { CgroupParent: TEST_CGROUP_PARENT, AutoRemove: true } });
   assert.equal((await inspect(id)).HostConfig.AutoRemove, true);
+  // as Docker's CLI does for --rm: wait for the next exit before starting, since once it has
+  // exited the container is gone and a later wait can only be a 404
+  const waited = api('POST', `/containers/${id}/wait?condition=next-exit`);
+  await sleep(100);
   assert.equal((await api('POST', `/containers/${id}/start`)).status, 204);
-  assert.deepEqual((await api('POST', `/containers/${id}/wait`)).json(), { StatusCode: 0, Error: null });
+  assert.deepEqual((await waited).json(), { StatusCode: 0, Error: null });
   await until('the container removed', async () => !fs.existsSync(path.join(root, 'containers', id)));
   assert.equal((await api('GET', `/containers/${id}/json`)).status, 404);
   assert.deepEqual(await containerCgroups(), []);

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseSignal, rawOptionsFromBody } from '../../../src/api/lifecycle.js';
-import { frame } from '../../../src/api/lifecycle-routes.js';
+import { frame, parseWaitCondition } from '../../../src/api/lifecycle-routes.js';
 
 test('Docker\'s create body becomes corral run\'s flags; 0 means unset; NanoCpus exactly', () => {
   const { options, command } = rawOptionsFromBody(
@@ -32,4 +32,13 @@ test('signals by name, SIG name or number', () => {
 
 test('the multiplexed stream frame: stream, three zero bytes, big-endian length', () => {
   assert.deepEqual([...frame(2, Buffer.from('hi\n'))], [2, 0, 0, 0, 0, 0, 0, 3, 0x68, 0x69, 0x0a]);
+});
+
+test('wait conditions: not-running by default, next-exit; removed and anything else a 400', () => {
+  assert.equal(parseWaitCondition(null), 'not-running');
+  assert.equal(parseWaitCondition(''), 'not-running');
+  assert.equal(parseWaitCondition('not-running'), 'not-running');
+  assert.equal(parseWaitCondition('next-exit'), 'next-exit');
+  assert.throws(() => parseWaitCondition('removed'), { status: 400, message: 'invalid condition: "removed" is not supported yet (use not-running or next-exit)' });
+  assert.throws(() => parseWaitCondition('soon'), { status: 400, message: 'invalid condition: "soon": expected not-running, next-exit or removed' });
 });

@@ -10,6 +10,10 @@ import { createLogger } from '../../../src/api/log.js';
 import { NoSuchContainerError } from '../../../src/container/records.js';
 import { parseContainerRef } from '../../../src/api/validate.js';
 import { request } from '../../helpers/http.js';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+
+const execFileAsync = promisify(execFile);
 
 test('versions compare as Docker\'s do: number by number', () => {
   const table: [string, string, number][] = [
@@ -141,4 +145,22 @@ test('only real bugs are logged as errors; every request is logged at debug', as
       ['GET', '/nope', 404],
     ],
   );
+});
+
+test('a body the route does not read is drained before the answer ends: a client still sending gets the answer, not EPIPE', async () => {
+  // the client in its own process, so that it sends while this process's server answers and closes
+  const helper = new URL('../../helpers/http.js', import.meta.url).href;
+  const script = `import { requestTolerant } from ${JSON.stringify(helper)};
+    const out = [];
+    for (const size of [2, 64 * 1024, 3 << 20]) {
+      try {
+        const r = await requestTolerant(${JSON.stringify(socket)}, { method: 'GET', path: '/_ping', headers: { 'Content-Type': 'application/json' }, body: Buffer.alloc(size, 0x20) });
+        out.push([size, r.status, r.body]);
+      } catch (err) {
+        out.push([size, err.message]);
+      }
+    }
+    console.log(JSON.stringify(out));`;
+  const { stdout } = await execFileAsync(process.execPath, ['--input-type=module', '-e', script]);
+  assert.deepEqual(JSON.parse(stdout), [2, 64 * 1024, 3 << 20].map((size) => [size, 200, '{"version":"1.41"}']));
 });

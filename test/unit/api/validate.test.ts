@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   checkFields,
+  rejectNulBytes,
   checkNewContainerName,
   matchesFilterPattern,
   parseContainerRef,
@@ -163,4 +164,16 @@ test('object fields: integer[] (exec ConsoleSize) takes an array of whole number
   for (const bad of [[1.5], ['24'], 24, [null]]) {
     rejects(() => checkFields({ ConsoleSize: bad }, schema), 400, `invalid value for field "ConsoleSize" in the request body: expected an array of integers, not ${Array.isArray(bad) ? 'an array' : 'a number'}`);
   }
+});
+
+test('a NUL byte anywhere in a body is a 400 naming the field; everything else passes', () => {
+  const body = { Cmd: ['sh', '-c', 'echo'], Env: ['A=1'], HostConfig: { Binds: ['/a:/b'], Memory: 1, AutoRemove: true, X: null } };
+  assert.doesNotThrow(() => rejectNulBytes(body, ''));
+  const table: [unknown, string][] = [
+    [{ Cmd: ['sh', 'a\0b'] }, 'invalid value for field "Cmd[1]" in the request body: contains a NUL byte'],
+    [{ HostConfig: { Binds: ['/a:/b', '/x\0:/y'] } }, 'invalid value for field "HostConfig.Binds[1]" in the request body: contains a NUL byte'],
+    [{ Labels: { 'k\0': 'v' } }, 'invalid field name "Labels.k\\u0000" in the request body: contains a NUL byte'],
+    [{ Image: '\0' }, 'invalid value for field "Image" in the request body: contains a NUL byte'],
+  ];
+  for (const [value, message] of table) assert.throws(() => rejectNulBytes(value, ''), (err: ApiError) => err.status === 400 && err.message === message, message);
 });
