@@ -15,6 +15,7 @@ import { eventsRoute } from './events-route.js';
 import { createRoute, deleteRoute, inspectRoute, killRoute, logsRoute, startRoute, stopRoute, waitRoute } from './lifecycle-routes.js';
 import type { Logger } from './log.js';
 import { Router } from './router.js';
+import { allStatsRoute, containerStatsRoute, type StatsDeps } from './stats-routes.js';
 import { API_VERSION, MIN_API_VERSION, SERVER_HEADER, info, ping, version, type SystemFacts } from './system.js';
 import { parseContainerRef } from './validate.js';
 
@@ -66,6 +67,8 @@ export interface RouterDeps {
   now: () => Date;
   /** the container lifecycle; a fresh one (that adopts nothing) by default */
   supervisor?: Supervisor;
+  /** the sampler's cache for the stats routes; without it they are not served */
+  stats?: StatsDeps;
 }
 
 export function buildRouter(deps: RouterDeps): Router {
@@ -90,6 +93,12 @@ export function buildRouter(deps: RouterDeps): Router {
     .add('DELETE', '/containers/{id}', (ctx) => deleteRoute(sup, ctx), { id: containerParam })
     .add('GET', '/containers/{id}/logs', (ctx) => logsRoute(sup, ctx), { id: containerParam })
     .add('GET', '/events', (ctx) => eventsRoute(sup.events, ctx));
+  const stats = deps.stats;
+  if (stats) {
+    router
+      .add('GET', '/containers/{id}/stats', (ctx) => containerStatsRoute(sup, stats, ctx), { id: containerParam })
+      .add('GET', '/containers/stats', (ctx) => allStatsRoute(stats, ctx));
+  }
   return router;
 }
 
