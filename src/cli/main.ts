@@ -74,6 +74,8 @@ export async function main(argv: string[]): Promise<number> {
         return await runCommand(global, rest);
       case 'daemon':
         return await runDaemon(global, rest);
+      case 'stats':
+        return await (await import('./stats.js')).runStats(global, rest);
       case 'version':
       case '--version':
         process.stdout.write(`corral ${CORRAL_VERSION}\n`);
