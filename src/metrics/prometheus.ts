@@ -1,6 +1,6 @@
 /**
- * The Prometheus exposition, built with prom-client: one metric per entry of ./names.ts, each filled by
- * its collect() callback at scrape time from the sampler's cache (no file is read during a scrape).
+ * The Prometheus exposition, built with prom-client: one metric per entry of ./names.ts in a prom-client
+ * Registry, each collected at scrape time from the sampler's cache (no file is read during a scrape).
  * Labels `id` ("/corral/<full id>": cAdvisor puts the cgroup path there; corral's is stable whatever
  * --cgroup-parent says), `name` and `image` (the rootfs directory, or "host").
  *
@@ -8,7 +8,7 @@
  * themselves are counted in corral_sample_errors_total{file}. Usage metrics exist for running
  * containers; state, exit code, restarts and OOM kills for every container the daemon knows.
  */
-import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import { Registry, collectDefaultMetrics, type Metric } from 'prom-client';
 import { cpuWeightToShares } from '../cgroups/convert.js';
 import { memoryUsage } from './derive.js';
 import { CONTAINER_LABELS, METRICS, type MetricName } from './names.js';
@@ -105,27 +105,79 @@ export function containerLabels(c: TrackedContainer): Labels {
   return { id: `/corral/${c.id}`, name: c.name ?? '', image: c.image };
 }
 
-/** The series of one metric: [labels, value] pairs. */
-function seriesOf(m: MetricName, source: ExporterSource): [Labels, number][] {
-  const out: [Labels, number][] = [];
+/** A label value in the text format: backslash, double quote and newline escaped. */
+function escapeLabel(value: string): string {
+  return value.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
+}
+
+/** `{k="v",...}` of a label set, in its key order. */
+export function formatLabels(labels: Readonly<Record<string, string | number>>): string {
+  const parts = Object.entries(labels).map(([k, v]) => `${k}="${escapeLabel(String(v))}"`);
+  return parts.length > 0 ? `{${parts.join(',')}}` : '';
+}
+
+/** One series: its label set already formatted, and its value. */
+type Series = [labels: string, value: number];
+
+/**
+ * The containers of one scrape, sorted by id, each with its label set formatted once: every metric of
+ * the scrape reads the same snapshot (a scrape asks all metrics in one go, so a snapshot younger than
+ * SNAPSHOT_MS is that scrape's).
+ */
+class Snapshot {
+  private taken = -Infinity;
+  private entries: { c: TrackedContainer; labels: Labels; text: string }[] = [];
+  private readonly formatted = new WeakMap<TrackedContainer, { labels: Labels; text: string }>();
+
+  constructor(private readonly source: ExporterSource) {}
+
+  get(): { c: TrackedContainer; labels: Labels; text: string }[] {
+    const now = performance.now();
+    if (now - this.taken > SNAPSHOT_MS) {
+      this.taken = now;
+      this.entries = this.source
+        .list()
+        .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
+        .map((c) => {
+          let f = this.formatted.get(c);
+          if (!f) {
+            const labels = containerLabels(c);
+            f = { labels, text: formatLabels(labels) };
+            this.formatted.set(c, f);
+          }
+          return { c, ...f };
+        });
+    }
+    return this.entries;
+  }
+}
+
+/** How long one scrape's snapshot of the container list is reused, ms. */
+const SNAPSHOT_MS = 20;
+
+/** The series of one metric. */
+function seriesOf(m: MetricName, source: ExporterSource, snapshot: Snapshot): Series[] {
+  const out: Series[] = [];
   const sampler = FROM_SAMPLER[m.name];
-  if (sampler) return [[{}, sampler(source)]];
-  const containers = source.list().sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  if (sampler) return [['', sampler(source)]];
+  const containers = snapshot.get();
   if (m.name === 'corral_container_state') {
-    for (const c of containers) for (const state of CONTAINER_STATES) out.push([{ ...containerLabels(c), state }, c.status === state ? 1 : 0]);
+    for (const { c, labels } of containers) for (const state of CONTAINER_STATES) out.push([formatLabels({ ...labels, state }), c.status === state ? 1 : 0]);
     return out;
   }
   if (m.name === 'corral_sample_errors_total') {
-    for (const c of containers) for (const [file, n] of [...c.readErrors].sort(([a], [b]) => a.localeCompare(b))) out.push([{ ...containerLabels(c), file }, n]);
+    for (const { c, labels } of containers) {
+      for (const [file, n] of [...c.readErrors].sort(([a], [b]) => a.localeCompare(b))) out.push([formatLabels({ ...labels, file }), n]);
+    }
     return out;
   }
   const fromContainer = FROM_CONTAINER[m.name];
   const fromSample = FROM_SAMPLE[m.name];
-  for (const c of containers) {
+  for (const { c, text } of containers) {
     let v: number | undefined;
     if (fromContainer) v = fromContainer(c);
     else if (fromSample && c.status === 'running' && c.latest) v = fromSample(c, c.latest);
-    if (v !== undefined && Number.isFinite(v)) out.push([containerLabels(c), v]);
+    if (v !== undefined && Number.isFinite(v)) out.push([text, v]);
   }
   return out;
 }
@@ -135,32 +187,85 @@ export interface RegistryOptions {
   processMetrics?: boolean;
 }
 
-/** A registry whose every metric is read from `source` at scrape time. */
+/** prom-client default metrics that `promtool check metrics` rejects (gauges ending in _total). */
+const LINT_FAILING_DEFAULT_METRICS = ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total'];
+
+const NO_LABELS: Labels = Object.freeze({}) as Labels;
+
+/**
+ * A registry whose every container metric is read from `source` at scrape time: each is a prom-client
+ * metric object whose get() (prom-client's collect step) builds its series from the cache, with the
+ * label set of each container formatted once per scrape and carried as the series' name
+ * (`metricName`), ready for exposition().
+ */
 export function createRegistry(source: ExporterSource, options: RegistryOptions = {}): Registry {
   const registry = new Registry();
+  const snapshot = new Snapshot(source);
   for (const m of METRICS) {
     if (!FROM_SAMPLE[m.name] && !FROM_CONTAINER[m.name] && !FROM_SAMPLER[m.name] && !m.extraLabels) {
       throw new Error(`unreachable: no value for metric ${m.name}`);
     }
-    const labelNames = m.perContainer === false ? [] : [...CONTAINER_LABELS, ...(m.extraLabels ?? [])];
-    if (m.type === 'gauge') {
-      new Gauge({
-        name: m.name, help: m.help, labelNames, registers: [registry],
-        collect() {
-          this.reset();
-          for (const [labels, v] of seriesOf(m, source)) this.set(labels, v);
-        },
-      });
-    } else {
-      new Counter({
-        name: m.name, help: m.help, labelNames, registers: [registry],
-        collect() {
-          this.reset();
-          for (const [labels, v] of seriesOf(m, source)) this.inc(labels, v);
-        },
-      });
-    }
+    const metric = {
+      name: m.name,
+      help: m.help,
+      type: m.type,
+      get: async () => ({
+        name: m.name,
+        help: m.help,
+        type: m.type,
+        aggregator: 'sum',
+        values: seriesOf(m, source, snapshot).map(([labels, value]) => ({ metricName: m.name + labels, labels: NO_LABELS, value })),
+      }),
+    };
+    registry.registerMetric(metric as unknown as Metric);
   }
-  if (options.processMetrics) collectDefaultMetrics({ register: registry });
+  if (options.processMetrics) {
+    collectDefaultMetrics({ register: registry });
+    // gauges named like counters fail `promtool check metrics`; the same counts stay, per type, in nodejs_active_{handles,requests,resources}
+    for (const name of LINT_FAILING_DEFAULT_METRICS) registry.removeSingleMetric(name);
+  }
   return registry;
 }
+
+/** A HELP text in the text format: backslash and newline escaped. */
+function escapeHelp(help: string): string {
+  return help.replace(/\\/g, '\\\\').replace(/\n/g, '\\n');
+}
+
+/** A sample value as the text format writes it (Go's special values). */
+function valueText(v: number): string {
+  if (Number.isNaN(v)) return 'NaN';
+  if (v === Infinity) return '+Inf';
+  if (v === -Infinity) return '-Inf';
+  return String(v);
+}
+
+/**
+ * The registry in the Prometheus text format (version 0.0.4). This is prom-client's
+ * Registry.metrics() output, written by a leaner loop: prom-client re-formats and escapes every label
+ * set of every series on every scrape, which for 500 containers (17,000 series) took 16 of a scrape's
+ * 31 ms of CPU, measured on the project's host. Metric by metric in registration order, each series on
+ * its own line; prom-client's own metrics (process_*, nodejs_*, with their labels) go through the same loop.
+ */
+export async function exposition(registry: Registry): Promise<string> {
+  const parts: string[] = [];
+  for (const metric of registry.getMetricsAsArray()) {
+    const m = await (metric as unknown as { get(): Promise<MetricObjectLike> | MetricObjectLike }).get();
+    parts.push(`# HELP ${m.name} ${escapeHelp(m.help)}\n# TYPE ${m.name} ${m.type}\n`);
+    for (const v of m.values) {
+      const labels = v.labels === NO_LABELS || v.labels === undefined ? '' : formatLabels(v.labels);
+      parts.push(`${v.metricName ?? m.name}${labels} ${valueText(v.value)}\n`);
+    }
+  }
+  return parts.join('');
+}
+
+interface MetricObjectLike {
+  name: string;
+  help: string;
+  type: string;
+  values: { metricName?: string; labels?: Readonly<Record<string, string | number>>; value: number }[];
+}
+
+/** The Content-Type of exposition()'s text. */
+export const EXPOSITION_CONTENT_TYPE = Registry.PROMETHEUS_CONTENT_TYPE;
