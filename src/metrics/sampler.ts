@@ -10,8 +10,8 @@
  * into chunks so that API requests are served between them. The sampler measures its own CPU time
  * (process.cpuUsage around each chunk) and exports it (corral_sampler_cpu_seconds_total).
  *
- * Which containers: the running ones of the state directory at start(), then whatever the event bus
- * says (create, start, restart, die, destroy). A container whose cgroup is already gone when it is read
+ * Which containers: those of the state directory at start(), then whatever the event bus says (create,
+ * start, restart, die, destroy), and every 30 ticks a look for ids the bus did not announce. A container whose cgroup is already gone when it is read
  * (it is ending; its `die` is on the way) is skipped without counting errors.
  */
 import fs from 'node:fs';
@@ -31,6 +31,8 @@ import type { ContainerSample, TrackedContainer } from './sample.js';
 export const DEFAULT_SAMPLE_INTERVAL_MS = 1000;
 /** Containers read between two yields to the event loop. */
 const CHUNK = 64;
+/** Every how many ticks the state directory is looked at for containers the bus did not announce. */
+const RESCAN_TICKS = 30;
 
 export interface SamplerOptions {
   stateRoot: string;
@@ -155,9 +157,27 @@ export class Sampler {
     this.timer.unref();
   }
 
+  /**
+   * Containers the bus did not announce (a `corral run` beside the daemon): every RESCAN_TICKS ticks,
+   * one readdir of the state directory; an unknown id is read and followed from then on.
+   */
+  private rescan(): void {
+    let ids: string[];
+    try {
+      ids = fs.readdirSync(path.join(this.o.stateRoot, 'containers'));
+    } catch {
+      return;
+    }
+    for (const id of ids) {
+      if (!/^[0-9a-f]{64}$/.test(id) || this.tracked.has(id) || this.chains.has(id)) continue;
+      this.enqueue(id, 'rescan', () => this.refresh(id));
+    }
+  }
+
   /** Read every running container once; the tick's host-wide values are shared by all its samples. */
   async tick(): Promise<void> {
     const wallStart = performance.now();
+    if (this.health.ticks > 0 && this.health.ticks % RESCAN_TICKS === 0) this.rescan();
     const running = [...this.tracked.values()].filter((c) => c.status === 'running');
     const host = this.readHost();
     for (let i = 0; i < running.length; i += CHUNK) {
@@ -197,7 +217,11 @@ export class Sampler {
     if (!cgroup) return;
     const time = this.now();
     const stats = await cgroup.stats();
-    if (stats.errors.length > 0 && !Object.values(cgroup.paths).some((dir) => fs.existsSync(dir))) return;
+    if (stats.errors.length > 0 && !Object.values(cgroup.paths).some((dir) => fs.existsSync(dir))) {
+      // ended: its `die` is on the way, or (a container this daemon did not start) its record says so
+      if (!this.chains.has(c.id)) this.enqueue(c.id, 'gone', () => this.refresh(c.id));
+      return;
+    }
     const errors = [...stats.errors, ...host.errors];
     let networks: Map<string, NetDevCounters> | undefined;
     const pid = c.network === 'host' ? undefined : this.pidOf(c);
@@ -254,7 +278,7 @@ export class Sampler {
       switch (action) {
         case 'create':
         case 'start':
-          await this.refresh(id);
+          await this.refresh(id, action === 'start');
           if (action === 'start') {
             // the first figures at once, not one interval later
             const c = this.tracked.get(id);
@@ -284,16 +308,25 @@ export class Sampler {
         }
       }
     };
-    const next = (this.chains.get(id) ?? Promise.resolve()).then(run).catch((err: unknown) => this.o.log.warn('sampler: cannot follow a container', { id, action, error: message(err) }));
+    this.enqueue(id, action, run);
+  }
+
+  /** Run `work` for container `id` after the work already queued for it. */
+  private enqueue(id: string, action: string, work: () => Promise<void>): void {
+    const next = (this.chains.get(id) ?? Promise.resolve()).then(work).catch((err: unknown) => this.o.log.warn('sampler: cannot follow a container', { id, action, error: message(err) }));
     this.chains.set(id, next);
     void next.then(() => {
       if (this.chains.get(id) === next) this.chains.delete(id);
     });
   }
 
-  /** (Re)read a container's record; keep what this daemon counted about it. */
-  private async refresh(id: string): Promise<void> {
+  /**
+   * (Re)read a container's record; keep what this daemon counted about it. `started`: the supervisor
+   * says it started it, though the launcher may not have written its `pid` file yet (pidOf() finds it).
+   */
+  private async refresh(id: string, started = false): Promise<void> {
     const fresh = await readTracked(this.o.stateRoot, id);
+    if (fresh && started && fresh.status === 'created') fresh.status = 'running';
     const old = this.tracked.get(id);
     if (!fresh) {
       if (old) this.release(old);

@@ -11,7 +11,6 @@ import { test as nodeTest, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -20,6 +19,7 @@ import { CORRAL_BIN, TEST_CGROUP_PARENT, corral, stopAllCorrals, testDriver } fr
 import { request } from '../helpers/http.js';
 import { promtool } from '../helpers/promtool.js';
 import type { DockerStats } from '../../src/metrics/docker-stats-types.js';
+import { freePort } from '../helpers/ports.js';
 
 if (process.getuid?.() !== 0) throw new Error('the integration tests need root: run them as root (sudo npm test)');
 
@@ -39,17 +39,6 @@ let daemon: { child: ChildProcess; stderr: () => string; exited: Promise<unknown
 let id: string;
 /** the container's cgroup directory for memory, cpu and pids files (v1: per hierarchy) */
 let dirs: { memory: string; cpu: string; pids: string; mode: 'v1' | 'v2' };
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 async function until<T>(what: string, fn: () => Promise<T | undefined | false>, ms = 60_000): Promise<T> {
   const deadline = Date.now() + ms;
