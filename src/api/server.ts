@@ -21,6 +21,7 @@ import { loadSyscalls, type Syscalls } from '../sys/syscalls.js';
 import { createRoute, deleteRoute, inspectRoute, killRoute, logsRoute, restartRoute, startRoute, stopRoute, updateRoute, waitRoute } from './lifecycle-routes.js';
 import type { Logger } from './log.js';
 import { Router } from './router.js';
+import { allStatsRoute, containerStatsRoute, type StatsDeps } from './stats-routes.js';
 import { API_VERSION, MIN_API_VERSION, SERVER_HEADER, info, ping, version, type SystemFacts } from './system.js';
 import { parseContainerRef } from './validate.js';
 
@@ -72,6 +73,8 @@ export interface RouterDeps {
   now: () => Date;
   /** the container lifecycle; a fresh one (that adopts nothing) by default */
   supervisor?: Supervisor;
+  /** the sampler's cache for the stats routes; without it they are not served */
+  stats?: StatsDeps;
 }
 
 export function buildRouter(deps: RouterDeps): Router {
@@ -106,6 +109,12 @@ export function buildRouter(deps: RouterDeps): Router {
     .add('POST', '/containers/{id}/exec', (ctx) => execCreateRoute(execs, sup, ctx), { id: containerParam })
     .add('POST', '/exec/{id}/start', (ctx) => execStartRoute(execs, ctx), { id: execParam })
     .add('GET', '/exec/{id}/json', (ctx) => execInspectRoute(execs, ctx), { id: execParam });
+  const stats = deps.stats;
+  if (stats) {
+    router
+      .add('GET', '/containers/{id}/stats', (ctx) => containerStatsRoute(sup, stats, ctx), { id: containerParam })
+      .add('GET', '/containers/stats', (ctx) => allStatsRoute(stats, ctx));
+  }
   return router;
 }
 

@@ -139,6 +139,13 @@ export interface CgroupStats {
     peak?: number;
     /** limit in bytes or 'max' */
     max?: Limit;
+    /**
+     * bytes of swap in use (v2 memory.swap.current, absent without swap accounting; v1 memory.stat
+     * total_swap, present only with swap accounting)
+     */
+    swapCurrent?: number;
+    /** times the usage hit the limit (v1 memory.failcnt; v2 has no such file: see events.max) */
+    failcnt?: number;
     /** counters of memory.events (v2) or oom_kill from memory.oom_control (v1) */
     events?: { low?: number; high?: number; max?: number; oom?: number; oomKill?: number; oomGroupKill?: number };
     /** memory.stat as flat key -> number */

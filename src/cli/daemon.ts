@@ -8,10 +8,13 @@ import { launcherPath } from '../container/launcher.js';
 import { CorralError, InvalidArgumentError } from '../errors.js';
 import { resolveStateRoot } from '../state/root.js';
 import { CORRAL_VERSION } from '../version.js';
-import { createLogger, parseLogLevel, type LogLevel } from '../api/log.js';
+import { createLogger, parseLogLevel, type LogLevel, type Logger } from '../api/log.js';
 import { DEFAULT_SOCKET, startApiServer } from '../api/server.js';
 import { API_VERSION, gatherSystemFacts } from '../api/system.js';
 import { Supervisor } from '../api/lifecycle.js';
+import { startMetricsServer, DEFAULT_METRICS_ADDR, type MetricsServer } from '../metrics/http.js';
+import { createRegistry } from '../metrics/prometheus.js';
+import { DEFAULT_SAMPLE_INTERVAL_MS, Sampler } from '../metrics/sampler.js';
 
 export const DAEMON_USAGE = `Usage: corral [--root DIR] [--host unix://PATH] daemon [OPTIONS]
 
@@ -22,12 +25,34 @@ Options:
   --log-level LEVEL   debug, info, warn or error (default info); logs are JSON lines on stderr
   --api-listen ADDR   also serve the API on TCP HOST:PORT (no authentication, no TLS: anyone who
                       can connect controls corral)
+  --metrics-addr ADDR serve Prometheus metrics at http://HOST:PORT/metrics (default 127.0.0.1:9338;
+                      '' or none: no metrics endpoint)
+  --sample-interval D how often every running container is sampled for stats and metrics
+                      (default 1s; 100ms to 60s, e.g. 500ms, 2s)
 `;
 
 export interface DaemonFlags {
   logLevel: LogLevel;
   apiListen?: { host: string; port: number };
+  /** --metrics-addr: undefined for the default (DEFAULT_METRICS_ADDR), null when disabled */
+  metricsAddr?: { host: string; port: number } | null;
+  /** --sample-interval in ms; undefined for the default (DEFAULT_SAMPLE_INTERVAL_MS) */
+  sampleIntervalMs?: number;
   help: boolean;
+}
+
+/** Shortest and longest --sample-interval, ms. */
+export const SAMPLE_INTERVAL_MIN_MS = 100;
+export const SAMPLE_INTERVAL_MAX_MS = 60_000;
+
+/** --sample-interval: a duration in Go's notation restricted to ms, s and m ("500ms", "1s", "1.5s", "2m"). */
+export function parseSampleInterval(text: string): number {
+  const m = /^(\d{1,6}(?:\.\d{1,3})?)(ms|s|m)$/.exec(text);
+  const ms = m ? Math.round(Number(m[1]) * { ms: 1, s: 1000, m: 60_000 }[m[2] as 'ms' | 's' | 'm']) : NaN;
+  if (!(ms >= SAMPLE_INTERVAL_MIN_MS && ms <= SAMPLE_INTERVAL_MAX_MS)) {
+    throw new InvalidArgumentError('--sample-interval', text, 'a duration from 100ms to 60s, such as 500ms, 1s or 2.5s');
+  }
+  return ms;
 }
 
 /** The most bytes a unix socket path may have (sun_path is 108, with its NUL). */
@@ -44,13 +69,19 @@ export function parseHost(text: string, source: string): string {
   return socketPath;
 }
 
-/** --api-listen: `HOST:PORT`, `[IPv6]:PORT` or `tcp://` before either. */
-export function parseListenAddress(text: string): { host: string; port: number } {
+/** --api-listen (and --metrics-addr): `HOST:PORT`, `[IPv6]:PORT` or `tcp://` before either. */
+export function parseListenAddress(text: string, flag = '--api-listen', example = '127.0.0.1:2375'): { host: string; port: number } {
   const bare = text.startsWith('tcp://') ? text.slice('tcp://'.length) : text;
   const m = /^(?:\[([0-9a-fA-F:.]+)\]|([A-Za-z0-9.-]+)):(\d{1,5})$/.exec(bare);
   const port = m ? Number(m[3]) : NaN;
-  if (!m || port > 65535) throw new InvalidArgumentError('--api-listen', text, 'HOST:PORT, e.g. 127.0.0.1:2375');
+  if (!m || port > 65535) throw new InvalidArgumentError(flag, text, `HOST:PORT, e.g. ${example}`);
   return { host: m[1] ?? m[2]!, port };
+}
+
+/** --metrics-addr: HOST:PORT, or '' / none for no endpoint (null). */
+export function parseMetricsAddr(text: string): { host: string; port: number } | null {
+  if (text === '' || text === 'none') return null;
+  return parseListenAddress(text, '--metrics-addr', `${DEFAULT_METRICS_ADDR} (or none)`);
 }
 
 export function parseDaemonArgs(argv: readonly string[]): DaemonFlags {
@@ -72,6 +103,12 @@ export function parseDaemonArgs(argv: readonly string[]): DaemonFlags {
       case '--api-listen':
         flags.apiListen = parseListenAddress(value());
         break;
+      case '--metrics-addr':
+        flags.metricsAddr = parseMetricsAddr(value());
+        break;
+      case '--sample-interval':
+        flags.sampleIntervalMs = parseSampleInterval(value());
+        break;
       case '-h':
       case '--help':
         flags.help = true;
@@ -81,6 +118,23 @@ export function parseDaemonArgs(argv: readonly string[]): DaemonFlags {
     }
   }
   return flags;
+}
+
+/**
+ * The metrics endpoint. An address given with --metrics-addr must be had: taken, the daemon does not
+ * start. The default address may be held by another daemon (a second --root, a test): then a warning,
+ * and this daemon runs without an endpoint rather than not at all.
+ */
+async function startMetrics(flag: DaemonFlags['metricsAddr'], sampler: Sampler, log: Logger): Promise<MetricsServer | undefined> {
+  if (flag === null) return undefined;
+  const registry = createRegistry(sampler, { processMetrics: true });
+  if (flag !== undefined) return startMetricsServer(flag, registry, log);
+  try {
+    return await startMetricsServer(parseMetricsAddr(DEFAULT_METRICS_ADDR)!, registry, log);
+  } catch (err) {
+    log.warn(`no metrics endpoint: ${(err as Error).message}`);
+    return undefined;
+  }
 }
 
 export interface DaemonGlobals {
@@ -99,6 +153,8 @@ export async function runDaemon(global: DaemonGlobals, argv: readonly string[], 
   const log = createLogger({ level: flags.logLevel });
   let server;
   let supervisor: Supervisor | undefined;
+  let sampler: Sampler | undefined;
+  let metrics: MetricsServer | undefined;
   try {
     const state = resolveStateRoot(global.root, env);
     if (state.fallbackNotice) log.warn(state.fallbackNotice);
@@ -106,11 +162,18 @@ export async function runDaemon(global: DaemonGlobals, argv: readonly string[], 
     const facts = await gatherSystemFacts({ stateRoot: state.root, driver, launcherPath: launcherPath(env), debug: flags.logLevel === 'debug' });
     supervisor = new Supervisor({ stateRoot: state.root, log });
     await supervisor.adopt();
-    server = await startApiServer({ socketPath, facts, log, now: () => new Date(), supervisor, ...(flags.apiListen ? { tcp: flags.apiListen } : {}) });
+    sampler = new Sampler({ stateRoot: state.root, intervalMs: flags.sampleIntervalMs ?? DEFAULT_SAMPLE_INTERVAL_MS, log, events: supervisor.events });
+    await sampler.start();
+    const stats = { sampler, hostMemory: facts.memTotal, mode: facts.cgroupMode };
+    server = await startApiServer({ socketPath, facts, log, now: () => new Date(), supervisor, stats, ...(flags.apiListen ? { tcp: flags.apiListen } : {}) });
+    metrics = await startMetrics(flags.metricsAddr, sampler, log);
     log.info('corral daemon started', { version: CORRAL_VERSION, apiVersion: API_VERSION, pid: process.pid, root: state.root, cgroupVersion: facts.cgroupMode === 'v2' ? '2' : '1' });
   } catch (err) {
     const e = err as Error & { code?: unknown };
     log.error(`cannot start: ${e.message}`, { code: e.code, stack: log.enabled('debug') ? e.stack : undefined });
+    await server?.close();
+    await metrics?.close();
+    await sampler?.stop();
     return 1;
   }
 
@@ -123,6 +186,8 @@ export async function runDaemon(global: DaemonGlobals, argv: readonly string[], 
   process.off('SIGHUP', ignoreHup);
   log.info('shutting down', { signal });
   await server.close();
+  await metrics?.close();
+  await sampler?.stop();
   // running containers keep running (their launchers are detached); a new daemon adopts them
   supervisor?.close();
   log.info('stopped');

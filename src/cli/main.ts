@@ -85,6 +85,8 @@ export async function main(argv: string[]): Promise<number> {
         return await runDaemon(global, rest);
       case 'exec':
         return await (await import('./exec.js')).execCommand(global.host, rest);
+      case 'stats':
+        return await (await import('./stats.js')).runStats(global, rest);
       case 'version':
       case '--version':
         process.stdout.write(`corral ${CORRAL_VERSION}\n`);

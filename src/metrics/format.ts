@@ -190,9 +190,15 @@ const COLUMNS: readonly (keyof StatsRow)[] = ['container', 'name', 'cpu', 'mem',
  * (cli/command/formatter NewContext), the last column unpadded; one line per row, each ending in "\n".
  */
 export function renderStatsTable(rows: readonly StatsRow[]): string {
-  const all = [STATS_HEADER, ...rows];
-  const widths = COLUMNS.map((c) => Math.max(10, ...all.map((r) => r[c].length + 3)));
-  return all
-    .map((r) => COLUMNS.map((c, i) => (i === COLUMNS.length - 1 ? r[c] : r[c].padEnd(widths[i] ?? 0))).join('') + '\n')
-    .join('');
+  return tabwrite([STATS_HEADER, ...rows].map((r) => COLUMNS.map((c) => r[c])));
+}
+
+/**
+ * Go's text/tabwriter as the CLI configures it (minwidth 10, padding 3, spaces): each column as wide
+ * as its widest cell plus 3, at least 10; the last cell of a line unpadded; every line ends in "\n".
+ */
+export function tabwrite(lines: readonly (readonly string[])[]): string {
+  const columns = Math.max(0, ...lines.map((l) => l.length));
+  const widths = Array.from({ length: columns }, (_, i) => Math.max(10, ...lines.filter((l) => i < l.length - 1).map((l) => (l[i] ?? '').length + 3)));
+  return lines.map((l) => l.map((cell, i) => (i === l.length - 1 ? cell : cell.padEnd(widths[i] ?? 0))).join('') + '\n').join('');
 }

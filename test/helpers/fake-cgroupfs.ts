@@ -265,6 +265,7 @@ export class FakeKernel extends NodeCgroupFs {
           'memory.soft_limit_in_bytes': `${V1_UNLIMITED}\n`,
           'memory.usage_in_bytes': '0\n',
           'memory.max_usage_in_bytes': '0\n',
+          'memory.failcnt': '0\n',
           'memory.oom_control': 'oom_kill_disable 0\nunder_oom 0\noom_kill 0\n',
           'memory.use_hierarchy': '1\n',
           'memory.stat': MEMORY_STAT_V1,

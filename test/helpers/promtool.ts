@@ -1,5 +1,6 @@
 /** Running Prometheus's promtool from the tests; a missing promtool fails with the package to install. */
 import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 /** The repository root (this file is compiled to dist/test/helpers). */
@@ -10,9 +11,10 @@ export interface PromtoolResult {
   output: string;
 }
 
-/** `promtool ...args` in `cwd`; throws a clear error when promtool is not installed. */
-export function promtool(args: readonly string[], cwd: string = REPO_ROOT): PromtoolResult {
-  const r = spawnSync('promtool', args, { cwd, encoding: 'utf8', timeout: 60_000 });
+/** `promtool ...args` in `cwd` (stdin from `stdinFile`, for `check metrics`); throws a clear error when promtool is not installed. */
+export function promtool(args: readonly string[], cwd: string = REPO_ROOT, stdinFile?: string): PromtoolResult {
+  const input = stdinFile === undefined ? undefined : readFileSync(stdinFile);
+  const r = spawnSync('promtool', args, { cwd, encoding: 'utf8', timeout: 60_000, ...(input ? { input } : {}) });
   if (r.error) {
     const code = (r.error as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') {

@@ -6,7 +6,7 @@
  * keeps memsw >= memory at every moment, so the two writes are ordered against the current values: raising
  * writes memsw first, lowering writes memory first. memory.high and memory.oom.group have no v1 equivalent.
  *
- * Stats: memory.usage_in_bytes, memory.max_usage_in_bytes, memory.limit_in_bytes, memory.oom_control
+ * Stats: memory.usage_in_bytes, memory.max_usage_in_bytes, memory.failcnt, memory.limit_in_bytes, memory.oom_control
  * (oom_kill, Linux 4.13+), memory.stat.
  */
 import { posix as path } from 'node:path';
@@ -106,9 +106,10 @@ export async function currentLimits(dir: string, c: StatsCollector): Promise<{ l
 }
 
 export async function stats(dir: string, c: StatsCollector): Promise<CgroupStats['memory']> {
-  const [current, peak, max, oom, stat] = await Promise.all([
+  const [current, peak, failcnt, max, oom, stat] = await Promise.all([
     c.required(path.join(dir, 'memory.usage_in_bytes'), parseNumber),
     c.required(path.join(dir, 'memory.max_usage_in_bytes'), parseNumber),
+    c.required(path.join(dir, 'memory.failcnt'), parseNumber),
     c.required(path.join(dir, LIMIT), parseSingleValue),
     c.required(path.join(dir, 'memory.oom_control'), parseFlatKeyed),
     c.required(path.join(dir, 'memory.stat'), parseFlatKeyed),
@@ -116,6 +117,9 @@ export async function stats(dir: string, c: StatsCollector): Promise<CgroupStats
   return compact({
     current,
     peak,
+    // swap accounting on: memory.stat has total_swap (what memory.memsw.usage_in_bytes - usage would give, without a read)
+    swapCurrent: stat?.total_swap,
+    failcnt,
     max: max === undefined ? undefined : fromV1Limit(max),
     events: oom?.oom_kill === undefined ? undefined : { oomKill: oom.oom_kill },
     stat,

@@ -1,6 +1,6 @@
 /**
  * cgroup v2 memory controller: memory.max, memory.swap.max, memory.high, memory.low, memory.oom.group;
- * stats from memory.current, memory.peak (5.19+), memory.max, memory.events, memory.stat, memory.pressure.
+ * stats from memory.current, memory.peak (5.19+), memory.swap.current, memory.max, memory.events, memory.stat, memory.pressure.
  * The v2 limits are independent of each other: no write order matters.
  */
 import { posix as path } from 'node:path';
@@ -42,14 +42,15 @@ function events(e: Record<string, number>): NonNullable<CgroupStats['memory']>['
 }
 
 export async function stats(dir: string, c: StatsCollector): Promise<CgroupStats['memory']> {
-  const [current, peak, max, ev, stat] = await Promise.all([
+  const [current, peak, swapCurrent, max, ev, stat] = await Promise.all([
     c.required(path.join(dir, 'memory.current'), parseNumber),
     c.optional(path.join(dir, 'memory.peak'), parseNumber), // Linux 5.19+
+    c.optional(path.join(dir, 'memory.swap.current'), parseNumber), // absent without swap accounting
     c.required(path.join(dir, 'memory.max'), parseSingleValue),
     c.required(path.join(dir, 'memory.events'), parseFlatKeyed),
     c.required(path.join(dir, 'memory.stat'), parseFlatKeyed),
   ]);
-  return compact({ current, peak, max, events: ev ? events(ev) : undefined, stat });
+  return compact({ current, peak, swapCurrent, max, events: ev ? events(ev) : undefined, stat });
 }
 
 /** memory.pressure: a core file of every non-root cgroup (Linux 4.20+ with PSI; absent otherwise). */

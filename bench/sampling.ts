@@ -1,0 +1,214 @@
+/**
+ * The cost of watching 500 containers: `npm run bench:sampling` (as root, on the host).
+ *
+ * Starts `corral daemon` (temp --root and socket, --metrics-addr on a free loopback port) and, through
+ * its API, N busybox `sleep` containers (default 500; BENCH_CONTAINERS=n) under a cgroup parent of
+ * the bench's own. Then, with every container sampled once a second:
+ *   - the daemon's CPU time per second (utime + stime of /proc/<pid>/stat over BENCH_SECONDS, default
+ *     20), and the part inside its sampling ticks (corral_sampler_cpu_seconds_total, same window);
+ *   - the sampler alone: the same Sampler in the bench's own otherwise idle process, over the same
+ *     containers, its process CPU time per second (what sampling costs, without the supervisor);
+ *   - median and p99 of a /metrics scrape (30 scrapes) and of a `corral stats --no-stream` (20 runs).
+ * Targets: sampling at most 2% of one core; a scrape at most 50 ms median. Every container is removed
+ * at the end, and the daemons stopped, also on failure.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import http from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
+import { ensureBusyboxRootfs } from '../test/helpers/busybox.js';
+import { createCgroupDriver } from '../src/cgroups/index.js';
+import { createLogger } from '../src/api/log.js';
+import { Sampler } from '../src/metrics/sampler.js';
+import { freePort } from '../test/helpers/ports.js';
+
+const REPO = fileURLToPath(new URL('../..', import.meta.url)); // dist/bench/ -> checkout
+const CORRAL = path.join(REPO, 'bin', 'corral');
+const CONTAINERS = Number(process.env.BENCH_CONTAINERS ?? 500);
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 20);
+const PARENT = `corral-bench-${process.pid}`;
+const CLK_TCK = 100;
+const quietLog = createLogger({ level: 'error' });
+
+interface Daemon {
+  child: ChildProcess;
+  stderr: () => string;
+  exited: Promise<unknown>;
+}
+
+function api(socket: string, method: string, p: string, body?: unknown): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const payload = body === undefined ? undefined : JSON.stringify(body);
+    const req = http.request({ socketPath: socket, method, path: p, agent: false, headers: payload ? { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(payload) } : {} }, (res) => {
+      let text = '';
+      res.on('data', (d: Buffer) => (text += d.toString()));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
+    });
+    req.on('error', reject);
+    req.end(payload);
+  });
+}
+
+async function startDaemon(root: string, socket: string, metricsPort: number, interval: string): Promise<Daemon> {
+  const child = spawn(process.execPath, [CORRAL, '--root', root, '--host', `unix://${socket}`, 'daemon', '--metrics-addr', `127.0.0.1:${metricsPort}`, '--sample-interval', interval], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr!.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-50_000)));
+  const exited = new Promise((resolve) => child.once('close', resolve));
+  const deadline = Date.now() + 120_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`the daemon exited:\n${stderr}`);
+    if (await api(socket, 'GET', '/_ping').then((r) => r.body === 'OK', () => false)) return { child, stderr: () => stderr, exited };
+    if (Date.now() > deadline) throw new Error(`the daemon does not answer:\n${stderr}`);
+    await sleep(100);
+  }
+}
+
+async function stopDaemon(d: Daemon | undefined): Promise<void> {
+  if (!d || d.child.exitCode !== null) return;
+  d.child.kill('SIGTERM');
+  await d.exited;
+}
+
+/** utime + stime of a process, seconds. */
+function cpuSeconds(pid: number): number {
+  const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / CLK_TCK;
+}
+
+async function metric(port: number, name: string): Promise<number> {
+  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+  const m = new RegExp(`^${name} (\\S+)$`, 'm').exec(text);
+  if (!m) throw new Error(`no ${name} in the scrape`);
+  return Number(m[1]);
+}
+
+/** Run `n` tasks with at most `width` at a time. */
+async function pool<T>(items: readonly T[], width: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  await Promise.all(Array.from({ length: width }, async () => {
+    while (next < items.length) await fn(items[next++]!);
+  }));
+}
+
+function quantile(sorted: readonly number[], q: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)]!;
+}
+
+async function timed(n: number, fn: () => Promise<void>): Promise<{ median: number; p99: number }> {
+  const times: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const t = performance.now();
+    await fn();
+    times.push(performance.now() - t);
+  }
+  times.sort((a, b) => a - b);
+  return { median: quantile(times, 0.5), p99: quantile(times, 0.99) };
+}
+
+/** Daemon CPU per second of wall time over SECONDS, and the sampler's own share, as % of one core. */
+async function measureCpu(d: Daemon, port: number): Promise<{ daemon: number; sampler: number }> {
+  const pid = d.child.pid!;
+  const c0 = cpuSeconds(pid);
+  const s0 = await metric(port, 'corral_sampler_cpu_seconds_total');
+  const t0 = performance.now();
+  await sleep(SECONDS * 1000);
+  const c1 = cpuSeconds(pid);
+  const s1 = await metric(port, 'corral_sampler_cpu_seconds_total');
+  const wall = (performance.now() - t0) / 1000;
+  return { daemon: ((c1 - c0) / wall) * 100, sampler: ((s1 - s0) / wall) * 100 };
+}
+
+async function main(): Promise<void> {
+  if (process.getuid?.() !== 0) throw new Error('bench:sampling needs root (it starts containers)');
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'corral-bench-sampling-'));
+  const root = path.join(tmp, 'root');
+  const socket = path.join(tmp, 'corral.sock');
+  const port = await freePort();
+  const ids: string[] = [];
+  let daemon: Daemon | undefined;
+  try {
+    const rootfs = await ensureBusyboxRootfs(path.join(tmp, 'busybox'));
+    daemon = await startDaemon(root, socket, port, '1s');
+    const t0 = performance.now();
+    await pool(Array.from({ length: CONTAINERS }, (_, i) => i), 4, async (i) => {
+      const r = await api(socket, 'POST', `/containers/create?name=bench-${i}`, {
+        Image: rootfs,
+        Cmd: ['sleep', '100000'],
+        HostConfig: { CgroupParent: PARENT, NetworkMode: 'none', Memory: 16 << 20, PidsLimit: 16 },
+      });
+      if (r.status !== 201) throw new Error(`create: ${r.status} ${r.body}`);
+      const id = (JSON.parse(r.body) as { Id: string }).Id;
+      ids.push(id);
+      const s = await api(socket, 'POST', `/containers/${id}/start`);
+      if (s.status !== 204) throw new Error(`start: ${s.status} ${s.body}`);
+    });
+    console.log(`${CONTAINERS} containers started in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+    for (;;) {
+      if ((await metric(port, 'corral_sampler_containers')) === CONTAINERS) break;
+      await sleep(500);
+    }
+    await sleep(3000); // let the start-up settle
+
+    const withSampling = await measureCpu(daemon, port);
+    const tick = await metric(port, 'corral_sampler_last_tick_seconds');
+    const scrape = await timed(30, async () => {
+      const res = await fetch(`http://127.0.0.1:${port}/metrics`);
+      await res.text();
+    });
+    const scrapeBytes = (await (await fetch(`http://127.0.0.1:${port}/metrics`)).text()).length;
+    const stats = await timed(20, async () => {
+      const p = spawn(process.execPath, [CORRAL, '--host', `unix://${socket}`, 'stats', '--no-stream'], { stdio: ['ignore', 'pipe', 'inherit'] });
+      let lines = 0;
+      p.stdout!.on('data', (d: Buffer) => (lines += d.toString().split('\n').length - 1));
+      const code = await new Promise((resolve) => p.once('close', resolve));
+      if (code !== 0 || lines !== CONTAINERS + 1) throw new Error(`corral stats --no-stream: exit ${String(code)}, ${lines} lines`);
+    });
+
+    // The sampler alone: the same code in this process, which does nothing else meanwhile, over the
+    // same containers (the daemon's own figure also holds its supervisor's exit polling, and
+    // process.cpuUsage counts the thread pool's work done during a tick as the tick's).
+    const alone = new Sampler({ stateRoot: root, intervalMs: 1000, log: quietLog });
+    await alone.start();
+    await sleep(2000);
+    const a0 = process.cpuUsage();
+    const ta = performance.now();
+    await sleep(SECONDS * 1000);
+    const used = process.cpuUsage(a0);
+    const aloneWall = (performance.now() - ta) / 1000;
+    const aloneContainers = alone.health.lastTickContainers;
+    await alone.stop();
+    const samplerAlone = ((used.user + used.system) / 1e6 / aloneWall) * 100;
+
+    const cores = os.cpus().length;
+    console.log(`\nsampling ${CONTAINERS} containers every 1 s (${cores} CPUs, kernel ${os.release()}):`);
+    console.log(`  sampler alone (its own process):   ${samplerAlone.toFixed(2)}% of one core for ${aloneContainers} containers   target <= 2%`);
+    console.log(`  daemon, whole process:             ${withSampling.daemon.toFixed(2)}% of one core (sampling, scrapes of nobody, and the supervisor following ${CONTAINERS} containers' exits)`);
+    console.log(`  daemon, inside its sampling ticks: ${withSampling.sampler.toFixed(2)}% of one core (corral_sampler_cpu_seconds_total; counts other threads' work during a tick too)`);
+    console.log(`  one pass over ${CONTAINERS} containers:     ${(tick * 1000).toFixed(1)} ms wall`);
+    console.log(`  /metrics scrape (${(scrapeBytes / 1e6).toFixed(1)} MB):      median ${scrape.median.toFixed(1)} ms, p99 ${scrape.p99.toFixed(1)} ms   target <= 50 ms median`);
+    console.log(`  corral stats --no-stream:        median ${stats.median.toFixed(1)} ms, p99 ${stats.p99.toFixed(1)} ms (a whole CLI run, Node's start-up included)`);
+  } finally {
+    if (daemon && daemon.child.exitCode === null) {
+      await pool(ids, 4, async (id) => {
+        await api(socket, 'DELETE', `/containers/${id}?force=1`).catch(() => undefined);
+      });
+    }
+    await stopDaemon(daemon);
+    // whatever is left (a daemon that died): kill the cgroups, which ends the workloads and their launchers
+    const driver = await createCgroupDriver({ parent: PARENT });
+    for (const name of await driver.list()) await driver.open(name).destroy();
+    await driver.removeParentIfEmpty();
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
+main().catch((err: Error) => {
+  console.error(`bench:sampling failed: ${err.stack ?? err.message}`);
+  process.exitCode = 1;
+});

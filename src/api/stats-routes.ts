@@ -1,0 +1,79 @@
+/**
+ * Container stats from the sampler's cache, in the Docker Engine API's shape:
+ *
+ * - `GET /containers/{id}/stats?stream=1` (the default): one JSON object per line, the first at once
+ *   (with `precpu_stats` from the cached previous sample, so a client has a CPU % from the first
+ *   object, where Docker's first has none), then one per sampling tick, until the client goes away or
+ *   the container is removed.
+ * - `stream=0`: one object with `precpu_stats` filled, as Docker's (a container started less than a
+ *   tick ago waits for its second sample). `one-shot=1` (with `stream=0`): the latest sample alone,
+ *   `precpu_stats` Docker's zero value. A container that does not run gets Docker's empty stats.
+ * - `GET /containers/stats` (corral's own): an array with one such object per running container
+ *   (`all=1`: every container), answered from the cache without waiting; what `corral stats` polls.
+ */
+import type { CgroupMode } from '../cgroups/types.js';
+import { dockerStats, dockerStatsJson } from '../metrics/docker-stats.js';
+import type { DockerStats } from '../metrics/docker-stats-types.js';
+import type { TrackedContainer } from '../metrics/sample.js';
+import type { Sampler } from '../metrics/sampler.js';
+import { ApiError } from './errors.js';
+import type { Supervisor } from './lifecycle.js';
+import type { RouteContext } from './router.js';
+import { parseContainerRef, queryBool } from './validate.js';
+
+export interface StatsDeps {
+  sampler: Sampler;
+  /** bytes: the limit Docker reports for an unlimited container */
+  hostMemory: number;
+  mode: CgroupMode;
+}
+
+function statsOf(deps: StatsDeps, id: string, c: TrackedContainer | undefined, withPrevious: boolean): DockerStats {
+  const subject = { id, mode: deps.mode, ...(c?.name !== undefined ? { name: c.name } : {}) };
+  return dockerStats(subject, c?.latest, withPrevious ? c?.previous : undefined, deps.hostMemory);
+}
+
+function send(ctx: RouteContext, body: string): void {
+  ctx.res.statusCode = 200;
+  ctx.res.setHeader('Content-Type', 'application/json');
+  ctx.res.setHeader('Content-Length', Buffer.byteLength(body));
+  ctx.res.end(body);
+}
+
+export async function containerStatsRoute(sup: Supervisor, deps: StatsDeps, ctx: RouteContext): Promise<void> {
+  const id = await sup.resolve(parseContainerRef(ctx.params.id!));
+  const record = await sup.record(id);
+  const stream = ctx.query.has('stream') ? queryBool(ctx.query, 'stream') : true;
+  const oneShot = queryBool(ctx.query, 'one-shot');
+  // Docker's own check and wording
+  if (stream && oneShot) throw new ApiError(400, 'cannot have stream=true and one-shot=true');
+  const { sampler } = deps;
+  if (!stream) {
+    const c = sampler.get(id);
+    if (!oneShot && record.status === 'running' && c?.latest && !c.previous) await sampler.nextTick();
+    send(ctx, dockerStatsJson(statsOf(deps, id, sampler.get(id), !oneShot)) + '\n');
+    return;
+  }
+  ctx.res.statusCode = 200;
+  ctx.res.setHeader('Content-Type', 'application/json');
+  ctx.res.flushHeaders();
+  let open = true;
+  ctx.res.once('close', () => (open = false));
+  // a container the daemon knows, or one whose record still exists (created before the sampler saw it)
+  const exists = async () => sampler.get(id) !== undefined || (await sup.record(id).then(() => true, () => false));
+  while (open && (await exists())) {
+    ctx.res.write(dockerStatsJson(statsOf(deps, id, sampler.get(id), true)) + '\n');
+    await Promise.race([sampler.nextTick(), new Promise<void>((resolve) => ctx.res.once('close', resolve))]);
+  }
+  ctx.res.end();
+}
+
+export function allStatsRoute(deps: StatsDeps, ctx: RouteContext): void {
+  const all = queryBool(ctx.query, 'all');
+  const list = deps.sampler
+    .list()
+    .filter((c) => all || c.status === 'running')
+    .sort((a, b) => (a.name ?? a.id).localeCompare(b.name ?? b.id))
+    .map((c) => statsOf(deps, c.id, c, true));
+  send(ctx, dockerStatsJson(list) + '\n');
+}

@@ -1,0 +1,100 @@
+/**
+ * A CgroupFs for a sampler that reads the same small files again and again: each file is opened once
+ * and re-read with pread(2) at offset 0. cgroupfs and procfs files are seq_files: a read at offset 0
+ * generates the content afresh, so an open descriptor gives the current value every time, for one
+ * syscall instead of open + fstat + read + close. Measured on the project's host (kernel 6.18): ~2-3 µs
+ * per small cgroup file instead of ~10 µs with readFileSync; the sampler's 2% budget for 500 containers
+ * (about 16 files each) depends on it.
+ *
+ * Descriptors must be given back: forget(dir) when a container's cgroup or process goes away (a kept
+ * descriptor of a removed cgroup reads ENODEV; it does not stop the rmdir), close() at the end. A read
+ * that fails closes its descriptor, so the next read opens the file again (a cgroup recreated under the
+ * same name is found again). Writes and directory operations go to the wrapped CgroupFs.
+ */
+import fs, { constants } from 'node:fs';
+import { CgroupFileError } from '../errors.js';
+import { NodeCgroupFs, type CgroupFs } from './cgroupfs.js';
+
+/** Files larger than this are read in several preads (memory.stat of v1 is ~1 KiB, io.stat grows with devices). */
+const INITIAL_BUFFER = 16 * 1024;
+
+export class OpenFileCgroupFs implements CgroupFs {
+  private readonly fds = new Map<string, number>();
+  private buf = Buffer.allocUnsafe(INITIAL_BUFFER);
+
+  constructor(private readonly base: CgroupFs = new NodeCgroupFs()) {}
+
+  /** The whole file, synchronously; throws CgroupFileError. */
+  readSync(path: string): string {
+    let fd = this.fds.get(path);
+    try {
+      if (fd === undefined) {
+        fd = fs.openSync(path, constants.O_RDONLY); // libuv adds O_CLOEXEC itself
+        this.fds.set(path, fd);
+      }
+      let length = 0;
+      for (;;) {
+        const n = fs.readSync(fd, this.buf, length, this.buf.length - length, length);
+        if (n === 0) break;
+        length += n;
+        if (length === this.buf.length) {
+          const bigger = Buffer.allocUnsafe(this.buf.length * 2);
+          this.buf.copy(bigger, 0, 0, length);
+          this.buf = bigger;
+        }
+      }
+      // kernel files are ASCII: latin1 decodes them without UTF-8's validation cost
+      return this.buf.toString('latin1', 0, length);
+    } catch (err) {
+      if (fd !== undefined) this.drop(path, fd);
+      throw new CgroupFileError('read', path, undefined, err);
+    }
+  }
+
+  async read(path: string): Promise<string> {
+    return this.readSync(path);
+  }
+
+  /** Close every kept descriptor of a file in `dir` (or below it). */
+  forget(dir: string): void {
+    const prefix = dir.endsWith('/') ? dir : `${dir}/`;
+    for (const [path, fd] of this.fds) if (path.startsWith(prefix)) this.drop(path, fd);
+  }
+
+  /** How many descriptors are kept (for tests and the leak check). */
+  get openCount(): number {
+    return this.fds.size;
+  }
+
+  close(): void {
+    for (const [path, fd] of this.fds) this.drop(path, fd);
+  }
+
+  private drop(path: string, fd: number): void {
+    this.fds.delete(path);
+    try {
+      fs.closeSync(fd);
+    } catch {
+      // EBADF cannot happen for a descriptor we own; nothing else is reported by close on these files
+    }
+  }
+
+  write(path: string, value: string): Promise<void> {
+    return this.base.write(path, value);
+  }
+  mkdir(path: string): Promise<boolean> {
+    return this.base.mkdir(path);
+  }
+  rmdir(path: string): Promise<boolean> {
+    return this.base.rmdir(path);
+  }
+  subdirs(path: string): Promise<string[] | undefined> {
+    return this.base.subdirs(path);
+  }
+  entries(path: string): Promise<string[] | undefined> {
+    return this.base.entries(path);
+  }
+  exists(path: string): Promise<boolean> {
+    return this.base.exists(path);
+  }
+}

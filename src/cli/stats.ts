@@ -1,0 +1,190 @@
+/**
+ * `corral stats`: `docker stats` against the daemon. Every refresh is one `GET /containers/stats`
+ * (all containers' stats from the daemon's sampling cache, previous sample included), so the first
+ * table has figures at once and containers that start or go away are followed. The numbers come from
+ * src/metrics/derive.ts and their text from src/metrics/format.ts, as Docker's CLI prints them.
+ */
+import { parseArgs } from 'node:util';
+import { CorralError } from '../errors.js';
+import { call, socketFromGlobal } from '../client/client.js';
+import { deriveStats, type StatsEntry } from '../metrics/derive.js';
+import type { DockerStats } from '../metrics/docker-stats-types.js';
+import { STATS_HEADER, statsRow, tabwrite, type StatsRow } from '../metrics/format.js';
+
+export const STATS_USAGE = `Usage: corral stats [OPTIONS] [CONTAINER...]
+
+Display a live stream of container(s) resource usage statistics
+
+Options:
+  -a, --all             Show all containers (default shows just running)
+      --format string   Format output using a custom template:
+                        'table':            Print output in table format with column headers (default)
+                        'table TEMPLATE':   Print output in table format using the given Go template
+                        'json':             Print in JSON format
+                        'TEMPLATE':         Print output using the given Go template
+                        (fields: .Container .ID .Name .CPUPerc .MemUsage .MemPerc .NetIO .BlockIO .PIDs)
+      --no-stream       Disable streaming stats and only pull the first result
+      --no-trunc        Do not truncate output
+`;
+
+/** Docker's default table (formatter_stats.go defaultStatsTableFormat). */
+export const DEFAULT_STATS_FORMAT = 'table {{.ID}}\t{{.Name}}\t{{.CPUPerc}}\t{{.MemUsage}}\t{{.MemPerc}}\t{{.NetIO}}\t{{.BlockIO}}\t{{.PIDs}}';
+
+/** How often the live table is redrawn, ms (the daemon samples once a second by default). */
+export const REFRESH_MS = 1000;
+
+export interface StatsFlags {
+  all: boolean;
+  noStream: boolean;
+  noTrunc: boolean;
+  /** 'table', 'json', or a template */
+  format: string;
+  containers: string[];
+  help: boolean;
+}
+
+export function parseStatsArgs(argv: readonly string[]): StatsFlags {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: [...argv],
+      allowPositionals: true,
+      options: {
+        all: { type: 'boolean', short: 'a' },
+        'no-stream': { type: 'boolean' },
+        'no-trunc': { type: 'boolean' },
+        format: { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    });
+  } catch (err) {
+    // node's messages name the option in quotes: "Unknown option '--x'", "Option '--format <value>' argument missing"
+    const e = err as Error & { code?: string };
+    const option = /'(-[^' ]+)/.exec(e.message)?.[1] ?? '';
+    if (e.code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE') throw new CorralError('EUSAGE', `flag needs an argument: ${option}`);
+    throw new CorralError('EUSAGE', `unknown flag: ${option} (see 'corral stats --help')`);
+  }
+  const v = parsed.values;
+  return { all: v.all === true, noStream: v['no-stream'] === true, noTrunc: v['no-trunc'] === true, format: v.format ?? 'table', containers: parsed.positionals, help: v.help === true };
+}
+
+/** The fields a template may name, with Docker's column headers (formatter_stats.go). */
+const FIELDS: Record<string, { header: string; value: (r: StatsRow, e: StatsEntry, ref: string) => string }> = {
+  Container: { header: 'CONTAINER', value: (_r, _e, ref) => ref },
+  ID: { header: STATS_HEADER.container, value: (r) => r.container },
+  Name: { header: STATS_HEADER.name, value: (r) => r.name },
+  CPUPerc: { header: STATS_HEADER.cpu, value: (r) => r.cpu },
+  MemUsage: { header: STATS_HEADER.mem, value: (r) => r.mem },
+  MemPerc: { header: STATS_HEADER.memPerc, value: (r) => r.memPerc },
+  NetIO: { header: STATS_HEADER.netIO, value: (r) => r.netIO },
+  BlockIO: { header: STATS_HEADER.blockIO, value: (r) => r.blockIO },
+  PIDs: { header: STATS_HEADER.pids, value: (r) => r.pids },
+};
+
+/** `{{json .}}`: Docker's JSON of one row (the fields in alphabetical order, as Go's map encoding). */
+function rowJson(r: StatsRow, e: StatsEntry, ref: string): string {
+  const keys = Object.keys(FIELDS).sort();
+  return JSON.stringify(Object.fromEntries(keys.map((k) => [k, FIELDS[k]!.value(r, e, ref)])));
+}
+
+const ACTION = /\{\{\s*(?:\.(\w+)|json\s+\.)\s*\}\}/g;
+
+/** Check a template's actions before anything is printed (Docker fails at parse time too). */
+function checkTemplate(template: string): void {
+  for (const m of template.matchAll(/\{\{(.*?)\}\}/g)) {
+    const action = m[0];
+    ACTION.lastIndex = 0;
+    const ok = ACTION.exec(action);
+    if (!ok || ok[0] !== action || (ok[1] !== undefined && !FIELDS[ok[1]])) {
+      throw new CorralError('EUSAGE', `invalid --format template ${JSON.stringify(template)}: unknown action ${action} (fields: ${Object.keys(FIELDS).map((f) => `.${f}`).join(' ')}, or json .)`);
+    }
+  }
+}
+
+function expand(template: string, fill: (field: string | undefined) => string): string {
+  return template.replace(ACTION, (_all, field: string | undefined) => fill(field));
+}
+
+/** One container's printed line(s) input: its derived numbers and the reference the user gave. */
+export interface StatsLine {
+  entry: StatsEntry;
+  /** the CONTAINER argument that named it, else its (short) ID */
+  ref: string;
+}
+
+/** The whole output for one refresh, as Docker's CLI prints it for `format`. */
+export function renderStats(lines: readonly StatsLine[], format: string, noTrunc: boolean): string {
+  const template = format === 'table' || format === '' ? DEFAULT_STATS_FORMAT : format === 'json' ? '{{json .}}' : format;
+  const table = template.startsWith('table');
+  const body = table ? template.slice('table'.length).trimStart() : template;
+  checkTemplate(body);
+  const text = body.replace(/\\t/g, '\t').replace(/\\n/g, '\n');
+  const rows = lines.map(({ entry, ref }) => {
+    const row = statsRow(entry);
+    if (noTrunc) row.container = entry.id;
+    return expand(text, (field) => (field === undefined ? rowJson(row, entry, ref) : FIELDS[field]!.value(row, entry, ref)));
+  });
+  if (!table) return rows.map((r) => r + '\n').join('');
+  const header = expand(text, (field) => (field === undefined ? '' : FIELDS[field]!.header));
+  return tabwrite([header, ...rows].map((l) => l.split('\t')));
+}
+
+/** Ask the daemon for every container's stats; keep the named ones, or the running (all: every) one. */
+async function fetchLines(socket: string, flags: StatsFlags, named: Map<string, string>): Promise<StatsLine[]> {
+  const { body } = await call<DockerStats[]>(socket, { method: 'GET', path: `/containers/stats${flags.all || named.size > 0 ? '?all=1' : ''}` });
+  const byId = new Map(body.map((s) => [s.id ?? '', s]));
+  const shortId = (id: string) => (flags.noTrunc ? id : id.slice(0, 12));
+  if (named.size > 0) {
+    return [...named].flatMap(([id, ref]) => {
+      const s = byId.get(id);
+      return s ? [{ entry: deriveStats(s), ref }] : [];
+    });
+  }
+  return body.map((s) => ({ entry: deriveStats(s), ref: shortId(s.id ?? '') }));
+}
+
+export interface StatsIo {
+  write(text: string): void;
+  /** resolves when the user interrupts (SIGINT) */
+  interrupted: Promise<void>;
+  sleep(ms: number): Promise<void>;
+}
+
+function defaultIo(): StatsIo {
+  return {
+    write: (t) => process.stdout.write(t),
+    interrupted: new Promise((resolve) => process.once('SIGINT', () => resolve())),
+    sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms).unref()),
+  };
+}
+
+/** Clear the screen and home the cursor before each live table, as Docker's CLI does. */
+const CLEAR = '\x1b[2J\x1b[H';
+
+export async function runStats(global: { host?: string }, argv: readonly string[], io: StatsIo = defaultIo()): Promise<number> {
+  const flags = parseStatsArgs(argv);
+  if (flags.help) {
+    io.write(STATS_USAGE);
+    return 0;
+  }
+  renderStats([], flags.format, flags.noTrunc); // a bad template fails before anything else
+  const socket = socketFromGlobal(global.host);
+  // each named container must exist (Docker: "No such container"), and is shown even when stopped
+  const named = new Map<string, string>();
+  for (const ref of flags.containers) {
+    const { body } = await call<{ Id: string }>(socket, { method: 'GET', path: `/containers/${encodeURIComponent(ref)}/json` });
+    named.set(body.Id, ref);
+  }
+  if (flags.noStream) {
+    io.write(renderStats(await fetchLines(socket, flags, named), flags.format, flags.noTrunc));
+    return 0;
+  }
+  let stop = false;
+  void io.interrupted.then(() => (stop = true));
+  while (!stop) {
+    const text = renderStats(await fetchLines(socket, flags, named), flags.format, flags.noTrunc);
+    io.write(CLEAR + text);
+    await Promise.race([io.sleep(REFRESH_MS), io.interrupted]);
+  }
+  return 0;
+}

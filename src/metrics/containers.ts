@@ -1,0 +1,59 @@
+/**
+ * What the sampler needs to know about one container, read once from the state directory when it
+ * appears or starts: its record (name, rootfs, network, status, pid) and the limits of its config.json.
+ */
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import type { Limit, Resources } from '../cgroups/types.js';
+import { readContainerRecord } from '../container/records.js';
+import type { ContainerSpec, TrackedContainer } from './sample.js';
+
+function limit(v: unknown): Limit | undefined {
+  return v === 'max' || (typeof v === 'number' && Number.isFinite(v)) ? (v as Limit) : undefined;
+}
+
+function num(v: unknown): number | undefined {
+  return typeof v === 'number' && Number.isFinite(v) ? v : undefined;
+}
+
+/** The spec metrics' limits from a stored config's `resources` (pure; anything malformed is left out). */
+export function specOf(resources: Resources | undefined): ContainerSpec {
+  const spec: ContainerSpec = {};
+  const set = <K extends keyof ContainerSpec>(k: K, v: ContainerSpec[K] | undefined) => {
+    if (v !== undefined) spec[k] = v;
+  };
+  set('memoryLimit', limit(resources?.memory?.max));
+  set('memoryReservation', num(resources?.memory?.low));
+  set('cpuQuota', limit(resources?.cpu?.quota));
+  set('cpuPeriod', num(resources?.cpu?.period));
+  set('cpuWeight', num(resources?.cpu?.weight));
+  set('pidsLimit', limit(resources?.pids?.max));
+  return spec;
+}
+
+/** A container as the sampler tracks it, or undefined when it has no record (gone, or still being created). */
+export async function readTracked(stateRoot: string, id: string): Promise<TrackedContainer | undefined> {
+  const record = await readContainerRecord(stateRoot, id);
+  if (!record) return undefined;
+  let config: { cgroupParent?: unknown; resources?: Resources } = {};
+  try {
+    const text = await fs.readFile(path.join(stateRoot, 'containers', id, 'config.json'), 'utf8');
+    config = ((JSON.parse(text) as { config?: typeof config }).config ?? {}) as typeof config;
+  } catch {
+    // the record was just read: a failure here is its removal racing us; the record's facts suffice
+  }
+  return {
+    id,
+    ...(record.name !== undefined ? { name: record.name } : {}),
+    image: record.rootfs ?? 'host',
+    network: record.network,
+    ...(typeof config.cgroupParent === 'string' ? { cgroupParent: config.cgroupParent } : {}),
+    spec: specOf(config.resources),
+    status: record.status,
+    ...(record.exitCode !== undefined ? { exitCode: record.exitCode } : {}),
+    ...(record.startedAt ? { startedAt: record.startedAt.getTime() } : {}),
+    ...(record.pid !== undefined ? { pid: record.pid } : {}),
+    restarts: 0,
+    readErrors: new Map(),
+  };
+}

@@ -1,0 +1,362 @@
+/**
+ * The daemon's one sampler: every interval it reads, for each running container, the cgroup through the
+ * driver's Cgroup.stats() and the network counters of the container's network namespace
+ * (/proc/<pid>/net/dev), plus the host's /proc/stat total and online CPUs once per tick, and keeps the
+ * latest two samples per container. The stats API, `corral stats` and the Prometheus exporter answer
+ * from that cache at once.
+ *
+ * Cost: one timer for all containers; every file is read synchronously through an OpenFileCgroupFs
+ * (kept descriptors, one pread each: see open-files.ts), so a tick is a run of synchronous reads, split
+ * into chunks so that API requests are served between them. The sampler measures its own CPU time
+ * (process.cpuUsage around each chunk) and exports it (corral_sampler_cpu_seconds_total).
+ *
+ * Which containers: those of the state directory at start(), then whatever the event bus says (create,
+ * start, restart, die, destroy), and every 30 ticks a look for ids the bus did not announce. A container whose cgroup is already gone when it is read
+ * (it is ending; its `die` is on the way) is skipped without counting errors.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { createCgroupDriver } from '../cgroups/index.js';
+import { OpenFileCgroupFs } from '../cgroups/open-files.js';
+import { parseCpuList } from '../cgroups/parse.js';
+import type { Cgroup, CgroupDriver } from '../cgroups/types.js';
+import { listContainerRecords, parsePidFile } from '../container/records.js';
+import type { DockerEvent, EventBus } from '../api/events.js';
+import type { Logger } from '../api/log.js';
+import { readTracked } from './containers.js';
+import { isReportedInterface, parseNetDev, parseProcStatCpuTotal, type NetDevCounters } from './procfs.js';
+import type { ContainerSample, TrackedContainer } from './sample.js';
+
+/** The default interval: Docker's stats collector also samples once a second. */
+export const DEFAULT_SAMPLE_INTERVAL_MS = 1000;
+/** Containers read between two yields to the event loop. */
+const CHUNK = 64;
+/** Every how many ticks the state directory is looked at for containers the bus did not announce. */
+const RESCAN_TICKS = 30;
+
+export interface SamplerOptions {
+  stateRoot: string;
+  intervalMs: number;
+  log: Logger;
+  /** the supervisor's bus: which containers come and go */
+  events?: EventBus;
+  fs?: OpenFileCgroupFs;
+  /** /proc, for <pid>/net/dev and stat */
+  procDir?: string;
+  /** the host's online CPUs list */
+  cpuOnlineFile?: string;
+  now?: () => number;
+  /** the cgroup driver for a --cgroup-parent (default: detected, reading through `fs`) */
+  driverFor?: (parent: string | undefined, fs: OpenFileCgroupFs) => Promise<CgroupDriver>;
+}
+
+/** How the sampler itself is doing, for its own metrics. */
+export interface SamplerHealth {
+  /** completed ticks */
+  ticks: number;
+  /** CPU time (user + system) spent reading and parsing, seconds */
+  cpuSeconds: number;
+  /** wall time of the last tick, seconds */
+  lastTickSeconds: number;
+  /** containers read in the last tick */
+  lastTickContainers: number;
+}
+
+/** The label of a failed file in corral_sample_errors_total: the cgroup file's name, or the procfs file's. */
+export function fileLabel(file: string): string {
+  if (/\/net\/dev$/.test(file)) return 'net/dev';
+  if (file.startsWith('/proc/')) return file.replace(/^\/proc\/\d+\//, '/proc/<pid>/');
+  return path.basename(file);
+}
+
+function message(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+export class Sampler {
+  private readonly tracked = new Map<string, TrackedContainer>();
+  private readonly cgroups = new Map<string, Cgroup>();
+  private readonly drivers = new Map<string, Promise<CgroupDriver>>();
+  /** per container, the chain of its event handlers (they run one after the other) */
+  private readonly chains = new Map<string, Promise<void>>();
+  private readonly fs: OpenFileCgroupFs;
+  private readonly procDir: string;
+  private readonly cpuOnlineFile: string;
+  private readonly now: () => number;
+  private timer: NodeJS.Timeout | undefined;
+  private unsubscribe: (() => void) | undefined;
+  private tickWaiters: (() => void)[] = [];
+  private ticking: Promise<void> | undefined;
+  private stopped = false;
+  private due: number | undefined;
+  readonly health: SamplerHealth = { ticks: 0, cpuSeconds: 0, lastTickSeconds: 0, lastTickContainers: 0 };
+
+  constructor(private readonly o: SamplerOptions) {
+    this.fs = o.fs ?? new OpenFileCgroupFs();
+    this.procDir = o.procDir ?? '/proc';
+    this.cpuOnlineFile = o.cpuOnlineFile ?? '/sys/devices/system/cpu/online';
+    this.now = o.now ?? Date.now;
+  }
+
+  get intervalMs(): number {
+    return this.o.intervalMs;
+  }
+
+  /** Follow the bus, take the state directory's containers, read them once, then every interval. */
+  async start(): Promise<void> {
+    this.unsubscribe = this.o.events?.subscribe((e) => this.onEvent(e));
+    const { records } = await listContainerRecords(this.o.stateRoot);
+    await Promise.all(records.map((r) => this.refresh(r.id)));
+    await this.tick();
+    this.schedule();
+  }
+
+  /** Stop the timer and the bus subscription, and close every kept descriptor. Idempotent. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    this.unsubscribe?.();
+    this.unsubscribe = undefined;
+    await this.ticking;
+    await Promise.all(this.chains.values());
+    this.fs.close();
+    for (const w of this.tickWaiters.splice(0)) w();
+  }
+
+  /** Every container known, in no particular order. */
+  list(): TrackedContainer[] {
+    return [...this.tracked.values()];
+  }
+
+  get(id: string): TrackedContainer | undefined {
+    return this.tracked.get(id);
+  }
+
+  /** Resolves after the next tick (or at once when stopped). */
+  nextTick(): Promise<void> {
+    if (this.stopped) return Promise.resolve();
+    return new Promise((resolve) => this.tickWaiters.push(resolve));
+  }
+
+  /** How many descriptors the sampler keeps open (tests check they are given back). */
+  get openFiles(): number {
+    return this.fs.openCount;
+  }
+
+  /** The next tick one interval after the last one was due (no burst of catch-up ticks after a slow one). */
+  private schedule(): void {
+    if (this.stopped) return;
+    const now = this.now();
+    this.due = Math.max((this.due ?? now) + this.o.intervalMs, now);
+    this.timer = setTimeout(() => {
+      this.ticking = this.tick().finally(() => {
+        this.ticking = undefined;
+        this.schedule();
+      });
+    }, this.due - now);
+    this.timer.unref();
+  }
+
+  /**
+   * Containers the bus did not announce (a `corral run` beside the daemon): every RESCAN_TICKS ticks,
+   * one readdir of the state directory; an unknown id is read and followed from then on.
+   */
+  private rescan(): void {
+    let ids: string[];
+    try {
+      ids = fs.readdirSync(path.join(this.o.stateRoot, 'containers'));
+    } catch {
+      return;
+    }
+    for (const id of ids) {
+      if (!/^[0-9a-f]{64}$/.test(id) || this.tracked.has(id) || this.chains.has(id)) continue;
+      this.enqueue(id, 'rescan', () => this.refresh(id));
+    }
+  }
+
+  /** Read every running container once; the tick's host-wide values are shared by all its samples. */
+  async tick(): Promise<void> {
+    const wallStart = performance.now();
+    if (this.health.ticks > 0 && this.health.ticks % RESCAN_TICKS === 0) this.rescan();
+    const running = [...this.tracked.values()].filter((c) => c.status === 'running');
+    const host = this.readHost();
+    for (let i = 0; i < running.length; i += CHUNK) {
+      if (i > 0) await new Promise((resolve) => setImmediate(resolve));
+      const cpu = process.cpuUsage();
+      for (const c of running.slice(i, i + CHUNK)) await this.sampleInto(c, host);
+      const used = process.cpuUsage(cpu);
+      this.health.cpuSeconds += (used.user + used.system) / 1e6;
+    }
+    this.health.ticks++;
+    this.health.lastTickSeconds = (performance.now() - wallStart) / 1000;
+    this.health.lastTickContainers = running.length;
+    for (const w of this.tickWaiters.splice(0)) w();
+  }
+
+  private readHost(): { systemCpuNs?: number; onlineCpus?: number; errors: { file: string; message: string }[] } {
+    const cpu = process.cpuUsage();
+    const errors: { file: string; message: string }[] = [];
+    const read = <T>(file: string, parse: (text: string, file: string) => T): T | undefined => {
+      try {
+        return parse(this.fs.readSync(file), file);
+      } catch (err) {
+        errors.push({ file, message: message(err) });
+        return undefined;
+      }
+    };
+    const systemCpuNs = read(path.join(this.procDir, 'stat'), parseProcStatCpuTotal);
+    const onlineCpus = read(this.cpuOnlineFile, (t, f) => parseCpuList(t, f).length);
+    const used = process.cpuUsage(cpu);
+    this.health.cpuSeconds += (used.user + used.system) / 1e6;
+    return { ...(systemCpuNs !== undefined ? { systemCpuNs } : {}), ...(onlineCpus !== undefined ? { onlineCpus } : {}), errors };
+  }
+
+  /** Read one container and rotate its samples; nothing when its cgroup is gone (it is ending). */
+  private async sampleInto(c: TrackedContainer, host: ReturnType<Sampler['readHost']>): Promise<void> {
+    const cgroup = this.cgroups.get(c.id);
+    if (!cgroup) return;
+    const time = this.now();
+    const stats = await cgroup.stats();
+    if (stats.errors.length > 0 && !Object.values(cgroup.paths).some((dir) => fs.existsSync(dir))) {
+      // ended: its `die` is on the way, or (a container this daemon did not start) its record says so
+      if (!this.chains.has(c.id)) this.enqueue(c.id, 'gone', () => this.refresh(c.id));
+      return;
+    }
+    const errors = [...stats.errors, ...host.errors];
+    let networks: Map<string, NetDevCounters> | undefined;
+    const pid = c.network === 'host' ? undefined : this.pidOf(c);
+    if (pid !== undefined) {
+      const file = path.join(this.procDir, String(pid), 'net', 'dev');
+      try {
+        networks = new Map([...parseNetDev(this.fs.readSync(file), file)].filter(([name]) => isReportedInterface(name)));
+      } catch (err) {
+        errors.push({ file, message: message(err) });
+      }
+    }
+    const sample: ContainerSample = {
+      time,
+      cgroup: stats,
+      ...(networks ? { networks } : {}),
+      ...(host.systemCpuNs !== undefined ? { systemCpuNs: host.systemCpuNs } : {}),
+      ...(host.onlineCpus !== undefined ? { onlineCpus: host.onlineCpus } : {}),
+      errors,
+    };
+    for (const e of errors) c.readErrors.set(fileLabel(e.file), (c.readErrors.get(fileLabel(e.file)) ?? 0) + 1);
+    const oomKills = stats.memory?.events?.oomKill;
+    if (oomKills !== undefined) c.oomKills = oomKills;
+    c.previous = c.latest;
+    c.latest = sample;
+  }
+
+  /** The workload's pid, from the launcher's `pid` file when the record did not have it yet. */
+  private pidOf(c: TrackedContainer): number | undefined {
+    if (c.pid !== undefined) return c.pid;
+    try {
+      const p = parsePidFile(fs.readFileSync(path.join(this.o.stateRoot, 'containers', c.id, 'pid'), 'utf8'));
+      if (p) c.pid = p.pid;
+    } catch {
+      // not written yet: the launcher writes it once the workload exists
+    }
+    return c.pid;
+  }
+
+  private driver(parent: string | undefined): Promise<CgroupDriver> {
+    const key = parent ?? '';
+    let d = this.drivers.get(key);
+    if (!d) {
+      d = this.o.driverFor ? this.o.driverFor(parent, this.fs) : createCgroupDriver({ fs: this.fs, ...(parent !== undefined ? { parent } : {}) });
+      this.drivers.set(key, d);
+    }
+    return d;
+  }
+
+  private onEvent(e: DockerEvent): void {
+    if (e.Type !== 'container' || e.Actor?.ID === undefined || this.stopped) return;
+    const id = e.Actor.ID;
+    const action = e.Action;
+    const run = async () => {
+      switch (action) {
+        case 'create':
+        case 'start':
+          await this.refresh(id, action === 'start');
+          if (action === 'start') {
+            // the first figures at once, not one interval later
+            const c = this.tracked.get(id);
+            if (c?.status === 'running') await this.sampleInto(c, this.readHost());
+          }
+          break;
+        case 'restart': {
+          const c = this.tracked.get(id);
+          if (c) c.restarts++;
+          break;
+        }
+        case 'die': {
+          const c = this.tracked.get(id);
+          if (c) {
+            c.status = 'exited';
+            const code = Number(e.Actor.Attributes?.exitCode);
+            if (Number.isInteger(code)) c.exitCode = code;
+            this.release(c);
+          }
+          break;
+        }
+        case 'destroy': {
+          const c = this.tracked.get(id);
+          if (c) this.release(c);
+          this.tracked.delete(id);
+          break;
+        }
+      }
+    };
+    this.enqueue(id, action, run);
+  }
+
+  /** Run `work` for container `id` after the work already queued for it. */
+  private enqueue(id: string, action: string, work: () => Promise<void>): void {
+    const next = (this.chains.get(id) ?? Promise.resolve()).then(work).catch((err: unknown) => this.o.log.warn('sampler: cannot follow a container', { id, action, error: message(err) }));
+    this.chains.set(id, next);
+    void next.then(() => {
+      if (this.chains.get(id) === next) this.chains.delete(id);
+    });
+  }
+
+  /**
+   * (Re)read a container's record; keep what this daemon counted about it. `started`: the supervisor
+   * says it started it, though the launcher may not have written its `pid` file yet (pidOf() finds it).
+   */
+  private async refresh(id: string, started = false): Promise<void> {
+    const fresh = await readTracked(this.o.stateRoot, id);
+    if (fresh && started && fresh.status === 'created') fresh.status = 'running';
+    const old = this.tracked.get(id);
+    if (!fresh) {
+      if (old) this.release(old);
+      this.tracked.delete(id);
+      return;
+    }
+    if (old) {
+      fresh.restarts = old.restarts;
+      fresh.readErrors = old.readErrors;
+      if (old.oomKills !== undefined) fresh.oomKills = old.oomKills;
+      if (old.status === 'running' && fresh.status === 'running' && old.pid === fresh.pid) {
+        if (old.latest) fresh.latest = old.latest;
+        if (old.previous) fresh.previous = old.previous;
+      } else this.release(old);
+    }
+    if (fresh.status === 'running') {
+      const driver = await this.driver(fresh.cgroupParent);
+      this.cgroups.set(id, driver.open(id));
+    }
+    this.tracked.set(id, fresh);
+  }
+
+  /** A container stopped running: drop its samples and give back its descriptors. */
+  private release(c: TrackedContainer): void {
+    const cgroup = this.cgroups.get(c.id);
+    if (cgroup) for (const dir of Object.values(cgroup.paths)) this.fs.forget(dir);
+    this.cgroups.delete(c.id);
+    if (c.pid !== undefined) this.fs.forget(path.join(this.procDir, String(c.pid)));
+    delete c.pid;
+    delete c.latest;
+    delete c.previous;
+  }
+}
