@@ -8,8 +8,10 @@
  * pidfd's readability needs an event-loop hook that Node does not offer; polling works the same for
  * a launcher this daemon started and one it re-adopted after a restart. The `exit` file is written
  * only after the log is complete, so a container whose `exit` exists has all its output logged.
- * On the end, the daemon reads the cgroup's oom_kill counter, records the state in config.json and
- * destroys the cgroup (and with AutoRemove, the whole container).
+ * OOM kills are followed while the container runs by src/metrics/oom-watch.ts (one `oom` event per
+ * kill, as the kernel's counter moves); on the end, the watcher's last re-read gives the kernel's
+ * oom_kill counter, then the daemon records the state in config.json and destroys the cgroup (and
+ * with AutoRemove, the whole container).
  */
 import fs from 'node:fs/promises';
 import { constants as osConstants } from 'node:os';
@@ -29,6 +31,7 @@ import { containerPaths, releaseName, writeRecord } from '../container/store.js'
 import { ApiError } from './errors.js';
 import { EventBus, type ContainerActor } from './events.js';
 import type { Logger } from './log.js';
+import { OomWatcher } from '../metrics/oom-watch.js';
 
 export const POLL_MS = 50;
 export const LOG_FILE = 'container.log';
@@ -162,6 +165,8 @@ export interface SupervisorDeps {
   log: Logger;
   /** where lifecycle events go (GET /events); a private bus by default */
   events?: EventBus;
+  /** follows OOM kills while containers run; one of its own by default */
+  oomWatcher?: OomWatcher;
 }
 
 export class Supervisor {
@@ -171,9 +176,11 @@ export class Supervisor {
   private facts: Promise<HostFacts> | undefined;
   private closed = false;
   readonly events: EventBus;
+  private readonly oom: OomWatcher;
 
   constructor(private readonly deps: SupervisorDeps) {
     this.events = deps.events ?? new EventBus();
+    this.oom = deps.oomWatcher ?? new OomWatcher({ log: deps.log });
   }
 
   /** The event actor of a stored container: its id, name and image (the rootfs, or "host"). */
@@ -247,7 +254,16 @@ export class Supervisor {
   async record(id: string): Promise<ContainerRecord> {
     const r = await readContainerRecord(this.deps.stateRoot, id);
     if (!r) throw new NoSuchContainerError(id);
+    // a running container that survived an OOM kill (a child was the victim) shows it, as in Docker
+    if (r.status === 'running' && (this.oom.killCount(id) ?? 0) > 0) r.oomKilled = true;
     return r;
+  }
+
+  /** Follow the container's OOM kills: one `oom` event per kill, as the kernel's counter moves. */
+  private async watchOom(id: string, stored: StoredConfig, baseline: 'zero' | 'current'): Promise<void> {
+    const actor = this.actor(id, stored);
+    const cgroup = (await this.driver(stored.config.cgroupParent)).open(id);
+    this.oom.watch(id, cgroup, (kill) => this.events.container('oom', actor, kill.attributes), { baseline });
   }
 
   /** Start a created container: 'started', or 'running' when it already runs (304). */
@@ -261,6 +277,7 @@ export class Supervisor {
       throw new ApiError(500, `start launcher: ${err.message}`);
     });
     await launch.ended;
+    await this.watchOom(id, stored, 'zero');
     this.watch(id);
     if (outcome.kind === 'failed') {
       const failure = launchFailure(outcome.error, stored.config.isolation.command[0] ?? '');
@@ -304,7 +321,8 @@ export class Supervisor {
     const stored = await this.stored(id);
     const driver = await this.driver(stored.config.cgroupParent);
     const cgroup = driver.open(id);
-    const oom = ((await cgroup.oomKillCount().catch(() => 0)) ?? 0) > 0;
+    // the watcher's last re-read emits the `oom` events of kills not yet reported, before the die below
+    const oom = ((await this.oom.unwatch(id)) ?? (await cgroup.oomKillCount().catch(() => 0)) ?? 0) > 0;
     let code = exit?.exitCode ?? 137;
     if (oom && code === 128 + 9) code = 137;
     await cgroup.destroy().catch((err: Error) => this.deps.log.warn('cannot remove the cgroup', { id, err }));
@@ -318,7 +336,6 @@ export class Supervisor {
     });
     this.deps.log.info('container exited', { id, exitCode: code, oomKilled: oom });
     const actor = this.actor(id, stored);
-    if (oom) this.events.container('oom', actor);
     this.events.container('die', actor, { exitCode: code });
     for (const resolve of this.waiters.get(id) ?? []) resolve(code);
     this.waiters.delete(id);
@@ -343,6 +360,7 @@ export class Supervisor {
       const started = await fs.access(path.join(this.dir(id), 'launcher.pid')).then(() => true, () => false);
       if (started) {
         this.deps.log.info('following a container started before this daemon', { id });
+        await this.watchOom(id, stored, 'current');
         this.watch(id);
       }
     }
@@ -431,6 +449,7 @@ export class Supervisor {
 
   close(): void {
     this.closed = true;
+    void this.oom.close();
   }
 }
 
