@@ -101,6 +101,8 @@ export interface MemorySnapshot {
   usage?: number;
   /** v2 memory.max, v1 memory.limit_in_bytes (v1's huge "unlimited" as 'max') */
   limit?: Limit;
+  /** bytes, the highest usage the cgroup has seen: v2 memory.peak (Linux 5.19+), v1 memory.max_usage_in_bytes */
+  peak?: number;
   /** v1 only: memory.kmem.usage_in_bytes (kernel memory; v2 has `kernel` in memory.stat) */
   kernel?: number;
   /** memory.stat as read */
@@ -138,6 +140,7 @@ export function snapshotAttributes(mode: CgroupMode, s: MemorySnapshot): Record<
   const out: Record<string, string> = {};
   if (s.usage !== undefined) out['memory.usage'] = String(s.usage);
   if (s.limit !== undefined) out['memory.limit'] = String(s.limit);
+  if (s.peak !== undefined) out['memory.peak'] = String(s.peak);
   for (const k of SNAPSHOT_KEYS) {
     const value = mode === 'v2' ? s.stat[k.v2] : k.v1 === undefined ? undefined : s.stat[k.v1];
     if (value !== undefined) out[`memory.${k.name}`] = String(value);

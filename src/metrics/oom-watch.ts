@@ -8,26 +8,34 @@
  * container are serialized, and a slow periodic re-read (BACKSTOP_MS) catches what a lost
  * notification would hide. Where notifications come:
  *
- * - cgroup v2: `memory.events` is watched with chokidar (inotify). The kernel notifies at most
- *   every 20 ms per file (later changes are deferred by a timer, never dropped), chokidar drops
- *   events within 5 ms of a raw event and `change`s within 50 ms of the last one, without a
- *   trailing edge. So each `change` also schedules a trailing re-read after that window
- *   (V2_TRAILING_MS), which sees whatever a dropped notification announced.
+ * - cgroup v2: `memory.events` is watched with chokidar (inotify), through its `raw` event: the
+ *   kernel notifies at most every 20 ms per file (a later change is deferred by a timer, never
+ *   dropped), but chokidar's `change` drops events within 5 ms of a raw event and within 50 ms of
+ *   the last `change`, with no trailing edge, and stats the file first: a kill notified inside that
+ *   window would wait for the backstop. `raw` comes straight from the inotify event, every time.
+ *   When a read shows `oom` rose but not `oom_kill` (the killer is running), the re-read is repeated
+ *   at short steps (FOLLOW_UP_MS) until `oom_kill` moves.
  * - cgroup v1: the memory controller's OOM notification, an eventfd registered with
  *   `cgroup.event_control` ("<eventfd> <fd of memory.oom_control>"); all eventfds are waited on by
  *   one epoll call on one thread (src/sys/eventfd-poller.ts). The kernel signals it when the OOM
  *   killer is about to run, before the kill, and once per OOM episode: the re-read is repeated at
- *   short steps (V1_FOLLOW_UP_MS) until `oom_kill` has moved. The kernel also signals it when the
+ *   short steps (FOLLOW_UP_MS) until `oom_kill` has moved. The kernel also signals it when the
  *   cgroup is removed: the re-read then finds no file and the watch ends.
  *
- * The snapshot is taken when the cgroup is seen at its limit (v1: the notification; v2: a read
- * where `max` or `oom` rose), so it shows what filled the memory rather than what is left after
- * the kernel freed the victim's; a snapshot older than SNAPSHOT_FRESH_MS is replaced by a fresh read.
+ * The memory.stat snapshot is read when a notification comes, before the counters (the cgroup is
+ * at its limit then: v1 notifies before the kill, v2's first notification of an OOM is `max`), and
+ * the fullest snapshot of the last SNAPSHOT_FRESH_MS goes with the kill (else a fresh one): it
+ * shows what filled the memory rather than what is left once the kernel freed the victim's. It is
+ * read synchronously, on purpose: five small kernfs files, tens of microseconds and no disk, whereas
+ * a thread-pool round trip lets the kernel finish the kill and free the memory first (measured in
+ * the guest: the async snapshot showed anon 0, the synchronous one the hog's 32 MiB). At most one
+ * per SNAPSHOT_MIN_INTERVAL_MS per container, so a cgroup grinding at its limit costs little.
  *
  * A watch ends when its cgroup is gone (ENOENT on a re-read, chokidar's `unlink`), on unwatch()
  * (the Supervisor's call when the container ended: one last re-read reports kills not yet seen,
  * before its `die`) or on close(); it releases its chokidar watcher or eventfd then.
  */
+import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import { posix as path } from 'node:path';
 import chokidar from 'chokidar';
@@ -41,12 +49,12 @@ import { diffCounters, oomEventAttributes, parseMemoryEvents, parseOomControl, Z
 
 /** the slow re-read of every watched cgroup, in case a notification was lost */
 export const BACKSTOP_MS = 5_000;
-/** after a v2 `change`: one re-read after chokidar's 50 ms change throttle (and its 5 ms raw one), one for timer slack */
-export const V2_TRAILING_MS = [60, 250] as const;
 /** after a v1 notification (or a v2 `oom` without a kill yet): re-reads until oom_kill moves */
-export const V1_FOLLOW_UP_MS = [1, 2, 5, 10, 25, 50, 100, 250, 500, 1000] as const;
+export const FOLLOW_UP_MS = [1, 2, 5, 10, 25, 50, 100, 250, 500, 1000] as const;
 /** a snapshot taken at the limit this recently describes the kill */
 export const SNAPSHOT_FRESH_MS = 1_000;
+/** notifications closer together than this share one snapshot */
+export const SNAPSHOT_MIN_INTERVAL_MS = 100;
 
 export interface OomKill {
   id: string;
@@ -94,8 +102,10 @@ interface Watch {
   baseline: WatchOptions['baseline'];
   /** the last counters read; undefined before the first read */
   last: OomCounters | undefined;
-  /** the last snapshot taken at the limit (a promise: the kill may be seen while it is read) */
-  atLimit: Promise<MemorySnapshot> | undefined;
+  /** the fullest snapshot taken at a notification since the last kill */
+  atLimit: MemorySnapshot | undefined;
+  /** when the last notification snapshot was taken (ms) */
+  snapshotAt: number;
   /** setup of the notification source; the watch's reads wait for it */
   ready: Promise<void>;
   /** releases the notification source (chokidar watcher or eventfd) */
@@ -103,7 +113,6 @@ interface Watch {
   reading: Promise<void> | undefined;
   again: boolean;
   timers: Set<NodeJS.Timeout>;
-  trailing: NodeJS.Timeout[];
   ended: boolean;
 }
 
@@ -155,9 +164,9 @@ export class OomWatcher {
       return;
     }
     const w: Watch = {
-      id, mode, dir, onKill, baseline: options.baseline, last: undefined, atLimit: undefined,
+      id, mode, dir, onKill, baseline: options.baseline, last: undefined, atLimit: undefined, snapshotAt: 0,
       ready: Promise.resolve(), release: async () => {}, reading: undefined, again: false,
-      timers: new Set(), trailing: [], ended: false,
+      timers: new Set(), ended: false,
     };
     this.watches.set(id, w);
     w.ready = (mode === 'v2' ? this.watchV2(w) : this.watchV1(w)).then(
@@ -177,7 +186,7 @@ export class OomWatcher {
     await fsp.access(file);
     const watcher = chokidar.watch(file, { ignoreInitial: true });
     w.release = () => watcher.close();
-    watcher.on('change', () => this.onV2Change(w));
+    watcher.on('raw', () => this.onV2Notification(w));
     watcher.on('unlink', () => void this.end(w, 'memory.events is gone'));
     watcher.on('error', (err) => this.o.log.warn('OOM watch: chokidar error', { id: w.id, err }));
     await new Promise<void>((resolve) => watcher.once('ready', () => resolve()));
@@ -208,27 +217,39 @@ export class OomWatcher {
     };
   }
 
-  private onV2Change(w: Watch): void {
+  private onV2Notification(w: Watch): void {
+    if (w.ended) return;
+    this.noteSnapshot(w);
     const before = w.last;
-    void this.check(w).then(() => this.followIfOomWithoutKill(w, before));
-    for (const t of w.trailing) this.clearTimer(w, t);
-    w.trailing = V2_TRAILING_MS.map((ms) => this.after(w, ms, () => this.check(w)));
-  }
-
-  private onV1Notification(w: Watch): void {
-    // the notification comes as the OOM killer starts: the memory is full right now
-    w.atLimit = this.snapshot(w);
-    const killsBefore = w.last?.oomKill;
     void this.check(w).then(() => {
-      if (w.last !== undefined && killsBefore !== undefined && w.last.oomKill <= killsBefore) this.followUp(w, V1_FOLLOW_UP_MS, killsBefore);
+      // `oom` rose but oom_kill did not (yet): the kill is microseconds to milliseconds away
+      if (!before || !w.last) return;
+      const d = diffCounters(before, w.last);
+      if (d.oom > 0 && d.oomKill === 0) this.followUp(w, FOLLOW_UP_MS, before.oomKill);
     });
   }
 
-  /** v2: `oom` rose but oom_kill did not (yet): the kill is microseconds to milliseconds away */
-  private followIfOomWithoutKill(w: Watch, before: OomCounters | undefined): void {
-    if (!before || !w.last) return;
-    const d = diffCounters(before, w.last);
-    if (d.oom > 0 && d.oomKill === 0) this.followUp(w, V1_FOLLOW_UP_MS, before.oomKill);
+  private onV1Notification(w: Watch): void {
+    if (w.ended) return;
+    // the notification comes as the OOM killer starts: the memory is full right now
+    this.noteSnapshot(w);
+    const killsBefore = w.last?.oomKill;
+    void this.check(w).then(() => {
+      if (w.last !== undefined && killsBefore !== undefined && w.last.oomKill <= killsBefore) this.followUp(w, FOLLOW_UP_MS, killsBefore);
+    });
+  }
+
+  /**
+   * Read a snapshot for this notification and keep, of it and the one kept so far, the fuller one
+   * (a later notification of the same OOM may come after the kernel freed the victim's memory).
+   */
+  private noteSnapshot(w: Watch): void {
+    const now = this.now();
+    if (now - w.snapshotAt < SNAPSHOT_MIN_INTERVAL_MS) return;
+    w.snapshotAt = now;
+    const prev = w.atLimit;
+    const next = this.snapshot(w);
+    w.atLimit = prev === undefined || now - prev.takenAt > SNAPSHOT_FRESH_MS || (next.usage ?? 0) >= (prev.usage ?? 0) ? next : prev;
   }
 
   private followUp(w: Watch, delays: readonly number[], killsBefore: number): void {
@@ -240,18 +261,12 @@ export class OomWatcher {
     });
   }
 
-  private after(w: Watch, ms: number, fn: () => Promise<void>): NodeJS.Timeout {
+  private after(w: Watch, ms: number, fn: () => Promise<void>): void {
     const t = setTimeout(() => {
       w.timers.delete(t);
       fn().catch((err: Error) => this.o.log.warn('OOM watch: re-read failed', { id: w.id, err }));
     }, ms);
     w.timers.add(t);
-    return t;
-  }
-
-  private clearTimer(w: Watch, t: NodeJS.Timeout): void {
-    clearTimeout(t);
-    w.timers.delete(t);
   }
 
   /** Re-read and diff, one read at a time per container; a call during a read gets one more read after it. */
@@ -298,16 +313,10 @@ export class OomWatcher {
     const d = diffCounters(prev, counters);
     w.last = counters;
     this.report(w, d, counters);
-    if (d.oomKill === 0) {
-      if (w.mode === 'v2' && (d.max > 0 || d.oom > 0)) {
-        w.atLimit = this.snapshot(w);
-        await w.atLimit;
-      }
-      return;
-    }
-    const atLimit = await w.atLimit;
+    if (d.oomKill === 0) return;
+    const atLimit = w.atLimit;
     w.atLimit = undefined;
-    const snapshot = atLimit !== undefined && this.now() - atLimit.takenAt <= SNAPSHOT_FRESH_MS ? atLimit : await this.snapshot(w);
+    const snapshot = atLimit !== undefined && this.now() - atLimit.takenAt <= SNAPSHOT_FRESH_MS ? atLimit : this.snapshot(w);
     // one call per kill, numbered as the kernel counted them (a reset counter starts again at 1)
     for (let killNumber = counters.oomKill - d.oomKill + 1; killNumber <= counters.oomKill; killNumber++) {
       const kill: OomKill = { id: w.id, mode: w.mode, killNumber, counters, snapshot, attributes: oomEventAttributes(w.mode, killNumber, counters, snapshot) };
@@ -325,24 +334,27 @@ export class OomWatcher {
     if (d.max > 0 || d.high > 0 || d.failcnt > 0) this.o.log.debug('memory limit reached', { id: w.id, max: c.max, high: c.high, failcnt: c.failcnt });
   }
 
-  /** memory.stat and usage now; a file that cannot be read is left out of the snapshot */
-  private async snapshot(w: Watch): Promise<MemorySnapshot> {
+  /** memory.stat and usage now (synchronously: see the header); a file that cannot be read is left out */
+  private snapshot(w: Watch): MemorySnapshot {
     const f = (name: string) => path.join(w.dir, name);
+    const read = (name: string) => {
+      try {
+        return fs.readFileSync(f(name), 'utf8');
+      } catch {
+        return undefined;
+      }
+    };
     const v2 = w.mode === 'v2';
     const takenAt = this.now();
-    const [stat, usage, limit, kernel] = await Promise.all([
-      readOptional(f('memory.stat')),
-      readOptional(f(v2 ? 'memory.current' : 'memory.usage_in_bytes')),
-      readOptional(f(v2 ? 'memory.max' : 'memory.limit_in_bytes')),
-      v2 ? Promise.resolve(undefined) : readOptional(f('memory.kmem.usage_in_bytes')),
-    ]);
-    const s: MemorySnapshot = { takenAt, stat: parsedOrUndefined(stat, parseFlatKeyed, f('memory.stat')) ?? {} };
-    const u = parsedOrUndefined(usage, parseNumber, f('usage'));
-    if (u !== undefined) s.usage = u;
-    const l = parsedOrUndefined(limit, parseSingleValue, f('limit'));
-    if (l !== undefined) s.limit = v2 ? l : fromV1Limit(l);
-    const k = parsedOrUndefined(kernel, parseNumber, f('memory.kmem.usage_in_bytes'));
-    if (k !== undefined) s.kernel = k;
+    const s: MemorySnapshot = { takenAt, stat: parsedOrUndefined(read('memory.stat'), parseFlatKeyed, f('memory.stat')) ?? {} };
+    const usage = parsedOrUndefined(read(v2 ? 'memory.current' : 'memory.usage_in_bytes'), parseNumber, f('usage'));
+    if (usage !== undefined) s.usage = usage;
+    const limit = parsedOrUndefined(read(v2 ? 'memory.max' : 'memory.limit_in_bytes'), parseSingleValue, f('limit'));
+    if (limit !== undefined) s.limit = v2 ? limit : fromV1Limit(limit);
+    const peak = parsedOrUndefined(read(v2 ? 'memory.peak' : 'memory.max_usage_in_bytes'), parseNumber, f('peak')); // memory.peak: Linux 5.19+
+    if (peak !== undefined) s.peak = peak;
+    const kernel = v2 ? undefined : parsedOrUndefined(read('memory.kmem.usage_in_bytes'), parseNumber, f('memory.kmem.usage_in_bytes'));
+    if (kernel !== undefined) s.kernel = kernel;
     return s;
   }
 
