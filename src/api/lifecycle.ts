@@ -10,7 +10,9 @@
  * event-loop hook that Node does not offer; it works the same for a launcher this daemon started
  * and one it re-adopted. The `exit` file is written only after
  * the log is complete, so a container whose `exit` exists has all its output logged. On the end,
- * the daemon reads the cgroup's oom_kill counter, records the run's end in state.json
+ * the daemon takes the kernel's oom_kill counter from the OOM watcher's last re-read
+ * (src/metrics/oom-watch.ts follows OOM kills while the container runs: one `oom` event per kill),
+ * records the run's end in state.json
  * (container/run-state.ts), destroys the cgroup and asks the restart policy
  * (container/restart-policy.ts) whether to start it again after the back-off; otherwise, with
  * AutoRemove, it removes the container.
@@ -47,6 +49,7 @@ import { ApiError } from './errors.js';
 import { EventBus, type ContainerActor } from './events.js';
 import { ExitPoller } from './exit-poller.js';
 import type { Logger } from './log.js';
+import { OomWatcher } from '../metrics/oom-watch.js';
 
 export const LOG_FILE = 'container.log';
 
@@ -178,6 +181,8 @@ export interface SupervisorDeps {
   events?: EventBus;
   /** pidfd_open and pidfd_send_signal (default: the real ones, loaded on first use) */
   syscalls?: Syscalls;
+  /** follows OOM kills while containers run; one of its own by default */
+  oomWatcher?: OomWatcher;
 }
 
 export class Supervisor {
@@ -200,10 +205,12 @@ export class Supervisor {
   private syscalls: Promise<Syscalls> | undefined;
   private closed = false;
   readonly events: EventBus;
+  private readonly oom: OomWatcher;
 
   constructor(private readonly deps: SupervisorDeps) {
     this.events = deps.events ?? new EventBus();
     if (deps.syscalls) this.syscalls = Promise.resolve(deps.syscalls);
+    this.oom = deps.oomWatcher ?? new OomWatcher({ log: deps.log });
   }
 
   /** The event actor of a stored container: its id, name and image (the rootfs, or "host"). */
@@ -304,7 +311,16 @@ export class Supervisor {
       r = await readContainerRecord(this.deps.stateRoot, id);
     }
     if (!r) throw new NoSuchContainerError(id);
+    // a running container that survived an OOM kill (a child was the victim) shows it, as in Docker
+    if (r.status === 'running' && (this.oom.killCount(id) ?? 0) > 0) r.oomKilled = true;
     return r;
+  }
+
+  /** Follow the container's OOM kills: one `oom` event per kill, as the kernel's counter moves. */
+  private async watchOom(id: string, stored: StoredConfig, baseline: 'zero' | 'current'): Promise<void> {
+    const actor = this.actor(id, stored);
+    const cgroup = (await this.driver(stored.config.cgroupParent)).open(id);
+    this.oom.watch(id, cgroup, (kill) => this.events.container('oom', actor, kill.attributes), { baseline });
   }
 
   /**
@@ -367,6 +383,8 @@ export class Supervisor {
     };
     await writeRunState(dir, state);
     this.watched.delete(id);
+    // a fresh cgroup each run: its counters start at 0
+    await this.watchOom(id, stored, 'zero');
     const ended = this.watch(id);
     if (outcome.kind === 'failed') {
       const failure = launchFailure(outcome.error, stored.config.isolation.command[0] ?? '');
@@ -428,7 +446,8 @@ export class Supervisor {
     const prev = await this.runState(id).catch(() => undefined);
     const driver = await this.driver(stored.config.cgroupParent);
     const cgroup = driver.open(id);
-    const oom = ((await cgroup.oomKillCount().catch(() => 0)) ?? 0) > 0;
+    // the watcher's last re-read emits the `oom` events of kills not yet reported, before the die below
+    const oom = ((await this.oom.unwatch(id)) ?? (await cgroup.oomKillCount().catch(() => 0)) ?? 0) > 0;
     let code = exit?.exitCode ?? 137;
     if (oom && code === 128 + 9) code = 137;
     await cgroup.destroy().catch((err: Error) => this.deps.log.warn('cannot remove the cgroup', { id, err }));
@@ -462,7 +481,6 @@ export class Supervisor {
     });
     this.deps.log.info('container exited', { id, exitCode: code, oomKilled: oom, ...(decision.restart ? { restartInMs: decision.backoffMs, restartCount: restartCount + 1 } : {}) });
     const actor = this.actor(id, stored);
-    if (oom) this.events.container('oom', actor);
     this.events.container('die', actor, { exitCode: code });
     for (const resolve of this.waiters.get(id) ?? []) resolve(code);
     this.waiters.delete(id);
@@ -550,6 +568,8 @@ export class Supervisor {
     const legacyEnded = (stored as unknown as { state?: unknown }).state !== undefined;
     if (run?.status === 'running' || (!run && !legacyEnded && (await fs.access(path.join(dir, 'launcher.pid')).then(() => true, () => false)))) {
       this.deps.log.info('following a container started before this daemon', { id });
+      // kills before this daemon ran were nobody's to report: count from what the kernel says now
+      await this.watchOom(id, stored, 'current');
       this.watch(id);
     } else if (run?.status === 'restarting') {
       this.deps.log.info('resuming a restart', { id });
@@ -744,6 +764,7 @@ export class Supervisor {
       if (e.Actor.ID === id && e.Action === 'oom') seen.oom = true;
     });
     this.clientRuns.set(id, seen);
+    await this.watchOom(id, { config, created: created.created, hostConfig: {}, ...(config.name !== undefined ? { name: config.name } : {}) }, 'zero');
     this.events.container('create', actor);
     const launched = setInterval(() => {
       if (this.watched.has(id) || this.closed) return clearInterval(launched);
@@ -820,6 +841,7 @@ export class Supervisor {
     this.closed = true;
     this.exits.close();
     for (const id of [...this.pendingRestarts.keys()]) this.cancelRestart(id);
+    void this.oom.close();
   }
 }
 

@@ -6,7 +6,12 @@ export type SyscallRecord =
   | { call: 'pidfdSendSignal'; pidfd: number; signal: NodeJS.Signals | number }
   | { call: 'statfsType'; path: string }
   | { call: 'close'; fd: number }
-  | { call: 'pipe' };
+  | { call: 'pipe' }
+  | { call: 'eventfd' | 'epollCreate'; fd: number }
+  | { call: 'eventfdRead' | 'eventfdWrite'; fd: number }
+  | { call: 'epollCtl'; epfd: number; op: 'add' | 'del'; fd: number }
+  | { call: 'epollWait'; epfd: number }
+  | { call: 'pollReadable'; fd: number; timeoutMs: number };
 
 export class FakeSyscalls implements Syscalls {
   readonly calls: SyscallRecord[] = [];
@@ -31,5 +36,34 @@ export class FakeSyscalls implements Syscalls {
   pipe(): [number, number] {
     this.calls.push({ call: 'pipe' });
     return [this.nextFd++, this.nextFd++];
+  }
+  eventfd(): number {
+    const fd = this.nextFd++;
+    this.calls.push({ call: 'eventfd', fd });
+    return fd;
+  }
+  eventfdRead(fd: number): bigint | undefined {
+    this.calls.push({ call: 'eventfdRead', fd });
+    return undefined;
+  }
+  eventfdWrite(fd: number): void {
+    this.calls.push({ call: 'eventfdWrite', fd });
+  }
+  epollCreate(): number {
+    const fd = this.nextFd++;
+    this.calls.push({ call: 'epollCreate', fd });
+    return fd;
+  }
+  epollCtl(epfd: number, op: 'add' | 'del', fd: number): void {
+    this.calls.push({ call: 'epollCtl', epfd, op, fd });
+  }
+  /** never ready: a fake has no kernel to signal it */
+  epollWait(epfd: number): Promise<number[]> {
+    this.calls.push({ call: 'epollWait', epfd });
+    return new Promise(() => {});
+  }
+  pollReadable(fd: number, timeoutMs: number): boolean {
+    this.calls.push({ call: 'pollReadable', fd, timeoutMs });
+    return false;
   }
 }

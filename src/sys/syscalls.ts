@@ -20,7 +20,37 @@ export interface Syscalls {
    * a socket pair: a process whose stdout is a socket cannot reopen it as /dev/stdout (ENXIO).
    */
   pipe(): [number, number];
+  /** eventfd(2) with EFD_CLOEXEC | EFD_NONBLOCK: a counter the kernel can signal (cgroup v1 notifications) */
+  eventfd(): number;
+  /** read(2) of an eventfd: its counter, reset to 0; undefined when it is 0 (EAGAIN, non-blocking) */
+  eventfdRead(fd: number): bigint | undefined;
+  /** write(2) of 1 to an eventfd: wakes whoever polls it */
+  eventfdWrite(fd: number): void;
+  /** epoll_create1(EPOLL_CLOEXEC) */
+  epollCreate(): number;
+  /** epoll_ctl ADD (level-triggered EPOLLIN) or DEL; `fd` itself is the token epollWait reports */
+  epollCtl(epfd: number, op: 'add' | 'del', fd: number): void;
+  /**
+   * epoll_wait(2) on a libuv thread-pool thread (koffi's async call), so the event loop stays free:
+   * the fds that are readable, or [] on timeout or EINTR. `timeoutMs` -1 waits without end.
+   */
+  epollWait(epfd: number, maxEvents: number, timeoutMs: number): Promise<number[]>;
+  /** poll(2) for readability of one fd, blocking this thread: true if readable, false on timeout */
+  pollReadable(fd: number, timeoutMs: number): boolean;
 }
+
+/** Flags of eventfd(2) and epoll_create1(2) (x86_64 and aarch64 share these values). */
+const O_CLOEXEC = 0o2000000;
+const EFD_NONBLOCK = 0o4000;
+const EPOLLIN = 0x1;
+const POLLIN = 0x1;
+const EPOLL_CTL = { add: 1, del: 2 } as const;
+
+/**
+ * struct epoll_event is packed on x86_64 (4-byte events + 8-byte data = 12 bytes); elsewhere the
+ * 8-byte data is aligned (16 bytes, data at offset 8).
+ */
+export const EPOLL_EVENT = process.arch === 'x64' ? { size: 12, dataOffset: 4 } : { size: 16, dataOffset: 8 };
 
 /** statfs f_type magic numbers (include/uapi/linux/magic.h) */
 export const FS_MAGIC = {
@@ -53,6 +83,15 @@ export async function loadSyscalls(): Promise<Syscalls> {
   const close = libc.func('int close(int fd)');
   const pipe2 = libc.func('int pipe2(_Out_ int *fds, int flags)');
   const O_CLOEXEC = 0o2000000;
+  const eventfd = libc.func('int eventfd(unsigned int initval, int flags)');
+  const read = libc.func('long read(int fd, _Out_ uint8_t *buf, unsigned long count)');
+  const write = libc.func('long write(int fd, const uint8_t *buf, unsigned long count)');
+  const epoll_create1 = libc.func('int epoll_create1(int flags)');
+  const epoll_ctl = libc.func('int epoll_ctl(int epfd, int op, int fd, const uint8_t *event)');
+  // The output buffer is plain `void *` so that koffi hands the Buffer's own memory to the worker
+  // thread; the buffer is kept referenced until the call completes.
+  const epoll_wait = libc.func('int epoll_wait(int epfd, void *events, int maxevents, int timeout)');
+  const poll = libc.func('int poll(void *fds, unsigned long nfds, int timeout)');
 
   const fail = (syscall: string, detail: string): never => {
     const errno = koffi.errno();
@@ -80,6 +119,52 @@ export async function loadSyscalls(): Promise<Syscalls> {
       const fds = [0, 0];
       if ((pipe2(fds, O_CLOEXEC) as number) < 0) fail('pipe2', 'O_CLOEXEC');
       return [fds[0]!, fds[1]!];
+    },
+    eventfd() {
+      const fd = eventfd(0, O_CLOEXEC | EFD_NONBLOCK) as number;
+      return fd >= 0 ? fd : fail('eventfd', '');
+    },
+    eventfdRead(fd) {
+      const buf = Buffer.alloc(8);
+      const n = Number(read(fd, buf, 8));
+      if (n === 8) return buf.readBigUInt64LE(0);
+      if (n < 0 && koffi.errno() === os.constants.errno.EAGAIN) return undefined;
+      return fail('read', `eventfd ${fd}`);
+    },
+    eventfdWrite(fd) {
+      const buf = Buffer.alloc(8);
+      buf.writeBigUInt64LE(1n, 0);
+      if (Number(write(fd, buf, 8)) !== 8) fail('write', `eventfd ${fd}`);
+    },
+    epollCreate() {
+      const fd = epoll_create1(O_CLOEXEC) as number;
+      return fd >= 0 ? fd : fail('epoll_create1', '');
+    },
+    epollCtl(epfd, op, fd) {
+      const ev = Buffer.alloc(EPOLL_EVENT.size);
+      ev.writeUInt32LE(EPOLLIN, 0);
+      ev.writeBigUInt64LE(BigInt(fd), EPOLL_EVENT.dataOffset);
+      if ((epoll_ctl(epfd, EPOLL_CTL[op], fd, ev) as number) < 0) fail('epoll_ctl', `${op} fd ${fd} to epoll fd ${epfd}`);
+    },
+    epollWait(epfd, maxEvents, timeoutMs) {
+      const events = Buffer.alloc(EPOLL_EVENT.size * maxEvents);
+      return new Promise((resolve) => {
+        (epoll_wait.async as (...args: unknown[]) => void)(epfd, events, maxEvents, timeoutMs, (err: Error | null, n: number) => {
+          // -1: EINTR (a signal landed on the worker thread) or a bad epfd; errno is the worker
+          // thread's and cannot be read here, so the caller just waits again
+          const ready: number[] = [];
+          if (!err) for (let i = 0; i < n; i++) ready.push(Number(events.readBigUInt64LE(i * EPOLL_EVENT.size + EPOLL_EVENT.dataOffset)));
+          resolve(ready);
+        });
+      });
+    },
+    pollReadable(fd, timeoutMs) {
+      // struct pollfd { int fd; short events; short revents; }
+      const pfd = Buffer.alloc(8);
+      pfd.writeInt32LE(fd, 0);
+      pfd.writeInt16LE(POLLIN, 4);
+      const n = poll(pfd, 1, timeoutMs) as number;
+      return n > 0 ? true : n === 0 ? false : fail('poll', `fd ${fd}`);
     },
   };
 }

@@ -7,6 +7,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
+import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -16,6 +17,8 @@ import { request, type HttpResult } from './http.js';
 
 export interface TestDaemon {
   readonly child: ChildProcess;
+  readonly pid: number;
+  readonly socket: string;
   /** everything it logged so far (JSON lines) */
   stderr(): string;
   /** resolves when the process is gone */
@@ -33,13 +36,16 @@ async function answers(socket: string): Promise<boolean> {
 }
 
 /** Start a daemon with --log-level debug and wait (at most `timeoutMs`) until it answers /_ping. */
-export async function startTestDaemon(root: string, socket: string, timeoutMs = 60_000): Promise<TestDaemon> {
-  const child = spawn(process.execPath, [CORRAL_BIN, '--root', root, '--host', `unix://${socket}`, 'daemon', '--log-level', 'debug'], { stdio: ['ignore', 'ignore', 'pipe'] });
+export async function startTestDaemon(root: string, socket: string, opts: { timeoutMs?: number; logLevel?: string } = {}): Promise<TestDaemon> {
+  const timeoutMs = opts.timeoutMs ?? 60_000;
+  const child = spawn(process.execPath, [CORRAL_BIN, '--root', root, '--host', `unix://${socket}`, 'daemon', '--log-level', opts.logLevel ?? 'debug'], { stdio: ['ignore', 'ignore', 'pipe'] });
   let log = '';
   child.stderr!.on('data', (d: Buffer) => (log += d.toString()));
   const exited = new Promise<void>((resolve) => child.once('close', () => resolve()));
   const daemon: TestDaemon = {
     child,
+    pid: child.pid!,
+    socket,
     stderr: () => log,
     exited,
     stop: async () => {
@@ -62,6 +68,9 @@ export async function apiCall(socket: string, method: string, p: string, body?: 
   const r = await request(socket, { method, path: p, ...(body === undefined ? {} : { body: JSON.stringify(body), headers: { 'Content-Type': 'application/json' } }) });
   return { ...r, json: () => JSON.parse(r.body) as Record<string, any> };
 }
+
+/** the same, by the name the OOM tests use */
+export const api = apiCall;
 
 /** GET /containers/{id}/json, asserting a 200. */
 export async function inspectContainer(socket: string, id: string) {
@@ -186,4 +195,104 @@ export async function daemonScratch(prefix: string): Promise<DaemonScratch> {
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
   const rootfs = await ensureBusyboxRootfs(path.join(os.tmpdir(), 'corral-test-busybox'));
   return { tmp, root: path.join(tmp, 'root'), socket: path.join(tmp, 'corral.sock'), rootfs };
+}
+
+export interface StreamedEvent {
+  Action: string;
+  Type: string;
+  Actor: { ID: string; Attributes: Record<string, string> };
+  timeNano: number;
+  /** process.hrtime.bigint() when the line arrived here */
+  arrivedNs: bigint;
+}
+
+export interface EventSubscription {
+  readonly events: StreamedEvent[];
+  /** the first event (already received or to come) that passes `pred` */
+  waitFor(pred: (e: StreamedEvent) => boolean, what: string, ms?: number): Promise<StreamedEvent>;
+  close(): void;
+}
+
+/** Follow GET /events?filters=... live; resolves once the stream's headers are here (subscribed). */
+export function subscribeEvents(socket: string, filters: Record<string, string[]>): Promise<EventSubscription> {
+  return new Promise((resolve, reject) => {
+    const events: StreamedEvent[] = [];
+    const waiters = new Set<() => void>();
+    let buffered = '';
+    const req = http.get({ socketPath: socket, path: `/events?filters=${encodeURIComponent(JSON.stringify(filters))}`, agent: false }, (res) => {
+      if (res.statusCode !== 200) {
+        reject(new Error(`GET /events: ${res.statusCode}`));
+        return;
+      }
+      res.on('data', (chunk: Buffer) => {
+        const arrivedNs = process.hrtime.bigint();
+        buffered += chunk.toString('utf8');
+        let nl: number;
+        while ((nl = buffered.indexOf('\n')) >= 0) {
+          const line = buffered.slice(0, nl);
+          buffered = buffered.slice(nl + 1);
+          if (line.trim() !== '') events.push({ ...(JSON.parse(line) as Omit<StreamedEvent, 'arrivedNs'>), arrivedNs });
+        }
+        for (const w of [...waiters]) w();
+      });
+      resolve({
+        events,
+        waitFor(pred, what, ms = 60_000) {
+          return new Promise((res2, rej2) => {
+            const check = () => {
+              const found = events.find(pred);
+              if (!found) return;
+              clearTimeout(timer);
+              waiters.delete(check);
+              res2(found);
+            };
+            const timer = setTimeout(() => {
+              waiters.delete(check);
+              rej2(new Error(`timed out after ${ms} ms waiting for ${what}; events: ${events.map((e) => e.Action).join(', ')}`));
+            }, ms);
+            waiters.add(check);
+            check();
+          });
+        },
+        close: () => req.destroy(),
+      });
+    });
+    req.on('error', (err) => {
+      if (!/socket hang up|aborted/.test(err.message)) reject(err);
+    });
+  });
+}
+
+/** The number of open file descriptors of a process. */
+export function openFds(pid: number): number {
+  return fs.readdirSync(`/proc/${pid}/fd`).length;
+}
+
+/** The inotify watches a process holds: the `inotify wd:` lines of its inotify fds' fdinfo. */
+export function inotifyWatches(pid: number): number {
+  let watches = 0;
+  for (const fd of fs.readdirSync(`/proc/${pid}/fd`)) {
+    try {
+      if (fs.readlinkSync(`/proc/${pid}/fd/${fd}`) !== 'anon_inode:inotify') continue;
+      watches += fs.readFileSync(`/proc/${pid}/fdinfo/${fd}`, 'utf8').split('\n').filter((l) => l.startsWith('inotify wd:')).length;
+    } catch {
+      // closed while we looked
+    }
+  }
+  return watches;
+}
+
+/** The process's fds by kind ("anon_inode:[eventfd]", "socket:", a path...), for a leak's message. */
+export function fdKinds(pid: number): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const fd of fs.readdirSync(`/proc/${pid}/fd`)) {
+    let target: string;
+    try {
+      target = fs.readlinkSync(`/proc/${pid}/fd/${fd}`).replace(/:\[\d+\]$/, ':').replace(/^\/.*/, 'file');
+    } catch {
+      continue;
+    }
+    out[target] = (out[target] ?? 0) + 1;
+  }
+  return out;
 }

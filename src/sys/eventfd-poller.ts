@@ -1,0 +1,112 @@
+/**
+ * Waits on many eventfds at once with ONE thread: cgroup v1 signals an eventfd when a memory
+ * cgroup runs out of memory, and Node cannot watch an arbitrary fd's readability from its event
+ * loop (net.Socket takes only sockets and pipes; fs reads of an eventfd block a thread-pool thread
+ * each). A read per eventfd would hold one of libuv's 4 thread-pool threads per container, and with
+ * 4 watched containers every fs call of the daemon would wait forever.
+ *
+ * So all the eventfds sit in one epoll set, and one koffi async call, `epoll_wait` with no timeout,
+ * runs on one thread-pool thread while at least one eventfd is registered; when it returns, the
+ * main thread drains the ready eventfds, calls their handlers and waits again. Adding an fd while
+ * the wait runs needs no wake-up (the kernel's epoll set is shared); a wake eventfd in the set ends
+ * the wait when the last fd goes (so an idle daemon holds no thread and no epoll fd) and on close(). Cost: one
+ * thread of the pool, whatever the number of containers, only while any is watched.
+ */
+import type { Syscalls } from './syscalls.js';
+
+type EpollSyscalls = Pick<Syscalls, 'eventfd' | 'eventfdRead' | 'eventfdWrite' | 'epollCreate' | 'epollCtl' | 'epollWait' | 'close'>;
+
+/** epoll_wait's batch size: more ready fds are simply reported by the next wait */
+const MAX_EVENTS = 64;
+
+export class EventfdPoller {
+  private epfd: number | undefined;
+  private wakeFd: number | undefined;
+  private readonly handlers = new Map<number, () => void>();
+  private loop: Promise<void> | undefined;
+  private closed = false;
+
+  constructor(
+    private readonly sys: EpollSyscalls,
+    private readonly onError: (err: Error) => void = () => {},
+  ) {}
+
+  /** Call `onReady` (after draining the eventfd) each time `fd` is signalled, until unregister. */
+  register(fd: number, onReady: () => void): void {
+    if (this.closed) throw new Error('eventfd poller: closed');
+    if (this.epfd === undefined) {
+      this.epfd = this.sys.epollCreate();
+      this.wakeFd = this.sys.eventfd();
+      this.sys.epollCtl(this.epfd, 'add', this.wakeFd);
+    }
+    this.sys.epollCtl(this.epfd, 'add', fd);
+    this.handlers.set(fd, onReady);
+    this.loop ??= this.run();
+  }
+
+  /** Stop reporting `fd` (the caller closes it); the waiting thread is released when none is left. */
+  unregister(fd: number): void {
+    if (!this.handlers.delete(fd) || this.epfd === undefined) return;
+    this.sys.epollCtl(this.epfd, 'del', fd);
+    if (this.handlers.size === 0 && this.wakeFd !== undefined) this.sys.eventfdWrite(this.wakeFd);
+  }
+
+  /** how many eventfds are registered */
+  get size(): number {
+    return this.handlers.size;
+  }
+
+  private async run(): Promise<void> {
+    try {
+      while (this.handlers.size > 0 && !this.closed && this.epfd !== undefined) {
+        const ready = await this.sys.epollWait(this.epfd, MAX_EVENTS, -1);
+        // without a timeout, nothing ready means EINTR or an error: do not spin on a broken set
+        if (ready.length === 0) await new Promise((r) => setTimeout(r, 10));
+        for (const fd of ready) {
+          if (fd === this.wakeFd) {
+            this.sys.eventfdRead(fd);
+            continue;
+          }
+          const handler = this.handlers.get(fd);
+          // unregistered while the wait ran (and maybe closed: the number may belong to a new fd)
+          if (!handler) continue;
+          try {
+            this.sys.eventfdRead(fd);
+          } catch (err) {
+            this.onError(err as Error);
+          }
+          try {
+            handler();
+          } catch (err) {
+            this.onError(err as Error);
+          }
+        }
+      }
+    } catch (err) {
+      this.onError(err as Error);
+    } finally {
+      this.loop = undefined;
+      // registered again while the last wait ended: wait again; else give the fds back
+      if (this.handlers.size > 0 && !this.closed) this.loop = this.run();
+      else this.release();
+    }
+  }
+
+  private release(): void {
+    if (this.epfd !== undefined) this.sys.close(this.epfd);
+    if (this.wakeFd !== undefined) this.sys.close(this.wakeFd);
+    this.epfd = undefined;
+    this.wakeFd = undefined;
+  }
+
+  /** End the wait and close the epoll and wake fds; the registered eventfds are the caller's to close. */
+  async close(): Promise<void> {
+    if (this.closed) return this.loop;
+    this.closed = true;
+    for (const fd of [...this.handlers.keys()]) this.unregister(fd);
+    if (this.loop) {
+      if (this.wakeFd !== undefined) this.sys.eventfdWrite(this.wakeFd);
+      await this.loop;
+    } else this.release();
+  }
+}
