@@ -12,6 +12,10 @@ import { createLogger, parseLogLevel, type LogLevel } from '../api/log.js';
 import { DEFAULT_SOCKET, startApiServer } from '../api/server.js';
 import { API_VERSION, gatherSystemFacts } from '../api/system.js';
 import { Supervisor } from '../api/lifecycle.js';
+import { DaemonConfig } from '../workloads/daemon-config.js';
+import { PROJECT_NAME } from '../workloads/parse.js';
+import { walkFlags } from './flag-walk.js';
+import path from 'node:path';
 
 export const DAEMON_USAGE = `Usage: corral [--root DIR] [--host unix://PATH] daemon [OPTIONS]
 
@@ -22,11 +26,19 @@ Options:
   --log-level LEVEL   debug, info, warn or error (default info); logs are JSON lines on stderr
   --api-listen ADDR   also serve the API on TCP HOST:PORT (no authentication, no TLS: anyone who
                       can connect controls corral)
+  --config FILE       keep a workloads file's services running: reconcile it at start and on
+                      every change of the file (and on SIGHUP); an invalid file changes nothing
+  --project NAME      the workloads file's project name (default: its top-level name, else its
+                      directory's name)
 `;
 
 export interface DaemonFlags {
   logLevel: LogLevel;
   apiListen?: { host: string; port: number };
+  /** --config: the workloads file, absolute */
+  config?: string;
+  /** --project */
+  project?: string;
   help: boolean;
 }
 
@@ -55,16 +67,7 @@ export function parseListenAddress(text: string): { host: string; port: number }
 
 export function parseDaemonArgs(argv: readonly string[]): DaemonFlags {
   const flags: DaemonFlags = { logLevel: 'info', help: false };
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]!;
-    const eq = arg.indexOf('=');
-    const name = arg.startsWith('--') && eq > 0 ? arg.slice(0, eq) : arg;
-    const value = () => {
-      if (eq > 0 && arg.startsWith('--')) return arg.slice(eq + 1);
-      const v = argv[++i];
-      if (v === undefined) throw new CorralError('EUSAGE', `flag needs an argument: ${name}`);
-      return v;
-    };
+  const { help } = walkFlags(argv, 'daemon', (name, value) => {
     switch (name) {
       case '--log-level':
         flags.logLevel = parseLogLevel(value());
@@ -72,15 +75,21 @@ export function parseDaemonArgs(argv: readonly string[]): DaemonFlags {
       case '--api-listen':
         flags.apiListen = parseListenAddress(value());
         break;
-      case '-h':
-      case '--help':
-        flags.help = true;
+      case '--config':
+        flags.config = path.resolve(value());
         break;
+      case '--project': {
+        const project = value();
+        if (!PROJECT_NAME.test(project)) throw new InvalidArgumentError('--project', project, 'a project name matching [a-z0-9][a-z0-9_-]* (Compose\'s rule)');
+        flags.project = project;
+        break;
+      }
       default:
-        throw new CorralError('EUSAGE', `unknown flag: ${arg} (see 'corral daemon --help')`);
+        return false;
     }
-  }
-  return flags;
+    return true;
+  });
+  return { ...flags, help };
 }
 
 export interface DaemonGlobals {
@@ -99,6 +108,7 @@ export async function runDaemon(global: DaemonGlobals, argv: readonly string[], 
   const log = createLogger({ level: flags.logLevel });
   let server;
   let supervisor: Supervisor | undefined;
+  let workloads: DaemonConfig | undefined;
   try {
     const state = resolveStateRoot(global.root, env);
     if (state.fallbackNotice) log.warn(state.fallbackNotice);
@@ -108,20 +118,30 @@ export async function runDaemon(global: DaemonGlobals, argv: readonly string[], 
     await supervisor.adopt();
     server = await startApiServer({ socketPath, facts, log, now: () => new Date(), supervisor, ...(flags.apiListen ? { tcp: flags.apiListen } : {}) });
     log.info('corral daemon started', { version: CORRAL_VERSION, apiVersion: API_VERSION, pid: process.pid, root: state.root, cgroupVersion: facts.cgroupMode === 'v2' ? '2' : '1' });
+    if (flags.config !== undefined) {
+      workloads = new DaemonConfig({ file: flags.config, ...(flags.project !== undefined ? { project: flags.project } : {}), supervisor, stateRoot: state.root, log, daemonId: facts.engineId });
+      await workloads.start();
+    }
   } catch (err) {
     const e = err as Error & { code?: unknown };
     log.error(`cannot start: ${e.message}`, { code: e.code, stack: log.enabled('debug') ? e.stack : undefined });
+    await workloads?.close();
+    await server?.close();
     return 1;
   }
 
-  const ignoreHup = () => log.info('SIGHUP ignored: there is no configuration to reload yet');
-  process.on('SIGHUP', ignoreHup);
+  const onHup = () => {
+    if (workloads) void workloads.reconcile();
+    else log.info('SIGHUP ignored: there is no configuration to reload (no --config)');
+  };
+  process.on('SIGHUP', onHup);
   const signal = await new Promise<NodeJS.Signals>((resolve) => {
     process.once('SIGTERM', () => resolve('SIGTERM'));
     process.once('SIGINT', () => resolve('SIGINT'));
   });
-  process.off('SIGHUP', ignoreHup);
+  process.off('SIGHUP', onHup);
   log.info('shutting down', { signal });
+  await workloads?.close();
   await server.close();
   // running containers keep running (their launchers are detached); a new daemon adopts them
   supervisor?.close();

@@ -10,6 +10,7 @@ import { hostFacts } from './host-facts.js';
 import { runForeground, LaunchFailedError } from '../container/run.js';
 import { CORRAL_VERSION } from '../version.js';
 import { runDaemon } from './daemon.js';
+import { runUp } from './up.js';
 
 const USAGE = `Usage: corral [--root DIR] [--host unix://PATH] COMMAND
 
@@ -22,6 +23,7 @@ Global options:
 Commands:
   run [OPTIONS] CMD [ARG...]   run a command isolated and inside cgroup limits
   daemon [OPTIONS]             run the supervisor and its API in the foreground
+  up -f FILE, down -f FILE     reconcile a workloads file through the daemon / remove its containers
   version                      print the version
 
 Run 'corral run --help' and 'corral daemon --help' for their options.
@@ -74,6 +76,9 @@ export async function main(argv: string[]): Promise<number> {
         return await runCommand(global, rest);
       case 'daemon':
         return await runDaemon(global, rest);
+      case 'up':
+      case 'down':
+        return await runUp(global, rest, command);
       case 'version':
       case '--version':
         process.stdout.write(`corral ${CORRAL_VERSION}\n`);
