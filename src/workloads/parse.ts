@@ -334,8 +334,9 @@ function environment(node: Node | null, at: Origin, svc: ServiceBuilder): void {
     for (const { key, value, at: itemAt } of r.entries(node, at.path)) {
       if (value === null || (isScalar(value) && value.value === null)) add(key, undefined, itemAt);
       else {
-        const text = r.text(value, itemAt, 'a string, a number or a boolean');
+        const text = isScalar(value) ? r.scalarText(value) : undefined;
         if (text !== undefined) add(key, text, itemAt);
+        else r.problem(itemAt, `expected a string, a number or a boolean${describe(value)}`);
       }
     }
   } else if (node && isSeq(node)) {
