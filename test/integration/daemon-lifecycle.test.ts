@@ -5,50 +5,27 @@
  */
 import { test as nodeTest, before, after, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, execFile, type ChildProcess } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ensureBusyboxRootfs } from '../helpers/busybox.js';
-import { CORRAL_BIN, TEST_CGROUP_PARENT, containerCgroups, launcherProcesses, stopAllCorrals } from '../helpers/corral.js';
+import { TEST_CGROUP_PARENT, containerCgroups, launcherProcesses, stopAllCorrals } from '../helpers/corral.js';
 import { request } from '../helpers/http.js';
+import { startDaemon, type Daemon } from '../helpers/daemon.js';
 
 if (process.getuid?.() !== 0) throw new Error('the integration tests need root: run them as root (sudo npm test)');
 
 const execFileAsync = promisify(execFile);
 const test = (name: string, fn: () => Promise<void> | void) => nodeTest(name, { timeout: 120_000 }, fn);
 
-interface Daemon {
-  child: ChildProcess;
-  stderr: () => string;
-  exited: Promise<unknown>;
-}
-
 let tmp: string;
 let root: string;
 let socket: string;
 let rootfs: string;
 let daemon: Daemon;
-
-async function startDaemon(): Promise<Daemon> {
-  const child = spawn(process.execPath, [CORRAL_BIN, '--root', root, '--host', `unix://${socket}`, 'daemon', '--log-level', 'debug'], { stdio: ['ignore', 'ignore', 'pipe'] });
-  let stderr = '';
-  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
-  const exited = new Promise((resolve) => child.once('close', resolve));
-  const deadline = Date.now() + 60_000;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`the daemon exited:\n${stderr}`);
-    try {
-      if ((await request(socket, { path: '/_ping' })).body === 'OK') return { child, stderr: () => stderr, exited };
-    } catch {
-      // not yet
-    }
-    if (Date.now() > deadline) throw new Error(`no answer:\n${stderr}`);
-    await sleep(50);
-  }
-}
 
 async function api(method: string, p: string, body?: unknown) {
   const r = await request(socket, { method, path: p, ...(body === undefined ? {} : { body: JSON.stringify(body), headers: { 'Content-Type': 'application/json' } }) });
@@ -94,7 +71,7 @@ before(async () => {
   root = path.join(tmp, 'root');
   socket = path.join(tmp, 'corral.sock');
   rootfs = await ensureBusyboxRootfs(path.join(tmp, 'busybox'));
-  daemon = await startDaemon();
+  daemon = await startDaemon(root, socket);
 });
 
 after(async () => {
@@ -222,7 +199,7 @@ test('kill -9 the daemon: the container keeps running, a new daemon adopts it an
   daemon.child.kill('SIGKILL');
   await daemon.exited;
   assert.equal(launcherProcesses(root).length, 1);
-  daemon = await startDaemon();
+  daemon = await startDaemon(root, socket);
   const info = await inspect(id);
   assert.equal(info.State.Status, 'running');
   assert.equal((await api('POST', `/containers/${id}/kill?signal=TERM`)).status, 204);

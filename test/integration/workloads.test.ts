@@ -7,24 +7,18 @@
  */
 import { test as nodeTest, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ensureBusyboxRootfs } from '../helpers/busybox.js';
-import { CORRAL_BIN, TEST_CGROUP_PARENT, containerCgroups, corral, launcherProcesses, stopAllCorrals, testDriver } from '../helpers/corral.js';
+import { TEST_CGROUP_PARENT, containerCgroups, corral, launcherProcesses, stopAllCorrals, testDriver } from '../helpers/corral.js';
 import { request } from '../helpers/http.js';
+import { startDaemon, stopDaemon, type Daemon } from '../helpers/daemon.js';
 
 if (process.getuid?.() !== 0) throw new Error('the integration tests need root: run them as root (sudo npm test)');
 
 const test = (name: string, fn: () => Promise<void> | void) => nodeTest(name, { timeout: 180_000 }, fn);
-
-interface Daemon {
-  child: ChildProcess;
-  stderr: () => string;
-  exited: Promise<unknown>;
-}
 
 let tmp: string;
 let root: string;
@@ -33,30 +27,11 @@ let rootfs: string;
 let file: string;
 const daemons: Daemon[] = [];
 
-async function startDaemon(extra: string[] = []): Promise<Daemon> {
-  const child = spawn(process.execPath, [CORRAL_BIN, '--root', root, '--host', `unix://${socket}`, 'daemon', '--log-level', 'debug', ...extra], { stdio: ['ignore', 'ignore', 'pipe'] });
-  let stderr = '';
-  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
-  const daemon = { child, stderr: () => stderr, exited: new Promise((resolve) => child.once('close', resolve)) };
-  daemons.push(daemon);
-  const deadline = Date.now() + 60_000;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`the daemon exited:\n${stderr}`);
-    try {
-      if ((await request(socket, { path: '/_ping' })).body === 'OK') return daemon;
-    } catch {
-      // not yet
-    }
-    if (Date.now() > deadline) throw new Error(`no answer:\n${stderr}`);
-    await sleep(50);
-  }
-}
-
-async function stopDaemon(d: Daemon): Promise<void> {
-  if (d.child.exitCode === null && d.child.signalCode === null) {
-    d.child.kill('SIGTERM');
-    await d.exited;
-  }
+/** A daemon on this test's root and socket, stopped in after() if a test does not stop it. */
+async function newDaemon(args: string[] = []): Promise<Daemon> {
+  const d = await startDaemon(root, socket, args);
+  daemons.push(d);
+  return d;
 }
 
 async function until(what: string, fn: () => Promise<boolean>, ms = 60_000): Promise<void> {
@@ -130,7 +105,7 @@ const MiB = 1024 * 1024;
 let firstIds: Record<string, { id: string; state: string }>;
 
 test('corral up starts the services with their limits in the cgroup files; a second up changes nothing', async () => {
-  const daemon = await startDaemon();
+  const daemon = await newDaemon();
   const up = await corral(['--host', `unix://${socket}`, 'up', '-f', file]);
   assert.equal(up.code, 0, up.stderr);
   assert.deepEqual(up.stdout.split('\n').filter(Boolean), ['Container shop-web-1  Created', 'Container shop-web-1  Started', 'Container shop-db-1  Created', 'Container shop-db-1  Started']);
@@ -164,7 +139,7 @@ test('corral up starts the services with their limits in the cgroup files; a sec
 
 test('a daemon with --config keeps the running set, then follows edits: recreates the changed, starts the added, removes the removed', async () => {
   assert.ok(firstIds, 'needs the previous test');
-  const daemon = await startDaemon(['--config', file]);
+  const daemon = await newDaemon(['--config', file]);
   await until('the first reconcile', async () => daemon.stderr().includes('"msg":"workloads file applied"'));
   assert.deepEqual(await project(), firstIds, 'an unchanged file keeps the same containers');
 
@@ -213,7 +188,7 @@ test('a daemon with --config keeps the running set, then follows edits: recreate
 });
 
 test('corral down removes every container of the project, also with a file that no longer validates; nothing leaks', async () => {
-  await startDaemon();
+  await newDaemon();
   const down = await corral(['--host', `unix://${socket}`, 'down', '-f', file]);
   assert.equal(down.code, 0, down.stderr);
   const lines = down.stdout.split('\n').filter(Boolean);
