@@ -51,17 +51,17 @@ export class DaemonConfig {
 
   constructor(private readonly deps: DaemonConfigDeps) {}
 
-  /** Reconcile once, then watch the file. */
+  /**
+   * Watch the file, then reconcile once. The watch comes first so that a change made while the
+   * first reconcile runs (or just after it) is not lost: it makes one more reconcile.
+   */
   async start(): Promise<ReconcileResult> {
-    const first = await this.reconcile();
-    if (!this.closed) {
-      this.watch = await watchFile(this.deps.file, {
-        onChange: () => void this.reconcile(),
-        onError: (err) => this.deps.log.warn('workloads file watch error', { file: this.deps.file, err }),
-        ...(this.deps.debounceMs !== undefined ? { debounceMs: this.deps.debounceMs } : {}),
-      });
-    }
-    return first;
+    this.watch = await watchFile(this.deps.file, {
+      onChange: () => void this.reconcile(),
+      onError: (err) => this.deps.log.warn('workloads file watch error', { file: this.deps.file, err }),
+      ...(this.deps.debounceMs !== undefined ? { debounceMs: this.deps.debounceMs } : {}),
+    });
+    return this.reconcile();
   }
 
   /** Reconcile now, or once more right after the one in progress. */

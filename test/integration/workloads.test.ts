@@ -140,10 +140,16 @@ test('corral up starts the services with their limits in the cgroup files; a sec
 test('a daemon with --config keeps the running set, then follows edits: recreates the changed, starts the added, removes the removed', async () => {
   assert.ok(firstIds, 'needs the previous test');
   const daemon = await newDaemon(['--config', file]);
-  await until('the first reconcile', async () => daemon.stderr().includes('"msg":"workloads file applied"'));
-  assert.deepEqual(await project(), firstIds, 'an unchanged file keeps the same containers');
-
+  // edit the file the moment the first reconcile is done: the watch must already be in place
+  const deadline = Date.now() + 60_000;
+  while (!daemon.stderr().includes('"msg":"workloads file applied"')) {
+    if (Date.now() > deadline) throw new Error(`no first reconcile:\n${daemon.stderr()}`);
+    await sleep(2);
+  }
   fs.writeFileSync(file, EDITED());
+  const kept = JSON.parse(daemon.stderr().split('\n').find((l) => l.includes('"msg":"workloads file applied"'))!) as Record<string, unknown>;
+  assert.deepEqual([kept.keep, kept.create, kept.recreate, kept.remove], [2, 0, 0, 0], 'an unchanged file keeps the same containers');
+
   await until('web recreated, worker added, db removed', async () => {
     const now = await project();
     return Object.keys(now).sort().join() === 'shop-web-1,shop-worker-1' && now['shop-web-1']!.id !== firstIds['shop-web-1']!.id && Object.values(now).every((c) => c.state === 'running');
