@@ -50,7 +50,7 @@ export function containerSummary(record: ContainerRecord, now: Date): Record<str
     Command: dockerCommand(record.command),
     Created: Math.floor(record.created.getTime() / 1000),
     Ports: [],
-    Labels: {},
+    Labels: record.labels ?? {},
     State: record.status,
     Status: dockerStatus(record, now),
     HostConfig: { NetworkMode: record.network },
@@ -108,6 +108,17 @@ export function parseListQuery(query: URLSearchParams): ListOptions {
   return { all, filters, ...(limit !== undefined && limit > 0 ? { limit } : {}) };
 }
 
+/**
+ * Docker's label filter value: `key` (the label is set, any value) or `key=value` (set to exactly
+ * that); a container must match every label filter given.
+ */
+export function hasLabel(labels: Readonly<Record<string, string>>, filter: string): boolean {
+  const eq = filter.indexOf('=');
+  if (eq < 0) return Object.hasOwn(labels, filter);
+  const key = filter.slice(0, eq);
+  return Object.hasOwn(labels, key) && labels[key] === filter.slice(eq + 1);
+}
+
 /** Docker's includeContainerInList for the filters corral applies (pure). */
 export function selectContainers(records: readonly ContainerRecord[], options: ListOptions): ContainerRecord[] {
   const f = options.filters;
@@ -117,8 +128,7 @@ export function selectContainers(records: readonly ContainerRecord[], options: L
     if (!options.all && r.status !== 'running' && r.status !== 'restarting') return false;
     if (f.has('name') && !matchAny('name', `/${r.name ?? ''}`)) return false;
     if (f.has('id') && !matchAny('id', r.id)) return false;
-    // corral containers have no labels yet: any label filter excludes them, as Docker's does for unlabelled ones
-    if (f.has('label')) return false;
+    if (f.has('label') && !f.get('label')!.every((l) => hasLabel(r.labels ?? {}, l))) return false;
     if (f.has('exited') && (r.status !== 'exited' || !f.get('exited')!.some((c) => Number(c) === r.exitCode))) return false;
     if (f.has('status') && !f.get('status')!.includes(r.status)) return false;
     return true;

@@ -178,7 +178,7 @@ export async function inspectRoute(sup: Supervisor, ctx: RouteContext): Promise<
       WorkingDir: iso.workdir,
       Entrypoint: null,
       OnBuild: null,
-      Labels: {},
+      Labels: r.labels ?? {},
     },
     NetworkSettings: { Networks: { [r.network]: {} } },
   });

@@ -31,7 +31,7 @@ import { hostFacts } from '../cli/host-facts.js';
 import { CgroupFileError, InvalidArgumentError } from '../errors.js';
 import { removeContainerDirs } from '../isolate/rootfs.js';
 import { startLauncher } from '../container/launcher.js';
-import { NoSuchContainerError, parseExitFile, parseRecordFile, readContainerRecord, resolveContainerId, type ContainerRecord } from '../container/records.js';
+import { LABELS_FILE, NoSuchContainerError, parseExitFile, parseRecordFile, readContainerRecord, resolveContainerId, type ContainerRecord } from '../container/records.js';
 import { decideRestart, NO_RESTART, BACKOFF_INITIAL_MS, restartOnDaemonStart, restartPolicyFromJson, formatRestartPolicy, type RestartPolicy } from '../container/restart-policy.js';
 import { parseRunState, readRunState, writeRunState, RUN_STATE_FILE, type RunState } from '../container/run-state.js';
 import { isAlive, openVerified, signalVerified, type ProcessHandle } from '../container/pidfd.js';
@@ -142,6 +142,21 @@ export function rawOptionsFromBody(body: Record<string, unknown>, name: string |
   if (capDrop.length) o.capDrop = capDrop;
   set('cgroupParent', typeof hc.CgroupParent === 'string' && hc.CgroupParent !== '' ? hc.CgroupParent : undefined);
   return { options: o, command: [...strings(body.Entrypoint), ...strings(body.Cmd)] };
+}
+
+/** The Docker field a `corral run` flag's value came from (FIELD_OF_FLAG), or the flag itself. */
+export function dockerFieldOf(flag: string): string {
+  return FIELD_OF_FLAG[flag] ?? flag;
+}
+
+/**
+ * Docker's create body turned into a RunConfig and validated by `corral run`'s own rules (run-flags),
+ * creating nothing: create uses it, and so does the workloads file (to check every service first).
+ * Throws the InvalidArgumentError of the flag the bad field became (dockerFieldOf names the field).
+ */
+export function runConfigFromBody(body: Record<string, unknown>, name: string | undefined, facts: HostFacts): RunConfig {
+  const { options, command } = rawOptionsFromBody(body, name);
+  return runConfigFromOptions(options, command, facts);
 }
 
 /** A signal by name (KILL, SIGKILL) or number. */
@@ -281,11 +296,21 @@ export class Supervisor {
     return err;
   }
 
+  /**
+   * Everything create checks before it makes anything: the body's values (runConfigFromBody, with
+   * this daemon's host facts) and the limits against the cgroup driver. Errors are thrown as found
+   * (InvalidArgumentError, InvalidLimitError, UnsupportedError), not yet as API errors.
+   */
+  async checkCreate(body: Record<string, unknown>, name: string | undefined): Promise<RunConfig> {
+    const config = runConfigFromBody(body, name, await this.hostFacts());
+    await (await this.driver(config.cgroupParent)).plan(config.resources);
+    return config;
+  }
+
   async create(body: Record<string, unknown>, name: string | undefined): Promise<string> {
-    const { options, command } = rawOptionsFromBody(body, name);
     let config: RunConfig;
     try {
-      config = runConfigFromOptions(options, command, await this.hostFacts());
+      config = await this.checkCreate(body, name);
     } catch (err) {
       throw this.fieldError(err);
     }
@@ -297,6 +322,8 @@ export class Supervisor {
     const hostConfig: Record<string, unknown> = {};
     for (const k of HOST_CONFIG_FIELDS) if (hc[k] !== undefined) hostConfig[k] = hc[k];
     await writeFileAtomic(path.join(this.dir(id), 'hostconfig.json'), JSON.stringify(hostConfig) + '\n');
+    const labels = obj(body.Labels);
+    if (Object.keys(labels).length > 0) await writeFileAtomic(path.join(this.dir(id), LABELS_FILE), JSON.stringify(labels) + '\n');
     await this.emit('create', id);
     return id;
   }

@@ -15,6 +15,10 @@ import { Supervisor } from '../api/lifecycle.js';
 import { startMetricsServer, DEFAULT_METRICS_ADDR, type MetricsServer } from '../metrics/http.js';
 import { createRegistry } from '../metrics/prometheus.js';
 import { DEFAULT_SAMPLE_INTERVAL_MS, Sampler } from '../metrics/sampler.js';
+import { DaemonConfig } from '../workloads/daemon-config.js';
+import { PROJECT_NAME } from '../workloads/parse.js';
+import { walkFlags } from './flag-walk.js';
+import path from 'node:path';
 
 export const DAEMON_USAGE = `Usage: corral [--root DIR] [--host unix://PATH] daemon [OPTIONS]
 
@@ -29,6 +33,10 @@ Options:
                       '' or none: no metrics endpoint)
   --sample-interval D how often every running container is sampled for stats and metrics
                       (default 1s; 100ms to 60s, e.g. 500ms, 2s)
+  --config FILE       keep a workloads file's services running: reconcile it at start and on
+                      every change of the file (and on SIGHUP); an invalid file changes nothing
+  --project NAME      the workloads file's project name (default: its top-level name, else its
+                      directory's name)
 `;
 
 export interface DaemonFlags {
@@ -38,6 +46,10 @@ export interface DaemonFlags {
   metricsAddr?: { host: string; port: number } | null;
   /** --sample-interval in ms; undefined for the default (DEFAULT_SAMPLE_INTERVAL_MS) */
   sampleIntervalMs?: number;
+  /** --config: the workloads file, absolute */
+  config?: string;
+  /** --project */
+  project?: string;
   help: boolean;
 }
 
@@ -86,16 +98,7 @@ export function parseMetricsAddr(text: string): { host: string; port: number } |
 
 export function parseDaemonArgs(argv: readonly string[]): DaemonFlags {
   const flags: DaemonFlags = { logLevel: 'info', help: false };
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]!;
-    const eq = arg.indexOf('=');
-    const name = arg.startsWith('--') && eq > 0 ? arg.slice(0, eq) : arg;
-    const value = () => {
-      if (eq > 0 && arg.startsWith('--')) return arg.slice(eq + 1);
-      const v = argv[++i];
-      if (v === undefined) throw new CorralError('EUSAGE', `flag needs an argument: ${name}`);
-      return v;
-    };
+  const { help } = walkFlags(argv, 'daemon', (name, value) => {
     switch (name) {
       case '--log-level':
         flags.logLevel = parseLogLevel(value());
@@ -109,15 +112,21 @@ export function parseDaemonArgs(argv: readonly string[]): DaemonFlags {
       case '--sample-interval':
         flags.sampleIntervalMs = parseSampleInterval(value());
         break;
-      case '-h':
-      case '--help':
-        flags.help = true;
+      case '--config':
+        flags.config = path.resolve(value());
         break;
+      case '--project': {
+        const project = value();
+        if (!PROJECT_NAME.test(project)) throw new InvalidArgumentError('--project', project, 'a project name matching [a-z0-9][a-z0-9_-]* (Compose\'s rule)');
+        flags.project = project;
+        break;
+      }
       default:
-        throw new CorralError('EUSAGE', `unknown flag: ${arg} (see 'corral daemon --help')`);
+        return false;
     }
-  }
-  return flags;
+    return true;
+  });
+  return { ...flags, help };
 }
 
 /**
@@ -155,6 +164,7 @@ export async function runDaemon(global: DaemonGlobals, argv: readonly string[], 
   let supervisor: Supervisor | undefined;
   let sampler: Sampler | undefined;
   let metrics: MetricsServer | undefined;
+  let workloads: DaemonConfig | undefined;
   try {
     const state = resolveStateRoot(global.root, env);
     if (state.fallbackNotice) log.warn(state.fallbackNotice);
@@ -168,23 +178,32 @@ export async function runDaemon(global: DaemonGlobals, argv: readonly string[], 
     server = await startApiServer({ socketPath, facts, log, now: () => new Date(), supervisor, stats, ...(flags.apiListen ? { tcp: flags.apiListen } : {}) });
     metrics = await startMetrics(flags.metricsAddr, sampler, log);
     log.info('corral daemon started', { version: CORRAL_VERSION, apiVersion: API_VERSION, pid: process.pid, root: state.root, cgroupVersion: facts.cgroupMode === 'v2' ? '2' : '1' });
+    if (flags.config !== undefined) {
+      workloads = new DaemonConfig({ file: flags.config, ...(flags.project !== undefined ? { project: flags.project } : {}), supervisor, stateRoot: state.root, log, daemonId: facts.engineId });
+      await workloads.start();
+    }
   } catch (err) {
     const e = err as Error & { code?: unknown };
     log.error(`cannot start: ${e.message}`, { code: e.code, stack: log.enabled('debug') ? e.stack : undefined });
+    await workloads?.close();
     await server?.close();
     await metrics?.close();
     await sampler?.stop();
     return 1;
   }
 
-  const ignoreHup = () => log.info('SIGHUP ignored: there is no configuration to reload yet');
-  process.on('SIGHUP', ignoreHup);
+  const onHup = () => {
+    if (workloads) void workloads.reconcile();
+    else log.info('SIGHUP ignored: there is no configuration to reload (no --config)');
+  };
+  process.on('SIGHUP', onHup);
   const signal = await new Promise<NodeJS.Signals>((resolve) => {
     process.once('SIGTERM', () => resolve('SIGTERM'));
     process.once('SIGINT', () => resolve('SIGINT'));
   });
-  process.off('SIGHUP', ignoreHup);
+  process.off('SIGHUP', onHup);
   log.info('shutting down', { signal });
+  await workloads?.close();
   await server.close();
   await metrics?.close();
   await sampler?.stop();

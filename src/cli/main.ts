@@ -11,6 +11,7 @@ import { hostFacts } from './host-facts.js';
 import { runForeground, LaunchFailedError } from '../container/run.js';
 import { CORRAL_VERSION } from '../version.js';
 import { runDaemon } from './daemon.js';
+import { runUp } from './up.js';
 
 const USAGE = `Usage: corral [--root DIR] [--host unix://PATH] COMMAND
 
@@ -23,6 +24,7 @@ Global options:
 Commands:
   run [OPTIONS] CMD [ARG...]   run a command isolated and inside cgroup limits
   daemon [OPTIONS]             run the supervisor and its API in the foreground
+  up -f FILE, down -f FILE     reconcile a workloads file through the daemon / remove its containers
   version                      print the version
 
 Run 'corral run --help' and 'corral daemon --help' for their options.
@@ -87,6 +89,9 @@ export async function main(argv: string[]): Promise<number> {
         return await (await import('./exec.js')).execCommand(global.host, rest);
       case 'stats':
         return await (await import('./stats.js')).runStats(global, rest);
+      case 'up':
+      case 'down':
+        return await runUp(global, rest, command);
       case 'version':
       case '--version':
         process.stdout.write(`corral ${CORRAL_VERSION}\n`);

@@ -12,6 +12,9 @@ import type { NetworkMode } from '../isolate/types.js';
 import { NAME_PATTERN } from './ids.js';
 import { readRunState } from './run-state.js';
 
+/** Beside config.json: the container's labels (Docker's Config.Labels), written once at create. */
+export const LABELS_FILE = 'labels.json';
+
 /** A full container ID. */
 const FULL_ID = /^[0-9a-f]{64}$/;
 const ID_PREFIX = /^[0-9a-f]{1,64}$/;
@@ -39,6 +42,8 @@ export interface ContainerRecord {
   pid?: number;
   startedAt?: Date;
   finishedAt?: Date;
+  /** Docker's Config.Labels, from `labels.json` (containers the daemon created with Labels) */
+  labels?: Record<string, string>;
 }
 
 export class RecordError extends CorralError {
@@ -86,14 +91,16 @@ function date(value: unknown): Date | undefined {
   return Number.isNaN(d.getTime()) ? undefined : d;
 }
 
-export function parseRecordFile(text: string, file: string): RecordFile {
-  let json: unknown;
+function parseJson(text: string, file: string): unknown {
   try {
-    json = JSON.parse(text);
+    return JSON.parse(text);
   } catch (err) {
     throw new RecordError(file, `not JSON (${(err as Error).message})`);
   }
-  const top = obj(json);
+}
+
+export function parseRecordFile(text: string, file: string): RecordFile {
+  const top = obj(parseJson(text, file));
   const config = obj(top?.config);
   const isolation = obj(config?.isolation);
   if (!top || !isolation) throw new RecordError(file, 'no config.isolation object');
@@ -137,6 +144,13 @@ export function parseExitFile(text: string): { exitCode: number } | undefined {
   const failed = /^failed (\S+) (\S+)(?: \S+)?\n?$/.exec(text);
   if (failed) return { exitCode: failed[1] !== 'exec' ? 125 : failed[2] === 'ENOENT' ? 127 : 126 };
   return undefined;
+}
+
+/** `labels.json`: a JSON object of strings (Docker's Config.Labels); anything else is a broken record. */
+export function parseLabelsFile(text: string, file: string): Record<string, string> {
+  const labels = obj(parseJson(text, file));
+  if (!labels || !Object.values(labels).every((v) => typeof v === 'string')) throw new RecordError(file, 'not an object of string labels');
+  return { ...(labels as Record<string, string>) };
 }
 
 /** Field 22 (starttime) of /proc/PID/stat; the command name (field 2) may hold spaces and parentheses. */
@@ -184,7 +198,7 @@ export async function readContainerRecord(root: string, id: string, options: Rec
     const st = await fs.stat(dir);
     created = st.birthtimeMs > 0 ? st.birthtime : st.ctime;
   }
-  const [pidFile, exitFile, run] = await Promise.all([readOptional(path.join(dir, 'pid')), readOptional(path.join(dir, 'exit')), readRunState(dir)]);
+  const [pidFile, exitFile, run, labelsFile] = await Promise.all([readOptional(path.join(dir, 'pid')), readOptional(path.join(dir, 'exit')), readRunState(dir), readOptional(path.join(dir, LABELS_FILE))]);
   const pid = pidFile ? parsePidFile(pidFile.text) : undefined;
   const exit = exitFile ? parseExitFile(exitFile.text) : undefined;
   const record: ContainerRecord = {
@@ -199,6 +213,7 @@ export async function readContainerRecord(root: string, id: string, options: Rec
     ...(file.name !== undefined ? { name: file.name } : {}),
     ...(file.rootfs !== undefined ? { rootfs: file.rootfs } : {}),
     ...(pidFile ? { startedAt: pidFile.mtime } : {}),
+    ...(labelsFile ? { labels: parseLabelsFile(labelsFile.text, path.join(dir, LABELS_FILE)) } : {}),
   };
   if (run?.startedAt !== undefined) record.startedAt = new Date(run.startedAt);
   if (run && run.status !== 'running' && run.lastExit) {

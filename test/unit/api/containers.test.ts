@@ -41,6 +41,7 @@ test('a list entry has the fields of Docker\'s, with corral\'s values', () => {
     { Id: entry.Id, Names: entry.Names, Image: entry.Image, Command: entry.Command, Created: entry.Created, State: entry.State, Status: entry.Status, HostConfig: entry.HostConfig, Ports: entry.Ports, Labels: entry.Labels },
     { Id: 'a'.repeat(64), Names: ['/web'], Image: '/srv/bb', Command: 'true', Created: Math.floor(ago(3_600_000).getTime() / 1000), State: 'running', Status: 'Up 5 minutes', HostConfig: { NetworkMode: 'none' }, Ports: [], Labels: {} },
   );
+  assert.deepEqual(containerSummary({ ...RUNNING, labels: { tier: 'front' } }, NOW).Labels, { tier: 'front' });
   assert.deepEqual(entry.Mounts, [{ Type: 'bind', Source: '/data', Destination: '/d', Mode: 'ro', RW: false, Propagation: 'rprivate' }]);
   assert.deepEqual(Object.keys((entry.NetworkSettings as { Networks: { none: object } }).Networks.none).sort(), Object.keys((docker.NetworkSettings as { Networks: { none: object } }).Networks.none).sort());
   const nameless = containerSummary(CREATED, NOW);
@@ -70,6 +71,25 @@ test('list queries select as Docker does', () => {
     [`all=1&filters=${JSON.stringify({ label: ['a=b'] })}`, []],
   ];
   for (const [q, want] of table) assert.deepEqual(ids(q), want, q);
+});
+
+test('the label filter: key or key=value, every one must match (Docker\'s MatchKVList)', () => {
+  const labelled = [
+    record('a', { status: 'running', labels: { 'corral.workloads.project': 'shop', 'corral.workloads.service': 'web' } }),
+    record('b', { status: 'exited', labels: { 'corral.workloads.project': 'shop', 'corral.workloads.service': 'db' } }),
+    record('c', { status: 'running', labels: { 'corral.workloads.project': 'shop-2' } }),
+    record('d', { status: 'running' }),
+  ];
+  const ids = (labels: string[]) => selectContainers(labelled, parseListQuery(new URLSearchParams(`all=1&filters=${JSON.stringify({ label: labels })}`))).map((r) => r.id[0]);
+  const table: [string[], string[]][] = [
+    [['corral.workloads.project'], ['a', 'b', 'c']],
+    [['corral.workloads.project=shop'], ['a', 'b']],
+    [['corral.workloads.project=sho'], []],
+    [['corral.workloads.project=shop', 'corral.workloads.service=db'], ['b']],
+    [['corral.workloads.service'], ['a', 'b']],
+    [['corral.workloads.project='], []],
+  ];
+  for (const [labels, want] of table) assert.deepEqual(ids(labels), want, labels.join(" "));
 });
 
 test('bad list queries are a 400 naming what is wrong', () => {

@@ -6,6 +6,7 @@ import path from 'node:path';
 import {
   listContainerRecords,
   parseExitFile,
+  parseLabelsFile,
   parsePidFile,
   parseRecordFile,
   procStatStartTime,
@@ -106,6 +107,21 @@ test('records and states come back from the state dir, newest first', async () =
     assert.deepEqual(broken.records.map((r) => r.id), [A]);
     assert.equal(broken.errors.length, 1);
     assert.equal(broken.errors[0]!.id, B);
+  } finally {
+    fs.rmSync(root, { recursive: true, force: true });
+  }
+});
+
+test('labels.json: an object of strings, read with the record; a broken one is a broken record', async () => {
+  assert.deepEqual(parseLabelsFile('{"corral.workloads.service":"web","a":""}\n', 'f'), { 'corral.workloads.service': 'web', a: '' });
+  assert.throws(() => parseLabelsFile('{"a":1}', 'f'), { message: 'container record f: not an object of string labels' });
+  assert.throws(() => parseLabelsFile('[]', 'f'), { message: 'container record f: not an object of string labels' });
+  assert.throws(() => parseLabelsFile('{', 'f'), (err: Error) => err.message.startsWith('container record f: not JSON'));
+  const root = makeState();
+  try {
+    assert.equal((await readContainerRecord(root, A, fakeProc({})))?.labels, undefined);
+    fs.writeFileSync(path.join(root, 'containers', A, 'labels.json'), '{"tier":"front"}\n');
+    assert.deepEqual((await readContainerRecord(root, A, fakeProc({})))?.labels, { tier: 'front' });
   } finally {
     fs.rmSync(root, { recursive: true, force: true });
   }

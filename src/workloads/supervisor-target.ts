@@ -1,0 +1,24 @@
+/** A reconcile inside the daemon (`corral daemon --config`): the Supervisor's own operations, no HTTP. */
+import type { Supervisor } from '../api/lifecycle.js';
+import { listContainerRecords } from '../container/records.js';
+import type { ReconcileTarget } from './reconcile.js';
+import { existingContainer, LABEL_PROJECT } from './service.js';
+
+export function supervisorTarget(supervisor: Supervisor, stateRoot: string): ReconcileTarget {
+  return {
+    async list(project) {
+      const { records } = await listContainerRecords(stateRoot);
+      return records
+        .filter((r) => r.labels?.[LABEL_PROJECT] === project)
+        .map((r) => existingContainer(r.id, r.status, r.name, r.labels ?? {}));
+    },
+    create: (name, body) => supervisor.create(body, name),
+    async start(id) {
+      await supervisor.start(id);
+    },
+    async stop(id, seconds) {
+      await supervisor.stop(id, seconds);
+    },
+    remove: (id) => supervisor.remove(id, true),
+  };
+}
