@@ -6,6 +6,8 @@
 import { eventMatches, parseEventFilters, parseEventTime, type DockerEvent, type EventBus } from './events.js';
 import type { RouteContext } from './router.js';
 
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
 export function eventsRoute(bus: EventBus, ctx: RouteContext): Promise<void> {
   const filters = parseEventFilters(ctx.query.get('filters'));
   const since = parseEventTime(ctx.query.get('since'), 'since');
@@ -37,7 +39,12 @@ export function eventsRoute(bus: EventBus, ctx: RouteContext): Promise<void> {
       if (!res.writableEnded) res.end();
       resolve();
     };
-    if (until !== undefined) timer = setTimeout(finish, Math.ceil((until - nowNano) / 1_000_000));
+    // setTimeout holds at most 2^31-1 ms (~24.8 days): a later `until` re-arms until it is reached
+    const arm = () => {
+      const left = Math.ceil((until! - Date.now() * 1_000_000) / 1_000_000);
+      timer = left <= 0 ? setTimeout(finish, 0) : setTimeout(left > MAX_TIMER_MS ? arm : finish, Math.min(left, MAX_TIMER_MS));
+    };
+    if (until !== undefined) arm();
     res.on('close', finish);
   });
 }
