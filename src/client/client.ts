@@ -47,6 +47,8 @@ export interface ApiRequest {
   /** sent as JSON */
   body?: unknown;
   headers?: Record<string, string>;
+  /** aborts the request (and a response being read): a wait that is no longer wanted */
+  signal?: AbortSignal;
 }
 
 const UNREACHABLE_CODES = new Set(['ENOENT', 'ECONNREFUSED', 'EACCES', 'ENOTSOCK', 'ECONNRESET']);
@@ -60,7 +62,7 @@ export function openRequest(socketPath: string, r: ApiRequest): Promise<http.Inc
       headers['Content-Type'] = 'application/json';
       headers['Content-Length'] = payload.length;
     }
-    const req = http.request({ socketPath, method: r.method, path: `/v${CLIENT_API_VERSION}${r.path}`, headers, agent: false }, resolve);
+    const req = http.request({ socketPath, method: r.method, path: `/v${CLIENT_API_VERSION}${r.path}`, headers, agent: false, ...(r.signal ? { signal: r.signal } : {}) }, resolve);
     req.on('error', (err: NodeJS.ErrnoException) => {
       if (err.code && UNREACHABLE_CODES.has(err.code) && !req.reusedSocket) reject(new DaemonUnreachableError(socketPath, err.code));
       else reject(err);
@@ -105,6 +107,17 @@ export async function call<T = unknown>(socketPath: string, r: ApiRequest): Prom
   if (raw.length === 0) return { status, body: undefined as T };
   const type = String(res.headers['content-type'] ?? '');
   return { status, body: (type.includes('json') ? JSON.parse(raw.toString('utf8')) : raw.toString('utf8')) as T };
+}
+
+/**
+ * A request whose answer is a stream (logs, events): the response, unread, once its status says it
+ * succeeded; statuses >= 400 throw ApiResponseError with the daemon's message.
+ */
+export async function openStream(socketPath: string, r: ApiRequest): Promise<http.IncomingMessage> {
+  const res = await openRequest(socketPath, r);
+  const status = res.statusCode ?? 0;
+  if (status >= 400) throw new ApiResponseError(status, errorMessage(status, await readBody(res)));
+  return res;
 }
 
 /** Whether a daemon answers /_ping on the socket (false when nothing is there; other failures throw). */
