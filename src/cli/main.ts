@@ -20,7 +20,7 @@ import { inspect } from './commands/inspect.js';
 import { logs } from './commands/logs.js';
 import { events } from './commands/events.js';
 import { update } from './commands/update.js';
-import { runAttached, runDetached } from './commands/run.js';
+import { otherDaemonRoot, runAttached, runDetached } from './commands/run.js';
 
 const USAGE = `Usage: corral [--root DIR] [--host unix://PATH] COMMAND
 
@@ -109,9 +109,19 @@ async function runCommand(global: GlobalOptions, argv: string[]): Promise<number
   const defaultDriver = await createCgroupDriver({});
   const { config, options, detach } = parseRunCommandLine(argv, await hostFacts(defaultDriver));
   const ctx = clientContext(global);
-  if (detach) return runDetached(ctx, options, config);
-  if (await daemonAnswers(ctx.socket)) return runAttached(ctx, options, config);
-  process.stderr.write(`corral: no daemon at unix://${ctx.socket}; running stand-alone\n`);
+  const root = global.root ?? process.env.CORRAL_ROOT;
+  if (detach) {
+    const other = await otherDaemonRoot(ctx, root);
+    if (other !== undefined) throw new CorralError('EUSAGE', `a detached run goes to the daemon at unix://${ctx.socket}, which keeps its state in ${other}, not ${root}: drop --root (and CORRAL_ROOT) or point --host at a daemon using it`);
+    return runDetached(ctx, options, config);
+  }
+  if (await daemonAnswers(ctx.socket)) {
+    const other = await otherDaemonRoot(ctx, root);
+    if (other === undefined) return runAttached(ctx, options, config);
+    process.stderr.write(`corral: the daemon at unix://${ctx.socket} keeps its state in ${other}, not ${root}; running stand-alone\n`);
+  } else {
+    process.stderr.write(`corral: no daemon at unix://${ctx.socket}; running stand-alone\n`);
+  }
   return runStandAlone(global, config, defaultDriver);
 }
 

@@ -222,6 +222,18 @@ test('run attached: the output here, the exit code, nothing said about stand-alo
   assert.equal((await cli('inspect', 'cli-att-missing')).stdout, '[]\n');
 });
 
+test('run with a --root other than the daemon\'s: stand-alone in that root, said once; -d refuses it', async () => {
+  const other = path.join(tmp, 'other-root');
+  const r = await corral(['--host', `unix://${socket}`, '--root', other, 'run', '--rm', '--rootfs', rootfs, 'sh', '-c', 'echo here; exit 6']);
+  assert.equal(r.code, 6, r.stderr);
+  assert.equal(r.stdout, 'here\n');
+  assert.equal(r.stderr, `corral: the daemon at unix://${socket} keeps its state in ${root}, not ${other}; running stand-alone\n`);
+  const detached = await corral(['--host', `unix://${socket}`, '--root', other, 'run', '-d', '--rootfs', rootfs, 'true']);
+  assert.equal(detached.code, 125);
+  assert.match(detached.stderr, /^corral: a detached run goes to the daemon at unix:\/\/\S+, which keeps its state in \S+, not \S+other-root/);
+  assert.equal((await cli('ps', '-aq')).stdout, '', 'nothing reached the daemon');
+});
+
 test('run attached: an OOM kill is exit 137 with the stand-alone run\'s message', async () => {
   const r = await cli('run', '--rm', '-m', '32m', '--rootfs', rootfs, 'tail', '/dev/zero');
   assert.equal(r.code, 137, r.stderr);

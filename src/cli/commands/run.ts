@@ -14,6 +14,7 @@ import type { RawRunOptions, RunConfig } from '../run-flags.js';
 import { createRequestFromRun } from '../create-body.js';
 import { containerPath, type ClientContext } from './context.js';
 import { copyDemuxed } from './logs.js';
+import { realOrResolved } from '../../api/client-run.js';
 
 /**
  * The exit code for a start the daemon refused, from its message, as the stand-alone run decides
@@ -43,6 +44,17 @@ async function start(ctx: ClientContext, id: string): Promise<void> {
     if (err instanceof ApiResponseError) throw new LaunchFailedError(err.message, startFailureExitCode(err.message));
     throw err;
   }
+}
+
+/**
+ * Where the daemon keeps its state, when the user asked for another state root (--root or
+ * CORRAL_ROOT) than the daemon's: such a run is not the daemon's (the fast front decides the same).
+ */
+export async function otherDaemonRoot(ctx: ClientContext, root: string | undefined): Promise<string | undefined> {
+  if (root === undefined) return undefined;
+  const { body } = await call<{ DockerRootDir?: string }>(ctx.socket, { method: 'GET', path: '/info' });
+  const daemonRoot = body.DockerRootDir ?? '';
+  return realOrResolved(daemonRoot) === realOrResolved(root) ? undefined : daemonRoot;
 }
 
 /** `corral run -d`: the full id on stdout. */
