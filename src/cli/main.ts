@@ -42,6 +42,7 @@ Commands:
   restart [-t N] CONTAINER...  restart containers
   rm [-f] CONTAINER...         remove containers (-f: a running one too)
   wait CONTAINER...            wait for containers to stop and print their exit codes
+  exec [OPTIONS] CONTAINER CMD [ARG...]  run a command in a running container
   update [OPTIONS] CONTAINER...  change containers' limits and restart policy
   events [OPTIONS]             stream the daemon's events
   version                      print the version
