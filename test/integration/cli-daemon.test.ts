@@ -275,7 +275,7 @@ test('events: --since/--until replay, --filter, the text line, --format json and
   assert.equal((await cli('rm', '-f', id)).code, 0);
 });
 
-test('update: limits and the restart policy in Docker\'s update body (needs POST /containers/{id}/update)', async () => {
+test('update: limits and the restart policy in Docker\'s update body', async () => {
   await runDetached('--name', 'cli-upd', '-m', '64m', 'sleep', '300');
   const r = await cli('update', '-m', '128m', '--memory-swap', '256m', '--cpus', '0.5', '--pids-limit', '50', '--restart', 'on-failure:2', 'cli-upd');
   try {
@@ -298,7 +298,7 @@ test('update: limits and the restart policy in Docker\'s update body (needs POST
   assert.match(bad.stderr, /invalid value "lots" for --memory/);
 });
 
-test('restart: the container runs again (needs POST /containers/{id}/restart)', async () => {
+test('restart: the container runs again', async () => {
   await runDetached('--name', 'cli-rst', 'sh', '-c', 'echo started; while :; do sleep 0.1; done');
   try {
     await until('the first start logged', logsContain('cli-rst', 'started'));
