@@ -43,6 +43,7 @@ Commands:
   rm [-f] CONTAINER...         remove containers (-f: a running one too)
   wait CONTAINER...            wait for containers to stop and print their exit codes
   exec [OPTIONS] CONTAINER CMD [ARG...]  run a command in a running container
+  stats [OPTIONS] [CONTAINER...]  live CPU, memory, I/O and PIDs of containers
   update [OPTIONS] CONTAINER...  change containers' limits and restart policy
   events [OPTIONS]             stream the daemon's events
   version                      print the version

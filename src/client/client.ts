@@ -47,8 +47,6 @@ export interface ApiRequest {
   /** sent as JSON */
   body?: unknown;
   headers?: Record<string, string>;
-  /** aborts the request (and a response being read): a wait that is no longer wanted */
-  signal?: AbortSignal;
 }
 
 const UNREACHABLE_CODES = new Set(['ENOENT', 'ECONNREFUSED', 'EACCES', 'ENOTSOCK', 'ECONNRESET']);
@@ -62,7 +60,7 @@ export function openRequest(socketPath: string, r: ApiRequest): Promise<http.Inc
       headers['Content-Type'] = 'application/json';
       headers['Content-Length'] = payload.length;
     }
-    const req = http.request({ socketPath, method: r.method, path: `/v${CLIENT_API_VERSION}${r.path}`, headers, agent: false, ...(r.signal ? { signal: r.signal } : {}) }, resolve);
+    const req = http.request({ socketPath, method: r.method, path: `/v${CLIENT_API_VERSION}${r.path}`, headers, agent: false }, resolve);
     req.on('error', (err: NodeJS.ErrnoException) => {
       if (err.code && UNREACHABLE_CODES.has(err.code) && !req.reusedSocket) reject(new DaemonUnreachableError(socketPath, err.code));
       else reject(err);

@@ -1,10 +1,10 @@
 /**
- * `corral run` through the daemon. `-d`: create, start, print the id. Attached: create, open the
- * log stream (follow, from the start) and the wait before starting, so that no output and no exit
- * is missed; then copy the workload's stdout and stderr here, forward this process's signals to
- * the container, and exit with its exit code (the same codes and OOM message as the stand-alone
- * run). Attached `--rm` removes the container here, after the exit code is known; detached
- * `--rm` is the daemon's AutoRemove.
+ * `corral run` through the daemon (the Node CLI's path: with native/corral-front built, an attached
+ * run with a daemon goes through the front instead). `-d`: create, start, print the id. Attached:
+ * create, start, follow the log from its beginning (Docker's demultiplexing to this process's
+ * stdout and stderr) until the container has ended, forward this process's signals to it, and exit
+ * with its exit code (the same codes and OOM message as the stand-alone run). Attached, `--rm`
+ * removes the container here once the exit code is known; detached, it is the daemon's AutoRemove.
  *
  * No stdin and no TTY: the daemon starts workloads with stdin from /dev/null.
  */
@@ -68,27 +68,24 @@ export async function runDetached(ctx: ClientContext, options: RawRunOptions, co
 /** `corral run` attached to a container the daemon runs; resolves with its exit code. */
 export async function runAttached(ctx: ClientContext, options: RawRunOptions, config: RunConfig): Promise<number> {
   const id = await create(ctx, options, config, false);
-  const abort = new AbortController();
   const forward = (signal: NodeJS.Signals) => {
     call(ctx.socket, { method: 'POST', path: containerPath(id, `/kill?signal=${signal}`) }).catch(() => {
       // not running (any more): nothing to forward to
     });
   };
+  for (const s of FORWARDED_SIGNALS) process.on(s, forward);
   try {
-    const output = await openStream(ctx.socket, { method: 'GET', path: containerPath(id, '/logs?follow=1&stdout=1&stderr=1'), signal: abort.signal });
-    output.on('error', () => {}); // aborted after a failed start; while it is read, copyDemuxed sees errors
-    const waited = call<{ StatusCode: number }>(ctx.socket, { method: 'POST', path: containerPath(id, '/wait'), signal: abort.signal });
-    waited.catch(() => {}); // awaited below; a failed start abandons it
-    for (const s of FORWARDED_SIGNALS) process.on(s, forward);
     await start(ctx, id);
+    // The followed log starts at the log's beginning, so nothing written before it is missed; a
+    // container that has already ended answers with its whole (complete) log.
+    const output = await openStream(ctx.socket, { method: 'GET', path: containerPath(id, '/logs?follow=1&stdout=1&stderr=1') });
     await copyDemuxed(output, ctx.out, ctx.err);
-    const code = (await waited).body.StatusCode;
+    const code = (await call<{ StatusCode: number }>(ctx.socket, { method: 'POST', path: containerPath(id, '/wait') })).body.StatusCode;
     const info = await call<{ State: { OOMKilled: boolean }; HostConfig: { Memory?: number } }>(ctx.socket, { method: 'GET', path: containerPath(id, '/json') });
     if (info.body.State.OOMKilled) ctx.err.write(`corral: ${oomKillMessage(info.body.HostConfig.Memory)}\n`);
     return code;
   } finally {
     for (const s of FORWARDED_SIGNALS) process.off(s, forward);
-    abort.abort();
     if (config.rm) await call(ctx.socket, { method: 'DELETE', path: containerPath(id, '?force=1') }).catch(() => {});
   }
 }

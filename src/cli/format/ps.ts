@@ -6,7 +6,8 @@
  * Docker; CREATED is computed here from `Created`, as Docker's CLI does.
  */
 import { humanDuration } from '../../container/format.js';
-import { alignColumns, parseDockerFormat, renderTemplate, type DockerFormat } from './template.js';
+import { tabwrite } from '../../metrics/format.js';
+import { parseDockerFormat, renderTemplate, type DockerFormat } from './template.js';
 
 /** The fields of a GET /containers/json entry that ps shows. */
 export interface ContainerSummary {
@@ -106,6 +107,7 @@ export function parsePsFormat(text: string | undefined, quiet: boolean): DockerF
 export function renderPs(containers: readonly ContainerSummary[], format: DockerFormat, trunc: boolean, now: Date): string {
   const rows = containers.map((c) => renderTemplate(format.template, psFields(c, trunc, now)) + '\n').join('');
   if (!format.table) return rows;
-  const header = renderTemplate(format.template, PS_HEADERS);
-  return alignColumns(`${header}\n${rows}`);
+  // a table's cells are the template's tab-separated parts, aligned as Docker's tabwriter does
+  const lines = `${renderTemplate(format.template, PS_HEADERS)}\n${rows}`.slice(0, -1).split('\n');
+  return tabwrite(lines.map((line) => line.split('\t')));
 }

@@ -143,19 +143,3 @@ export function parseDockerFormat(flag: string, text: string, defaultTable: stri
     throw err;
   }
 }
-
-/**
- * Go's text/tabwriter as Docker's formatter configures it (minwidth 10, tabwidth 1, padding 3,
- * padchar ' ', no flags): each tab-terminated cell is padded to its column's width, the last cell of
- * a line is not. Widths count characters (runes), as tabwriter does.
- */
-export function alignColumns(text: string, minWidth = 10, padding = 3): string {
-  const lines = text.split('\n');
-  const rows = lines.map((l) => l.split('\t'));
-  const width = (s: string) => [...s].length;
-  const widths: number[] = [];
-  for (const cells of rows) {
-    cells.slice(0, -1).forEach((c, i) => (widths[i] = Math.max(widths[i] ?? 0, width(c) + padding, minWidth)));
-  }
-  return rows.map((cells) => cells.map((c, i) => (i < cells.length - 1 ? c + ' '.repeat(widths[i]! - width(c)) : c)).join('')).join('\n');
-}

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { InvalidArgumentError } from '../../../../src/errors.js';
-import { alignColumns, asGoMap, goValue, parseDockerFormat, parseTemplate, renderTemplate, TemplateError } from '../../../../src/cli/format/template.js';
+import { asGoMap, goValue, parseDockerFormat, parseTemplate, renderTemplate, TemplateError } from '../../../../src/cli/format/template.js';
 
 test('fields, nested fields, the dot, json, and the text between', () => {
   const data = { ID: 'abc', Actor: { ID: 'x', Attributes: asGoMap({ name: 'web' }) }, N: 3 };
@@ -48,8 +48,4 @@ test('--format: json, table, table TEMPLATE with \\t escapes, a template; a bad 
     () => parseDockerFormat('--format', '{{.Id}}', 'D', sample),
     (e: Error) => e instanceof InvalidArgumentError && e.flag === '--format' && /invalid value "\{\{\.Id\}\}" for --format: can't evaluate field Id/.test(e.message),
   );
-});
-
-test('columns as Go\'s tabwriter pads them for Docker: at least 10 wide, 3 spaces of padding, the last cell as is', () => {
-  assert.equal(alignColumns('CONTAINER ID\tPORTS\tNAMES\nabc\t\tweb\n'), 'CONTAINER ID   PORTS     NAMES\nabc                      web\n');
 });
