@@ -12,7 +12,7 @@
  */
 import { realpathSync } from 'node:fs';
 import path from 'node:path';
-import { parseRunArgs, RunHelpRequested } from '../cli/run-flags.js';
+import { parseRunCommandLine, RunHelpRequested } from '../cli/run-flags.js';
 import { launcherPath } from '../container/launcher.js';
 import { parseStatusLine, type LauncherStatus } from '../container/status.js';
 import { InvalidArgumentError } from '../errors.js';
@@ -24,7 +24,8 @@ import { checkFields, parseContainerRef } from './validate.js';
 
 export const FALLBACK_HEADER = 'X-Corral-Fallback';
 
-function realOrResolved(p: string): string {
+/** A state root as compared with the daemon's: its real path, else the resolved one (it may not exist yet). */
+export function realOrResolved(p: string): string {
   try {
     return realpathSync(p);
   } catch {
@@ -44,14 +45,15 @@ export async function prepareRoute(sup: Supervisor, stateRoot: string, ctx: Rout
     return fallback(ctx, `this daemon keeps its state in ${stateRoot}, not ${body.Root}`);
   }
   let config;
+  let detach;
   try {
-    config = parseRunArgs(args, await sup.hostFacts());
+    ({ config, detach } = parseRunCommandLine(args, await sup.hostFacts()));
   } catch (err) {
     if (err instanceof RunHelpRequested) return fallback(ctx, 'help is printed by the CLI');
     if (err instanceof InvalidArgumentError) throw new ApiError(400, err.message);
     throw err;
   }
-  if ((config as { detach?: boolean }).detach) return fallback(ctx, 'a detached run goes through the API');
+  if (detach) return fallback(ctx, 'a detached run goes through the API');
   const { id, spec } = await sup.prepareClientRun(config);
   sendJson(ctx.res, 201, { Id: id, Spec: spec, Launcher: launcherPath() });
 }

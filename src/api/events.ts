@@ -11,6 +11,7 @@
  */
 import { InvalidArgumentError } from '../errors.js';
 import { ApiError, quoteInput } from './errors.js';
+import { parseTimestampNanos } from './validate.js';
 
 export const EVENT_HISTORY = 1024;
 
@@ -158,15 +159,10 @@ export function eventMatches(e: DockerEvent, f: EventFilters): boolean {
   );
 }
 
-/**
- * A `since`/`until` query value as unix nanoseconds: "1700000000", "1700000000.5", or
- * "1700000000.000000001" (Docker's timestamp form); undefined when absent.
- */
+/** A `since`/`until` query value as unix nanoseconds (see parseTimestampNanos); undefined when absent. */
 export function parseEventTime(text: string | null, name: string): number | undefined {
-  if (text === null || text === '') return undefined;
-  const m = /^(\d{1,12})(?:\.(\d{1,9}))?$/.exec(text);
-  if (!m) throw new ApiError(400, `invalid ${name} ${quoteInput(text)}: expected unix seconds, optionally with a fraction (1700000000.5)`);
-  return Number(BigInt(m[1]!) * 1_000_000_000n + BigInt((m[2] ?? '').padEnd(9, '0')));
+  const nanos = parseTimestampNanos(text, name);
+  return nanos === undefined ? undefined : Number(nanos);
 }
 
 /**

@@ -8,7 +8,7 @@ import { ApiError, quoteInput } from './errors.js';
 import { parseSignal, type Supervisor } from './lifecycle.js';
 import type { RouteContext } from './router.js';
 import { sendJson } from './router.js';
-import { checkFields, checkNewContainerName, parseContainerRef, queryBool, queryInt, rejectNulBytes } from './validate.js';
+import { checkFields, checkNewContainerName, parseContainerRef, parseTimestampNanos, queryBool, queryInt, rejectNulBytes } from './validate.js';
 import { CREATE_BODY_SCHEMA } from './containers.js';
 import { splitListFields, UPDATE_BODY_SCHEMA } from './update.js';
 import { restartPolicyJson } from '../container/restart-policy.js';
@@ -156,6 +156,10 @@ export async function inspectRoute(sup: Supervisor, ctx: RouteContext): Promise<
       CpusetMems: hc.CpusetMems ?? '',
       PidsLimit: hc.PidsLimit ?? null,
       BlkioWeight: hc.BlkioWeight ?? 0,
+      BlkioDeviceReadBps: hc.BlkioDeviceReadBps ?? null,
+      BlkioDeviceWriteBps: hc.BlkioDeviceWriteBps ?? null,
+      BlkioDeviceReadIOps: hc.BlkioDeviceReadIOps ?? null,
+      BlkioDeviceWriteIOps: hc.BlkioDeviceWriteIOps ?? null,
       LogConfig: { Type: 'json-file', Config: {} },
       RestartPolicy: restartPolicyJson(stored.config.restartPolicy),
     },
@@ -192,6 +196,29 @@ export function frame(stream: 1 | 2, payload: Buffer): Buffer {
   return Buffer.concat([header, payload]);
 }
 
+export interface LogFramerOptions {
+  stdout: boolean;
+  stderr: boolean;
+  /** prefix each line with its RFC 3339 time (nine fraction digits), as `docker logs -t` */
+  timestamps: boolean;
+  /** only records at or after this time: unix nanoseconds (`since`; Docker's since=0 lets all through) */
+  since?: bigint;
+}
+
+/**
+ * What the logs route sends for one record: its frame, or undefined when the record's stream was
+ * not asked for or it is older than `since`. The same for a plain and a followed read, so that
+ * `tail` is counted before `since` drops records, as Docker does.
+ */
+export function logFramer(o: LogFramerOptions): (rec: LogRecord) => Buffer | undefined {
+  return (rec) => {
+    if (rec.stream === 'stdout' ? !o.stdout : !o.stderr) return undefined;
+    if (o.since !== undefined && o.since > 0n && rec.time < o.since) return undefined;
+    const text = o.timestamps ? `${formatLogTime(rec.time)} ${rec.line}` : rec.line;
+    return frame(rec.stream === 'stdout' ? 1 : 2, Buffer.from(text, 'utf8'));
+  };
+}
+
 export async function logsRoute(sup: Supervisor, ctx: RouteContext): Promise<void> {
   const id = await idOf(sup, ctx);
   const stdout = queryBool(ctx.query, 'stdout');
@@ -199,13 +226,9 @@ export async function logsRoute(sup: Supervisor, ctx: RouteContext): Promise<voi
   if (!stdout && !stderr) throw new ApiError(400, 'Bad parameters: you must choose at least one stream');
   const tailText = ctx.query.get('tail');
   const tail = tailText === null || tailText === '' || tailText === 'all' ? undefined : queryInt(ctx.query, 'tail', 0, 1 << 30);
-  const timestamps = queryBool(ctx.query, 'timestamps');
+  const since = parseTimestampNanos(ctx.query.get('since'), 'since');
   const { status } = await sup.record(id);
-  const toFrame = (rec: LogRecord): Buffer | undefined => {
-    if (rec.stream === 'stdout' ? !stdout : !stderr) return undefined;
-    const text = timestamps ? `${formatLogTime(rec.time)} ${rec.line}` : rec.line;
-    return frame(rec.stream === 'stdout' ? 1 : 2, Buffer.from(text, 'utf8'));
-  };
+  const toFrame = logFramer({ stdout, stderr, timestamps: queryBool(ctx.query, 'timestamps'), ...(since === undefined ? {} : { since }) });
   // As Docker: only a running container's log is followed; any other answers with what is logged
   // (a created one would otherwise hold the request until it has run)
   if (queryBool(ctx.query, 'follow') && status === 'running') return followLog(sup, id, ctx, tail, toFrame);

@@ -67,6 +67,10 @@ const FIELD_OF_FLAG: Record<string, string> = {
   '--pids-limit': 'HostConfig.PidsLimit',
   '--blkio-weight': 'HostConfig.BlkioWeight',
   '--restart': 'HostConfig.RestartPolicy',
+  '--device-read-bps': 'HostConfig.BlkioDeviceReadBps',
+  '--device-write-bps': 'HostConfig.BlkioDeviceWriteBps',
+  '--device-read-iops': 'HostConfig.BlkioDeviceReadIOps',
+  '--device-write-iops': 'HostConfig.BlkioDeviceWriteIOps',
   '--volume': 'HostConfig.Binds',
   '--network': 'HostConfig.NetworkMode',
   '--cap-add': 'HostConfig.CapAdd',
@@ -95,6 +99,18 @@ function num(v: unknown, field: string, unsetZero = true): string | undefined {
   if (v === undefined || v === null) return undefined;
   if (typeof v !== 'number' || !Number.isInteger(v)) throw new ApiError(400, `invalid ${field}: expected an integer`);
   return unsetZero && v === 0 ? undefined : String(v);
+}
+
+/** Docker's ThrottleDevice list (`[{"Path": "/dev/sda", "Rate": 1048576}]`) as the flag's DEVICE:RATE values. */
+function throttleDevices(v: unknown, field: string): string[] | undefined {
+  if (v === undefined || v === null) return undefined;
+  if (!Array.isArray(v)) throw new ApiError(400, `invalid ${field}: expected a list of {"Path", "Rate"}`);
+  const out = v.map((d: unknown) => {
+    const { Path: p, Rate: rate } = obj(d);
+    if (typeof p !== 'string' || typeof rate !== 'number' || !Number.isInteger(rate)) throw new ApiError(400, `invalid ${field}: expected a list of {"Path": string, "Rate": integer}`);
+    return `${p}:${rate}`;
+  });
+  return out.length ? out : undefined;
 }
 
 /**
@@ -131,6 +147,10 @@ export function rawOptionsFromBody(body: Record<string, unknown>, name: string |
   set('blkioWeight', num(hc.BlkioWeight, 'HostConfig.BlkioWeight'));
   const policy = restartPolicyFromJson(hc.RestartPolicy);
   if (policy !== undefined && policy.name !== 'no') o.restart = formatRestartPolicy(policy);
+  set('deviceReadBps', throttleDevices(hc.BlkioDeviceReadBps, 'HostConfig.BlkioDeviceReadBps'));
+  set('deviceWriteBps', throttleDevices(hc.BlkioDeviceWriteBps, 'HostConfig.BlkioDeviceWriteBps'));
+  set('deviceReadIops', throttleDevices(hc.BlkioDeviceReadIOps, 'HostConfig.BlkioDeviceReadIOps'));
+  set('deviceWriteIops', throttleDevices(hc.BlkioDeviceWriteIOps, 'HostConfig.BlkioDeviceWriteIOps'));
   const binds = strings(hc.Binds);
   if (binds.length) o.volume = binds;
   set('readOnly', hc.ReadonlyRootfs === true ? true : undefined);
@@ -881,4 +901,4 @@ function memoryBusy(id: string, max: number, used: number | undefined, file: str
 }
 
 /** The HostConfig fields kept for inspect. */
-const HOST_CONFIG_FIELDS = ['Memory', 'MemorySwap', 'MemoryReservation', 'NanoCpus', 'CpuPeriod', 'CpuQuota', 'CpuShares', 'CpusetCpus', 'CpusetMems', 'PidsLimit', 'BlkioWeight', 'Binds', 'ReadonlyRootfs', 'NetworkMode', 'CapAdd', 'CapDrop', 'AutoRemove', 'CgroupParent', 'RestartPolicy'];
+const HOST_CONFIG_FIELDS = ['Memory', 'MemorySwap', 'MemoryReservation', 'NanoCpus', 'CpuPeriod', 'CpuQuota', 'CpuShares', 'CpusetCpus', 'CpusetMems', 'PidsLimit', 'BlkioWeight', 'BlkioDeviceReadBps', 'BlkioDeviceWriteBps', 'BlkioDeviceReadIOps', 'BlkioDeviceWriteIOps', 'Binds', 'ReadonlyRootfs', 'NetworkMode', 'CapAdd', 'CapDrop', 'AutoRemove', 'CgroupParent', 'RestartPolicy'];

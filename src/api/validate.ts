@@ -89,6 +89,18 @@ export function queryInt(query: URLSearchParams, key: string, min: number, max: 
   return value;
 }
 
+/**
+ * A timestamp query value (`since`, `until` of /events and /logs) as unix nanoseconds: "1700000000",
+ * "1700000000.5", or "1700000000.000000001" (Docker's timestamp form); undefined when absent. A
+ * bigint, because nanoseconds since the epoch do not fit a double exactly.
+ */
+export function parseTimestampNanos(text: string | null, name: string): bigint | undefined {
+  if (text === null || text === '') return undefined;
+  const m = /^(\d{1,12})(?:\.(\d{1,9}))?$/.exec(text);
+  if (!m) throw new ApiError(400, `invalid ${name} ${quoteInput(text)}: expected unix seconds, optionally with a fraction (1700000000.5)`);
+  return BigInt(m[1]!) * 1_000_000_000n + BigInt((m[2] ?? '').padEnd(9, '0'));
+}
+
 /** The most filter values the API takes in one request. */
 export const MAX_FILTER_VALUES = 256;
 

@@ -6,12 +6,22 @@ import { CorralError, InvalidArgumentError } from '../errors.js';
 import { formatRestartPolicy } from '../container/restart-policy.js';
 import { resolveStateRoot } from '../state/root.js';
 import { createCgroupDriver } from '../cgroups/index.js';
-import { parseRunArgs, RunHelpRequested } from './run-flags.js';
+import { parseRunCommandLine, RunHelpRequested, type RunConfig } from './run-flags.js';
 import { hostFacts } from './host-facts.js';
 import { runForeground, LaunchFailedError } from '../container/run.js';
 import { CORRAL_VERSION } from '../version.js';
 import { runDaemon } from './daemon.js';
 import { runUp } from './up.js';
+import { ApiResponseError, daemonAnswers, socketFromGlobal } from '../client/client.js';
+import { HelpRequested } from './commands/parse.js';
+import { daemonErrorLine, type ClientContext } from './commands/context.js';
+import { CONTAINER_ACTIONS, runContainerAction } from './commands/actions.js';
+import { ps } from './commands/ps.js';
+import { inspect } from './commands/inspect.js';
+import { logs } from './commands/logs.js';
+import { events } from './commands/events.js';
+import { update } from './commands/update.js';
+import { otherDaemonRoot, runAttached, runDetached } from './commands/run.js';
 
 const USAGE = `Usage: corral [--root DIR] [--host unix://PATH] COMMAND
 
@@ -22,12 +32,26 @@ Global options:
   -H, --host unix://PATH  the daemon's socket (env CORRAL_HOST; default unix:///run/corral/corral.sock)
 
 Commands:
-  run [OPTIONS] CMD [ARG...]   run a command isolated and inside cgroup limits
+  run [OPTIONS] CMD [ARG...]   run a command isolated and inside cgroup limits (through the daemon
+                               when one answers, else stand-alone; -d needs the daemon)
   daemon [OPTIONS]             run the supervisor and its API in the foreground
+  ps [OPTIONS]                 list containers
+  inspect CONTAINER...         show containers' details as JSON
+  logs [OPTIONS] CONTAINER     show a container's output
+  stop [-t N] CONTAINER...     stop containers (SIGTERM, then SIGKILL after N seconds)
+  kill [-s SIGNAL] CONTAINER...  send a signal to containers (default KILL)
+  restart [-t N] CONTAINER...  restart containers
+  rm [-f] CONTAINER...         remove containers (-f: a running one too)
+  wait CONTAINER...            wait for containers to stop and print their exit codes
+  exec [OPTIONS] CONTAINER CMD [ARG...]  run a command in a running container
+  stats [OPTIONS] [CONTAINER...]  live CPU, memory, I/O and PIDs of containers
+  update [OPTIONS] CONTAINER...  change containers' limits and restart policy
+  events [OPTIONS]             stream the daemon's events
   up -f FILE, down -f FILE     reconcile a workloads file through the daemon / remove its containers
   version                      print the version
 
-Run 'corral run --help' and 'corral daemon --help' for their options.
+Run 'corral COMMAND --help' for a command's options. Every command but run and daemon talks to the
+daemon: start it first with 'corral daemon'.
 `;
 
 interface GlobalOptions {
@@ -59,27 +83,69 @@ function parseGlobal(argv: string[]): GlobalOptions {
   return opts;
 }
 
-async function runCommand(global: GlobalOptions, argv: string[]): Promise<number> {
+/** Exit codes: 125 corral's own failure (usage, bad values), 1 a client command that failed. */
+const USAGE_CODES = new Set(['EUSAGE', 'EINVALIDARG']);
+
+function clientContext(global: GlobalOptions): ClientContext {
+  return { socket: socketFromGlobal(global.host), out: process.stdout, err: process.stderr, now: () => new Date() };
+}
+
+async function runStandAlone(global: GlobalOptions, config: RunConfig, defaultDriver: Awaited<ReturnType<typeof createCgroupDriver>>): Promise<number> {
   const state = resolveStateRoot(global.root);
   if (state.fallbackNotice) process.stderr.write(`corral: ${state.fallbackNotice}\n`);
-  const defaultDriver = await createCgroupDriver({});
-  const config = parseRunArgs(argv, await hostFacts(defaultDriver));
   // A foreground run ends with its workload: nobody is left to restart it. Only the daemon restarts.
   if (config.restartPolicy !== undefined && config.restartPolicy.name !== 'no') {
     throw new InvalidArgumentError(
       '--restart',
       formatRestartPolicy(config.restartPolicy),
-      'restart policies need the daemon: a foreground corral run ends with its workload (create the container through the daemon\'s API with HostConfig.RestartPolicy)',
+      'restart policies need the daemon: a stand-alone corral run ends with its workload (start the daemon with \'corral daemon\'; corral run then goes through it)',
     );
   }
   const driver = config.cgroupParent === undefined ? defaultDriver : await createCgroupDriver({ parent: config.cgroupParent });
   return runForeground(config, { stateRoot: state.root, driver, stderr: process.stderr });
 }
 
+/**
+ * `corral run`: with -d through the daemon (it must answer); without, through the daemon when one
+ * answers on the socket, else stand-alone, which is said once on stderr.
+ */
+async function runCommand(global: GlobalOptions, argv: string[]): Promise<number> {
+  const defaultDriver = await createCgroupDriver({});
+  const { config, options, detach } = parseRunCommandLine(argv, await hostFacts(defaultDriver));
+  const ctx = clientContext(global);
+  const root = global.root ?? process.env.CORRAL_ROOT;
+  if (detach) {
+    const other = await otherDaemonRoot(ctx, root);
+    if (other !== undefined) throw new CorralError('EUSAGE', `a detached run goes to the daemon at unix://${ctx.socket}, which keeps its state in ${other}, not ${root}: drop --root (and CORRAL_ROOT) or point --host at a daemon using it`);
+    return runDetached(ctx, options, config);
+  }
+  if (await daemonAnswers(ctx.socket)) {
+    const other = await otherDaemonRoot(ctx, root);
+    if (other === undefined) return runAttached(ctx, options, config);
+    process.stderr.write(`corral: the daemon at unix://${ctx.socket} keeps its state in ${other}, not ${root}; running stand-alone\n`);
+  } else {
+    process.stderr.write(`corral: no daemon at unix://${ctx.socket}; running stand-alone\n`);
+  }
+  return runStandAlone(global, config, defaultDriver);
+}
+
+/** The commands that talk to the daemon, by name. */
+const CLIENT_COMMANDS: Readonly<Record<string, (ctx: ClientContext, argv: readonly string[]) => Promise<number>>> = {
+  ps,
+  inspect,
+  logs,
+  events,
+  update,
+  ...Object.fromEntries(Object.keys(CONTAINER_ACTIONS).map((name) => [name, (ctx: ClientContext, argv: readonly string[]) => runContainerAction(name, ctx, argv)])),
+};
+
 export async function main(argv: string[]): Promise<number> {
+  let command: string | undefined;
   try {
     const global = parseGlobal(argv);
-    const [command, ...rest] = global.rest;
+    const rest = global.rest.slice(1);
+    command = global.rest[0];
+    if (command !== undefined && Object.prototype.hasOwnProperty.call(CLIENT_COMMANDS, command)) return await CLIENT_COMMANDS[command]!(clientContext(global), rest);
     switch (command) {
       case 'run':
         return await runCommand(global, rest);
@@ -106,14 +172,21 @@ export async function main(argv: string[]): Promise<number> {
         throw new CorralError('EUSAGE', `unknown command "${command}" (see 'corral --help')`);
     }
   } catch (err) {
-    if (err instanceof RunHelpRequested) {
+    if (err instanceof RunHelpRequested || err instanceof HelpRequested) {
       process.stdout.write(err.text);
       return 0;
     }
-    const code = err instanceof LaunchFailedError ? err.exitCode : 125;
+    const isRun = command === 'run';
+    if (err instanceof ApiResponseError && !isRun) {
+      process.stderr.write(`${daemonErrorLine(err)}\n`);
+      return 1;
+    }
     const message = err instanceof Error ? err.message : String(err);
     process.stderr.write(`corral: ${message}\n`);
     if (process.env.CORRAL_DEBUG && err instanceof Error && err.stack) process.stderr.write(err.stack + '\n');
-    return code;
+    if (err instanceof LaunchFailedError) return err.exitCode;
+    if (isRun || command === undefined || (err instanceof CorralError && USAGE_CODES.has(err.code))) return 125;
+    // a client command the daemon could not serve (not running, or failed): Docker's 1
+    return command in CLIENT_COMMANDS ? 1 : 125;
   }
 }

@@ -77,6 +77,8 @@ const MAX_CPUSET_NUMBER = 65_535;
 export interface RawRunOptions {
   rm?: boolean;
   restart?: string;
+  /** -d: through the daemon, in the background (not part of RunConfig: the container is the same) */
+  detach?: boolean;
   name?: string;
   rootfs?: string;
   cgroupParent?: string;
@@ -115,7 +117,7 @@ interface FlagSpec {
   repeatable?: boolean;
 }
 
-const EXPECT = {
+export const EXPECT = {
   name: 'a name matching [a-zA-Z0-9][a-zA-Z0-9_.-]+ (at least 2 characters)',
   restart: 'no, always, unless-stopped or on-failure[:MAX]',
   rootfs: 'an absolute path to an existing directory',
@@ -145,6 +147,7 @@ const EXPECT = {
 
 const FLAGS: readonly FlagSpec[] = [
   { flags: '--rm', description: 'remove the container\'s state when it exits' },
+  { flags: '-d, --detach', description: 'run in the background through the daemon and print the container\'s id' },
   { flags: '--name <name>', description: 'name the container', expected: EXPECT.name },
   { flags: '--restart <policy>', description: 'restart policy when the container exits (through the daemon only): no, always, unless-stopped, on-failure[:MAX]', expected: EXPECT.restart },
   { flags: '--rootfs <dir>', description: 'lower layer of the root file system (default: the host\'s system directories)', expected: EXPECT.rootfs },
@@ -218,6 +221,11 @@ export function runHelp(): string {
  * Throws InvalidArgumentError (RunUsageError for the command line's shape) or RunHelpRequested.
  */
 export function parseRunArgs(argv: string[], facts: HostFacts, id?: string): RunConfig {
+  return parseRunCommandLine(argv, facts, id).config;
+}
+
+/** parseRunArgs, with the raw values as well (the daemon's create body is made from them) and -d. */
+export function parseRunCommandLine(argv: string[], facts: HostFacts, id?: string): { config: RunConfig; options: RawRunOptions; detach: boolean } {
   const command = createRunCommand();
   try {
     command.parse(argv, { from: 'user' });
@@ -225,7 +233,8 @@ export function parseRunArgs(argv: string[], facts: HostFacts, id?: string): Run
     if (error instanceof CommanderError) throw fromCommanderError(error);
     throw error;
   }
-  return runConfigFromOptions(command.opts<RawRunOptions>(), command.args, facts, id);
+  const options = command.opts<RawRunOptions>();
+  return { config: runConfigFromOptions(options, command.args, facts, id), options, detach: options.detach === true };
 }
 
 function longFlag(flags: string): string {
@@ -318,7 +327,7 @@ export function resourcesFrom(options: RawRunOptions, facts: HostFacts): Resourc
   };
 }
 
-function parseInteger(value: string): number | undefined {
+export function parseInteger(value: string): number | undefined {
   if (!/^-?\d+$/.test(value)) return undefined;
   const n = Number(value);
   return Number.isSafeInteger(n) ? n : undefined;
@@ -381,7 +390,7 @@ function memoryFrom(options: RawRunOptions): MemoryLimits | undefined {
 }
 
 /** --cpus as billionths of a CPU (Docker's NanoCPUs), exactly; undefined when not a decimal of at most 9 places. */
-function parseNanoCpus(value: string): number | undefined {
+export function parseNanoCpus(value: string): number | undefined {
   const match = /^(\d*)(?:\.(\d*))?$/.exec(value);
   if (!match || !/\d/.test(value)) return undefined;
   const whole = match[1] ?? '';

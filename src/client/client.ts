@@ -107,6 +107,17 @@ export async function call<T = unknown>(socketPath: string, r: ApiRequest): Prom
   return { status, body: (type.includes('json') ? JSON.parse(raw.toString('utf8')) : raw.toString('utf8')) as T };
 }
 
+/**
+ * A request whose answer is a stream (logs, events): the response, unread, once its status says it
+ * succeeded; statuses >= 400 throw ApiResponseError with the daemon's message.
+ */
+export async function openStream(socketPath: string, r: ApiRequest): Promise<http.IncomingMessage> {
+  const res = await openRequest(socketPath, r);
+  const status = res.statusCode ?? 0;
+  if (status >= 400) throw new ApiResponseError(status, errorMessage(status, await readBody(res)));
+  return res;
+}
+
 /** Whether a daemon answers /_ping on the socket (false when nothing is there; other failures throw). */
 export async function daemonAnswers(socketPath: string): Promise<boolean> {
   try {

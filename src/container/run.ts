@@ -19,7 +19,7 @@ import { claimName, containerPaths, releaseName, writeRecord } from './store.js'
 import { formatBytesBinary } from './format.js';
 
 /** Signals a foreground `corral run` passes on to the workload (via its launcher), as `docker run` does. */
-const FORWARDED_SIGNALS: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2', 'SIGWINCH'];
+export const FORWARDED_SIGNALS: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2', 'SIGWINCH'];
 
 export interface RunDeps {
   stateRoot: string;
@@ -32,6 +32,11 @@ export interface RunDeps {
 }
 
 export type RunPhase = 'validated' | 'created' | 'started' | 'exited' | 'removed';
+
+/** What `corral run` says when the OOM killer killed in the container's cgroup; `limit` in bytes. */
+export function oomKillMessage(limit: number | 'max' | undefined): string {
+  return `killed by the OOM killer: memory limit ${limit === undefined || limit === 'max' || limit === 0 ? 'unlimited' : formatBytesBinary(limit)}`;
+}
 
 export class LaunchFailedError extends CorralError {
   readonly exitCode: number;
@@ -157,8 +162,7 @@ export async function runForeground(config: RunConfig, deps: RunDeps): Promise<n
     let code = exitCodeOf(ended.status);
     const oomAfter = (await cgroup.oomKillCount()) ?? 0;
     if (oomAfter > oomBefore) {
-      const limit = config.resources.memory?.max;
-      deps.stderr.write(`corral: killed by the OOM killer: memory limit ${limit === undefined || limit === 'max' ? 'unlimited' : formatBytesBinary(limit)}\n`);
+      deps.stderr.write(`corral: ${oomKillMessage(config.resources.memory?.max)}\n`);
       if (ended.status.how === 'signaled') code = 137;
     }
     if (!config.rm) {

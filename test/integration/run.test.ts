@@ -23,6 +23,8 @@ let baseline: LeakSnapshot;
 
 before(async () => {
   stateRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'corral-run-test-'));
+  // these tests are of the stand-alone run: a socket where nothing listens, whatever daemon the machine runs
+  process.env.CORRAL_HOST = `unix://${path.join(stateRoot, 'no-daemon.sock')}`;
   rootfs = await ensureBusyboxRootfs(path.join(os.tmpdir(), 'corral-test-busybox'));
   baseline = await snapshot(stateRoot);
 });
@@ -336,6 +338,13 @@ test('a well-behaved command under the same limits exits 0', async () => {
 });
 
 // --- bad input ---------------------------------------------------------------------------------
+
+test('with no daemon on the socket, corral run runs stand-alone and says so once on stderr', async () => {
+  const r = await run('sh', '-c', 'echo to-out; echo to-err >&2');
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.stdout, 'to-out\n');
+  assert.equal(r.stderr, `corral: no daemon at ${process.env.CORRAL_HOST}; running stand-alone\nto-err\n`);
+});
 
 const badFlags: [string[], RegExp][] = [
   [['-m', '12x'], /invalid value "12x" for --memory/],

@@ -1,7 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseSignal, rawOptionsFromBody } from '../../../src/api/lifecycle.js';
-import { frame, parseWaitCondition } from '../../../src/api/lifecycle-routes.js';
+import { frame, logFramer, parseWaitCondition } from '../../../src/api/lifecycle-routes.js';
+import { parseTimestampNanos } from '../../../src/api/validate.js';
 
 test('Docker\'s create body becomes corral run\'s flags; 0 means unset; NanoCpus exactly', () => {
   const { options, command } = rawOptionsFromBody(
@@ -41,4 +42,39 @@ test('wait conditions: not-running by default, next-exit; removed and anything e
   assert.equal(parseWaitCondition('next-exit'), 'next-exit');
   assert.throws(() => parseWaitCondition('removed'), { status: 400, message: 'invalid condition: "removed" is not supported yet (use not-running or next-exit)' });
   assert.throws(() => parseWaitCondition('soon'), { status: 400, message: 'invalid condition: "soon": expected not-running, next-exit or removed' });
+});
+
+test('Docker\'s Blkio fields become the --blkio-weight and --device-* flags; a malformed list is a 400 naming the field', () => {
+  const { options } = rawOptionsFromBody(
+    { HostConfig: { BlkioWeight: 300, BlkioDeviceReadBps: [{ Path: '/dev/sda', Rate: 1048576 }], BlkioDeviceWriteIOps: [{ Path: '/dev/sdb', Rate: 50 }], BlkioDeviceWriteBps: [] } },
+    undefined,
+  );
+  assert.deepEqual(options, { blkioWeight: '300', deviceReadBps: ['/dev/sda:1048576'], deviceWriteIops: ['/dev/sdb:50'] });
+  assert.throws(() => rawOptionsFromBody({ HostConfig: { BlkioDeviceReadBps: '/dev/sda:1m' } }, undefined), /invalid HostConfig\.BlkioDeviceReadBps/);
+  assert.throws(() => rawOptionsFromBody({ HostConfig: { BlkioDeviceReadIOps: [{ Path: '/dev/sda', Rate: '5' }] } }, undefined), /invalid HostConfig\.BlkioDeviceReadIOps/);
+});
+
+test('logFramer: the streams asked for, records at or after since (0 lets all through), with timestamps', () => {
+  const rec = (stream: 'stdout' | 'stderr', sec: number, line: string) => ({ stream, time: BigInt(sec) * 1_000_000_000n + 5n, line });
+  const payload = (f: Buffer | undefined) => (f === undefined ? undefined : `${f[0]}:${f.subarray(8).toString()}`);
+  const all = logFramer({ stdout: true, stderr: true, timestamps: false });
+  assert.equal(payload(all(rec('stdout', 100, 'a\n'))), '1:a\n');
+  assert.equal(payload(all(rec('stderr', 100, 'b\n'))), '2:b\n');
+  const outOnly = logFramer({ stdout: true, stderr: false, timestamps: false });
+  assert.equal(outOnly(rec('stderr', 100, 'b\n')), undefined);
+  const since = logFramer({ stdout: true, stderr: true, timestamps: false, since: 100_000_000_005n });
+  assert.equal(since(rec('stdout', 99, 'old\n')), undefined);
+  assert.equal(payload(since(rec('stdout', 100, 'at\n'))), '1:at\n');
+  assert.equal(payload(logFramer({ stdout: true, stderr: true, timestamps: false, since: 0n })(rec('stdout', 1, 'x\n'))), '1:x\n');
+  const stamped = logFramer({ stdout: true, stderr: true, timestamps: true });
+  assert.equal(payload(stamped(rec('stdout', 1_795_435_798, 'hi\n'))), '1:2026-11-23T12:09:58.000000005Z hi\n');
+});
+
+test('parseTimestampNanos: unix seconds with up to 9 fraction digits, exactly; anything else is a 400 naming the parameter', () => {
+  assert.equal(parseTimestampNanos('1795435798.635691070', 'since'), 1_795_435_798_635_691_070n);
+  assert.equal(parseTimestampNanos('12', 'since'), 12_000_000_000n);
+  assert.equal(parseTimestampNanos(null, 'since'), undefined);
+  assert.equal(parseTimestampNanos('', 'since'), undefined);
+  assert.throws(() => parseTimestampNanos('10m', 'since'), /invalid since "10m": expected unix seconds/);
+  assert.throws(() => parseTimestampNanos('1.1234567891', 'since'), /invalid since/);
 });

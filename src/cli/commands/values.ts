@@ -1,0 +1,49 @@
+/**
+ * Flag values the client commands check before anything is sent, each error naming the flag
+ * (InvalidArgumentError, exit 125): seconds, signals, --tail, --filter, times.
+ */
+import { parseSignal } from '../../api/lifecycle.js';
+import { cliTimeToTimestamp } from '../../api/events.js';
+import { InvalidArgumentError } from '../../errors.js';
+
+/** Whole seconds for -t/--time; -1 waits without limit, as Docker's API takes it. */
+export function parseSeconds(flag: string, text: string): number {
+  if (!/^-?\d{1,6}$/.test(text) || Number(text) < -1 || Number(text) > 86_400) {
+    throw new InvalidArgumentError(flag, text, 'whole seconds from 0 to 86400, or -1 to wait without limit');
+  }
+  return Number(text);
+}
+
+/** A signal by name (KILL, SIGKILL, sigterm) or number, as the daemon takes it; returned as given. */
+export function parseSignalName(flag: string, text: string): string {
+  try {
+    parseSignal(text);
+  } catch {
+    throw new InvalidArgumentError(flag, text, 'a signal name such as TERM, SIGTERM or HUP, or a number from 1 to 64');
+  }
+  return text;
+}
+
+/** --tail: "all" or a number of lines. */
+export function parseTail(flag: string, text: string): string {
+  if (text === 'all') return text;
+  if (!/^\d{1,9}$/.test(text)) throw new InvalidArgumentError(flag, text, 'a number of lines (0 or more) or all');
+  return String(Number(text));
+}
+
+/** --since/--until as the API's unix timestamp (durations back from `now`, RFC 3339, unix seconds). */
+export function parseTimeFlag(flag: string, text: string, now: Date): string {
+  return cliTimeToTimestamp(text, flag, now.getTime());
+}
+
+/** Repeated --filter KEY=VALUE as the API's `filters` JSON ({"KEY": ["VALUE", ...]}). */
+export function filtersQuery(flag: string, values: readonly string[]): string | undefined {
+  if (values.length === 0) return undefined;
+  const filters: Record<string, string[]> = {};
+  for (const v of values) {
+    const eq = v.indexOf('=');
+    if (eq <= 0) throw new InvalidArgumentError(flag, v, 'KEY=VALUE, such as event=die or container=web');
+    (filters[v.slice(0, eq)] ??= []).push(v.slice(eq + 1));
+  }
+  return JSON.stringify(filters);
+}

@@ -1,0 +1,118 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { InvalidArgumentError } from '../../../src/errors.js';
+import { parseCommand, UsageError, HelpRequested } from '../../../src/cli/commands/parse.js';
+import { psCommand } from '../../../src/cli/commands/ps.js';
+import { logsCommand } from '../../../src/cli/commands/logs.js';
+import { actionCommand, CONTAINER_ACTIONS } from '../../../src/cli/commands/actions.js';
+import { filtersQuery, parseSeconds, parseSignalName, parseTail, parseTimeFlag } from '../../../src/cli/commands/values.js';
+import { updateBody } from '../../../src/cli/commands/update.js';
+import { startFailureExitCode } from '../../../src/cli/commands/run.js';
+import { createRequestFromRun } from '../../../src/cli/create-body.js';
+import { parseRunCommandLine, runConfigFromOptions, type HostFacts } from '../../../src/cli/run-flags.js';
+import { rawOptionsFromBody } from '../../../src/api/lifecycle.js';
+
+const usage = (fn: () => unknown, message: RegExp) => assert.throws(fn, (e: Error) => e instanceof UsageError && message.test(e.message), String(message));
+const invalid = (fn: () => unknown, flag: string, message?: RegExp) =>
+  assert.throws(fn, (e: Error) => e instanceof InvalidArgumentError && e.flag === flag && (message === undefined || message.test(e.message)), flag);
+
+test('command lines: an unknown flag, a flag without its value and a missing container are usage errors naming them', () => {
+  usage(() => parseCommand(psCommand(), ['--bogus']), /^unknown flag --bogus for corral ps/);
+  usage(() => parseCommand(psCommand(), ['--al']), /did you mean --all\?/);
+  usage(() => parseCommand(logsCommand(), ['web', '--tail']), /^flag --tail needs a value/);
+  usage(() => parseCommand(logsCommand(), []), /^missing CONTAINER: usage: corral logs \[OPTIONS\] CONTAINER/);
+  usage(() => parseCommand(logsCommand(), ['a', 'b']), /^too many arguments: usage: corral logs/);
+  usage(() => parseCommand(actionCommand('stop'), ['-t', '3']), /^missing CONTAINER \(at least one\)/);
+  assert.throws(() => parseCommand(psCommand(), ['--help']), (e: Error) => e instanceof HelpRequested && /Usage: corral ps/.test(e.text));
+  const { opts, args } = parseCommand<{ all?: boolean; trunc: boolean; filter?: string[] }>(psCommand(), ['-a', '--no-trunc', '-f', 'name=a', '--filter', 'status=exited']);
+  assert.deepEqual([opts.all, opts.trunc, opts.filter, args], [true, false, ['name=a', 'status=exited'], []]);
+});
+
+test('per-container requests: Docker\'s paths and query parameters; bad flag values name the flag', () => {
+  assert.deepEqual(CONTAINER_ACTIONS.stop!.request('web', { time: '3' }), { method: 'POST', path: '/containers/web/stop?t=3' });
+  assert.deepEqual(CONTAINER_ACTIONS.restart!.request('a/b', {}), { method: 'POST', path: '/containers/a%2Fb/restart' });
+  assert.deepEqual(CONTAINER_ACTIONS.kill!.request('web', { signal: 'HUP' }), { method: 'POST', path: '/containers/web/kill?signal=HUP' });
+  assert.deepEqual(CONTAINER_ACTIONS.rm!.request('web', { force: true }), { method: 'DELETE', path: '/containers/web?force=1' });
+  assert.equal(CONTAINER_ACTIONS.wait!.print!({ StatusCode: 3, Error: null }), '3');
+  invalid(() => CONTAINER_ACTIONS.stop!.request('web', { time: 'soon' }), '--time', /whole seconds/);
+  invalid(() => CONTAINER_ACTIONS.kill!.request('web', { signal: 'SIGNOPE' }), '--signal', /a signal name such as TERM/);
+});
+
+test('flag values: seconds, signals, --tail, --filter and times, each error naming the flag', () => {
+  assert.equal(parseSeconds('--time', '-1'), -1);
+  invalid(() => parseSeconds('--time', '-2'), '--time');
+  assert.equal(parseSignalName('--signal', 'sigterm'), 'sigterm');
+  assert.equal(parseSignalName('--signal', '9'), '9');
+  assert.equal(parseTail('--tail', 'all'), 'all');
+  assert.equal(parseTail('--tail', '007'), '7');
+  invalid(() => parseTail('--tail', '-3'), '--tail', /a number of lines \(0 or more\) or all/);
+  assert.equal(filtersQuery('--filter', ['event=die', 'event=start', 'container=web']), '{"event":["die","start"],"container":["web"]}');
+  assert.equal(filtersQuery('--filter', []), undefined);
+  invalid(() => filtersQuery('--filter', ['die']), '--filter', /KEY=VALUE/);
+  const now = new Date('2026-11-23T10:00:00Z');
+  assert.equal(parseTimeFlag('--since', '10m', now), String((now.getTime() - 600_000) / 1000) + '.000000000');
+  assert.equal(parseTimeFlag('--since', '2026-11-23T09:00:00Z', now), '1795424400.000');
+  invalid(() => parseTimeFlag('--until', 'yesterday', now), '--until');
+});
+
+test('update: Docker\'s UpdateConfig fields for the flags given, units as run reads them; --restart policies', () => {
+  assert.deepEqual(updateBody({ memory: '64m', memorySwap: '-1', cpus: '1.5', pidsLimit: '-1', cpusetCpus: '0-1', restart: 'on-failure:3' }), {
+    Memory: 64 * 1024 * 1024,
+    MemorySwap: -1,
+    NanoCpus: 1_500_000_000,
+    CpusetCpus: '0-1',
+    PidsLimit: -1,
+    RestartPolicy: { Name: 'on-failure', MaximumRetryCount: 3 },
+  });
+  assert.deepEqual(updateBody({}), {});
+  assert.deepEqual(updateBody({ restart: 'unless-stopped' }), { RestartPolicy: { Name: 'unless-stopped', MaximumRetryCount: 0 } });
+  invalid(() => updateBody({ memory: '12x' }), '--memory', /unknown unit "x"/);
+  invalid(() => updateBody({ cpus: 'two' }), '--cpus');
+  invalid(() => updateBody({ cpuShares: '1.5' }), '--cpu-shares');
+  invalid(() => updateBody({ cpusetMems: 'all' }), '--cpuset-mems');
+  invalid(() => updateBody({ restart: 'sometimes' }), '--restart', /unknown policy "sometimes"/);
+  invalid(() => updateBody({ restart: 'always:3' }), '--restart', /only be used with 'on-failure'/);
+});
+
+test('a start the daemon refused: 127 not found, 126 not executable, 125 anything else, as the stand-alone run', () => {
+  assert.equal(startFailureExitCode('exec "nope": executable file not found in $PATH'), 127);
+  assert.equal(startFailureExitCode('exec "/etc/passwd": cannot execute (EACCES)'), 126);
+  assert.equal(startFailureExitCode('container setup failed at mount /x: ENOENT'), 125);
+});
+
+const facts: HostFacts = {
+  onlineCpus: 2,
+  effectiveCpus: [0, 1],
+  effectiveMems: [0],
+  deviceNumber: (p) => (p === '/dev/sda' ? { major: 8, minor: 0 } : undefined),
+  pathKind: (p) => (p === '/srv/rootfs' || p === '/srv/data' ? 'dir' : undefined),
+  getEnv: (name) => (name === 'HOME' ? '/root' : undefined),
+};
+
+test('run through the daemon: the create body the daemon turns back into the same container', () => {
+  const argvs = [
+    ['-d', '--rm', '--name', 'web', '--rootfs', '/srv/rootfs', 'sh', '-c', 'echo hi'],
+    ['-m', '64m', '--memory-swap', '128m', '--memory-reservation', '32m', '--cpus', '0.5', '--cpu-shares', '512', '--pids-limit', '20', 'true'],
+    ['--cpu-period', '50000', '--cpu-quota', '25000', '--cpuset-cpus', '1', '--cpuset-mems', '0', '--blkio-weight', '300', 'true'],
+    ['--device-read-bps', '/dev/sda:1m', '--device-write-iops', '/dev/sda:50', 'true'],
+    ['-e', 'A=1', '-e', 'HOME', '-e', 'UNSET', '-w', '/tmp', '-u', '1000:100', '-h', 'box', '-v', '/srv/data:/data:ro', '--read-only', 'env'],
+    ['--network', 'host', '--cap-add', 'net_raw', '--cap-drop', 'ALL', '--cgroup-parent', 'batch/jobs', '--memory-swap', '-1', 'true'],
+    ['-d', '--restart', 'on-failure:3', 'true'],
+    ['--restart', 'unless-stopped', 'true'],
+  ];
+  for (const argv of argvs) {
+    const { config, options, detach } = parseRunCommandLine(argv, facts);
+    const { name, body } = createRequestFromRun(options, config, detach);
+    const back = rawOptionsFromBody(body, name);
+    assert.deepEqual(runConfigFromOptions(back.options, back.command, facts), config, argv.join(' '));
+  }
+  const d = parseRunCommandLine(['-d', '--rm', 'true'], facts);
+  assert.equal(d.detach, true);
+  assert.equal((createRequestFromRun(d.options, d.config, d.detach).body.HostConfig as Record<string, unknown>).AutoRemove, true);
+  const attached = parseRunCommandLine(['--rm', 'true'], facts);
+  const body = createRequestFromRun(attached.options, attached.config, false).body;
+  // attached, the client removes the container once it has the exit code
+  assert.equal((body.HostConfig as Record<string, unknown>).AutoRemove, false);
+  assert.equal(body.AttachStdout, true);
+  assert.deepEqual(body.Env, ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin']);
+});
