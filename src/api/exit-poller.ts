@@ -94,7 +94,14 @@ export class ExitPoller {
     if (known) return known.promise;
     let resolve!: (end: ContainerEnd) => void;
     const promise = new Promise<ContainerEnd>((r) => (resolve = r));
-    this.followed.set(dir, { resolve, promise, goneChecks: 0, ...(alive ? { alive } : {}) });
+    const f: Followed = { resolve, promise, goneChecks: 0, ...(alive ? { alive } : {}) };
+    this.followed.set(dir, f);
+    // one that has ended already (a client reporting its launcher's end, an adopted container)
+    // is answered now rather than at the next tick
+    if (this.io.exists(path.join(dir, 'exit'))) {
+      this.finish(dir, f, 'exit-file');
+      return promise;
+    }
     if (!this.timer && !this.closed) {
       // unref: the API server keeps the daemon alive, not the containers it follows
       this.timer = setInterval(() => this.check(), this.intervalMs).unref();

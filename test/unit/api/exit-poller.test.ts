@@ -112,3 +112,22 @@ test('the timer ticks by itself', async () => {
   clearTimeout(keepAlive);
   poller.close();
 });
+
+test('a container whose exit file is already there when it is followed ends at once, without a tick; poke looks now', async () => {
+  const { files, io } = fakeIo();
+  const poller = new ExitPoller(io, 1_000_000, 4);
+  files.set('/c/done/exit', 'exited 3\n');
+  const got = settled(poller.ended('/c/done'));
+  await flush();
+  assert.equal(got.value, 'exit-file');
+  assert.equal(poller.size, 0);
+  const later = settled(poller.ended('/c/later'));
+  poller.poke('/c/later');
+  await flush();
+  assert.equal(later.value, undefined, 'no exit file yet: a poke changes nothing');
+  files.set('/c/later/exit', 'exited 0\n');
+  poller.poke('/c/later');
+  await flush();
+  assert.equal(later.value, 'exit-file');
+  poller.close();
+});
