@@ -18,6 +18,8 @@ export const ABSENT_ERRNOS: readonly string[] = ['ENOENT', 'ENOTSUP', 'EOPNOTSUP
 export interface CgroupFs {
   /** the whole file; throws CgroupFileError */
   read(path: string): Promise<string>;
+  /** the whole file, synchronously (cgroupfs answers from kernel memory: see NodeCgroupFs); throws CgroupFileError */
+  readSync(path: string): string;
   /** one write(2) of `value` (O_WRONLY|O_TRUNC, never O_CREAT); throws CgroupFileError */
   write(path: string, value: string): Promise<void>;
   /** create a cgroup directory; false when it already existed; throws CgroupFileError */
@@ -46,6 +48,10 @@ function errnoOf(err: unknown): string | undefined {
  */
 export class NodeCgroupFs implements CgroupFs {
   async read(path: string): Promise<string> {
+    return this.readSync(path);
+  }
+
+  readSync(path: string): string {
     try {
       return fs.readFileSync(path, 'utf8');
     } catch (err) {
@@ -124,7 +130,17 @@ export async function readOptional(fs: CgroupFs, path: string): Promise<string |
   try {
     return await fs.read(path);
   } catch (err) {
-    if (err instanceof CgroupFileError && err.errno !== undefined && ABSENT_ERRNOS.includes(err.errno)) return undefined;
+    if (isCgroupErrno(err, ...ABSENT_ERRNOS)) return undefined;
+    throw err;
+  }
+}
+
+/** readOptional, synchronously (the stats readers' path: no promise per file). */
+export function readOptionalSync(fs: CgroupFs, path: string): string | undefined {
+  try {
+    return fs.readSync(path);
+  } catch (err) {
+    if (isCgroupErrno(err, ...ABSENT_ERRNOS)) return undefined;
     throw err;
   }
 }

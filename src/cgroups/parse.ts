@@ -15,6 +15,39 @@ import type { Limit, Pressure } from './types.js';
 const INTEGER = /^-?\d+$/;
 const DECIMAL = /^-?\d+(\.\d+)?$/;
 
+const NEWLINE = 10;
+const SPACE = 32;
+const MINUS = 45;
+const DEL = 127;
+const ZERO = 48;
+const NINE = 57;
+/** Decimal digits that a double accumulates exactly (below 2^53); longer numbers go through Number(). */
+const EXACT_DIGITS = 15;
+
+/** A printable ASCII character other than the blank: what the kernel's keys are made of. */
+function isKeyChar(c: number): boolean {
+  return c > SPACE && c < DEL;
+}
+
+/**
+ * The integer text[start, end) when it matches /^-?\d+$/, else NaN: the hot parsers
+ * read numbers in place instead of slicing, trimming and matching a regular expression per value.
+ */
+export function integerAt(text: string, start: number, end: number): number {
+  const negative = text.charCodeAt(start) === MINUS;
+  const first = negative ? start + 1 : start;
+  if (first >= end) return NaN;
+  let value = 0;
+  for (let i = first; i < end; i++) {
+    const c = text.charCodeAt(i);
+    if (c < ZERO || c > NINE) return NaN;
+    value = value * 10 + (c - ZERO);
+  }
+  // past 2^53 the running sum rounds at each step; Number() rounds once, as the slow path always did
+  if (end - first > EXACT_DIGITS) value = Number(text.slice(first, end));
+  return negative ? -value : value;
+}
+
 /** The lines of a kernel file, without the trailing newline; an empty file has no lines. */
 function lines(text: string): string[] {
   const trimmed = text.replace(/\n+$/, '');
@@ -26,6 +59,9 @@ function lines(text: string): string[] {
  * Negative integers are returned as is (v1's -1 for unlimited is the caller's to interpret).
  */
 export function parseSingleValue(text: string, path?: string): Limit {
+  // the sampler's case, without allocating: digits and one newline
+  const fast = integerAt(text, 0, text.length - 1);
+  if (!Number.isNaN(fast) && text.charCodeAt(text.length - 1) === NEWLINE) return fast;
   const all = lines(text);
   const line = all[0];
   if (all.length !== 1 || line === undefined) throw new ParseError('single value', text, path);
@@ -45,16 +81,32 @@ export function parseNumber(text: string, path?: string): number {
 /** A flat keyed file, one "key value" per line: memory.stat, cpu.stat, memory.events, memory.oom_control. */
 export function parseFlatKeyed(text: string, path?: string): Record<string, number> {
   const out: Record<string, number> = {};
-  for (const line of lines(text)) {
-    if (line.trim() === '') continue;
-    const parts = line.trim().split(/\s+/);
-    const [key, value] = parts;
-    if (parts.length !== 2 || key === undefined || value === undefined || !INTEGER.test(value)) {
-      throw new ParseError('flat keyed', line, path);
-    }
-    out[key] = Number(value);
+  const length = text.length;
+  let start = 0;
+  while (start < length) {
+    let end = text.indexOf('\n', start);
+    if (end < 0) end = length;
+    // the kernel's own form, "key value" with one space, scanned in place; any other line (blank,
+    // indented, tabs, trailing blanks, or bad) goes through the general rule below
+    let space = start;
+    while (space < end && isKeyChar(text.charCodeAt(space))) space++;
+    const value = space > start && text.charCodeAt(space) === SPACE ? integerAt(text, space + 1, end) : NaN;
+    if (!Number.isNaN(value)) out[text.slice(start, space)] = value;
+    else flatKeyedLine(text.slice(start, end), out, path);
+    start = end + 1;
   }
   return out;
+}
+
+/** One line of a flat keyed file by the general rule: blank lines are skipped, blanks around the two fields allowed. */
+function flatKeyedLine(line: string, out: Record<string, number>, path: string | undefined): void {
+  if (line.trim() === '') return;
+  const parts = line.trim().split(/\s+/);
+  const [key, value] = parts;
+  if (parts.length !== 2 || key === undefined || value === undefined || !INTEGER.test(value)) {
+    throw new ParseError('flat keyed', line, path);
+  }
+  out[key] = Number(value);
 }
 
 /**
@@ -258,4 +310,32 @@ export function parseBlkioStat(text: string, path?: string): BlkioDeviceCounters
     entry.ops[op] = Number(value);
   }
   return [...byDevice.values()];
+}
+
+/** One CPU's line of cgroup v1 cpuacct.usage_all, nanoseconds. */
+export interface CpuacctCpuUsage {
+  cpu: number;
+  user: number;
+  system: number;
+}
+
+const USAGE_ALL_LINE = /^\d+ \d+ \d+$/;
+
+/**
+ * cgroup v1 cpuacct.usage_all (Linux 4.7+): a header "cpu user system", then "N user system" per
+ * possible CPU, nanoseconds. The kernel prints the same per-CPU counters that cpuacct.usage_user and
+ * cpuacct.usage_sys sum up, so their sums equal those two files.
+ */
+export function parseCpuacctUsageAll(text: string, path?: string): CpuacctCpuUsage[] {
+  const all = lines(text);
+  if (all[0] !== 'cpu user system') throw new ParseError('cpuacct.usage_all header', all[0] ?? '', path);
+  const out: CpuacctCpuUsage[] = [];
+  for (let i = 1; i < all.length; i++) {
+    const line = all[i]!;
+    if (!USAGE_ALL_LINE.test(line)) throw new ParseError('cpuacct.usage_all', line, path);
+    const first = line.indexOf(' ');
+    const second = line.indexOf(' ', first + 1);
+    out.push({ cpu: integerAt(line, 0, first), user: integerAt(line, first + 1, second), system: integerAt(line, second + 1, line.length) });
+  }
+  return out;
 }

@@ -161,6 +161,18 @@ export interface CgroupStats {
 }
 
 /**
+ * Reads a cgroup's stats again and again, synchronously (cgroup files answer from kernel memory; no
+ * promise per file). The counters are read on every read(); the limits (v1 memory.limit_in_bytes, v2
+ * memory.max, pids.max) and, on v2, cgroup.controllers change only when corral writes them, so they are
+ * read on the first read() and again on the read() after refreshLimits() (or after they failed).
+ */
+export interface CgroupStatsReader {
+  read(): CgroupStats;
+  /** read the limits again on the next read(): they were written (`corral update`) */
+  refreshLimits(): void;
+}
+
+/**
  * A container's cgroup (v2: one directory; v1: one directory per hierarchy). Obtained from
  * CgroupDriver.create / open. Every method that a mode cannot do throws UnsupportedError.
  */
@@ -177,7 +189,10 @@ export interface Cgroup {
   addProcess(pid: number): Promise<void>;
   /** apply limits (validated and planned first; nothing is written if the plan fails) */
   apply(resources: Resources): Promise<void>;
+  /** every stats file read once (a new statsReader() each time) */
   stats(): Promise<CgroupStats>;
+  /** a reader for sampling this cgroup again and again (file paths joined once, limits kept) */
+  statsReader(): CgroupStatsReader;
   /** the kernel's count of OOM kills in this cgroup (v2 memory.events oom_kill; v1 memory.oom_control oom_kill) */
   oomKillCount(): Promise<number | undefined>;
   /** the pids currently in the cgroup (all hierarchies, deduplicated) */

@@ -254,7 +254,7 @@ export class FakeKernel extends NodeCgroupFs {
           'cpu.stat': 'nr_periods 0\nnr_throttled 0\nthrottled_time 0\nnr_bursts 0\nburst_time 0\n',
         });
       }
-      if (controllers.includes('cpuacct')) Object.assign(files, { 'cpuacct.usage': '0\n', 'cpuacct.usage_user': '0\n', 'cpuacct.usage_sys': '0\n' });
+      if (controllers.includes('cpuacct')) Object.assign(files, { 'cpuacct.usage': '0\n', 'cpuacct.usage_user': '0\n', 'cpuacct.usage_sys': '0\n', 'cpuacct.usage_all': 'cpu user system\n0 0 0\n1 0 0\n' });
       if (controllers.includes('cpuset')) {
         Object.assign(files, { 'cpuset.cpus': '\n', 'cpuset.mems': '\n', 'cpuset.effective_cpus': '\n', 'cpuset.effective_mems': '\n' });
       }

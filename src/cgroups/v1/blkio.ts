@@ -7,9 +7,8 @@
  * the I/O of devices that have a throttle rule somewhere in the cgroup's path (seen on 6.18: "Total 0"
  * without a rule).
  */
-import { posix as path } from 'node:path';
 import { UnsupportedError } from '../../errors.js';
-import type { StatsCollector } from '../collect.js';
+import type { CgroupDir, StatsCollector } from '../collect.js';
 import { ioWeightToBlkioWeight } from '../convert.js';
 import { parseBlkioStat, type BlkioDeviceCounters } from '../parse.js';
 import type { IoDeviceStats, IoLimits, PlannedWrite } from '../types.js';
@@ -75,10 +74,8 @@ export function blkioDevices(bytes: BlkioDeviceCounters[] | undefined, ios: Blki
   return [...byKey.values()];
 }
 
-export async function stats(dir: string, c: StatsCollector): Promise<{ devices: IoDeviceStats[] } | undefined> {
-  const [bytes, ios] = await Promise.all([
-    c.required(path.join(dir, 'blkio.throttle.io_service_bytes_recursive'), parseBlkioStat),
-    c.required(path.join(dir, 'blkio.throttle.io_serviced_recursive'), parseBlkioStat),
-  ]);
+export function stats(dir: CgroupDir, c: StatsCollector): { devices: IoDeviceStats[] } | undefined {
+  const bytes = c.required(dir.file('blkio.throttle.io_service_bytes_recursive'), parseBlkioStat);
+  const ios = c.required(dir.file('blkio.throttle.io_serviced_recursive'), parseBlkioStat);
   return bytes === undefined && ios === undefined ? undefined : { devices: blkioDevices(bytes, ios) };
 }

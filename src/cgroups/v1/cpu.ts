@@ -2,8 +2,7 @@
  * cgroup v1 cpu controller (CFS): cpu.shares (from cpu.weight, converted as runc and crun do),
  * cpu.cfs_period_us and cpu.cfs_quota_us (-1 for 'max'); throttling stats from cpu.stat.
  */
-import { posix as path } from 'node:path';
-import type { StatsCollector } from '../collect.js';
+import type { CgroupDir, StatsCollector } from '../collect.js';
 import { compact } from '../collect.js';
 import { cpuWeightToShares } from '../convert.js';
 import { parseFlatKeyed } from '../parse.js';
@@ -31,8 +30,8 @@ export function plan(limits: CpuLimits | undefined): PlannedWrite[] {
 }
 
 /** cpu.stat: nr_periods, nr_throttled, throttled_time (nanoseconds -> microseconds). */
-export async function stats(dir: string, c: StatsCollector): Promise<CgroupStats['cpu']> {
-  const stat = await c.required(path.join(dir, 'cpu.stat'), parseFlatKeyed);
+export function stats(dir: CgroupDir, c: StatsCollector): CgroupStats['cpu'] {
+  const stat = c.required(dir.file('cpu.stat'), parseFlatKeyed);
   if (!stat) return undefined;
   return compact({
     nrPeriods: stat.nr_periods,

@@ -1,21 +1,29 @@
 /**
- * cgroup v1 cpuacct controller: accounting only, no limits. cpuacct.usage, cpuacct.usage_user and
- * cpuacct.usage_sys are nanoseconds; they are reported in microseconds as v2's cpu.stat does.
- * usage_user/usage_sys appeared in Linux 4.7: absent before, and then undefined.
+ * cgroup v1 cpuacct controller: accounting only, no limits. cpuacct.usage is the total; user and system
+ * come from cpuacct.usage_all (per CPU, summed: the same counters cpuacct.usage_user and
+ * cpuacct.usage_sys add up, one file instead of two). Nanoseconds, reported in microseconds as v2's
+ * cpu.stat does. usage_all appeared in Linux 4.7 with usage_user/usage_sys: absent before, and then
+ * user and system are undefined.
  */
-import { posix as path } from 'node:path';
-import type { StatsCollector } from '../collect.js';
+import type { CgroupDir, StatsCollector } from '../collect.js';
 import { compact } from '../collect.js';
-import { parseNumber } from '../parse.js';
+import { parseCpuacctUsageAll, parseNumber } from '../parse.js';
 import type { CgroupStats } from '../types.js';
 
 const usec = (ns: number | undefined) => (ns === undefined ? undefined : Math.floor(ns / 1000));
 
-export async function stats(dir: string, c: StatsCollector): Promise<CgroupStats['cpu']> {
-  const [usage, user, sys] = await Promise.all([
-    c.required(path.join(dir, 'cpuacct.usage'), parseNumber),
-    c.optional(path.join(dir, 'cpuacct.usage_user'), parseNumber),
-    c.optional(path.join(dir, 'cpuacct.usage_sys'), parseNumber),
-  ]);
-  return compact({ usageUsec: usec(usage), userUsec: usec(user), systemUsec: usec(sys) });
+export function stats(dir: CgroupDir, c: StatsCollector): CgroupStats['cpu'] {
+  const usage = c.required(dir.file('cpuacct.usage'), parseNumber);
+  const perCpu = c.optional(dir.file('cpuacct.usage_all'), parseCpuacctUsageAll);
+  let user: number | undefined;
+  let system: number | undefined;
+  if (perCpu) {
+    user = 0;
+    system = 0;
+    for (const cpu of perCpu) {
+      user += cpu.user;
+      system += cpu.system;
+    }
+  }
+  return compact({ usageUsec: usec(usage), userUsec: usec(user), systemUsec: usec(system) });
 }

@@ -14,19 +14,19 @@ import { posix as path } from 'node:path';
 import { CgroupFileError, CorralError, UnsupportedError } from '../../errors.js';
 import { isCgroupErrno, readOptional, type CgroupFs } from '../cgroupfs.js';
 import { bfqInactive } from '../blockdev.js';
-import { StatsCollector, compact } from '../collect.js';
+import { StatsCollector } from '../collect.js';
 import { SUPERVISOR_LEAF, type CgroupLayout, type V1Controller, type V1Hierarchy } from '../detect.js';
 import { removeTree, subtreePids, waitUntilEmpty } from '../lifecycle.js';
 import { parseFlatKeyed } from '../parse.js';
 import { checkName, dirOf, pathsDown, resolveParent } from '../paths.js';
-import type { Cgroup, CgroupDriver, CgroupParentInfo, CgroupStats, PlannedWrite, Resources } from '../types.js';
+import type { Cgroup, CgroupDriver, CgroupParentInfo, CgroupStats, CgroupStatsReader, PlannedWrite, Resources } from '../types.js';
 import * as blkio from './blkio.js';
 import * as cpu from './cpu.js';
-import * as cpuacct from './cpuacct.js';
 import * as cpuset from './cpuset.js';
 import * as freezer from './freezer.js';
 import * as memory from './memory.js';
 import * as pids from './pids.js';
+import { V1StatsReader } from './stats.js';
 
 /** the v1 controllers corral creates container cgroups in ('devices' is left to whoever manages devices) */
 export const V1_MANAGED: readonly V1Controller[] = ['cpuset', 'cpu', 'cpuacct', 'memory', 'pids', 'blkio', 'freezer'];
@@ -291,23 +291,11 @@ class V1Cgroup implements Cgroup {
   }
 
   async stats(): Promise<CgroupStats> {
-    const c = new StatsCollector(this.o.fs);
-    const has = (controller: string) => this.driver.hierarchies.some((h) => h.controllers.includes(controller as V1Controller));
-    const [usage, throttling, mem, pid, io] = await Promise.all([
-      has('cpuacct') ? cpuacct.stats(this.dirFor('cpuacct'), c) : undefined,
-      has('cpu') ? cpu.stats(this.dirFor('cpu'), c) : undefined,
-      has('memory') ? memory.stats(this.dirFor('memory'), c) : undefined,
-      has('pids') ? pids.stats(this.dirFor('pids'), c) : undefined,
-      has('blkio') ? blkio.stats(this.dirFor('blkio'), c) : undefined,
-    ]);
-    const cpuStats = compact({ ...usage, ...throttling });
-    return {
-      ...(cpuStats ? { cpu: cpuStats } : {}),
-      ...(mem ? { memory: mem } : {}),
-      ...(pid ? { pids: pid } : {}),
-      ...(io ? { io } : {}),
-      errors: c.errors,
-    };
+    return this.statsReader().read();
+  }
+
+  statsReader(): CgroupStatsReader {
+    return new V1StatsReader(this.o.fs, this.paths);
   }
 
   async oomKillCount(): Promise<number | undefined> {

@@ -6,12 +6,13 @@
  * keeps memsw >= memory at every moment, so the two writes are ordered against the current values: raising
  * writes memsw first, lowering writes memory first. memory.high and memory.oom.group have no v1 equivalent.
  *
- * Stats: memory.usage_in_bytes, memory.max_usage_in_bytes, memory.failcnt, memory.limit_in_bytes, memory.oom_control
- * (oom_kill, Linux 4.13+), memory.stat.
+ * Stats: memory.usage_in_bytes, memory.max_usage_in_bytes, memory.failcnt, memory.oom_control (oom_kill,
+ * Linux 4.13+), memory.stat; the limit, memory.limit_in_bytes, apart (limit()): it changes only when
+ * written, so a stats reader keeps it.
  */
 import { posix as path } from 'node:path';
 import { InvalidLimitError, UnsupportedError } from '../../errors.js';
-import type { StatsCollector } from '../collect.js';
+import type { CgroupDir, StatsCollector } from '../collect.js';
 import { compact } from '../collect.js';
 import { parseFlatKeyed, parseNumber, parseSingleValue } from '../parse.js';
 import type { CgroupStats, Limit, MemoryLimits, PlannedWrite } from '../types.js';
@@ -99,35 +100,39 @@ export function plan(limits: MemoryLimits | undefined, ctx: MemoryPlanContext = 
 }
 
 /** The cgroup's current limits, for plan's ordering (memsw 'max' when swap accounting is off). */
-export async function currentLimits(dir: string, c: StatsCollector): Promise<{ limit: Limit; memsw: Limit } | undefined> {
-  const limit = await c.required(path.join(dir, LIMIT), parseSingleValue);
-  const memsw = await c.optional(path.join(dir, MEMSW), parseSingleValue);
+export function currentLimits(dir: string, c: StatsCollector): { limit: Limit; memsw: Limit } | undefined {
+  const limit = c.required(path.join(dir, LIMIT), parseSingleValue);
+  const memsw = c.optional(path.join(dir, MEMSW), parseSingleValue);
   return limit === undefined ? undefined : { limit: fromV1Limit(limit), memsw: memsw === undefined ? 'max' : fromV1Limit(memsw) };
 }
 
-export async function stats(dir: string, c: StatsCollector): Promise<CgroupStats['memory']> {
-  const [current, peak, failcnt, max, oom, stat] = await Promise.all([
-    c.required(path.join(dir, 'memory.usage_in_bytes'), parseNumber),
-    c.required(path.join(dir, 'memory.max_usage_in_bytes'), parseNumber),
-    c.required(path.join(dir, 'memory.failcnt'), parseNumber),
-    c.required(path.join(dir, LIMIT), parseSingleValue),
-    c.required(path.join(dir, 'memory.oom_control'), parseFlatKeyed),
-    c.required(path.join(dir, 'memory.stat'), parseFlatKeyed),
-  ]);
+/** The memory limit, memory.limit_in_bytes: what a stats reader keeps until the limits change. */
+export function limit(dir: CgroupDir, c: StatsCollector): Limit | undefined {
+  const max = c.required(dir.file(LIMIT), parseSingleValue);
+  return max === undefined ? undefined : fromV1Limit(max);
+}
+
+/** The counters; `max` is limit()'s reading. */
+export function stats(dir: CgroupDir, c: StatsCollector, max: Limit | undefined): CgroupStats['memory'] {
+  const current = c.required(dir.file('memory.usage_in_bytes'), parseNumber);
+  const peak = c.required(dir.file('memory.max_usage_in_bytes'), parseNumber);
+  const failcnt = c.required(dir.file('memory.failcnt'), parseNumber);
+  const oom = c.required(dir.file('memory.oom_control'), parseFlatKeyed);
+  const stat = c.required(dir.file('memory.stat'), parseFlatKeyed);
   return compact({
     current,
     peak,
     // swap accounting on: memory.stat has total_swap (what memory.memsw.usage_in_bytes - usage would give, without a read)
     swapCurrent: stat?.total_swap,
     failcnt,
-    max: max === undefined ? undefined : fromV1Limit(max),
+    max,
     events: oom?.oom_kill === undefined ? undefined : { oomKill: oom.oom_kill },
     stat,
   });
 }
 
 /** memory.oom_control oom_kill (Linux 4.13+); undefined when the file or the key is absent. */
-export async function oomKillCount(dir: string, c: StatsCollector): Promise<number | undefined> {
-  const oom = await c.optional(path.join(dir, 'memory.oom_control'), parseFlatKeyed);
+export function oomKillCount(dir: string, c: StatsCollector): number | undefined {
+  const oom = c.optional(path.join(dir, 'memory.oom_control'), parseFlatKeyed);
   return oom?.oom_kill;
 }

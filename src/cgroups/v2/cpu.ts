@@ -3,8 +3,7 @@
  * cpu.stat's usage_usec/user_usec/system_usec exist in every cgroup (core accounting); nr_periods,
  * nr_throttled and throttled_usec only where the cpu controller is enabled.
  */
-import { posix as path } from 'node:path';
-import type { StatsCollector } from '../collect.js';
+import type { CgroupDir, StatsCollector } from '../collect.js';
 import { compact } from '../collect.js';
 import { parseFlatKeyed, parsePressure } from '../parse.js';
 import type { CgroupStats, CpuLimits, Limit, PlannedWrite, Pressure } from '../types.js';
@@ -42,8 +41,8 @@ export function plan(limits: CpuLimits | undefined, ctx: CpuPlanContext = {}): P
 }
 
 /** cpu.stat, present in every cgroup. */
-export async function stats(dir: string, c: StatsCollector): Promise<CgroupStats['cpu']> {
-  const stat = await c.required(path.join(dir, 'cpu.stat'), parseFlatKeyed);
+export function stats(dir: CgroupDir, c: StatsCollector): CgroupStats['cpu'] {
+  const stat = c.required(dir.file('cpu.stat'), parseFlatKeyed);
   return stat
     ? compact({
         usageUsec: stat.usage_usec,
@@ -57,6 +56,6 @@ export async function stats(dir: string, c: StatsCollector): Promise<CgroupStats
 }
 
 /** cpu.pressure: a core file of every non-root cgroup, whatever its controllers (Linux 4.20+ with PSI; absent otherwise). */
-export function pressure(dir: string, c: StatsCollector): Promise<Pressure | undefined> {
-  return c.optional(path.join(dir, 'cpu.pressure'), parsePressure);
+export function pressure(dir: CgroupDir, c: StatsCollector): Pressure | undefined {
+  return c.optional(dir.file('cpu.pressure'), parsePressure);
 }

@@ -17,17 +17,17 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { CgroupFileError, CorralError, UnsupportedError } from '../../errors.js';
 import { isCgroupErrno, readOptional, readPids, type CgroupFs } from '../cgroupfs.js';
 import { bfqInactive, iocostInactive } from '../blockdev.js';
-import { StatsCollector } from '../collect.js';
 import { SUPERVISOR_LEAF, type CgroupLayout } from '../detect.js';
 import { removeTree, subtreePids, waitUntilEmpty } from '../lifecycle.js';
 import { parseCpuMax, parseFlatKeyed } from '../parse.js';
 import { checkName, dirOf, pathsDown, resolveParent } from '../paths.js';
-import type { Cgroup, CgroupDriver, CgroupParentInfo, CgroupStats, PlannedWrite, Resources } from '../types.js';
+import type { Cgroup, CgroupDriver, CgroupParentInfo, CgroupStats, CgroupStatsReader, PlannedWrite, Resources } from '../types.js';
 import * as cpu from './cpu.js';
 import * as cpuset from './cpuset.js';
 import * as io from './io.js';
 import * as memory from './memory.js';
 import * as pids from './pids.js';
+import { V2StatsReader } from './stats.js';
 
 /** the controllers corral enables for container cgroups */
 export const V2_CONTROLLERS = ['cpu', 'cpuset', 'memory', 'pids', 'io'] as const;
@@ -312,27 +312,11 @@ class V2Cgroup implements Cgroup {
   }
 
   async stats(): Promise<CgroupStats> {
-    const c = new StatsCollector(this.o.fs);
-    const controllers = words(await c.required(this.file('cgroup.controllers'), (t) => t));
-    const on = (name: string) => controllers.includes(name);
-    const [cpuStats, memoryStats, pidsStats, ioStats, cpuP, memoryP, ioP] = await Promise.all([
-      cpu.stats(this.dir, c),
-      on('memory') ? memory.stats(this.dir, c) : undefined,
-      on('pids') ? pids.stats(this.dir, c) : undefined,
-      on('io') ? io.stats(this.dir, c) : undefined,
-      cpu.pressure(this.dir, c),
-      memory.pressure(this.dir, c),
-      io.pressure(this.dir, c),
-    ]);
-    const pressure = { ...(cpuP ? { cpu: cpuP } : {}), ...(memoryP ? { memory: memoryP } : {}), ...(ioP ? { io: ioP } : {}) };
-    return {
-      ...(cpuStats ? { cpu: cpuStats } : {}),
-      ...(memoryStats ? { memory: memoryStats } : {}),
-      ...(pidsStats ? { pids: pidsStats } : {}),
-      ...(ioStats ? { io: ioStats } : {}),
-      ...(Object.keys(pressure).length > 0 ? { pressure } : {}),
-      errors: c.errors,
-    };
+    return this.statsReader().read();
+  }
+
+  statsReader(): CgroupStatsReader {
+    return new V2StatsReader(this.o.fs, this.dir);
   }
 
   async oomKillCount(): Promise<number | undefined> {

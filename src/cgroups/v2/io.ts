@@ -2,9 +2,8 @@
  * cgroup v2 io controller: io.weight (or io.bfq.weight under the BFQ scheduler) and io.max; stats from
  * io.stat and io.pressure.
  */
-import { posix as path } from 'node:path';
 import { UnsupportedError } from '../../errors.js';
-import type { StatsCollector } from '../collect.js';
+import type { CgroupDir, StatsCollector } from '../collect.js';
 import { ioWeightToBlkioWeight } from '../convert.js';
 import { parseNestedKeyed, parsePressure } from '../parse.js';
 import type { IoDeviceStats, IoLimits, PlannedWrite, Pressure } from '../types.js';
@@ -67,12 +66,12 @@ export function ioStatDevices(stat: Record<string, Record<string, number | 'max'
   return out;
 }
 
-export async function stats(dir: string, c: StatsCollector): Promise<{ devices: IoDeviceStats[] } | undefined> {
-  const stat = await c.required(path.join(dir, 'io.stat'), parseNestedKeyed);
+export function stats(dir: CgroupDir, c: StatsCollector): { devices: IoDeviceStats[] } | undefined {
+  const stat = c.required(dir.file('io.stat'), parseNestedKeyed);
   return stat ? { devices: ioStatDevices(stat) } : undefined;
 }
 
 /** io.pressure: a core file of every non-root cgroup (Linux 4.20+ with PSI; absent otherwise). */
-export function pressure(dir: string, c: StatsCollector): Promise<Pressure | undefined> {
-  return c.optional(path.join(dir, 'io.pressure'), parsePressure);
+export function pressure(dir: CgroupDir, c: StatsCollector): Pressure | undefined {
+  return c.optional(dir.file('io.pressure'), parsePressure);
 }

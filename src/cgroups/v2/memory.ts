@@ -5,10 +5,10 @@
  */
 import { posix as path } from 'node:path';
 import { UnsupportedError } from '../../errors.js';
-import type { StatsCollector } from '../collect.js';
+import type { CgroupDir, StatsCollector } from '../collect.js';
 import { compact } from '../collect.js';
 import { parseFlatKeyed, parseNumber, parsePressure, parseSingleValue } from '../parse.js';
-import type { CgroupStats, MemoryLimits, PlannedWrite, Pressure } from '../types.js';
+import type { CgroupStats, Limit, MemoryLimits, PlannedWrite, Pressure } from '../types.js';
 import { checkAtLeast, checkLimit } from '../validate.js';
 
 export interface MemoryPlanContext {
@@ -41,25 +41,28 @@ function events(e: Record<string, number>): NonNullable<CgroupStats['memory']>['
   return compact({ low: e.low, high: e.high, max: e.max, oom: e.oom, oomKill: e.oom_kill, oomGroupKill: e.oom_group_kill }) ?? {};
 }
 
-export async function stats(dir: string, c: StatsCollector): Promise<CgroupStats['memory']> {
-  const [current, peak, swapCurrent, max, ev, stat] = await Promise.all([
-    c.required(path.join(dir, 'memory.current'), parseNumber),
-    c.optional(path.join(dir, 'memory.peak'), parseNumber), // Linux 5.19+
-    c.optional(path.join(dir, 'memory.swap.current'), parseNumber), // absent without swap accounting
-    c.required(path.join(dir, 'memory.max'), parseSingleValue),
-    c.required(path.join(dir, 'memory.events'), parseFlatKeyed),
-    c.required(path.join(dir, 'memory.stat'), parseFlatKeyed),
-  ]);
+/** The memory limit, memory.max: what a stats reader keeps until the limits change. */
+export function limit(dir: CgroupDir, c: StatsCollector): Limit | undefined {
+  return c.required(dir.file('memory.max'), parseSingleValue);
+}
+
+/** The counters; `max` is limit()'s reading. */
+export function stats(dir: CgroupDir, c: StatsCollector, max: Limit | undefined): CgroupStats['memory'] {
+  const current = c.required(dir.file('memory.current'), parseNumber);
+  const peak = c.optional(dir.file('memory.peak'), parseNumber); // Linux 5.19+
+  const swapCurrent = c.optional(dir.file('memory.swap.current'), parseNumber); // absent without swap accounting
+  const ev = c.required(dir.file('memory.events'), parseFlatKeyed);
+  const stat = c.required(dir.file('memory.stat'), parseFlatKeyed);
   return compact({ current, peak, swapCurrent, max, events: ev ? events(ev) : undefined, stat });
 }
 
 /** memory.pressure: a core file of every non-root cgroup (Linux 4.20+ with PSI; absent otherwise). */
-export function pressure(dir: string, c: StatsCollector): Promise<Pressure | undefined> {
-  return c.optional(path.join(dir, 'memory.pressure'), parsePressure);
+export function pressure(dir: CgroupDir, c: StatsCollector): Pressure | undefined {
+  return c.optional(dir.file('memory.pressure'), parsePressure);
 }
 
 /** memory.events oom_kill (Linux 4.13+); undefined when the file or the key is absent. */
-export async function oomKillCount(dir: string, c: StatsCollector): Promise<number | undefined> {
-  const ev = await c.optional(path.join(dir, 'memory.events'), parseFlatKeyed);
+export function oomKillCount(dir: string, c: StatsCollector): number | undefined {
+  const ev = c.optional(path.join(dir, 'memory.events'), parseFlatKeyed);
   return ev?.oom_kill;
 }

@@ -1,9 +1,8 @@
 /** cgroup v2 pids controller: pids.max; stats from pids.current and pids.max. */
-import { posix as path } from 'node:path';
-import type { StatsCollector } from '../collect.js';
+import type { CgroupDir, StatsCollector } from '../collect.js';
 import { compact } from '../collect.js';
 import { parseNumber, parseSingleValue } from '../parse.js';
-import type { CgroupStats, PidsLimits, PlannedWrite } from '../types.js';
+import type { CgroupStats, Limit, PidsLimits, PlannedWrite } from '../types.js';
 import { checkLimit } from '../validate.js';
 
 export function plan(limits: PidsLimits | undefined): PlannedWrite[] {
@@ -11,10 +10,12 @@ export function plan(limits: PidsLimits | undefined): PlannedWrite[] {
   return [{ file: 'pids.max', value: String(checkLimit('pids.max', limits.max, 0, 'tasks')) }];
 }
 
-export async function stats(dir: string, c: StatsCollector): Promise<CgroupStats['pids']> {
-  const [current, max] = await Promise.all([
-    c.required(path.join(dir, 'pids.current'), parseNumber),
-    c.required(path.join(dir, 'pids.max'), parseSingleValue),
-  ]);
-  return compact({ current, max });
+/** The task limit, pids.max: what a stats reader keeps until the limits change. */
+export function limit(dir: CgroupDir, c: StatsCollector): Limit | undefined {
+  return c.required(dir.file('pids.max'), parseSingleValue);
+}
+
+/** pids.current; `max` is limit()'s reading. */
+export function stats(dir: CgroupDir, c: StatsCollector, max: Limit | undefined): CgroupStats['pids'] {
+  return compact({ current: c.required(dir.file('pids.current'), parseNumber), max });
 }

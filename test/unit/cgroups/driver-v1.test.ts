@@ -161,8 +161,8 @@ describe('v1 driver: a cgroup\'s life', () => {
     const { driver, leaf } = await setup();
     const cg = await driver.create('c1', { memory: { max: 32 * Mi } });
     fs.writeFileSync(path.join(leaf('cpuacct', 'c1'), 'cpuacct.usage'), '162540060\n');
-    fs.writeFileSync(path.join(leaf('cpuacct', 'c1'), 'cpuacct.usage_user'), '167979119\n');
-    fs.writeFileSync(path.join(leaf('cpuacct', 'c1'), 'cpuacct.usage_sys'), '24000000\n');
+    // user and system come from usage_all (per CPU; the same counters as usage_user 167979119 and usage_sys 24000000)
+    fs.writeFileSync(path.join(leaf('cpuacct', 'c1'), 'cpuacct.usage_all'), 'cpu user system\n0 167979119 12000000\n1 0 12000000\n');
     fs.writeFileSync(path.join(leaf('cpu', 'c1'), 'cpu.stat'), 'nr_periods 18\nnr_throttled 16\nthrottled_time 1394546384\nnr_bursts 0\nburst_time 0\n');
     fs.writeFileSync(path.join(leaf('memory', 'c1'), 'memory.oom_control'), 'oom_kill_disable 0\nunder_oom 0\noom_kill 1\n');
     fs.writeFileSync(path.join(leaf('blkio', 'c1'), 'blkio.throttle.io_service_bytes_recursive'), '254:0 Read 6537216\n254:0 Write 4194304\nbroken\n');

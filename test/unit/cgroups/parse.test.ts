@@ -1,10 +1,13 @@
 /** The kernel-format parsers, against real captured files (test/fixtures/cgroup) and bad lines. */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import fc from 'fast-check';
 import { ParseError } from '../../../src/errors.js';
 import {
   formatCpuList,
+  integerAt,
   parseBlkioStat,
+  parseCpuacctUsageAll,
   parseCpuList,
   parseCpuMax,
   parseFlatKeyed,
@@ -216,4 +219,92 @@ describe('parsePidList', () => {
   test('pids', () => assert.deepEqual(parsePidList('1\n42\n'), [1, 42]));
   test('empty', () => assert.deepEqual(parsePidList(''), []));
   test('a bad line is a ParseError', () => throwsParse(() => parsePidList('1\nx\n', '/x/cgroup.procs'), 'parse pid list (/x/cgroup.procs): unexpected line "x"'));
+});
+
+describe('integerAt (the hot parsers\' in-place numbers)', () => {
+  for (const [text, want] of [
+    ['0', 0],
+    ['42', 42],
+    ['-1', -1],
+    ['007', 7],
+    ['9007199254740991', 9007199254740991],
+    // past 2^53 the same double Number() gives (v1's unlimited, PAGE_COUNTER_MAX pages in bytes)
+    ['9223372036854771712', Number('9223372036854771712')],
+    ['-9223372036854775808', Number('-9223372036854775808')],
+    ['', NaN],
+    ['-', NaN],
+    ['1-', NaN],
+    ['1 ', NaN],
+    ['1.5', NaN],
+    ['max', NaN],
+  ] as const) {
+    test(`${JSON.stringify(text)} -> ${want}`, () => assert.equal(integerAt(text, 0, text.length), want));
+  }
+  test('reads inside a longer string', () => assert.equal(integerAt('cache 131072\n', 6, 12), 131072));
+});
+
+/** The rules the fast paths must agree with: the general line-by-line parsers as they were before them. */
+function generalSingleValue(text: string, path?: string): number | 'max' {
+  const trimmed = text.replace(/\n+$/, '');
+  const all = trimmed === '' ? [] : trimmed.split('\n');
+  const line = all[0];
+  if (all.length !== 1 || line === undefined) throw new ParseError('single value', text, path);
+  const value = line.trim();
+  if (value === 'max') return 'max';
+  if (!/^-?\d+$/.test(value)) throw new ParseError('single value', line, path);
+  return Number(value);
+}
+
+function generalFlatKeyed(text: string, path?: string): Record<string, number> {
+  const out: Record<string, number> = {};
+  const trimmed = text.replace(/\n+$/, '');
+  for (const line of trimmed === '' ? [] : trimmed.split('\n')) {
+    if (line.trim() === '') continue;
+    const parts = line.trim().split(/\s+/);
+    const [key, value] = parts;
+    if (parts.length !== 2 || key === undefined || value === undefined || !/^-?\d+$/.test(value)) throw new ParseError('flat keyed', line, path);
+    out[key] = Number(value);
+  }
+  return out;
+}
+
+/** The result, or the error's message: both must be the same. */
+function outcome<T>(fn: () => T): { value: T } | { error: string } {
+  try {
+    return { value: fn() };
+  } catch (err) {
+    return { error: (err as Error).message };
+  }
+}
+
+describe('the fast paths agree with the general rule', () => {
+  // kernel-like text and its near misses: blanks, tabs, CR, signs, long digit runs, a non-ASCII blank
+  const chunk = fc.constantFrom('cache', 'total_rss', 'a', '_', '1', '0', '9', '-', ' ', '  ', '\t', '\r', '\n', '\n\n', 'max', '12345678901234567890', '\u00a0');
+  const text = fc.array(chunk, { maxLength: 24 }).map((parts) => parts.join(''));
+  test('parseFlatKeyed', () => {
+    fc.assert(fc.property(text, (t) => assert.deepEqual(outcome(() => parseFlatKeyed(t, '/x/f')), outcome(() => generalFlatKeyed(t, '/x/f')))), { numRuns: 5000 });
+  });
+  test('parseSingleValue', () => {
+    fc.assert(fc.property(text, (t) => assert.deepEqual(outcome(() => parseSingleValue(t, '/x/f')), outcome(() => generalSingleValue(t, '/x/f')))), { numRuns: 5000 });
+  });
+  test('every captured flat keyed file', () => {
+    for (const [mode, name] of [['v1', 'memory.stat'], ['v1', 'cpu.stat'], ['v1', 'memory.oom_control'], ['v2', 'guest-6.1/memory.stat'], ['v2', 'guest-6.1/memory.events'], ['v2', 'guest-6.1/cpu.stat']] as const) {
+      assert.deepEqual(parseFlatKeyed(fixture(mode, name)), generalFlatKeyed(fixture(mode, name)), `${mode}/${name}`);
+    }
+  });
+});
+
+describe('parseCpuacctUsageAll', () => {
+  test('captured v1 cpuacct.usage_all: per CPU, summing to usage_user and usage_sys of the same cgroup', () => {
+    const cpus = parseCpuacctUsageAll(fixture('v1', 'cpuacct.usage_all'));
+    assert.deepEqual(cpus, [
+      { cpu: 0, user: 167979119, system: 12000000 },
+      { cpu: 1, user: 0, system: 12000000 },
+    ]);
+    assert.equal(cpus.reduce((sum, c) => sum + c.user, 0), parseNumber(fixture('v1', 'cpuacct.usage_user')));
+    assert.equal(cpus.reduce((sum, c) => sum + c.system, 0), parseNumber(fixture('v1', 'cpuacct.usage_sys')));
+  });
+  test('another header is a ParseError', () => throwsParse(() => parseCpuacctUsageAll('cpu user\n0 1\n', '/x/cpuacct.usage_all'), 'parse cpuacct.usage_all header (/x/cpuacct.usage_all): unexpected line "cpu user"'));
+  test('a short line is a ParseError', () => throwsParse(() => parseCpuacctUsageAll('cpu user system\n0 1\n'), 'parse cpuacct.usage_all: unexpected line "0 1"'));
+  test('a negative counter is a ParseError', () => throwsParse(() => parseCpuacctUsageAll('cpu user system\n0 -1 2\n'), 'parse cpuacct.usage_all: unexpected line "0 -1 2"'));
 });
