@@ -6,12 +6,14 @@
  * from that cache at once.
  *
  * Cost: one timer for all containers; every file is read synchronously through an OpenFileCgroupFs
- * (kept descriptors, one pread each: see open-files.ts), so a tick is a run of synchronous reads, split
- * into chunks so that API requests are served between them. The sampler measures its own CPU time
+ * (kept descriptors, one pread each: see open-files.ts) by each container's CgroupStatsReader (paths
+ * joined once; the limits read at start and after an `update` event, as they change only through
+ * corral), so a tick is a run of synchronous reads with no promise per container, split into chunks
+ * so that API requests are served between them. The sampler measures its own CPU time
  * (process.cpuUsage around each chunk) and exports it (corral_sampler_cpu_seconds_total).
  *
  * Which containers: those of the state directory at start(), then whatever the event bus says (create,
- * start, restart, die, destroy), and every 30 ticks a look for ids the bus did not announce. A container whose cgroup is already gone when it is read
+ * start, update, restart, die, destroy), and every 30 ticks a look for ids the bus did not announce. A container whose cgroup is already gone when it is read
  * (it is ending; its `die` is on the way) is skipped without counting errors.
  */
 import fs from 'node:fs';
@@ -19,7 +21,7 @@ import path from 'node:path';
 import { createCgroupDriver } from '../cgroups/index.js';
 import { OpenFileCgroupFs } from '../cgroups/open-files.js';
 import { parseCpuList } from '../cgroups/parse.js';
-import type { Cgroup, CgroupDriver } from '../cgroups/types.js';
+import type { Cgroup, CgroupDriver, CgroupStatsReader } from '../cgroups/types.js';
 import { listContainerRecords, parsePidFile } from '../container/records.js';
 import type { DockerEvent, EventBus } from '../api/events.js';
 import type { Logger } from '../api/log.js';
@@ -73,9 +75,24 @@ function message(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
 
+/** A running container's cgroup as the sampler reads it. */
+interface Followed {
+  cgroup: Cgroup;
+  reader: CgroupStatsReader;
+  /** /proc/<pid>/net/dev of the workload, joined once per pid */
+  netDev?: { pid: number; file: string };
+}
+
+/** The host-wide values of one tick, shared by all its samples. */
+interface HostReading {
+  systemCpuNs?: number;
+  onlineCpus?: number;
+  errors: { file: string; message: string }[];
+}
+
 export class Sampler {
   private readonly tracked = new Map<string, TrackedContainer>();
-  private readonly cgroups = new Map<string, Cgroup>();
+  private readonly cgroups = new Map<string, Followed>();
   private readonly drivers = new Map<string, Promise<CgroupDriver>>();
   /** per container, the chain of its event handlers (they run one after the other) */
   private readonly chains = new Map<string, Promise<void>>();
@@ -178,12 +195,14 @@ export class Sampler {
   async tick(): Promise<void> {
     const wallStart = performance.now();
     if (this.health.ticks > 0 && this.health.ticks % RESCAN_TICKS === 0) this.rescan();
-    const running = [...this.tracked.values()].filter((c) => c.status === 'running');
+    const running: TrackedContainer[] = [];
+    for (const c of this.tracked.values()) if (c.status === 'running') running.push(c);
     const host = this.readHost();
     for (let i = 0; i < running.length; i += CHUNK) {
       if (i > 0) await new Promise((resolve) => setImmediate(resolve));
       const cpu = process.cpuUsage();
-      for (const c of running.slice(i, i + CHUNK)) await this.sampleInto(c, host);
+      const end = Math.min(i + CHUNK, running.length);
+      for (let j = i; j < end; j++) this.sampleInto(running[j]!, host);
       const used = process.cpuUsage(cpu);
       this.health.cpuSeconds += (used.user + used.system) / 1e6;
     }
@@ -193,7 +212,7 @@ export class Sampler {
     for (const w of this.tickWaiters.splice(0)) w();
   }
 
-  private readHost(): { systemCpuNs?: number; onlineCpus?: number; errors: { file: string; message: string }[] } {
+  private readHost(): HostReading {
     const cpu = process.cpuUsage();
     const errors: { file: string; message: string }[] = [];
     const read = <T>(file: string, parse: (text: string, file: string) => T): T | undefined => {
@@ -208,44 +227,53 @@ export class Sampler {
     const onlineCpus = read(this.cpuOnlineFile, (t, f) => parseCpuList(t, f).length);
     const used = process.cpuUsage(cpu);
     this.health.cpuSeconds += (used.user + used.system) / 1e6;
-    return { ...(systemCpuNs !== undefined ? { systemCpuNs } : {}), ...(onlineCpus !== undefined ? { onlineCpus } : {}), errors };
+    const host: HostReading = { errors };
+    if (systemCpuNs !== undefined) host.systemCpuNs = systemCpuNs;
+    if (onlineCpus !== undefined) host.onlineCpus = onlineCpus;
+    return host;
   }
 
   /** Read one container and rotate its samples; nothing when its cgroup is gone (it is ending). */
-  private async sampleInto(c: TrackedContainer, host: ReturnType<Sampler['readHost']>): Promise<void> {
-    const cgroup = this.cgroups.get(c.id);
-    if (!cgroup) return;
+  private sampleInto(c: TrackedContainer, host: HostReading): void {
+    const followed = this.cgroups.get(c.id);
+    if (!followed) return;
     const time = this.now();
-    const stats = await cgroup.stats();
-    if (stats.errors.length > 0 && !Object.values(cgroup.paths).some((dir) => fs.existsSync(dir))) {
+    const stats = followed.reader.read();
+    if (stats.errors.length > 0 && !Object.values(followed.cgroup.paths).some((dir) => fs.existsSync(dir))) {
       // ended: its `die` is on the way, or (a container this daemon did not start) its record says so
       if (!this.chains.has(c.id)) this.enqueue(c.id, 'gone', () => this.refresh(c.id));
       return;
     }
-    const errors = [...stats.errors, ...host.errors];
     let networks: Map<string, NetDevCounters> | undefined;
-    const pid = c.network === 'host' ? undefined : this.pidOf(c);
-    if (pid !== undefined) {
-      const file = path.join(this.procDir, String(pid), 'net', 'dev');
+    let netError: { file: string; message: string } | undefined;
+    const netDev = c.network === 'host' ? undefined : this.netDevOf(c, followed);
+    if (netDev !== undefined) {
       try {
-        networks = new Map([...parseNetDev(this.fs.readSync(file), file)].filter(([name]) => isReportedInterface(name)));
+        networks = parseNetDev(this.fs.readSync(netDev), netDev);
+        for (const name of networks.keys()) if (!isReportedInterface(name)) networks.delete(name);
       } catch (err) {
-        errors.push({ file, message: message(err) });
+        netError = { file: netDev, message: message(err) };
       }
     }
-    const sample: ContainerSample = {
-      time,
-      cgroup: stats,
-      ...(networks ? { networks } : {}),
-      ...(host.systemCpuNs !== undefined ? { systemCpuNs: host.systemCpuNs } : {}),
-      ...(host.onlineCpus !== undefined ? { onlineCpus: host.onlineCpus } : {}),
-      errors,
-    };
+    // the common case, nothing failed: the reader's own (empty) list, no copy
+    const errors = host.errors.length === 0 && !netError ? stats.errors : [...stats.errors, ...host.errors, ...(netError ? [netError] : [])];
+    const sample: ContainerSample = { time, cgroup: stats, errors };
+    if (networks) sample.networks = networks;
+    if (host.systemCpuNs !== undefined) sample.systemCpuNs = host.systemCpuNs;
+    if (host.onlineCpus !== undefined) sample.onlineCpus = host.onlineCpus;
     for (const e of errors) c.readErrors.set(fileLabel(e.file), (c.readErrors.get(fileLabel(e.file)) ?? 0) + 1);
     const oomKills = stats.memory?.events?.oomKill;
     if (oomKills !== undefined) c.oomKills = oomKills;
     c.previous = c.latest;
     c.latest = sample;
+  }
+
+  /** The workload's /proc/<pid>/net/dev, once its pid is known. */
+  private netDevOf(c: TrackedContainer, followed: Followed): string | undefined {
+    const pid = this.pidOf(c);
+    if (pid === undefined) return undefined;
+    if (followed.netDev?.pid !== pid) followed.netDev = { pid, file: path.join(this.procDir, String(pid), 'net', 'dev') };
+    return followed.netDev.file;
   }
 
   /** The workload's pid, from the launcher's `pid` file when the record did not have it yet. */
@@ -282,9 +310,15 @@ export class Sampler {
           if (action === 'start') {
             // the first figures at once, not one interval later
             const c = this.tracked.get(id);
-            if (c?.status === 'running') await this.sampleInto(c, this.readHost());
+            if (c?.status === 'running') this.sampleInto(c, this.readHost());
           }
           break;
+        case 'update': {
+          // new limits (and a new config.json for the spec metrics); the samples and counts stay
+          await this.refresh(id);
+          this.cgroups.get(id)?.reader.refreshLimits();
+          break;
+        }
         case 'restart': {
           const c = this.tracked.get(id);
           if (c) c.restarts++;
@@ -342,17 +376,17 @@ export class Sampler {
         if (old.previous) fresh.previous = old.previous;
       } else this.release(old);
     }
-    if (fresh.status === 'running') {
-      const driver = await this.driver(fresh.cgroupParent);
-      this.cgroups.set(id, driver.open(id));
+    if (fresh.status === 'running' && !this.cgroups.has(id)) {
+      const cgroup = (await this.driver(fresh.cgroupParent)).open(id);
+      this.cgroups.set(id, { cgroup, reader: cgroup.statsReader() });
     }
     this.tracked.set(id, fresh);
   }
 
   /** A container stopped running: drop its samples and give back its descriptors. */
   private release(c: TrackedContainer): void {
-    const cgroup = this.cgroups.get(c.id);
-    if (cgroup) for (const dir of Object.values(cgroup.paths)) this.fs.forget(dir);
+    const followed = this.cgroups.get(c.id);
+    if (followed) for (const dir of Object.values(followed.cgroup.paths)) this.fs.forget(dir);
     this.cgroups.delete(c.id);
     if (c.pid !== undefined) this.fs.forget(path.join(this.procDir, String(c.pid)));
     delete c.pid;
