@@ -2,7 +2,7 @@
  * How the daemon notices that containers ended: one poll loop for all of them.
  *
  * Each followed container's `<dir>/exit` (written atomically by its launcher, after the log is
- * complete) is looked for every `intervalMs` with one access(2) call; its launcher's liveness
+ * complete) is looked for every `intervalMs` with one access(2) call (existsSync: no Error thrown); its launcher's liveness
  * (`<dir>/launcher.pid`: pid and start time) only every `livenessEvery` ticks. A launcher found
  * gone on two liveness checks in a row without an `exit` file was killed (SIGKILL): the container
  * ended without one.
@@ -37,14 +37,10 @@ export interface PollerIo {
 }
 
 export const realPollerIo: PollerIo = {
-  exists: (file) => {
-    try {
-      fs.accessSync(file);
-      return true;
-    } catch {
-      return false;
-    }
-  },
+  // existsSync, not a try/catch around accessSync: most checks find no `exit` yet, and an ENOENT thrown
+  // as an Error costs ~5 µs against ~1 µs; at 20 checks a second for 500 containers that difference
+  // was most of an idle daemon's CPU (measured by bench:sampling)
+  exists: (file) => fs.existsSync(file),
   readText: (file) => {
     try {
       return fs.readFileSync(file, 'utf8');
@@ -63,6 +59,8 @@ export const realPollerIo: PollerIo = {
 };
 
 interface Followed {
+  /** `<dir>/exit`, joined once */
+  exitFile: string;
   resolve: (end: ContainerEnd) => void;
   promise: Promise<ContainerEnd>;
   /** the caller's own liveness check of the launcher (the Supervisor's verified pidfd), if any */
@@ -94,11 +92,11 @@ export class ExitPoller {
     if (known) return known.promise;
     let resolve!: (end: ContainerEnd) => void;
     const promise = new Promise<ContainerEnd>((r) => (resolve = r));
-    const f: Followed = { resolve, promise, goneChecks: 0, ...(alive ? { alive } : {}) };
+    const f: Followed = { exitFile: path.join(dir, 'exit'), resolve, promise, goneChecks: 0, ...(alive ? { alive } : {}) };
     this.followed.set(dir, f);
     // one that has ended already (a client reporting its launcher's end, an adopted container)
     // is answered now rather than at the next tick
-    if (this.io.exists(path.join(dir, 'exit'))) {
+    if (this.io.exists(f.exitFile)) {
       this.finish(dir, f, 'exit-file');
       return promise;
     }
@@ -118,7 +116,7 @@ export class ExitPoller {
   check(): void {
     const liveness = this.ticks++ % this.livenessEvery === this.livenessEvery - 1;
     for (const [dir, f] of this.followed) {
-      if (this.io.exists(path.join(dir, 'exit'))) {
+      if (this.io.exists(f.exitFile)) {
         this.finish(dir, f, 'exit-file');
         continue;
       }
@@ -128,7 +126,7 @@ export class ExitPoller {
         continue;
       }
       // the launcher writes `exit` before it ends: look once more, then count the miss
-      if (this.io.exists(path.join(dir, 'exit'))) this.finish(dir, f, 'exit-file');
+      if (this.io.exists(f.exitFile)) this.finish(dir, f, 'exit-file');
       else if (++f.goneChecks >= 2) this.finish(dir, f, 'launcher-gone');
     }
   }
@@ -136,7 +134,7 @@ export class ExitPoller {
   /** Look for one container's `exit` now rather than at the next tick (a client said its launcher ended). */
   poke(dir: string): void {
     const f = this.followed.get(dir);
-    if (f && this.io.exists(path.join(dir, 'exit'))) this.finish(dir, f, 'exit-file');
+    if (f && this.io.exists(f.exitFile)) this.finish(dir, f, 'exit-file');
   }
 
   /** Stop polling; containers not yet ended never resolve (a new daemon adopts them). */
