@@ -137,9 +137,9 @@ export function parseDaemonArgs(argv: readonly string[]): DaemonFlags {
 async function startMetrics(flag: DaemonFlags['metricsAddr'], sampler: Sampler, log: Logger): Promise<MetricsServer | undefined> {
   if (flag === null) return undefined;
   const registry = createRegistry(sampler, { processMetrics: true });
-  if (flag !== undefined) return startMetricsServer(flag, registry, log);
+  if (flag !== undefined) return startMetricsServer(flag, registry, log, sampler);
   try {
-    return await startMetricsServer(parseMetricsAddr(DEFAULT_METRICS_ADDR)!, registry, log);
+    return await startMetricsServer(parseMetricsAddr(DEFAULT_METRICS_ADDR)!, registry, log, sampler);
   } catch (err) {
     log.warn(`no metrics endpoint: ${(err as Error).message}`);
     return undefined;

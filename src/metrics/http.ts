@@ -1,14 +1,16 @@
 /**
  * The daemon's Prometheus endpoint: `GET /metrics` (and `/`, pointing there) on --metrics-addr, plain
- * HTTP, separate from the API socket so that a scraper gets no control over containers. Each scrape
- * formats the registry; the registry reads only the sampler's cache.
+ * HTTP, separate from the API socket so that a scraper gets no control over containers. The registry
+ * reads only the sampler's cache; its text is rendered once per sampler tick or container event and
+ * reused by every scrape until the next (ExpositionCache), gzipped when the client asks.
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
 import { CorralError } from '../errors.js';
 import type { Logger } from '../api/log.js';
-import { EXPOSITION_CONTENT_TYPE, exposition } from './prometheus.js';
+import { ExpositionCache, acceptsGzip } from './exposition-cache.js';
+import { EXPOSITION_CONTENT_TYPE } from './prometheus.js';
 
 export const DEFAULT_METRICS_ADDR = '127.0.0.1:9338';
 
@@ -17,7 +19,9 @@ export interface MetricsServer {
   close(): Promise<void>;
 }
 
-export async function startMetricsServer(addr: { host: string; port: number }, registry: Registry, log: Logger): Promise<MetricsServer> {
+/** `source`: what says when the registry's content changed (the sampler); without it every scrape renders anew. */
+export async function startMetricsServer(addr: { host: string; port: number }, registry: Registry, log: Logger, source: { readonly version?: number } = {}): Promise<MetricsServer> {
+  const cache = new ExpositionCache(registry, source);
   const server = http.createServer({ requestTimeout: 30_000, keepAliveTimeout: 5_000 }, (req, res) => {
     const url = (req.url ?? '').split('?')[0];
     if (req.method !== 'GET' && req.method !== 'HEAD') {
@@ -28,9 +32,17 @@ export async function startMetricsServer(addr: { host: string; port: number }, r
       res.writeHead(404, { 'Content-Type': 'text/plain' }).end('not found: the metrics are at /metrics\n');
       return;
     }
-    exposition(registry).then(
-      (text) => {
-        res.writeHead(200, { 'Content-Type': EXPOSITION_CONTENT_TYPE, 'Content-Length': Buffer.byteLength(text) }).end(text);
+    const gzipped = acceptsGzip(req.headers['accept-encoding']);
+    cache.body(gzipped).then(
+      (body) => {
+        res
+          .writeHead(200, {
+            'Content-Type': EXPOSITION_CONTENT_TYPE,
+            'Content-Length': body.length,
+            Vary: 'Accept-Encoding',
+            ...(gzipped ? { 'Content-Encoding': 'gzip' } : {}),
+          })
+          .end(body);
       },
       (err: Error) => {
         log.error('metrics scrape failed', { err });

@@ -106,6 +106,7 @@ export class Sampler {
   private ticking: Promise<void> | undefined;
   private stopped = false;
   private due: number | undefined;
+  private changes = 0;
   readonly health: SamplerHealth = { ticks: 0, cpuSeconds: 0, lastTickSeconds: 0, lastTickContainers: 0 };
 
   constructor(private readonly o: SamplerOptions) {
@@ -138,6 +139,11 @@ export class Sampler {
     await Promise.all(this.chains.values());
     this.fs.close();
     for (const w of this.tickWaiters.splice(0)) w();
+  }
+
+  /** Changes after every tick and every container event followed: what the exporter caches its text by. */
+  get version(): number {
+    return this.changes;
   }
 
   /** Every container known, in no particular order. */
@@ -209,6 +215,7 @@ export class Sampler {
     this.health.ticks++;
     this.health.lastTickSeconds = (performance.now() - wallStart) / 1000;
     this.health.lastTickContainers = running.length;
+    this.changes++;
     for (const w of this.tickWaiters.splice(0)) w();
   }
 
@@ -347,7 +354,10 @@ export class Sampler {
 
   /** Run `work` for container `id` after the work already queued for it. */
   private enqueue(id: string, action: string, work: () => Promise<void>): void {
-    const next = (this.chains.get(id) ?? Promise.resolve()).then(work).catch((err: unknown) => this.o.log.warn('sampler: cannot follow a container', { id, action, error: message(err) }));
+    const next = (this.chains.get(id) ?? Promise.resolve())
+      .then(work)
+      .catch((err: unknown) => this.o.log.warn('sampler: cannot follow a container', { id, action, error: message(err) }))
+      .finally(() => this.changes++);
     this.chains.set(id, next);
     void next.then(() => {
       if (this.chains.get(id) === next) this.chains.delete(id);
