@@ -10,6 +10,8 @@
  *   `precpu_stats` Docker's zero value. A container that does not run gets Docker's empty stats.
  * - `GET /containers/stats` (corral's own): an array with one such object per running container
  *   (`all=1`: every container), answered from the cache without waiting; what `corral stats` polls.
+ *   Its JSON text is made once per sampler version (a tick, a container event) and reused until the
+ *   next: ~1 MB and ~20 ms of CPU for 500 containers, the same for every client of one tick.
  */
 import type { CgroupMode } from '../cgroups/types.js';
 import { dockerStats, dockerStatsJson } from '../metrics/docker-stats.js';
@@ -23,6 +25,8 @@ import { parseContainerRef, queryBool } from './validate.js';
 
 export interface StatsDeps {
   sampler: Sampler;
+  /** the last GET /containers/stats texts (see allStatsRoute); made by the route when absent */
+  allStatsCache?: Map<string, { version: number; body: string }>;
   /** bytes: the limit Docker reports for an unlimited container */
   hostMemory: number;
   mode: CgroupMode;
@@ -70,10 +74,18 @@ export async function containerStatsRoute(sup: Supervisor, deps: StatsDeps, ctx:
 
 export function allStatsRoute(deps: StatsDeps, ctx: RouteContext): void {
   const all = queryBool(ctx.query, 'all');
-  const list = deps.sampler
-    .list()
-    .filter((c) => all || c.status === 'running')
-    .sort((a, b) => (a.name ?? a.id).localeCompare(b.name ?? b.id))
-    .map((c) => statsOf(deps, c.id, c, true));
-  send(ctx, dockerStatsJson(list) + '\n');
+  const key = all ? 'all' : 'running';
+  const cache = (deps.allStatsCache ??= new Map());
+  const version = deps.sampler.version;
+  let cached = cache.get(key);
+  if (cached?.version !== version) {
+    const list = deps.sampler
+      .list()
+      .filter((c) => all || c.status === 'running')
+      .sort((a, b) => (a.name ?? a.id).localeCompare(b.name ?? b.id))
+      .map((c) => statsOf(deps, c.id, c, true));
+    cached = { version, body: dockerStatsJson(list) + '\n' };
+    cache.set(key, cached);
+  }
+  send(ctx, cached.body);
 }
