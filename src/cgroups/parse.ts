@@ -50,8 +50,9 @@ export function integerAt(text: string, start: number, end: number): number {
 
 /** The lines of a kernel file, without the trailing newline; an empty file has no lines. */
 function lines(text: string): string[] {
-  const trimmed = text.replace(/\n+$/, '');
-  return trimmed === '' ? [] : trimmed.split('\n');
+  let end = text.length;
+  while (end > 0 && text.charCodeAt(end - 1) === NEWLINE) end--;
+  return end === 0 ? [] : text.slice(0, end).split('\n');
 }
 
 /**

@@ -4,6 +4,7 @@
  * /proc/stat. Each takes the text (and its path, for the message) and returns typed data, or throws a
  * ParseError quoting the bad line.
  */
+import { integerAt } from '../cgroups/parse.js';
 import { ParseError } from '../errors.js';
 
 /** One interface's counters from net/dev (the kernel's struct rtnl_link_stats64 subset that Docker reports). */
@@ -27,14 +28,13 @@ export function parseNetDev(text: string, path?: string): Map<string, NetDevCoun
   const out = new Map<string, NetDevCounters>();
   const lines = text.split('\n');
   if (!(lines[0] ?? '').startsWith('Inter-|')) throw new ParseError('net/dev header', lines[0] ?? '', path);
+  const n = new Array<number>(NET_DEV_COLUMNS);
   for (let i = 2; i < lines.length; i++) {
     const line = lines[i]!;
     if (line.trim() === '') continue;
     const colon = line.indexOf(':');
-    const name = line.slice(0, colon).trim();
-    const fields = line.slice(colon + 1).trim().split(/\s+/);
-    if (colon < 0 || name === '' || fields.length !== 16 || !fields.every((f) => /^\d+$/.test(f))) throw new ParseError('net/dev', line, path);
-    const n = fields.map(Number);
+    const name = colon < 0 ? '' : line.slice(0, colon).trim();
+    if (name === '' || !netDevColumns(line, colon + 1, n)) throw new ParseError('net/dev', line, path);
     out.set(name, {
       rxBytes: n[0]!,
       rxPackets: n[1]!,
@@ -47,6 +47,36 @@ export function parseNetDev(text: string, path?: string): Map<string, NetDevCoun
     });
   }
   return out;
+}
+
+/** The counters of one net/dev line. */
+const NET_DEV_COLUMNS = 16;
+
+/**
+ * The 16 blank-separated unsigned numbers of `line` from `start` into `out`, read in place (the
+ * sampler parses every container's net/dev every tick); false when there are not exactly 16 or one is
+ * not a number.
+ */
+function netDevColumns(line: string, start: number, out: number[]): boolean {
+  let column = 0;
+  let i = start;
+  for (;;) {
+    while (i < line.length && isBlank(line.charCodeAt(i))) i++;
+    if (i === line.length) return column === NET_DEV_COLUMNS;
+    let end = i;
+    while (end < line.length && !isBlank(line.charCodeAt(end))) end++;
+    const value = column < NET_DEV_COLUMNS && line.charCodeAt(i) !== MINUS ? integerAt(line, i, end) : NaN;
+    if (Number.isNaN(value)) return false;
+    out[column++] = value;
+    i = end;
+  }
+}
+
+const MINUS = 45;
+
+/** What /\s/ matches in an ASCII line: space, tab, and \n \v \f \r. */
+function isBlank(c: number): boolean {
+  return c === 32 || (c >= 9 && c <= 13);
 }
 
 /** USER_HZ: the unit of /proc/stat's times; 100 on every Linux architecture Docker supports (moby uses the same constant). */

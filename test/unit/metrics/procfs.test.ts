@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import fc from 'fast-check';
 import { isReportedInterface, parseNetDev, parseProcStatCpuTotal } from '../../../src/metrics/procfs.js';
 
 const dir = fileURLToPath(new URL('../../../../test/fixtures/proc/', import.meta.url));
@@ -34,4 +35,31 @@ test("/proc/stat: Docker's system_cpu_usage, the first 7 fields of the cpu line 
   // cpu  752518 0 425603 959428 10828 0 1131 5557 0 0: steal (5557) and guest are left out, as moby does
   assert.equal(parseProcStatCpuTotal(read('stat')), (752518 + 0 + 425603 + 959428 + 10828 + 0 + 1131) * 10_000_000);
   assert.throws(() => parseProcStatCpuTotal('cpu0 1 2 3\n', '/proc/stat'), { message: 'parse /proc/stat cpu line (/proc/stat): unexpected line "cpu0 1 2 3"' });
+});
+
+/** net/dev's rule before the in-place column reader: split on blanks, 16 unsigned numbers. */
+function generalNetDevLine(line: string): number[] | undefined {
+  const fields = line.trim().split(/\s+/);
+  return fields.length === 16 && fields.every((f) => /^\d+$/.test(f)) ? fields.map(Number) : undefined;
+}
+
+test('net/dev: the in-place column reader agrees with splitting on blanks', () => {
+  const header = 'Inter-|   Receive\n face |bytes\n';
+  const token = fc.constantFrom('0', '7', '123456', '18446744073709551615', '-1', 'x', ' ', '   ', '\t', '\r');
+  const columns = fc.array(token, { maxLength: 40 }).map((t) => t.join(' '));
+  fc.assert(
+    fc.property(columns, (cols) => {
+      const line = `  eth0: ${cols}`;
+      const want = generalNetDevLine(cols);
+      let got: number[] | undefined;
+      try {
+        const c = parseNetDev(`${header}${line}\n`).get('eth0')!;
+        got = [c.rxBytes, c.rxPackets, c.rxErrors, c.rxDropped, c.txBytes, c.txPackets, c.txErrors, c.txDropped];
+      } catch {
+        got = undefined;
+      }
+      assert.deepEqual(got, want === undefined ? undefined : [0, 1, 2, 3, 8, 9, 10, 11].map((i) => want[i]));
+    }),
+    { numRuns: 3000 },
+  );
 });
