@@ -11,9 +11,11 @@ import { test as nodeTest, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
+import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import zlib from 'node:zlib';
 import { ensureBusyboxRootfs } from '../helpers/busybox.js';
 import { CORRAL_BIN, TEST_CGROUP_PARENT, corral, stopAllCorrals, testDriver } from '../helpers/corral.js';
 import { request } from '../helpers/http.js';
@@ -289,6 +291,43 @@ test('a real Prometheus server scrapes the daemon and answers PromQL with the wo
     }
     fs.rmSync(promDir, { recursive: true, force: true });
   }
+});
+
+test('an update: the new limits are in the stats and the metrics within a tick (the sampler re-reads the limits then)', async () => {
+  const r = await api('POST', `/containers/${id}/update`, { Memory: 96 << 20, PidsLimit: 48 });
+  assert.equal(r.status, 200, r.body);
+  // the kernel holds them: what the stats must show
+  assert.equal(Number(read(dirs.pids, 'pids.max')), 48);
+  assert.equal(Number(read(dirs.memory, dirs.mode === 'v1' ? 'memory.limit_in_bytes' : 'memory.max')), 96 << 20);
+  const s = await until('the new limits in the stats', async () => {
+    const one = (await api('GET', `/containers/${id}/stats?stream=0&one-shot=1`)).json<DockerStats>();
+    return one.pids_stats?.limit === 48 && one.memory_stats?.limit === 96 << 20 && one;
+  }, 10 * INTERVAL_MS);
+  assert.equal(s.memory_stats?.limit, 96 << 20);
+  const text = await until('the new limits in the metrics', async () => {
+    const t = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+    return t.includes(`corral_container_pids_limit{id="/corral/${id}",name="stats-load",image="${rootfs}"} 48\n`) && t;
+  }, 10 * INTERVAL_MS);
+  assert.match(text, new RegExp(`container_spec_memory_limit_bytes\\{id="/corral/${id}"[^}]*\\} ${96 << 20}\n`));
+});
+
+test('a scrape asking for gzip gets the same exposition gzipped; one without gets it plain', async () => {
+  const get = (encoding: string) =>
+    new Promise<{ headers: http.IncomingHttpHeaders; body: Buffer }>((resolve, reject) => {
+      http.get({ host: '127.0.0.1', port: metricsPort, path: '/metrics', headers: { 'accept-encoding': encoding }, agent: false }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (d: Buffer) => chunks.push(d));
+        res.on('end', () => resolve({ headers: res.headers, body: Buffer.concat(chunks) }));
+      }).on('error', reject);
+    });
+  const zipped = await get('gzip');
+  assert.equal(zipped.headers['content-encoding'], 'gzip');
+  assert.equal(zipped.headers.vary, 'Accept-Encoding');
+  assert.equal(Number(zipped.headers['content-length']), zipped.body.length);
+  assert.match(zlib.gunzipSync(zipped.body).toString('utf8'), new RegExp(`container_memory_working_set_bytes\\{id="/corral/${id}"`));
+  const plain = await get('identity');
+  assert.equal(plain.headers['content-encoding'], undefined);
+  assert.match(plain.body.toString('utf8'), /^# HELP container_cpu_usage_seconds_total /);
 });
 
 test("the container's end: its stats go empty, its descriptors are given back, the state metric says exited", async () => {
