@@ -8,7 +8,11 @@
  *     20), and the part inside its sampling ticks (corral_sampler_cpu_seconds_total, same window);
  *   - the sampler alone: the same Sampler in the bench's own otherwise idle process, over the same
  *     containers, its process CPU time per second (what sampling costs, without the supervisor);
- *   - median and p99 of a /metrics scrape (30 scrapes) and of a `corral stats --no-stream` (20 runs).
+ *   - median and p99 of a /metrics scrape (30 scrapes one after the other, fetch() reading the text:
+ *     identity, and gzip as Prometheus asks for it, decompressed by the client), of the first scrape
+ *     after a tick (10, one interval apart: the daemon renders the text then, which is what a
+ *     Prometheus scraping every 15 s always gets), of GET /containers/stats (20) and of a
+ *     `corral stats --no-stream` (20 runs).
  * Targets: sampling at most 2% of one core; a scrape at most 50 ms median. Every container is removed
  * at the end, and the daemons stopped, also on failure.
  */
@@ -81,6 +85,17 @@ function cpuSeconds(pid: number): number {
   return (Number(fields[11]) + Number(fields[12])) / CLK_TCK;
 }
 
+/** The size of the gzipped exposition, as sent. */
+function gzipLength(port: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    http.get({ host: '127.0.0.1', port, path: '/metrics', headers: { 'accept-encoding': 'gzip' }, agent: false }, (res) => {
+      let n = 0;
+      res.on('data', (d: Buffer) => (n += d.length));
+      res.on('end', () => resolve(res.headers['content-encoding'] === 'gzip' ? n : NaN));
+    }).on('error', reject);
+  });
+}
+
 async function metric(port: number, name: string): Promise<number> {
   const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
   const m = new RegExp(`^${name} (\\S+)$`, 'm').exec(text);
@@ -100,12 +115,13 @@ function quantile(sorted: readonly number[], q: number): number {
   return sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)]!;
 }
 
-async function timed(n: number, fn: () => Promise<void>): Promise<{ median: number; p99: number }> {
+/** Median and p99 of `n` runs of `fn`, each timed whole, or by the ms it returns itself. */
+async function timed(n: number, fn: () => Promise<void | number>): Promise<{ median: number; p99: number }> {
   const times: number[] = [];
   for (let i = 0; i < n; i++) {
     const t = performance.now();
-    await fn();
-    times.push(performance.now() - t);
+    const own = await fn();
+    times.push(typeof own === 'number' ? own : performance.now() - t);
   }
   times.sort((a, b) => a - b);
   return { median: quantile(times, 0.5), p99: quantile(times, 0.99) };
@@ -157,11 +173,31 @@ async function main(): Promise<void> {
 
     const withSampling = await measureCpu(daemon, port);
     const tick = await metric(port, 'corral_sampler_last_tick_seconds');
-    const scrape = await timed(30, async () => {
-      const res = await fetch(`http://127.0.0.1:${port}/metrics`);
+    const scrapeWith = (encoding: string) => async () => {
+      const res = await fetch(`http://127.0.0.1:${port}/metrics`, { headers: { 'accept-encoding': encoding } });
       await res.text();
+    };
+    const scrape = await timed(30, scrapeWith('identity'));
+    const scrapeGzip = await timed(30, scrapeWith('gzip'));
+    // the first scrape after a tick: one interval's wait before each
+    const firstAfterTick = await timed(10, async () => {
+      await sleep(1000);
+      const t = performance.now();
+      await scrapeWith('identity')();
+      return performance.now() - t;
     });
-    const scrapeBytes = (await (await fetch(`http://127.0.0.1:${port}/metrics`)).text()).length;
+    const firstAfterTickGzip = await timed(10, async () => {
+      await sleep(1000);
+      const t = performance.now();
+      await scrapeWith('gzip')();
+      return performance.now() - t;
+    });
+    const scrapeBytes = (await (await fetch(`http://127.0.0.1:${port}/metrics`, { headers: { 'accept-encoding': 'identity' } })).text()).length;
+    const gzipBytes = await gzipLength(port);
+    const allStats = await timed(20, async () => {
+      const r = await api(socket, 'GET', '/containers/stats');
+      if (r.status !== 200 || (JSON.parse(r.body) as unknown[]).length !== CONTAINERS) throw new Error(`GET /containers/stats: ${r.status}`);
+    });
     const stats = await timed(20, async () => {
       const p = spawn(process.execPath, [CORRAL, '--host', `unix://${socket}`, 'stats', '--no-stream'], { stdio: ['ignore', 'pipe', 'inherit'] });
       let lines = 0;
@@ -192,6 +228,9 @@ async function main(): Promise<void> {
     console.log(`  daemon, inside its sampling ticks: ${withSampling.sampler.toFixed(2)}% of one core (corral_sampler_cpu_seconds_total; counts other threads' work during a tick too)`);
     console.log(`  one pass over ${CONTAINERS} containers:     ${(tick * 1000).toFixed(1)} ms wall`);
     console.log(`  /metrics scrape (${(scrapeBytes / 1e6).toFixed(1)} MB):      median ${scrape.median.toFixed(1)} ms, p99 ${scrape.p99.toFixed(1)} ms   target <= 50 ms median`);
+    console.log(`    gzip (${(gzipBytes / 1e6).toFixed(2)} MB, fetch() inflates): median ${scrapeGzip.median.toFixed(1)} ms, p99 ${scrapeGzip.p99.toFixed(1)} ms`);
+    console.log(`    first after a tick (renders): median ${firstAfterTick.median.toFixed(1)} ms, p99 ${firstAfterTick.p99.toFixed(1)} ms; gzip median ${firstAfterTickGzip.median.toFixed(1)} ms, p99 ${firstAfterTickGzip.p99.toFixed(1)} ms`);
+    console.log(`  GET /containers/stats (${CONTAINERS}):    median ${allStats.median.toFixed(1)} ms, p99 ${allStats.p99.toFixed(1)} ms`);
     console.log(`  corral stats --no-stream:        median ${stats.median.toFixed(1)} ms, p99 ${stats.p99.toFixed(1)} ms (a whole CLI run, Node's start-up included)`);
   } finally {
     if (daemon && daemon.child.exitCode === null) {
