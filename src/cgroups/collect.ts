@@ -8,6 +8,7 @@
  */
 import { posix as path } from 'node:path';
 import { readOptionalSync, type CgroupFs } from './cgroupfs.js';
+import { parseFlatKeyed } from './parse.js';
 import type { CgroupStats } from './types.js';
 
 /**
@@ -16,6 +17,7 @@ import type { CgroupStats } from './types.js';
  */
 export class CgroupDir {
   private readonly files = new Map<string, string>();
+  private readonly flatKeyedParsers = new Map<string, (text: string, path: string) => Record<string, number>>();
 
   constructor(readonly dir: string) {}
 
@@ -24,6 +26,16 @@ export class CgroupDir {
     let p = this.files.get(name);
     if (p === undefined) this.files.set(name, (p = path.join(this.dir, name)));
     return p;
+  }
+
+  /** parseFlatKeyed for the file `name`, with a memo of its keys kept from one read to the next */
+  flatKeyed(name: string): (text: string, path: string) => Record<string, number> {
+    let parse = this.flatKeyedParsers.get(name);
+    if (parse === undefined) {
+      const keys: string[] = [];
+      this.flatKeyedParsers.set(name, (parse = (text, path) => parseFlatKeyed(text, path, keys)));
+    }
+    return parse;
   }
 }
 

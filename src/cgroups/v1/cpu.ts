@@ -5,7 +5,6 @@
 import type { CgroupDir, StatsCollector } from '../collect.js';
 import { compact } from '../collect.js';
 import { cpuWeightToShares } from '../convert.js';
-import { parseFlatKeyed } from '../parse.js';
 import type { CgroupStats, CpuLimits, PlannedWrite } from '../types.js';
 import { checkLimit, checkRange } from '../validate.js';
 import { PERIOD_MAX, PERIOD_MIN, QUOTA_MIN } from '../v2/cpu.js';
@@ -31,7 +30,7 @@ export function plan(limits: CpuLimits | undefined): PlannedWrite[] {
 
 /** cpu.stat: nr_periods, nr_throttled, throttled_time (nanoseconds -> microseconds). */
 export function stats(dir: CgroupDir, c: StatsCollector): CgroupStats['cpu'] {
-  const stat = c.required(dir.file('cpu.stat'), parseFlatKeyed);
+  const stat = c.required(dir.file('cpu.stat'), dir.flatKeyed('cpu.stat'));
   if (!stat) return undefined;
   return compact({
     nrPeriods: stat.nr_periods,

@@ -117,8 +117,8 @@ export function stats(dir: CgroupDir, c: StatsCollector, max: Limit | undefined)
   const current = c.required(dir.file('memory.usage_in_bytes'), parseNumber);
   const peak = c.required(dir.file('memory.max_usage_in_bytes'), parseNumber);
   const failcnt = c.required(dir.file('memory.failcnt'), parseNumber);
-  const oom = c.required(dir.file('memory.oom_control'), parseFlatKeyed);
-  const stat = c.required(dir.file('memory.stat'), parseFlatKeyed);
+  const oom = c.required(dir.file('memory.oom_control'), dir.flatKeyed('memory.oom_control'));
+  const stat = c.required(dir.file('memory.stat'), dir.flatKeyed('memory.stat'));
   return compact({
     current,
     peak,

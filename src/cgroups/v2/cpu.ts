@@ -5,7 +5,7 @@
  */
 import type { CgroupDir, StatsCollector } from '../collect.js';
 import { compact } from '../collect.js';
-import { parseFlatKeyed, parsePressure } from '../parse.js';
+import { parsePressure } from '../parse.js';
 import type { CgroupStats, CpuLimits, Limit, PlannedWrite, Pressure } from '../types.js';
 import { checkLimit, checkRange } from '../validate.js';
 
@@ -42,7 +42,7 @@ export function plan(limits: CpuLimits | undefined, ctx: CpuPlanContext = {}): P
 
 /** cpu.stat, present in every cgroup. */
 export function stats(dir: CgroupDir, c: StatsCollector): CgroupStats['cpu'] {
-  const stat = c.required(dir.file('cpu.stat'), parseFlatKeyed);
+  const stat = c.required(dir.file('cpu.stat'), dir.flatKeyed('cpu.stat'));
   return stat
     ? compact({
         usageUsec: stat.usage_usec,

@@ -51,8 +51,8 @@ export function stats(dir: CgroupDir, c: StatsCollector, max: Limit | undefined)
   const current = c.required(dir.file('memory.current'), parseNumber);
   const peak = c.optional(dir.file('memory.peak'), parseNumber); // Linux 5.19+
   const swapCurrent = c.optional(dir.file('memory.swap.current'), parseNumber); // absent without swap accounting
-  const ev = c.required(dir.file('memory.events'), parseFlatKeyed);
-  const stat = c.required(dir.file('memory.stat'), parseFlatKeyed);
+  const ev = c.required(dir.file('memory.events'), dir.flatKeyed('memory.events'));
+  const stat = c.required(dir.file('memory.stat'), dir.flatKeyed('memory.stat'));
   return compact({ current, peak, swapCurrent, max, events: ev ? events(ev) : undefined, stat });
 }
 

@@ -287,6 +287,24 @@ describe('the fast paths agree with the general rule', () => {
   test('parseSingleValue', () => {
     fc.assert(fc.property(text, (t) => assert.deepEqual(outcome(() => parseSingleValue(t, '/x/f')), outcome(() => generalSingleValue(t, '/x/f')))), { numRuns: 5000 });
   });
+  test('parseFlatKeyed with a memo of the keys: the same result whatever the memo holds from an earlier text', () => {
+    fc.assert(
+      fc.property(text, text, (earlier, t) => {
+        const keys: string[] = [];
+        outcome(() => parseFlatKeyed(earlier, '/x/f', keys));
+        assert.deepEqual(outcome(() => parseFlatKeyed(t, '/x/f', keys)), outcome(() => generalFlatKeyed(t, '/x/f')));
+      }),
+      { numRuns: 5000 },
+    );
+  });
+  test('the memo gives back the same key strings on the next read of the same keys', () => {
+    const keys: string[] = [];
+    parseFlatKeyed(fixture('v1', 'memory.stat'), undefined, keys);
+    const first = [...keys];
+    assert.equal(first.length, fixture('v1', 'memory.stat').trim().split('\n').length);
+    assert.deepEqual(Object.keys(parseFlatKeyed(fixture('v1', 'memory.stat'), undefined, keys)), first);
+    assert.ok(keys.every((k, i) => k === first[i]));
+  });
   test('every captured flat keyed file', () => {
     for (const [mode, name] of [['v1', 'memory.stat'], ['v1', 'cpu.stat'], ['v1', 'memory.oom_control'], ['v2', 'guest-6.1/memory.stat'], ['v2', 'guest-6.1/memory.events'], ['v2', 'guest-6.1/cpu.stat']] as const) {
       assert.deepEqual(parseFlatKeyed(fixture(mode, name)), generalFlatKeyed(fixture(mode, name)), `${mode}/${name}`);
