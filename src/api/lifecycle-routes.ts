@@ -55,6 +55,12 @@ export async function stopRoute(sup: Supervisor, ctx: RouteContext): Promise<voi
 }
 
 /** Docker's restart: stop (`t` seconds before SIGKILL, default 10), then start; 204. */
+/** Docker's LogConfig.Config for inspect: the options given, as Docker echoes them (strings). */
+function logConfigJson(log: { maxSize: number; maxFiles: number } | undefined): Record<string, string> {
+  if (!log) return {};
+  return { ...(log.maxSize > 0 ? { 'max-size': String(log.maxSize) } : {}), ...(log.maxFiles > 1 ? { 'max-file': String(log.maxFiles) } : {}) };
+}
+
 export async function restartRoute(sup: Supervisor, ctx: RouteContext): Promise<void> {
   const id = await idOf(sup, ctx);
   const t = queryInt(ctx.query, 't', -1, 86_400) ?? 10;
@@ -160,7 +166,7 @@ export async function inspectRoute(sup: Supervisor, ctx: RouteContext): Promise<
       BlkioDeviceWriteBps: hc.BlkioDeviceWriteBps ?? null,
       BlkioDeviceReadIOps: hc.BlkioDeviceReadIOps ?? null,
       BlkioDeviceWriteIOps: hc.BlkioDeviceWriteIOps ?? null,
-      LogConfig: { Type: 'json-file', Config: {} },
+      LogConfig: { Type: 'json-file', Config: logConfigJson(stored.config.log) },
       RestartPolicy: restartPolicyJson(stored.config.restartPolicy),
     },
     GraphDriver: { Data: null, Name: 'overlay2' },

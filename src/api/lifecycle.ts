@@ -67,6 +67,7 @@ const FIELD_OF_FLAG: Record<string, string> = {
   '--pids-limit': 'HostConfig.PidsLimit',
   '--blkio-weight': 'HostConfig.BlkioWeight',
   '--restart': 'HostConfig.RestartPolicy',
+  '--log-opt': 'HostConfig.LogConfig',
   '--device-read-bps': 'HostConfig.BlkioDeviceReadBps',
   '--device-write-bps': 'HostConfig.BlkioDeviceWriteBps',
   '--device-read-iops': 'HostConfig.BlkioDeviceReadIOps',
@@ -147,6 +148,8 @@ export function rawOptionsFromBody(body: Record<string, unknown>, name: string |
   set('blkioWeight', num(hc.BlkioWeight, 'HostConfig.BlkioWeight'));
   const policy = restartPolicyFromJson(hc.RestartPolicy);
   if (policy !== undefined && policy.name !== 'no') o.restart = formatRestartPolicy(policy);
+  const logOpt = logOptsFromJson(hc.LogConfig);
+  if (logOpt.length) o.logOpt = logOpt;
   set('deviceReadBps', throttleDevices(hc.BlkioDeviceReadBps, 'HostConfig.BlkioDeviceReadBps'));
   set('deviceWriteBps', throttleDevices(hc.BlkioDeviceWriteBps, 'HostConfig.BlkioDeviceWriteBps'));
   set('deviceReadIops', throttleDevices(hc.BlkioDeviceReadIOps, 'HostConfig.BlkioDeviceReadIOps'));
@@ -177,6 +180,25 @@ export function dockerFieldOf(flag: string): string {
 export function runConfigFromBody(body: Record<string, unknown>, name: string | undefined, facts: HostFacts): RunConfig {
   const { options, command } = rawOptionsFromBody(body, name);
   return runConfigFromOptions(options, command, facts);
+}
+
+/**
+ * HostConfig.LogConfig as --log-opt values: json-file (or no Type) only, its Config a map of
+ * strings (`{"max-size": "10m", "max-file": "3"}`), which run's flag parsing then validates.
+ */
+export function logOptsFromJson(value: unknown): string[] {
+  if (value === undefined || value === null) return [];
+  const lc = obj(value);
+  if (typeof value !== 'object' || Array.isArray(value)) throw new ApiError(400, 'HostConfig.LogConfig: expected an object {"Type": "json-file", "Config": {...}}');
+  if (lc.Type !== undefined && lc.Type !== null && lc.Type !== '' && lc.Type !== 'json-file') {
+    throw new ApiError(400, `HostConfig.LogConfig.Type: logging driver ${JSON.stringify(lc.Type)} is not supported: corral writes json-file logs`);
+  }
+  const out: string[] = [];
+  for (const [k, v] of Object.entries(obj(lc.Config))) {
+    if (typeof v !== 'string') throw new ApiError(400, `HostConfig.LogConfig.Config.${k}: expected a string`);
+    out.push(`${k}=${v}`);
+  }
+  return out;
 }
 
 /** A signal by name (KILL, SIGKILL) or number. */
@@ -337,7 +359,7 @@ export class Supervisor {
     const driver = await this.driver(config.cgroupParent);
     const id = newContainerId();
     const logPath = path.join(this.dir(id), LOG_FILE);
-    await createStored(config, { stateRoot: this.deps.stateRoot, driver, stderr: process.stderr, id }, { header: { detach: true, log: { path: logPath, maxSize: 0, maxFiles: 1 } } });
+    await createStored(config, { stateRoot: this.deps.stateRoot, driver, stderr: process.stderr, id }, { header: { detach: true, log: { path: logPath, maxSize: config.log?.maxSize ?? 0, maxFiles: config.log?.maxFiles ?? 1 } } });
     const hc = obj(body.HostConfig);
     const hostConfig: Record<string, unknown> = {};
     for (const k of HOST_CONFIG_FIELDS) if (hc[k] !== undefined) hostConfig[k] = hc[k];
@@ -901,4 +923,4 @@ function memoryBusy(id: string, max: number, used: number | undefined, file: str
 }
 
 /** The HostConfig fields kept for inspect. */
-const HOST_CONFIG_FIELDS = ['Memory', 'MemorySwap', 'MemoryReservation', 'NanoCpus', 'CpuPeriod', 'CpuQuota', 'CpuShares', 'CpusetCpus', 'CpusetMems', 'PidsLimit', 'BlkioWeight', 'BlkioDeviceReadBps', 'BlkioDeviceWriteBps', 'BlkioDeviceReadIOps', 'BlkioDeviceWriteIOps', 'Binds', 'ReadonlyRootfs', 'NetworkMode', 'CapAdd', 'CapDrop', 'AutoRemove', 'CgroupParent', 'RestartPolicy'];
+const HOST_CONFIG_FIELDS = ['Memory', 'MemorySwap', 'MemoryReservation', 'NanoCpus', 'CpuPeriod', 'CpuQuota', 'CpuShares', 'CpusetCpus', 'CpusetMems', 'PidsLimit', 'BlkioWeight', 'BlkioDeviceReadBps', 'BlkioDeviceWriteBps', 'BlkioDeviceReadIOps', 'BlkioDeviceWriteIOps', 'Binds', 'ReadonlyRootfs', 'NetworkMode', 'CapAdd', 'CapDrop', 'AutoRemove', 'CgroupParent', 'RestartPolicy', 'LogConfig'];

@@ -140,6 +140,11 @@ const CLIENT_COMMANDS: Readonly<Record<string, (ctx: ClientContext, argv: readon
 };
 
 export async function main(argv: string[]): Promise<number> {
+  // `corral logs web | head`: the reader going away ends the command quietly, as with Docker's CLI
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(0);
+    throw err;
+  });
   let command: string | undefined;
   try {
     const global = parseGlobal(argv);

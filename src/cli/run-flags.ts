@@ -42,8 +42,16 @@ export interface RunConfig {
   restartPolicy?: RestartPolicy;
   /** --cgroup-parent, normalised ("/a//b/" -> "/a/b"); relative or absolute as given */
   cgroupParent?: string;
+  /** --log-opt max-size / max-file: the json-file log's rotation (the daemon's containers log; a foreground run writes to the terminal) */
+  log?: LogOptions;
   resources: Resources;
   isolation: IsolationOptions;
+}
+
+/** Docker's json-file log options: rotate at `maxSize` bytes (0: never), keeping `maxFiles` files in all. */
+export interface LogOptions {
+  maxSize: number;
+  maxFiles: number;
 }
 
 /** A command line that commander could not take: unknown flag, a flag without its value, no command. */
@@ -93,6 +101,7 @@ export interface RawRunOptions {
   cpusetMems?: string;
   pidsLimit?: string;
   blkioWeight?: string;
+  logOpt?: string[];
   deviceReadBps?: string[];
   deviceWriteBps?: string[];
   deviceReadIops?: string[];
@@ -133,6 +142,7 @@ export const EXPECT = {
   cpusetMems: 'a list of memory nodes such as 0-1,3',
   pidsLimit: 'a positive number of processes, or 0 or -1 for no limit',
   blkioWeight: 'a weight from 10 to 1000, or 0 for the default',
+  logOpt: 'max-size=SIZE (e.g. 10m) or max-file=N (N >= 1, with max-size), the json-file log driver\'s options',
   deviceBps: `DEVICE:RATE such as /dev/sda:10m, RATE in bytes per second: ${SIZE_SYNTAX}, above 0`,
   deviceIops: 'DEVICE:N such as /dev/sda:100, N a positive number of operations per second',
   hostname:
@@ -150,6 +160,7 @@ const FLAGS: readonly FlagSpec[] = [
   { flags: '-d, --detach', description: 'run in the background through the daemon and print the container\'s id' },
   { flags: '--name <name>', description: 'name the container', expected: EXPECT.name },
   { flags: '--restart <policy>', description: 'restart policy when the container exits (through the daemon only): no, always, unless-stopped, on-failure[:MAX]', expected: EXPECT.restart },
+  { flags: '--log-opt <key=value>', description: 'json-file log rotation: max-size=SIZE, max-file=N', expected: EXPECT.logOpt, repeatable: true },
   { flags: '--rootfs <dir>', description: 'lower layer of the root file system (default: the host\'s system directories)', expected: EXPECT.rootfs },
   { flags: '--cgroup-parent <path>', description: 'parent cgroup of the container\'s cgroup', expected: EXPECT.cgroupParent },
   { flags: '-m, --memory <bytes>', description: 'memory limit (memory.max)', expected: EXPECT.memory },
@@ -264,6 +275,32 @@ function fromCommanderError(error: CommanderError): Error {
   return new RunUsageError('corral run', '', error.message.replace(/^error: /, ''));
 }
 
+/**
+ * --log-opt values, with Docker's json-file rules (daemon/logger/jsonfilelog): max-size in bytes
+ * with binary units, max-file at least 1 and only with max-size; any other key is refused.
+ */
+export function parseLogOpts(values: readonly string[]): LogOptions {
+  let maxSize: number | undefined;
+  let maxFiles: number | undefined;
+  for (const value of values) {
+    const eq = value.indexOf('=');
+    const key = eq < 0 ? value : value.slice(0, eq);
+    const text = eq < 0 ? '' : value.slice(eq + 1);
+    if (key === 'max-size') {
+      const parsed = tryParseByteSize(text);
+      if (!parsed.ok) throw new InvalidArgumentError('--log-opt', value, `${parsed.reason}; expected max-size=SIZE with a size such as 10m`);
+      maxSize = parsed.bytes;
+    } else if (key === 'max-file') {
+      if (!/^\d{1,5}$/.test(text) || Number(text) < 1) throw new InvalidArgumentError('--log-opt', value, 'max-file=N with N a whole number from 1 to 99999');
+      maxFiles = Number(text);
+    } else {
+      throw new InvalidArgumentError('--log-opt', value, `unknown log opt '${key}' for the json-file log driver: expected max-size=SIZE or max-file=N`);
+    }
+  }
+  if (maxFiles !== undefined && maxFiles > 1 && maxSize === undefined) throw new InvalidArgumentError('--log-opt', `max-file=${maxFiles}`, 'max-file needs max-size (Docker\'s rule: without a size nothing rotates)');
+  return { maxSize: maxSize ?? 0, maxFiles: maxFiles ?? 1 };
+}
+
 /** Validate commander's raw values and the command, and build the configuration. */
 export function runConfigFromOptions(options: RawRunOptions, command: string[], facts: HostFacts, id?: string): RunConfig {
   if (command.length === 0 || command[0] === '') {
@@ -276,6 +313,7 @@ export function runConfigFromOptions(options: RawRunOptions, command: string[], 
   if (restartPolicy !== undefined && restartPolicy.name !== 'no' && options.rm === true) {
     throw new InvalidArgumentError('--restart', options.restart!, 'conflicting options: --restart and --rm (a container removed when it exits cannot be restarted)');
   }
+  const log = options.logOpt === undefined || options.logOpt.length === 0 ? undefined : parseLogOpts(options.logOpt);
   const resources = resourcesFrom(options, facts);
   const isolation = isolationFrom(options, command, facts, id);
   return {
@@ -283,6 +321,7 @@ export function runConfigFromOptions(options: RawRunOptions, command: string[], 
     rm: options.rm === true,
     ...(restartPolicy === undefined ? {} : { restartPolicy }),
     ...(cgroupParent === undefined ? {} : { cgroupParent }),
+    ...(log === undefined ? {} : { log }),
     resources,
     isolation,
   };

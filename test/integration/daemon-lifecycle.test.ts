@@ -323,3 +323,35 @@ test('events: the history since a time holds create, start, die with the exit co
   assert.equal(created.Actor.Attributes.name, 'lc-events-live');
   assert.equal((await api('DELETE', `/containers/lc-events-live`)).status, 204);
 });
+
+test('HostConfig.LogConfig max-size/max-file: the log rotates into at most max-file files; the logs route reads across them; inspect shows the options', async () => {
+  const id = await create(['sh', '-c', 'i=0; while [ $i -lt 400 ]; do echo line-$i; i=$((i+1)); done'], {
+    HostConfig: { CgroupParent: TEST_CGROUP_PARENT, NetworkMode: 'none', LogConfig: { Type: 'json-file', Config: { 'max-size': '2k', 'max-file': '3' } } },
+  });
+  assert.deepEqual((await inspect(id)).HostConfig.LogConfig, { Type: 'json-file', Config: { 'max-size': '2048', 'max-file': '3' } });
+  assert.equal((await api('POST', `/containers/${id}/start`)).status, 204);
+  assert.deepEqual((await api('POST', `/containers/${id}/wait?condition=next-exit`)).json(), { StatusCode: 0, Error: null });
+  const dir = path.join(root, 'containers', id);
+  const files = fs.readdirSync(dir).filter((f) => f.startsWith('container.log')).sort();
+  assert.deepEqual(files, ['container.log', 'container.log.1', 'container.log.2'], 'three files in all, the oldest dropped');
+  // a record is ~70 bytes: a file never holds much more than max-size
+  for (const f of files) assert.ok(fs.statSync(path.join(dir, f)).size <= 2048 + 200, `${f} is ${fs.statSync(path.join(dir, f)).size} bytes`);
+  const { default: http } = await import('node:http');
+  const body = await new Promise<Buffer>((resolve, reject) => {
+    http.get({ socketPath: socket, path: `/containers/${id}/logs?stdout=1` }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve(Buffer.concat(chunks)));
+    }).on('error', reject);
+  });
+  const lines = demux(body).map((f) => f.text).join('').trim().split('\n');
+  assert.equal(lines.at(-1), 'line-399');
+  // what is kept is a contiguous tail: the oldest lines went with the dropped file
+  const first = Number(lines[0]!.slice('line-'.length));
+  assert.ok(first > 0, 'the oldest lines were rotated away');
+  assert.deepEqual(lines, Array.from({ length: 400 - first }, (_, k) => `line-${first + k}`));
+  const bad = await api('POST', '/containers/create', { Image: rootfs, Cmd: ['true'], HostConfig: { CgroupParent: TEST_CGROUP_PARENT, LogConfig: { Type: 'json-file', Config: { 'max-fil': '3' } } } });
+  assert.equal(bad.status, 400);
+  assert.match(bad.json().message, /^HostConfig.LogConfig: invalid value "max-fil=3" for --log-opt: unknown log opt 'max-fil'/);
+  assert.equal((await api('DELETE', `/containers/${id}`)).status, 204);
+});

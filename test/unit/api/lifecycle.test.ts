@@ -78,3 +78,13 @@ test('parseTimestampNanos: unix seconds with up to 9 fraction digits, exactly; a
   assert.throws(() => parseTimestampNanos('10m', 'since'), /invalid since "10m": expected unix seconds/);
   assert.throws(() => parseTimestampNanos('1.1234567891', 'since'), /invalid since/);
 });
+
+test('HostConfig.LogConfig becomes --log-opt values; another driver or a non-string option is a 400 naming the field', async () => {
+  const { logOptsFromJson } = await import('../../../src/api/lifecycle.js');
+  assert.deepEqual(logOptsFromJson({ Type: 'json-file', Config: { 'max-size': '10m', 'max-file': '3' } }), ['max-size=10m', 'max-file=3']);
+  assert.deepEqual(logOptsFromJson({ Type: '', Config: {} }), []);
+  assert.deepEqual(logOptsFromJson(undefined), []);
+  assert.throws(() => logOptsFromJson({ Type: 'syslog' }), /HostConfig.LogConfig.Type: logging driver "syslog" is not supported/);
+  assert.throws(() => logOptsFromJson({ Config: { 'max-file': 3 } }), /HostConfig.LogConfig.Config.max-file: expected a string/);
+  assert.throws(() => logOptsFromJson('json-file'), /HostConfig.LogConfig: expected an object/);
+});

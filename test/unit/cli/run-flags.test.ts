@@ -501,3 +501,18 @@ test('parsing is pure: the facts are only asked, and the same argv gives the sam
   assert.deepEqual(parse(argv, recording), first);
   assert.deepEqual(asked.slice(0, 4).sort(), ['device /dev/sda', 'env HOME', 'path /srv/data', 'path /srv/rootfs']);
 });
+
+test('--log-opt: max-size with binary units, max-file >= 1 only with max-size; other keys refused naming the flag', async () => {
+  const { parseLogOpts } = await import('../../../src/cli/run-flags.js');
+  assert.deepEqual(parseLogOpts(['max-size=10m', 'max-file=3']), { maxSize: 10 * 1024 * 1024, maxFiles: 3 });
+  assert.deepEqual(parseLogOpts(['max-size=2k']), { maxSize: 2048, maxFiles: 1 });
+  assert.deepEqual(parseLogOpts(['max-file=1']), { maxSize: 0, maxFiles: 1 });
+  for (const [bad, why] of [
+    [['max-fil=3'], /unknown log opt 'max-fil'/],
+    [['max-size=12q'], /invalid value "max-size=12q" for --log-opt: unknown unit/],
+    [['max-size=1m', 'max-file=0'], /max-file=N with N a whole number from 1/],
+    [['max-file=3'], /max-file needs max-size/],
+  ] as [string[], RegExp][]) {
+    assert.throws(() => parseLogOpts(bad), (e: unknown) => e instanceof Error && (e as { flag?: string }).flag === '--log-opt' && why.test(e.message), bad.join(' '));
+  }
+});
