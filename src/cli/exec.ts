@@ -2,7 +2,8 @@
  * `corral exec [-e K=V] [-w DIR] [-u UID[:GID]] [-d] CONTAINER CMD [ARG...]`: run a command in a
  * running container through the daemon's API, as `docker exec` does: create the exec, start it,
  * copy its multiplexed output to our stdout and stderr, then read its exit code, which becomes
- * ours (126/127 when it cannot be executed / is not found). Errors before the command runs exit 125.
+ * ours (126/127 when it cannot be executed / is not found). A refusal by the daemon (no such
+ * container, not running) exits 1 with Docker's "Error response from daemon" line; a bad flag 125.
  */
 import type { IncomingMessage } from 'node:http';
 import type { Writable } from 'node:stream';
@@ -13,7 +14,8 @@ export const EXEC_USAGE = `Usage: corral [--host unix://PATH] exec [OPTIONS] CON
 
 Run a command in a running container: in its namespaces, cgroup and root file system, with its
 capabilities, as a process of its own (not a child of the container's PID 1). corral exits with the
-command's exit code (126: cannot be executed, 127: not found; 125: corral itself failed).
+command's exit code (126: cannot be executed, 127: not found; 1: the daemon refused, e.g. the
+container does not run; 125: a bad flag).
 
 Options:
   -e, --env KEY=VALUE   set an environment variable (repeatable); KEY alone copies corral's own
@@ -122,7 +124,7 @@ export interface ExecIo {
   stderr: Writable;
 }
 
-/** `corral exec`: the exit code of the command, or throws (125) when it could not be run. */
+/** `corral exec`: the exit code of the command, or throws when it could not be run (main maps the error to 1 or 125). */
 export async function execCommand(host: string | undefined, argv: readonly string[], io: ExecIo = { stdout: process.stdout, stderr: process.stderr }): Promise<number> {
   const args = parseExecArgs(argv);
   if (args.help) {

@@ -84,7 +84,8 @@ function parseGlobal(argv: string[]): GlobalOptions {
 }
 
 /** Exit codes: 125 corral's own failure (usage, bad values), 1 a client command that failed. */
-const USAGE_CODES = new Set(['EUSAGE', 'EINVALIDARG']);
+// bad input the user gave (a flag, a value, a workloads file): Docker's 125
+const USAGE_CODES = new Set(['EUSAGE', 'EINVALIDARG', 'EWORKLOADS', 'EWORKLOADSREAD']);
 
 function clientContext(global: GlobalOptions): ClientContext {
   return { socket: socketFromGlobal(global.host), out: process.stdout, err: process.stderr, now: () => new Date() };
@@ -128,6 +129,9 @@ async function runCommand(global: GlobalOptions, argv: string[]): Promise<number
   }
   return runStandAlone(global, config, defaultDriver);
 }
+
+/** Commands that only talk to the daemon, dispatched below: they fail as the client commands do (1). */
+const DAEMON_ONLY_COMMANDS: ReadonlySet<string> = new Set(['exec', 'stats', 'up', 'down']);
 
 /** The commands that talk to the daemon, by name. */
 const CLIENT_COMMANDS: Readonly<Record<string, (ctx: ClientContext, argv: readonly string[]) => Promise<number>>> = {
@@ -192,6 +196,6 @@ export async function main(argv: string[]): Promise<number> {
     if (err instanceof LaunchFailedError) return err.exitCode;
     if (isRun || command === undefined || (err instanceof CorralError && USAGE_CODES.has(err.code))) return 125;
     // a client command the daemon could not serve (not running, or failed): Docker's 1
-    return command in CLIENT_COMMANDS ? 1 : 125;
+    return command in CLIENT_COMMANDS || DAEMON_ONLY_COMMANDS.has(command) ? 1 : 125;
   }
 }

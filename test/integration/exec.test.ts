@@ -347,7 +347,7 @@ test('output framing: stdout and stderr round-trip apart, plain and hijacked; a 
   }
 });
 
-test('corral exec: output on our stdout and stderr, the exit code, -e/-w/-u/-d, and 125 with the reason when the container does not run', async () => {
+test('corral exec: output on our stdout and stderr, the exit code, -e/-w/-u/-d, and 1 with the daemon\'s reason when the container does not run (as docker exec)', async () => {
   const id = await runningContainer();
   try {
     const r = await corralExec(['-e', 'FOO=bar', '-w', '/tmp', '-u', '1000:1000', id.slice(0, 12), 'sh', '-c', 'echo "$FOO $(pwd) $(id -u)"; echo oops >&2; exit 5']);
@@ -362,12 +362,12 @@ test('corral exec: output on our stdout and stderr, the exit code, -e/-w/-u/-d, 
     await remove(id);
   }
   const gone = await corralExec([id, 'true']);
-  assert.equal(gone.code, 125);
-  assert.equal(gone.stderr, `corral: No such container: ${id}\n`);
+  assert.equal(gone.code, 1);
+  assert.equal(gone.stderr, `Error response from daemon: No such container: ${id}\n`);
   const stopped = await api('POST', '/containers/create', { Image: rootfs, Cmd: ['true'], HostConfig: { CgroupParent: TEST_CGROUP_PARENT } });
   try {
     const r = await corralExec([stopped.json().Id, 'true']);
-    assert.deepEqual([r.code, r.stderr], [125, `corral: Container ${stopped.json().Id} is not running\n`]);
+    assert.deepEqual([r.code, r.stderr], [1, `Error response from daemon: Container ${stopped.json().Id} is not running\n`]);
   } finally {
     await remove(stopped.json().Id);
   }
