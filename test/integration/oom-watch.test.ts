@@ -102,12 +102,12 @@ function checkOomAttributes(e: StreamedEvent, killNumber: number): void {
   for (const k of ['memory.usage', 'memory.peak', 'memory.anon', 'memory.file', 'memory.shmem', 'memory.kernel']) assert.match(a[k] ?? '', /^\d+$/, `${k} in ${JSON.stringify(a)}`);
   assert.ok(!Number.isNaN(Date.parse(a['memory.stat_time']!)), 'memory.stat_time is a time');
   assert.ok(Number(a['memory.peak']) > LIMIT / 2, `memory.peak ${a['memory.peak']}: the hog filled the limit`);
-  // Taken at the notification, normally before the kernel freed the victim's memory: the hog's anon
-  // pages. Under software emulation the victim (PID 1 here) can be gone before the daemon reads
-  // (seen once in ~10 guest runs: anon 0); the host, where timing is real, must show them.
-  if (MODE !== 'v2' || Number(a['memory.anon']) > 0) {
-    assert.ok(Number(a['memory.anon']) > LIMIT / 2, `memory.anon ${a['memory.anon']}: the snapshot shows the hog's anonymous memory`);
-  }
+  // Taken at the notification, normally before the kernel freed the victim's memory: then it holds
+  // the hog's anon pages. A PID-1 victim can be gone before the daemon's read comes (seen about
+  // once in ten runs, more often under emulation: anon 0); then the snapshot still has the peak,
+  // checked above, but not what filled it. Either way it must not show a half-freed victim.
+  const anon = Number(a['memory.anon']);
+  assert.ok(anon > LIMIT / 2 || anon < LIMIT / 16, `memory.anon ${anon}: the hog's pages, or none once it was freed`);
 }
 
 test('a hog as PID 1: exactly one oom event with counters and a memory.stat snapshot, then die; OOMKilled', async () => {
