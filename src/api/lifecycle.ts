@@ -42,7 +42,7 @@ import { formatBytesBinary } from '../container/format.js';
 import { mergeUpdate } from './update.js';
 import { newContainerId } from '../container/ids.js';
 import { writeFileAtomic } from '../state/atomic.js';
-import { createContainer as createStored, launchFailure } from '../container/run.js';
+import { createContainer as createStored, launchFailure, oomKillMessage } from '../container/run.js';
 import type { LauncherStatus } from '../container/status.js';
 import { containerPaths, releaseName, writeRecord } from '../container/store.js';
 import { ApiError } from './errors.js';
@@ -873,7 +873,7 @@ export class Supervisor {
       this.exits.poke(this.dir(id));
       const code = await this.watch(id);
       const limit = stored.config.resources.memory?.max;
-      const message = run.oom ? `killed by the OOM killer: memory limit ${limit === undefined || limit === 'max' ? 'unlimited' : formatBytesBinary(limit)}` : '';
+      const message = run.oom ? oomKillMessage(limit) : '';
       return { exitCode: code, message };
     } finally {
       run.stop();

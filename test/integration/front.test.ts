@@ -9,10 +9,10 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { ensureBusyboxRootfs } from '../helpers/busybox.js';
 import { CORRAL_BIN, TEST_CGROUP_PARENT, containerCgroups, launcherProcesses, stopAllCorrals } from '../helpers/corral.js';
 import { request } from '../helpers/http.js';
+import { startTestDaemon, type TestDaemon } from '../helpers/daemon.js';
 
 if (process.getuid?.() !== 0) throw new Error('the integration tests need root: run them as root (sudo npm test)');
 
@@ -22,8 +22,7 @@ let tmp: string;
 let root: string;
 let socket: string;
 let rootfs: string;
-let daemon: ChildProcess;
-let daemonLog = '';
+let daemon: TestDaemon;
 
 interface Result {
   code: number | null;
@@ -69,27 +68,11 @@ before(async () => {
   socket = path.join(tmp, 'corral.sock');
   rootfs = await ensureBusyboxRootfs(path.join(tmp, 'busybox'));
   assert.ok(fs.existsSync(path.join(path.dirname(CORRAL_BIN), '..', 'native', 'corral-front')), 'native/corral-front is not built (npm run build)');
-  daemon = spawn(process.execPath, [CORRAL_BIN, '--root', root, '--host', `unix://${socket}`, 'daemon', '--log-level', 'debug'], { stdio: ['ignore', 'ignore', 'pipe'] });
-  daemon.stderr!.on('data', (d: Buffer) => (daemonLog += d.toString()));
-  const deadline = Date.now() + 60_000;
-  for (;;) {
-    if (daemon.exitCode !== null) throw new Error(`the daemon exited:\n${daemonLog}`);
-    try {
-      if ((await request(socket, { path: '/_ping' })).body === 'OK') break;
-    } catch {
-      // not yet
-    }
-    if (Date.now() > deadline) throw new Error(`no answer from the daemon:\n${daemonLog}`);
-    await sleep(50);
-  }
+  daemon = await startTestDaemon(root, socket);
 });
 
 after(async () => {
-  if (daemon.exitCode === null) {
-    const gone = new Promise((r) => daemon.once('close', r));
-    daemon.kill('SIGTERM');
-    await gone;
-  }
+  await daemon?.stop();
   await stopAllCorrals();
   fs.rmSync(tmp, { recursive: true, force: true });
 });
