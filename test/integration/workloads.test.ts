@@ -29,6 +29,8 @@ const daemons: Daemon[] = [];
 
 /** A daemon on this test's root and socket, stopped in after() if a test does not stop it. */
 async function newDaemon(args: string[] = []): Promise<Daemon> {
+  // a test that failed before stopping its daemon must not make the next one fail on a busy socket
+  for (const running of daemons.splice(0)) await stopDaemonProcess(running);
   const d = await startDaemonProcess(root, socket, ['--log-level', 'debug', ...args]);
   daemons.push(d);
   return d;
@@ -80,7 +82,9 @@ function saveAtomically(text: string): void {
 
 async function daemonEvents(): Promise<{ Action: string; Actor: { Attributes: Record<string, string> } }[]> {
   const filters = encodeURIComponent(JSON.stringify({ type: ['daemon'] }));
-  const r = await request(socket, { path: `/events?since=0&until=${(Date.now() / 1000).toFixed(3)}&filters=${filters}` });
+  // until = the next millisecond: an event from this millisecond (already logged) has sub-ms nanoseconds
+  // after the truncated `now`, and would be left out of a stream that ends at `now`
+  const r = await request(socket, { path: `/events?since=0&until=${(Date.now() / 1000 + 0.001).toFixed(3)}&filters=${filters}` });
   assert.equal(r.status, 200, r.body);
   return r.body.split('\n').filter(Boolean).map((l) => JSON.parse(l) as { Action: string; Actor: { Attributes: Record<string, string> } });
 }
