@@ -7,7 +7,9 @@
  *   - the daemon's CPU time per second (utime + stime of /proc/<pid>/stat over BENCH_SECONDS, default
  *     20), and the part inside its sampling ticks (corral_sampler_cpu_seconds_total, same window);
  *   - the sampler alone: the same Sampler in the bench's own otherwise idle process, over the same
- *     containers, its process CPU time per second (what sampling costs, without the supervisor);
+ *     containers, its process CPU time per second (what sampling costs, without the supervisor), as
+ *     the daemon runs it (a quiet container's other files read in full every 10 s) and reading every
+ *     file every second (the cost when every container is busy);
  *   - median and p99 of a /metrics scrape (30 scrapes one after the other, fetch() reading the text:
  *     identity, and gzip as Prometheus asks for it, decompressed by the client), of the first scrape
  *     after a tick (10, one interval apart: the daemon renders the text then, which is what a
@@ -208,22 +210,36 @@ async function main(): Promise<void> {
 
     // The sampler alone: the same code in this process, which does nothing else meanwhile, over the
     // same containers (the daemon's own figure also holds its supervisor's exit polling, and
-    // process.cpuUsage counts the thread pool's work done during a tick as the tick's).
-    const alone = new Sampler({ stateRoot: root, intervalMs: 1000, log: quietLog });
-    await alone.start();
-    await sleep(2000);
-    const a0 = process.cpuUsage();
-    const ta = performance.now();
-    await sleep(SECONDS * 1000);
-    const used = process.cpuUsage(a0);
-    const aloneWall = (performance.now() - ta) / 1000;
-    const aloneContainers = alone.health.lastTickContainers;
-    await alone.stop();
-    const samplerAlone = ((used.user + used.system) / 1e6 / aloneWall) * 100;
+    // process.cpuUsage counts the thread pool's work done during a tick as the tick's). Twice: as the
+    // daemon runs it (quiet containers read in full every 10 s), and reading every file of every
+    // container every second (--sample-idle-interval 1s: what 500 busy containers cost).
+    const samplerAlone = async (idleIntervalMs?: number) => {
+      const alone = new Sampler({ stateRoot: root, intervalMs: 1000, ...(idleIntervalMs ? { idleIntervalMs } : {}), log: quietLog });
+      await alone.start();
+      await sleep(2000);
+      const a0 = process.cpuUsage();
+      const h0 = { ...alone.health };
+      const ta = performance.now();
+      await sleep(SECONDS * 1000);
+      const used = process.cpuUsage(a0);
+      const wall = (performance.now() - ta) / 1000;
+      const result = {
+        percent: ((used.user + used.system) / 1e6 / wall) * 100,
+        containers: alone.health.lastTickContainers,
+        full: alone.health.fullReads - h0.fullReads,
+        quiet: alone.health.quietReads - h0.quietReads,
+      };
+      await alone.stop();
+      return result;
+    };
+    const alone = await samplerAlone();
+    const aloneEveryFile = await samplerAlone(1000);
 
     const cores = os.cpus().length;
     console.log(`\nsampling ${CONTAINERS} containers every 1 s (${cores} CPUs, kernel ${os.release()}):`);
-    console.log(`  sampler alone (its own process):   ${samplerAlone.toFixed(2)}% of one core for ${aloneContainers} containers   target <= 2%`);
+    console.log(`  sampler alone (its own process):   ${alone.percent.toFixed(2)}% of one core for ${alone.containers} containers   target <= 2%`);
+    console.log(`    readings: ${alone.full} full, ${alone.quiet} quiet (CPU and memory counters unchanged; the rest read in full every 10 s)`);
+    console.log(`  sampler alone, every file every 1 s: ${aloneEveryFile.percent.toFixed(2)}% of one core (--sample-idle-interval 1s: the cost when all ${aloneEveryFile.containers} are busy; ${aloneEveryFile.full} full readings)`);
     console.log(`  daemon, whole process:             ${withSampling.daemon.toFixed(2)}% of one core (sampling, scrapes of nobody, and the supervisor following ${CONTAINERS} containers' exits)`);
     console.log(`  daemon, inside its sampling ticks: ${withSampling.sampler.toFixed(2)}% of one core (corral_sampler_cpu_seconds_total; counts other threads' work during a tick too)`);
     console.log(`  one pass over ${CONTAINERS} containers:     ${(tick * 1000).toFixed(1)} ms wall`);

@@ -9,7 +9,7 @@
 import { posix as path } from 'node:path';
 import { readOptionalSync, type CgroupFs } from './cgroupfs.js';
 import { parseFlatKeyed } from './parse.js';
-import type { CgroupStats } from './types.js';
+import type { ActivityReading, CgroupStats } from './types.js';
 
 /**
  * One cgroup directory whose file paths are joined once: a stats reader asks for the same dozen files
@@ -39,15 +39,39 @@ export class CgroupDir {
   }
 }
 
+/**
+ * The texts of `files` read now (throwing on the first that fails), and their key: what a stats
+ * reader's activity() returns.
+ */
+export function readActivity(fs: CgroupFs, files: readonly string[]): ActivityReading | undefined {
+  const texts = new Map<string, string>();
+  let key = '';
+  try {
+    for (const file of files) {
+      const text = fs.readSync(file);
+      texts.set(file, text);
+      key += text;
+    }
+  } catch {
+    // read() reads it again and reports the failure where it belongs
+    return undefined;
+  }
+  return { key, texts };
+}
+
 export class StatsCollector {
   readonly errors: CgroupStats['errors'] = [];
 
-  constructor(readonly fs: CgroupFs) {}
+  /** `known`: texts already read in this reading (an activity() reading), used instead of the file */
+  constructor(
+    readonly fs: CgroupFs,
+    private readonly known?: ReadonlyMap<string, string>,
+  ) {}
 
   /** A file that must exist: absence is an error too. */
   required<T>(path: string, parse: (text: string, path: string) => T): T | undefined {
     try {
-      return parse(this.fs.readSync(path), path);
+      return parse(this.known?.get(path) ?? this.fs.readSync(path), path);
     } catch (err) {
       this.errors.push({ file: path, message: err instanceof Error ? err.message : String(err) });
       return undefined;
@@ -57,7 +81,7 @@ export class StatsCollector {
   /** A file whose absence is data (added by a later kernel, PSI disabled): undefined then, silently. */
   optional<T>(path: string, parse: (text: string, path: string) => T): T | undefined {
     try {
-      const text = readOptionalSync(this.fs, path);
+      const text = this.known?.get(path) ?? readOptionalSync(this.fs, path);
       return text === undefined ? undefined : parse(text, path);
     } catch (err) {
       this.errors.push({ file: path, message: err instanceof Error ? err.message : String(err) });

@@ -160,6 +160,14 @@ export interface CgroupStats {
   errors: { file: string; message: string }[];
 }
 
+/** What CgroupStatsReader.activity() read: the files' texts, and one key to compare two readings by. */
+export interface ActivityReading {
+  /** the texts joined: equal keys, equal counters */
+  readonly key: string;
+  /** path -> text, for read() to use instead of reading the file again */
+  readonly texts: ReadonlyMap<string, string>;
+}
+
 /**
  * Reads a cgroup's stats again and again, synchronously (cgroup files answer from kernel memory; no
  * promise per file). The counters are read on every read(); the limits (v1 memory.limit_in_bytes, v2
@@ -167,7 +175,15 @@ export interface CgroupStats {
  * read on the first read() and again on the read() after refreshLimits() (or after they failed).
  */
 export interface CgroupStatsReader {
-  read(): CgroupStats;
+  /** every counter file; `activity`, from activity() just before, spares reading its files again */
+  read(activity?: ActivityReading): CgroupStats;
+  /**
+   * The cgroup's two cheapest moving counters, read now: CPU time (v1 cpuacct.usage; v2 cpu.stat) and
+   * memory charged (v1 memory.usage_in_bytes; v2 memory.current). Neither moves unless a task of the
+   * cgroup runs or its memory charge changes, so equal readings one interval apart say the cgroup was
+   * quiet. undefined when a file failed, or (v2, before the first read()) its controllers are unknown.
+   */
+  activity(): ActivityReading | undefined;
   /** read the limits again on the next read(): they were written (`corral update`) */
   refreshLimits(): void;
 }

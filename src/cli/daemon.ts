@@ -33,6 +33,11 @@ Options:
                       '' or none: no metrics endpoint)
   --sample-interval D how often every running container is sampled for stats and metrics
                       (default 1s; 100ms to 60s, e.g. 500ms, 2s)
+  --sample-idle-interval D
+                      how long a quiet container (its CPU time and memory charge unchanged
+                      since its last full reading) goes without a full reading of its other
+                      files: memory.stat, I/O, network, PSI (default 10s; 100ms to 10m; at or
+                      below --sample-interval, every file every interval)
   --config FILE       keep a workloads file's services running: reconcile it at start and on
                       every change of the file (and on SIGHUP); an invalid file changes nothing
   --project NAME      the workloads file's project name (default: its top-level name, else its
@@ -46,6 +51,8 @@ export interface DaemonFlags {
   metricsAddr?: { host: string; port: number } | null;
   /** --sample-interval in ms; undefined for the default (DEFAULT_SAMPLE_INTERVAL_MS) */
   sampleIntervalMs?: number;
+  /** --sample-idle-interval in ms; undefined for the default (DEFAULT_IDLE_SAMPLE_INTERVAL_MS) */
+  sampleIdleIntervalMs?: number;
   /** --config: the workloads file, absolute */
   config?: string;
   /** --project */
@@ -57,14 +64,25 @@ export interface DaemonFlags {
 export const SAMPLE_INTERVAL_MIN_MS = 100;
 export const SAMPLE_INTERVAL_MAX_MS = 60_000;
 
-/** --sample-interval: a duration in Go's notation restricted to ms, s and m ("500ms", "1s", "1.5s", "2m"). */
-export function parseSampleInterval(text: string): number {
+/** Longest --sample-idle-interval, ms. */
+export const SAMPLE_IDLE_INTERVAL_MAX_MS = 600_000;
+
+/** A duration in Go's notation restricted to ms, s and m ("500ms", "1s", "1.5s", "2m"), in [min, max] ms. */
+function parseDuration(text: string, flag: string, minMs: number, maxMs: number, allowed: string): number {
   const m = /^(\d{1,6}(?:\.\d{1,3})?)(ms|s|m)$/.exec(text);
   const ms = m ? Math.round(Number(m[1]) * { ms: 1, s: 1000, m: 60_000 }[m[2] as 'ms' | 's' | 'm']) : NaN;
-  if (!(ms >= SAMPLE_INTERVAL_MIN_MS && ms <= SAMPLE_INTERVAL_MAX_MS)) {
-    throw new InvalidArgumentError('--sample-interval', text, 'a duration from 100ms to 60s, such as 500ms, 1s or 2.5s');
-  }
+  if (!(ms >= minMs && ms <= maxMs)) throw new InvalidArgumentError(flag, text, allowed);
   return ms;
+}
+
+/** --sample-interval: 100ms to 60s. */
+export function parseSampleInterval(text: string): number {
+  return parseDuration(text, '--sample-interval', SAMPLE_INTERVAL_MIN_MS, SAMPLE_INTERVAL_MAX_MS, 'a duration from 100ms to 60s, such as 500ms, 1s or 2.5s');
+}
+
+/** --sample-idle-interval: 100ms to 10m. */
+export function parseSampleIdleInterval(text: string): number {
+  return parseDuration(text, '--sample-idle-interval', SAMPLE_INTERVAL_MIN_MS, SAMPLE_IDLE_INTERVAL_MAX_MS, 'a duration from 100ms to 10m, such as 10s or 1m');
 }
 
 /** The most bytes a unix socket path may have (sun_path is 108, with its NUL). */
@@ -111,6 +129,9 @@ export function parseDaemonArgs(argv: readonly string[]): DaemonFlags {
         break;
       case '--sample-interval':
         flags.sampleIntervalMs = parseSampleInterval(value());
+        break;
+      case '--sample-idle-interval':
+        flags.sampleIdleIntervalMs = parseSampleIdleInterval(value());
         break;
       case '--config':
         flags.config = path.resolve(value());
@@ -172,7 +193,13 @@ export async function runDaemon(global: DaemonGlobals, argv: readonly string[], 
     const facts = await gatherSystemFacts({ stateRoot: state.root, driver, launcherPath: launcherPath(env), debug: flags.logLevel === 'debug' });
     supervisor = new Supervisor({ stateRoot: state.root, log });
     await supervisor.adopt();
-    sampler = new Sampler({ stateRoot: state.root, intervalMs: flags.sampleIntervalMs ?? DEFAULT_SAMPLE_INTERVAL_MS, log, events: supervisor.events });
+    sampler = new Sampler({
+      stateRoot: state.root,
+      intervalMs: flags.sampleIntervalMs ?? DEFAULT_SAMPLE_INTERVAL_MS,
+      ...(flags.sampleIdleIntervalMs !== undefined ? { idleIntervalMs: flags.sampleIdleIntervalMs } : {}),
+      log,
+      events: supervisor.events,
+    });
     await sampler.start();
     const stats = { sampler, hostMemory: facts.memTotal, mode: facts.cgroupMode };
     server = await startApiServer({ socketPath, facts, log, now: () => new Date(), supervisor, stats, ...(flags.apiListen ? { tcp: flags.apiListen } : {}) });

@@ -68,6 +68,9 @@ export const METRICS: readonly MetricName[] = [
   { name: 'corral_sampler_last_tick_seconds', type: 'gauge', help: 'Wall time of the last sampling pass over every running container, in seconds.', perContainer: false },
   { name: 'corral_sampler_containers', type: 'gauge', help: 'Containers read in the last sampling pass.', perContainer: false },
   { name: 'corral_sampler_interval_seconds', type: 'gauge', help: 'The sampling interval (--sample-interval), in seconds.', perContainer: false },
+  { name: 'corral_sampler_idle_interval_seconds', type: 'gauge', help: 'The longest a quiet container (CPU and memory counters unchanged) goes without a full reading (--sample-idle-interval), in seconds.', perContainer: false },
+  { name: 'corral_sampler_full_reads_total', type: 'counter', help: 'Readings of every stats file of a container.', perContainer: false },
+  { name: 'corral_sampler_quiet_reads_total', type: 'counter', help: 'Readings of a quiet container: its CPU and memory counters only, as at its last full reading, the other values carried from it.', perContainer: false },
 ];
 
 /** The names alone. */

@@ -20,6 +20,7 @@ export interface ExporterSource {
   list(): TrackedContainer[];
   readonly health: SamplerHealth;
   readonly intervalMs: number;
+  readonly idleIntervalMs: number;
   /** changes whenever what list() and health report may have changed (a tick, a container event); see ExpositionCache */
   readonly version?: number;
 }
@@ -101,6 +102,9 @@ const FROM_SAMPLER: Record<string, (source: ExporterSource) => number> = {
   corral_sampler_last_tick_seconds: (s) => s.health.lastTickSeconds,
   corral_sampler_containers: (s) => s.health.lastTickContainers,
   corral_sampler_interval_seconds: (s) => s.intervalMs / 1000,
+  corral_sampler_idle_interval_seconds: (s) => s.idleIntervalMs / 1000,
+  corral_sampler_full_reads_total: (s) => s.health.fullReads,
+  corral_sampler_quiet_reads_total: (s) => s.health.quietReads,
 };
 
 export function containerLabels(c: TrackedContainer): Labels {

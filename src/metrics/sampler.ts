@@ -31,6 +31,22 @@ import type { ContainerSample, TrackedContainer } from './sample.js';
 
 /** The default interval: Docker's stats collector also samples once a second. */
 export const DEFAULT_SAMPLE_INTERVAL_MS = 1000;
+/**
+ * The default for how long a quiet container (CPU and memory counters unchanged since its last reading)
+ * goes without a full reading. cAdvisor's dynamic housekeeping backs off to 60 s for containers whose
+ * stats do not change; this checks the two moving counters every interval instead, so that any
+ * activity is seen at the next tick, and reads the rest (memory.stat, I/O, network...) at least this
+ * often, for what moves without the container's tasks: page ageing, writeback, packets received.
+ */
+export const DEFAULT_IDLE_SAMPLE_INTERVAL_MS = 10_000;
+/**
+ * Where in each idle interval a container's own full reading falls: containers started together would
+ * otherwise all be read in full at the same tick, every idle interval, instead of a share every tick.
+ * From the id (random hex), so the same container keeps its place.
+ */
+export function idlePhase(id: string, idleIntervalMs: number): number {
+  return parseInt(id.slice(0, 8), 16) % idleIntervalMs || 0;
+}
 /** Containers read between two yields to the event loop. */
 const CHUNK = 64;
 /** Every how many ticks the state directory is looked at for containers the bus did not announce. */
@@ -39,6 +55,11 @@ const RESCAN_TICKS = 30;
 export interface SamplerOptions {
   stateRoot: string;
   intervalMs: number;
+  /**
+   * the longest a quiet container goes without a full reading (default DEFAULT_IDLE_SAMPLE_INTERVAL_MS);
+   * at or below intervalMs, every file of every running container is read every interval
+   */
+  idleIntervalMs?: number;
   log: Logger;
   /** the supervisor's bus: which containers come and go */
   events?: EventBus;
@@ -62,6 +83,10 @@ export interface SamplerHealth {
   lastTickSeconds: number;
   /** containers read in the last tick */
   lastTickContainers: number;
+  /** readings of every file of a container */
+  fullReads: number;
+  /** readings of a quiet container: its two activity counters only, the rest carried from its last full reading */
+  quietReads: number;
 }
 
 /** The label of a failed file in corral_sample_errors_total: the cgroup file's name, or the procfs file's. */
@@ -81,6 +106,12 @@ interface Followed {
   reader: CgroupStatsReader;
   /** /proc/<pid>/net/dev of the workload, joined once per pid */
   netDev?: { pid: number; file: string };
+  /** the activity key of the last full reading that had no failed file; undefined: read in full next time */
+  activityKey?: string;
+  /** when that full reading was taken, ms */
+  fullAt: number;
+  /** idlePhase() of the container */
+  phase: number;
 }
 
 /** The host-wide values of one tick, shared by all its samples. */
@@ -107,17 +138,24 @@ export class Sampler {
   private stopped = false;
   private due: number | undefined;
   private changes = 0;
-  readonly health: SamplerHealth = { ticks: 0, cpuSeconds: 0, lastTickSeconds: 0, lastTickContainers: 0 };
+  readonly health: SamplerHealth = { ticks: 0, cpuSeconds: 0, lastTickSeconds: 0, lastTickContainers: 0, fullReads: 0, quietReads: 0 };
+  private readonly idleMs: number;
 
   constructor(private readonly o: SamplerOptions) {
     this.fs = o.fs ?? new OpenFileCgroupFs();
     this.procDir = o.procDir ?? '/proc';
     this.cpuOnlineFile = o.cpuOnlineFile ?? '/sys/devices/system/cpu/online';
     this.now = o.now ?? Date.now;
+    this.idleMs = o.idleIntervalMs ?? DEFAULT_IDLE_SAMPLE_INTERVAL_MS;
   }
 
   get intervalMs(): number {
     return this.o.intervalMs;
+  }
+
+  /** the longest a quiet container goes without a full reading, ms */
+  get idleIntervalMs(): number {
+    return this.idleMs;
   }
 
   /** Follow the bus, take the state directory's containers, read them once, then every interval. */
@@ -240,12 +278,34 @@ export class Sampler {
     return host;
   }
 
-  /** Read one container and rotate its samples; nothing when its cgroup is gone (it is ending). */
+  /**
+   * Read one container and rotate its samples; nothing when its cgroup is gone (it is ending). A quiet
+   * container (its activity counters as at its last full reading, taken in its current idle window)
+   * gets a sample of this tick's time and host values whose counters are the last full reading's: what
+   * a full reading would have found, except for what moves without the container's tasks (see
+   * DEFAULT_IDLE_SAMPLE_INTERVAL_MS).
+   */
   private sampleInto(c: TrackedContainer, host: HostReading): void {
     const followed = this.cgroups.get(c.id);
     if (!followed) return;
     const time = this.now();
-    const stats = followed.reader.read();
+    const activity = this.idleMs > this.o.intervalMs ? followed.reader.activity() : undefined;
+    const latest = c.latest;
+    // at most one idle interval without a full reading: one in each of the container's own windows
+    const window = (t: number) => Math.floor((t + followed.phase) / this.idleMs);
+    if (activity !== undefined && latest !== undefined && activity.key === followed.activityKey && window(time) === window(followed.fullAt)) {
+      const quiet: ContainerSample = { ...latest, time, errors: host.errors };
+      if (host.systemCpuNs !== undefined) quiet.systemCpuNs = host.systemCpuNs;
+      else delete quiet.systemCpuNs;
+      if (host.onlineCpus !== undefined) quiet.onlineCpus = host.onlineCpus;
+      else delete quiet.onlineCpus;
+      for (const e of host.errors) c.readErrors.set(fileLabel(e.file), (c.readErrors.get(fileLabel(e.file)) ?? 0) + 1);
+      c.previous = latest;
+      c.latest = quiet;
+      this.health.quietReads++;
+      return;
+    }
+    const stats = followed.reader.read(activity);
     if (stats.errors.length > 0 && !Object.values(followed.cgroup.paths).some((dir) => fs.existsSync(dir))) {
       // ended: its `die` is on the way, or (a container this daemon did not start) its record says so
       if (!this.chains.has(c.id)) this.enqueue(c.id, 'gone', () => this.refresh(c.id));
@@ -273,6 +333,10 @@ export class Sampler {
     if (oomKills !== undefined) c.oomKills = oomKills;
     c.previous = c.latest;
     c.latest = sample;
+    // a reading with a failed file is not carried: the next one is full again
+    followed.activityKey = stats.errors.length === 0 && !netError ? activity?.key : undefined;
+    followed.fullAt = time;
+    this.health.fullReads++;
   }
 
   /** The workload's /proc/<pid>/net/dev, once its pid is known. */
@@ -323,7 +387,10 @@ export class Sampler {
         case 'update': {
           // new limits (and a new config.json for the spec metrics); the samples and counts stay
           await this.refresh(id);
-          this.cgroups.get(id)?.reader.refreshLimits();
+          const followed = this.cgroups.get(id);
+          followed?.reader.refreshLimits();
+          // the limits are read on a full reading only
+          if (followed) delete followed.activityKey;
           break;
         }
         case 'restart': {
@@ -388,7 +455,7 @@ export class Sampler {
     }
     if (fresh.status === 'running' && !this.cgroups.has(id)) {
       const cgroup = (await this.driver(fresh.cgroupParent)).open(id);
-      this.cgroups.set(id, { cgroup, reader: cgroup.statsReader() });
+      this.cgroups.set(id, { cgroup, reader: cgroup.statsReader(), fullAt: 0, phase: idlePhase(id, this.idleMs) });
     }
     this.tracked.set(id, fresh);
   }

@@ -311,6 +311,37 @@ test('an update: the new limits are in the stats and the metrics within a tick (
   assert.match(text, new RegExp(`container_spec_memory_limit_bytes\\{id="/corral/${id}"[^}]*\\} ${96 << 20}\n`));
 });
 
+test('a quiet container gets quiet readings, and a full one the tick after it moves: an exec shows in pids_stats at once', async () => {
+  const metric = async (name: string) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text())?.[1]);
+  const created = await api('POST', '/containers/create?name=stats-quiet', {
+    Image: rootfs,
+    Cmd: ['sleep', '100000'],
+    HostConfig: { CgroupParent: TEST_CGROUP_PARENT, NetworkMode: 'none', PidsLimit: 8 },
+  });
+  assert.equal(created.status, 201, created.body);
+  const quietId = created.json().Id as string;
+  try {
+    assert.equal((await api('POST', `/containers/${quietId}/start`)).status, 204);
+    const stats = async () => (await api('GET', `/containers/${quietId}/stats?stream=0&one-shot=1`)).json<DockerStats>();
+    await until('the sleeper sampled', async () => (await stats()).pids_stats?.current === 1);
+    // the busy container is read in full every tick; only the sleeper can be quiet
+    const quiet0 = await metric('corral_sampler_quiet_reads_total');
+    await until('quiet readings of the sleeper', async () => (await metric('corral_sampler_quiet_reads_total')) >= quiet0 + 3, 20 * INTERVAL_MS);
+
+    // a process joins it: its CPU time moves, so the next tick reads every file, pids.current too
+    const exec = await api('POST', `/containers/${quietId}/exec`, { Cmd: ['sleep', '30'] });
+    assert.equal(exec.status, 201, exec.body);
+    const started = Date.now();
+    assert.equal((await api('POST', `/exec/${exec.json().Id as string}/start`, { Detach: true })).status, 200);
+    await until('the exec in pids_stats', async () => (await stats()).pids_stats?.current === 2);
+    const seen = Date.now() - started;
+    // well before the 10 s idle interval: within a few ticks
+    assert.ok(seen < 6 * INTERVAL_MS, `the exec showed after ${seen} ms (interval ${INTERVAL_MS} ms)`);
+  } finally {
+    assert.equal((await api('DELETE', `/containers/${quietId}?force=1`)).status, 204);
+  }
+});
+
 test('a scrape asking for gzip gets the same exposition gzipped; one without gets it plain', async () => {
   const get = (encoding: string) =>
     new Promise<{ headers: http.IncomingHttpHeaders; body: Buffer }>((resolve, reject) => {

@@ -3,9 +3,9 @@
  * each where its hierarchy is mounted). The limits (memory.limit_in_bytes, pids.max) are kept between
  * reads: see CgroupStatsReader.
  */
-import { CgroupDir, StatsCollector } from '../collect.js';
+import { CgroupDir, StatsCollector, readActivity } from '../collect.js';
 import type { CgroupFs } from '../cgroupfs.js';
-import type { CgroupStats, CgroupStatsReader, Limit } from '../types.js';
+import type { ActivityReading, CgroupStats, CgroupStatsReader, Limit } from '../types.js';
 import * as blkio from './blkio.js';
 import * as cpu from './cpu.js';
 import * as cpuacct from './cpuacct.js';
@@ -39,8 +39,13 @@ export class V1StatsReader implements CgroupStatsReader {
     this.limitsKnown = false;
   }
 
-  read(): CgroupStats {
-    const c = new StatsCollector(this.fs);
+  activity(): ActivityReading | undefined {
+    if (!this.cpuacct || !this.memory) return undefined;
+    return readActivity(this.fs, [this.cpuacct.file('cpuacct.usage'), this.memory.file('memory.usage_in_bytes')]);
+  }
+
+  read(activity?: ActivityReading): CgroupStats {
+    const c = new StatsCollector(this.fs, activity?.texts);
     if (!this.limitsKnown) {
       const errors = c.errors.length;
       this.memoryMax = this.memory && memory.limit(this.memory, c);

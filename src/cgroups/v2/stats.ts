@@ -3,9 +3,9 @@
  * memory, pids and io where cgroup.controllers lists them. cgroup.controllers and the limits
  * (memory.max, pids.max) are kept between reads: see CgroupStatsReader.
  */
-import { CgroupDir, StatsCollector } from '../collect.js';
+import { CgroupDir, StatsCollector, readActivity } from '../collect.js';
 import type { CgroupFs } from '../cgroupfs.js';
-import type { CgroupStats, CgroupStatsReader, Limit } from '../types.js';
+import type { ActivityReading, CgroupStats, CgroupStatsReader, Limit } from '../types.js';
 import * as cpu from './cpu.js';
 import * as io from './io.js';
 import * as memory from './memory.js';
@@ -29,8 +29,13 @@ export class V2StatsReader implements CgroupStatsReader {
     this.limitsKnown = false;
   }
 
-  read(): CgroupStats {
-    const c = new StatsCollector(this.fs);
+  activity(): ActivityReading | undefined {
+    if (!this.limitsKnown || !this.controllers.includes('memory')) return undefined;
+    return readActivity(this.fs, [this.dir.file('cpu.stat'), this.dir.file('memory.current')]);
+  }
+
+  read(activity?: ActivityReading): CgroupStats {
+    const c = new StatsCollector(this.fs, activity?.texts);
     const dir = this.dir;
     if (!this.limitsKnown) {
       const errors = c.errors.length;

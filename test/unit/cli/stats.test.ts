@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { DEFAULT_STATS_FORMAT, parseStatsArgs, renderStats, type StatsLine } from '../../../src/cli/stats.js';
-import { parseMetricsAddr, parseSampleInterval } from '../../../src/cli/daemon.js';
+import { parseDaemonArgs, parseMetricsAddr, parseSampleIdleInterval, parseSampleInterval } from '../../../src/cli/daemon.js';
 import { renderStatsTable, statsRow } from '../../../src/metrics/format.js';
 import type { StatsEntry } from '../../../src/metrics/derive.js';
 
@@ -53,7 +53,7 @@ test('--format json and templates', () => {
   assert.throws(() => renderStats([line], '{{.Bogus}}', false), { message: 'invalid --format template "{{.Bogus}}": unknown action {{.Bogus}} (fields: .Container .ID .Name .CPUPerc .MemUsage .MemPerc .NetIO .BlockIO .PIDs, or json .)' });
 });
 
-test('daemon --sample-interval and --metrics-addr', () => {
+test('daemon --sample-interval, --sample-idle-interval and --metrics-addr', () => {
   assert.equal(parseSampleInterval('1s'), 1000);
   assert.equal(parseSampleInterval('250ms'), 250);
   assert.equal(parseSampleInterval('1.5s'), 1500);
@@ -61,6 +61,13 @@ test('daemon --sample-interval and --metrics-addr', () => {
   for (const bad of ['0s', '50ms', '2m', '1', 'fast', '-1s']) {
     assert.throws(() => parseSampleInterval(bad), { message: `invalid value "${bad}" for --sample-interval: a duration from 100ms to 60s, such as 500ms, 1s or 2.5s` }, bad);
   }
+  assert.equal(parseSampleIdleInterval('10s'), 10_000);
+  assert.equal(parseSampleIdleInterval('10m'), 600_000);
+  for (const bad of ['11m', '10', '0ms']) {
+    assert.throws(() => parseSampleIdleInterval(bad), { message: `invalid value "${bad}" for --sample-idle-interval: a duration from 100ms to 10m, such as 10s or 1m` }, bad);
+  }
+  assert.equal(parseDaemonArgs(['--sample-idle-interval', '30s']).sampleIdleIntervalMs, 30_000);
+  assert.equal(parseDaemonArgs([]).sampleIdleIntervalMs, undefined);
   assert.deepEqual(parseMetricsAddr('127.0.0.1:9338'), { host: '127.0.0.1', port: 9338 });
   assert.deepEqual(parseMetricsAddr('[::1]:0'), { host: '::1', port: 0 });
   assert.equal(parseMetricsAddr(''), null);

@@ -25,8 +25,9 @@ function countingSource(): ExporterSource & { version: number; lists: number; co
     version: 1,
     lists: 0,
     containers: containers(),
-    health: { ticks: 10, cpuSeconds: 0.25, lastTickSeconds: 0.002, lastTickContainers: 2 },
+    health: { ticks: 10, cpuSeconds: 0.25, lastTickSeconds: 0.002, lastTickContainers: 2, fullReads: 15, quietReads: 5 },
     intervalMs: 1000,
+    idleIntervalMs: 10_000,
     list() {
       source.lists++;
       return [...source.containers];
@@ -73,7 +74,7 @@ describe('ExpositionCache', () => {
 
   test('a source without a version is rendered for every scrape', async () => {
     const source = countingSource();
-    const unversioned: ExporterSource = { list: () => source.list(), health: source.health, intervalMs: 1000 };
+    const unversioned: ExporterSource = { list: () => source.list(), health: source.health, intervalMs: 1000, idleIntervalMs: 10_000 };
     const cache = new ExpositionCache(createRegistry(unversioned), unversioned);
     const first = await cache.body(false);
     await new Promise((resolve) => setTimeout(resolve, 25));
@@ -87,6 +88,7 @@ describe('ExpositionCache', () => {
       version: 1,
       health: source.health,
       intervalMs: 1000,
+      idleIntervalMs: 10_000,
       list: () => {
         if (fail) throw new Error('boom');
         return source.list();

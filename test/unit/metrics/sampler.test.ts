@@ -1,0 +1,192 @@
+/**
+ * The sampler's choice between a full reading and a quiet one, with a scripted stats reader: a container
+ * whose activity counters (CPU time, memory charge) did not move since its last full reading gets a
+ * sample carried from that reading, until --sample-idle-interval has passed; anything that moved, a
+ * failed file, or an `update` makes the next reading full again.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Sampler, idlePhase } from '../../../src/metrics/sampler.js';
+import { EventBus } from '../../../src/api/events.js';
+import { createLogger } from '../../../src/api/log.js';
+import { procStatStartTime } from '../../../src/container/records.js';
+import type { ActivityReading, CgroupDriver, CgroupStats, CgroupStatsReader } from '../../../src/cgroups/types.js';
+
+const ID = 'c'.repeat(64);
+
+/** A reader whose counters the test sets; it counts what the sampler asked for. */
+class ScriptedReader implements CgroupStatsReader {
+  cpuUsec = 1000;
+  memory = 4096;
+  /** memory.stat's inactive_file: moves without the activity counters (page ageing) */
+  inactiveFile = 100;
+  failing = false;
+  reads = 0;
+  activities = 0;
+  limitRefreshes = 0;
+  lastKnown: ActivityReading | undefined;
+
+  activity(): ActivityReading | undefined {
+    this.activities++;
+    if (this.failing) return undefined;
+    const texts = new Map([
+      ['cpu.stat', `usage_usec ${this.cpuUsec}\n`],
+      ['memory.current', `${this.memory}\n`],
+    ]);
+    return { key: [...texts.values()].join(''), texts };
+  }
+
+  read(activity?: ActivityReading): CgroupStats {
+    this.reads++;
+    this.lastKnown = activity;
+    if (this.failing) return { errors: [{ file: '/cg/memory.stat', message: 'read: EIO' }] };
+    return { cpu: { usageUsec: this.cpuUsec }, memory: { current: this.memory, stat: { inactive_file: this.inactiveFile } }, errors: [] };
+  }
+
+  refreshLimits(): void {
+    this.limitRefreshes++;
+  }
+}
+
+/** A state root with one running container (this test process stands in for its workload). */
+function stateRoot(): string {
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'corral-sampler-'));
+  const dir = path.join(root, 'containers', ID);
+  fs.mkdirSync(dir, { recursive: true });
+  fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify({ id: ID, name: 'quiet', created: '2026-11-23T12:00:00.000Z', config: { isolation: { command: ['sleep', '1'], network: 'host', volumes: [] } } }));
+  fs.writeFileSync(path.join(dir, 'pid'), `${process.pid} ${procStatStartTime(fs.readFileSync('/proc/self/stat', 'utf8'))}\n`);
+  return root;
+}
+
+async function sampler(opts: { idleIntervalMs?: number } = {}) {
+  const root = stateRoot();
+  const reader = new ScriptedReader();
+  const driver = { mode: 'v2', open: () => ({ paths: { unified: root }, statsReader: () => reader }) } as unknown as CgroupDriver;
+  // the first reading at the start of the container's own idle window
+  const idle = opts.idleIntervalMs ?? 10_000;
+  let now = 100 * idle - idlePhase(ID, idle);
+  const events = new EventBus();
+  const s = new Sampler({
+    stateRoot: root,
+    intervalMs: 1000,
+    ...opts,
+    log: createLogger({ level: 'error' }),
+    events,
+    driverFor: async () => driver,
+    now: () => now,
+  });
+  await s.start(); // the first tick: a full reading
+  return {
+    s,
+    reader,
+    events,
+    latest: () => s.get(ID)!.latest!,
+    /** one interval later, one tick */
+    tick: async () => {
+      now += 1000;
+      await s.tick();
+    },
+    done: async () => {
+      await s.stop();
+      fs.rmSync(root, { recursive: true, force: true });
+    },
+  };
+}
+
+test('a quiet container: its two activity files every tick, everything else from its last full reading', async () => {
+  const t = await sampler();
+  try {
+    assert.equal(t.reader.reads, 1);
+    const full = t.latest();
+    await t.tick();
+    await t.tick();
+    assert.equal(t.reader.reads, 1, 'no full reading while nothing moved');
+    assert.equal(t.reader.activities, 3);
+    const quiet = t.latest();
+    assert.equal(quiet.time, full.time + 2000, 'the sample is of this tick');
+    assert.equal(quiet.cgroup, full.cgroup, 'the counters are the full reading\'s');
+    assert.deepEqual(t.s.health, { ...t.s.health, fullReads: 1, quietReads: 2 });
+
+    // page ageing alone is not seen until the idle interval has passed...
+    t.reader.inactiveFile = 50;
+    for (let i = 0; i < 7; i++) await t.tick();
+    assert.equal(t.latest().cgroup.memory?.stat?.inactive_file, 100);
+    assert.equal(t.reader.reads, 1);
+    // ...then a full reading (10 s after the last one), which passes on what activity() read
+    await t.tick();
+    assert.equal(t.reader.reads, 2);
+    assert.equal(t.latest().cgroup.memory?.stat?.inactive_file, 50);
+    assert.ok(t.reader.lastKnown?.texts.has('cpu.stat'), 'read() got the activity texts, not to read them again');
+  } finally {
+    await t.done();
+  }
+});
+
+test('CPU time or memory moving makes the next reading full; so does a failed file and an update', async () => {
+  const t = await sampler();
+  try {
+    await t.tick();
+    assert.equal(t.reader.reads, 1);
+    t.reader.cpuUsec += 10;
+    await t.tick();
+    assert.equal(t.reader.reads, 2, 'CPU time moved');
+    assert.equal(t.latest().cgroup.cpu?.usageUsec, 1010);
+    t.reader.memory += 4096;
+    t.reader.inactiveFile = 7;
+    await t.tick();
+    assert.equal(t.reader.reads, 3, 'memory moved');
+    assert.equal(t.latest().cgroup.memory?.stat?.inactive_file, 7);
+    await t.tick();
+    assert.equal(t.reader.reads, 3, 'quiet again');
+
+    // a reading with a failed file is never carried: the next one is full again
+    t.reader.failing = true;
+    await t.tick();
+    assert.equal(t.reader.reads, 4);
+    assert.equal(t.latest().errors.length, 1);
+    t.reader.failing = false;
+    await t.tick();
+    assert.equal(t.reader.reads, 5, 'full after the failure');
+    await t.tick();
+    assert.equal(t.reader.reads, 5);
+
+    // an update: the limits are read again, on a full reading
+    t.events.container('update', { id: ID });
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    assert.equal(t.reader.limitRefreshes, 1);
+    await t.tick();
+    assert.equal(t.reader.reads, 6, 'full after an update');
+  } finally {
+    await t.done();
+  }
+});
+
+test('containers started together spread their full readings over the idle interval', () => {
+  const ids = Array.from({ length: 500 }, (_, i) => (i * 2654435761 % 2 ** 32).toString(16).padStart(8, '0') + 'f'.repeat(56));
+  const perSecond = new Map<number, number>();
+  for (const id of ids) {
+    const phase = idlePhase(id, 10_000);
+    assert.ok(phase >= 0 && phase < 10_000);
+    perSecond.set(Math.floor(phase / 1000), (perSecond.get(Math.floor(phase / 1000)) ?? 0) + 1);
+  }
+  // each of the 10 ticks of an idle interval gets a share, none a pile
+  assert.equal(perSecond.size, 10);
+  for (const n of perSecond.values()) assert.ok(n > 20 && n < 80, `${n} of 500 in one second`);
+  assert.equal(idlePhase(ids[0]!, 10_000), idlePhase(ids[0]!, 10_000));
+});
+
+test('an idle interval at or below the interval reads every file every tick', async () => {
+  const t = await sampler({ idleIntervalMs: 1000 });
+  try {
+    await t.tick();
+    await t.tick();
+    assert.equal(t.reader.reads, 3);
+    assert.equal(t.reader.activities, 0, 'no activity reading when it cannot spare one');
+    assert.equal(t.s.health.quietReads, 0);
+  } finally {
+    await t.done();
+  }
+});
