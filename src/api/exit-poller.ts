@@ -11,9 +11,13 @@
  * every 50 ms (about ten thread-pool round trips and an ENOENT error object each time) cost the
  * daemon 41% of a CPU with 200 idle containers. access(2) on a local state dir and kill(pid, 0)
  * take microseconds, so a tick for hundreds of containers blocks the event loop far less than a
- * millisecond. Polling is kept over a pidfd or inotify because the launcher is not the daemon's
- * child (it detached), Node offers no pidfd hook, and the same loop serves launchers this daemon
- * started and ones it adopted after a restart.
+ * millisecond.
+ *
+ * Even so, 20 looks a second at 500 containers' `exit` files cost an idle daemon ~8% of a core. So a
+ * caller that can be told when the launcher ends (the Supervisor: the launcher's pidfd in the shared
+ * epoll set, src/sys/fd-poller.ts) says so with notified(dir) and calls launcherEnded(dir) then; such
+ * a container's `exit` is looked for only on the liveness ticks, as a backstop. The others (no pidfd
+ * yet: `launcher.pid` not written, or a caller without one) are looked at every tick.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -69,6 +73,8 @@ interface Followed {
   launcher?: { pid: number; startTime: string };
   /** consecutive liveness checks that found no live launcher */
   goneChecks: number;
+  /** the caller reports the launcher's end (launcherEnded): only the liveness ticks look */
+  notified?: boolean;
 }
 
 export class ExitPoller {
@@ -116,6 +122,7 @@ export class ExitPoller {
   check(): void {
     const liveness = this.ticks++ % this.livenessEvery === this.livenessEvery - 1;
     for (const [dir, f] of this.followed) {
+      if (f.notified && !liveness) continue;
       if (this.io.exists(f.exitFile)) {
         this.finish(dir, f, 'exit-file');
         continue;
@@ -135,6 +142,21 @@ export class ExitPoller {
   poke(dir: string): void {
     const f = this.followed.get(dir);
     if (f && this.io.exists(f.exitFile)) this.finish(dir, f, 'exit-file');
+  }
+
+  /** The caller will call launcherEnded(dir) when the launcher of `dir` ends: no look every tick is needed. */
+  notified(dir: string): void {
+    const f = this.followed.get(dir);
+    if (f) f.notified = true;
+  }
+
+  /**
+   * The launcher of `dir` has ended (its pidfd said so: no PID reuse can fool it). It writes `exit`
+   * before it ends, so none now means it was killed.
+   */
+  launcherEnded(dir: string): void {
+    const f = this.followed.get(dir);
+    if (f) this.finish(dir, f, this.io.exists(f.exitFile) ? 'exit-file' : 'launcher-gone');
   }
 
   /** Stop polling; containers not yet ended never resolve (a new daemon adopts them). */

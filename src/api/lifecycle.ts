@@ -36,6 +36,7 @@ import { decideRestart, NO_RESTART, BACKOFF_INITIAL_MS, restartOnDaemonStart, re
 import { parseRunState, readRunState, writeRunState, RUN_STATE_FILE, type RunState } from '../container/run-state.js';
 import { isAlive, openVerified, signalVerified, type ProcessHandle } from '../container/pidfd.js';
 import { loadSyscalls, type Syscalls } from '../sys/syscalls.js';
+import { sharedPoller } from '../sys/fd-poller.js';
 import { quarantineUnparsable } from '../state/quarantine.js';
 import { resourcesFrom } from '../cli/run-flags.js';
 import { formatBytesBinary } from '../container/format.js';
@@ -248,6 +249,8 @@ export class Supervisor {
   private readonly waiters = new Map<string, ((code: number) => void)[]>();
   /** one poll loop for every container's end (exit-poller.ts) */
   private readonly exits = new ExitPoller();
+  /** per followed container, what gives its launcher's pidfd back (its epoll registration and the fd) */
+  private readonly launcherFds = new Map<string, () => void>();
   /** containers whose launcher a client runs (native/front.c): whether an oom event was seen */
   private readonly clientRuns = new Map<string, { oom: boolean; started: boolean; actor: ContainerActor; stop: () => void }>();
   /** restarts waiting out their back-off */
@@ -492,18 +495,39 @@ export class Supervisor {
     const dir = this.dir(id);
     const sys = await this.sys();
     // the launcher as a pidfd, opened only once its start time matched `launcher.pid` (a reused PID
-    // is never taken for it); the shared poll loop asks it about once a second
+    // is never taken for it). In the shared epoll set it says when the launcher ends; the poll loop
+    // also asks it about once a second, as a backstop, and opens it there if `launcher.pid` was not
+    // written yet.
+    const poller = sharedPoller(sys, (err) => this.deps.log.warn('fd poller', { err }));
     let launcher: ProcessHandle | undefined;
     const alive = () => {
-      launcher ??= openVerified(path.join(dir, 'launcher.pid'), sys);
+      if (!launcher && !this.closed) {
+        launcher = openVerified(path.join(dir, 'launcher.pid'), sys);
+        if (launcher) {
+          poller.register(launcher.fd, () => this.exits.launcherEnded(dir), 'pidfd');
+          this.exits.notified(dir);
+        }
+      }
       return launcher !== undefined && isAlive(launcher, sys);
     };
+    // given back when the container ended, or by close(): a pidfd left in the epoll set would keep
+    // the daemon's process alive after it stopped
+    const release = () => {
+      if (this.launcherFds.get(id) === release) this.launcherFds.delete(id);
+      if (!launcher) return;
+      poller.unregister(launcher.fd);
+      sys.close(launcher.fd);
+      launcher = undefined;
+    };
+    this.launcherFds.set(id, release);
     let exit: Awaited<ReturnType<Supervisor['readExit']>>;
     try {
-      // one poll loop serves every container (exit-poller.ts); 'launcher-gone': SIGKILLed, no `exit`
-      if ((await this.exits.ended(dir, alive)) === 'exit-file') exit = await this.readExit(dir);
+      // one loop serves every container (exit-poller.ts); 'launcher-gone': SIGKILLed, no `exit`
+      const ended = this.exits.ended(dir, alive);
+      alive();
+      if ((await ended) === 'exit-file') exit = await this.readExit(dir);
     } finally {
-      if (launcher) sys.close(launcher.fd);
+      release();
     }
     return this.recordEnd(id, exit);
   }
@@ -909,6 +933,7 @@ export class Supervisor {
   close(): void {
     this.closed = true;
     this.exits.close();
+    for (const release of [...this.launcherFds.values()]) release();
     for (const id of [...this.pendingRestarts.keys()]) this.cancelRestart(id);
     void this.oom.close();
   }

@@ -134,7 +134,12 @@ export interface ApiServer {
   close(graceMs?: number): Promise<void>;
 }
 
-async function prepareSocketPath(socketPath: string, log: Logger): Promise<void> {
+/**
+ * Make `socketPath` free to listen on: its directory made, a stale socket (nothing answers) removed; a
+ * live daemon on it, or a file that is not a socket, is a DaemonStartError. The daemon calls it before
+ * it adopts any container, so that a second daemon on the same socket fails before it touches them.
+ */
+export async function prepareSocketPath(socketPath: string, log: Logger): Promise<void> {
   const dir = path.dirname(socketPath);
   const made = await fs.mkdir(dir, { recursive: true, mode: 0o755 });
   if (made !== undefined) await fs.chmod(dir, 0o755); // mkdir's mode is subject to the umask

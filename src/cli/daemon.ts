@@ -9,7 +9,7 @@ import { CorralError, InvalidArgumentError } from '../errors.js';
 import { resolveStateRoot } from '../state/root.js';
 import { CORRAL_VERSION } from '../version.js';
 import { createLogger, parseLogLevel, type LogLevel, type Logger } from '../api/log.js';
-import { DEFAULT_SOCKET, startApiServer } from '../api/server.js';
+import { DEFAULT_SOCKET, prepareSocketPath, startApiServer } from '../api/server.js';
 import { API_VERSION, gatherSystemFacts } from '../api/system.js';
 import { Supervisor } from '../api/lifecycle.js';
 import { startMetricsServer, DEFAULT_METRICS_ADDR, type MetricsServer } from '../metrics/http.js';
@@ -191,6 +191,8 @@ export async function runDaemon(global: DaemonGlobals, argv: readonly string[], 
     if (state.fallbackNotice) log.warn(state.fallbackNotice);
     const driver = await createCgroupDriver({});
     const facts = await gatherSystemFacts({ stateRoot: state.root, driver, launcherPath: launcherPath(env), debug: flags.logLevel === 'debug' });
+    // before adopting anything: a second daemon on the same socket must not follow the first one's containers
+    await prepareSocketPath(socketPath, log);
     supervisor = new Supervisor({ stateRoot: state.root, log });
     await supervisor.adopt();
     sampler = new Sampler({
@@ -216,6 +218,7 @@ export async function runDaemon(global: DaemonGlobals, argv: readonly string[], 
     await server?.close();
     await metrics?.close();
     await sampler?.stop();
+    supervisor?.close();
     return 1;
   }
 

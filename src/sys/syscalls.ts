@@ -73,8 +73,18 @@ function signalNumber(signal: NodeJS.Signals | number): number {
   return n;
 }
 
-/** The real implementation, loading libc through koffi on first use (loading costs ~10 ms). */
-export async function loadSyscalls(): Promise<Syscalls> {
+let loaded: Promise<Syscalls> | undefined;
+
+/**
+ * The real implementation, loading libc through koffi on first use (loading costs ~10 ms); one object
+ * per process, so that its users share what hangs off it (sharedPoller).
+ */
+export function loadSyscalls(): Promise<Syscalls> {
+  loaded ??= loadLibc();
+  return loaded;
+}
+
+async function loadLibc(): Promise<Syscalls> {
   const { default: koffi } = await import('koffi');
   const libc = koffi.load('libc.so.6');
   const pidfd_open = libc.func('int pidfd_open(int pid, unsigned int flags)');

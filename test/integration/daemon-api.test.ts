@@ -13,7 +13,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ensureBusyboxRootfs } from '../helpers/busybox.js';
-import { CORRAL_BIN, corral, startCorral, stopAllCorrals, expectedMode } from '../helpers/corral.js';
+import { CORRAL_BIN, TEST_CGROUP_PARENT, corral, startCorral, stopAllCorrals, expectedMode } from '../helpers/corral.js';
 import { request, rawExchange, fixtureHeaders, dockerFixture } from '../helpers/http.js';
 import { createCgroupDriver } from '../../src/cgroups/index.js';
 import { startApiServer } from '../../src/api/server.js';
@@ -392,15 +392,27 @@ test('requests node:http cannot parse get the same error shape, and the daemon k
 
 // --- the socket's lifecycle --------------------------------------------------------------------------------
 
-test('a second daemon on the same socket refuses to start; the first keeps serving', async () => {
-  const second = spawnDaemon(['--root', path.join(tmp, 'root2'), '--host', `unix://${main.socket}`, 'daemon']);
-  const { code } = await second.exited;
-  assert.equal(code, 1);
-  const lines = second.stderr().trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
-  assert.equal(lines.at(-1)!.level, 'error');
-  assert.equal(lines.at(-1)!.msg, `cannot start: another daemon is already listening on ${main.socket}: stop it first, or choose another socket with --host`);
-  assert.ok(fs.statSync(main.socket).isSocket());
-  await assertServing(main, 'a second daemon');
+test('a second daemon on the same socket and root refuses to start before it adopts the first one\'s containers; the first keeps serving', async () => {
+  // a running container of the first daemon, which the second must leave alone
+  const created = await request(main.socket, { method: 'POST', path: '/containers/create?name=api-owned', body: JSON.stringify({ Image: rootfs, Cmd: ['sleep', '600'], HostConfig: { CgroupParent: TEST_CGROUP_PARENT } }), headers: { 'Content-Type': 'application/json' } });
+  assert.equal(created.status, 201, created.body);
+  const id = (JSON.parse(created.body) as { Id: string }).Id;
+  try {
+    assert.equal((await request(main.socket, { method: 'POST', path: `/containers/${id}/start` })).status, 204);
+    const second = spawnDaemon(['--root', root, '--host', `unix://${main.socket}`, 'daemon']);
+    const { code } = await second.exited;
+    assert.equal(code, 1);
+    const lines = second.stderr().trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    assert.equal(lines.at(-1)!.level, 'error');
+    assert.equal(lines.at(-1)!.msg, `cannot start: another daemon is already listening on ${main.socket}: stop it first, or choose another socket with --host`);
+    assert.deepEqual(lines.filter((l) => String(l.msg).startsWith('following a container')), [], 'the second daemon adopted nothing');
+    assert.ok(fs.statSync(main.socket).isSocket());
+    await assertServing(main, 'a second daemon');
+    const inspect = JSON.parse((await request(main.socket, { path: `/containers/${id}/json` })).body) as { State: { Running: boolean } };
+    assert.equal(inspect.State.Running, true);
+  } finally {
+    assert.equal((await request(main.socket, { method: 'DELETE', path: `/containers/${id}?force=1` })).status, 204);
+  }
 });
 
 test('a path that is not a socket is left alone, and the daemon refuses to start', async () => {

@@ -1,16 +1,18 @@
 /**
- * Waits on many eventfds at once with ONE thread: cgroup v1 signals an eventfd when a memory
- * cgroup runs out of memory, and Node cannot watch an arbitrary fd's readability from its event
- * loop (net.Socket takes only sockets and pipes; fs reads of an eventfd block a thread-pool thread
- * each). A read per eventfd would hold one of libuv's 4 thread-pool threads per container, and with
- * 4 watched containers every fs call of the daemon would wait forever.
+ * Waits on many fds at once with ONE thread: cgroup v1 signals an eventfd when a memory cgroup runs
+ * out of memory, and a pidfd becomes readable when its process ends; Node cannot watch an arbitrary
+ * fd's readability from its event loop (net.Socket takes only sockets and pipes; fs reads of an
+ * eventfd block a thread-pool thread each). A read per fd would hold one of libuv's 4 thread-pool
+ * threads per container, and with 4 watched containers every fs call of the daemon would wait forever.
  *
- * So all the eventfds sit in one epoll set, and one koffi async call, `epoll_wait` with no timeout,
+ * So all the fds sit in one epoll set, and one koffi async call, `epoll_wait` with no timeout,
  * runs on one thread-pool thread while at least one eventfd is registered; when it returns, the
- * main thread drains the ready eventfds, calls their handlers and waits again. Adding an fd while
+ * main thread drains the ready eventfds (a pidfd is dropped from the set instead: it stays readable),
+ * calls their handlers and waits again. Adding an fd while
  * the wait runs needs no wake-up (the kernel's epoll set is shared); a wake eventfd in the set ends
  * the wait when the last fd goes (so an idle daemon holds no thread and no epoll fd) and on close(). Cost: one
- * thread of the pool, whatever the number of containers, only while any is watched.
+ * thread of the pool, whatever the number of containers, only while any is watched; the daemon's
+ * users of it share one (sharedPoller), so that OOM watching and exit watching do not hold two.
  */
 import type { Syscalls } from './syscalls.js';
 
@@ -19,10 +21,16 @@ type EpollSyscalls = Pick<Syscalls, 'eventfd' | 'eventfdRead' | 'eventfdWrite' |
 /** epoll_wait's batch size: more ready fds are simply reported by the next wait */
 const MAX_EVENTS = 64;
 
-export class EventfdPoller {
+/**
+ * What a registered fd is: an eventfd (drained when ready, reported at each signal until unregistered)
+ * or a pidfd (readable for good once its process ended: reported once, and dropped from the set first).
+ */
+export type PolledFd = 'eventfd' | 'pidfd';
+
+export class FdPoller {
   private epfd: number | undefined;
   private wakeFd: number | undefined;
-  private readonly handlers = new Map<number, () => void>();
+  private readonly handlers = new Map<number, { onReady: () => void; kind: PolledFd }>();
   private loop: Promise<void> | undefined;
   private closed = false;
 
@@ -31,16 +39,19 @@ export class EventfdPoller {
     private readonly onError: (err: Error) => void = () => {},
   ) {}
 
-  /** Call `onReady` (after draining the eventfd) each time `fd` is signalled, until unregister. */
-  register(fd: number, onReady: () => void): void {
-    if (this.closed) throw new Error('eventfd poller: closed');
+  /**
+   * An eventfd: call `onReady` (after draining it) each time it is signalled, until unregister. A pidfd:
+   * call `onReady` once, when its process has ended (at once if it already has).
+   */
+  register(fd: number, onReady: () => void, kind: PolledFd = 'eventfd'): void {
+    if (this.closed) throw new Error('fd poller: closed');
     if (this.epfd === undefined) {
       this.epfd = this.sys.epollCreate();
       this.wakeFd = this.sys.eventfd();
       this.sys.epollCtl(this.epfd, 'add', this.wakeFd);
     }
     this.sys.epollCtl(this.epfd, 'add', fd);
-    this.handlers.set(fd, onReady);
+    this.handlers.set(fd, { onReady, kind });
     this.loop ??= this.run();
   }
 
@@ -51,7 +62,7 @@ export class EventfdPoller {
     if (this.handlers.size === 0 && this.wakeFd !== undefined) this.sys.eventfdWrite(this.wakeFd);
   }
 
-  /** how many eventfds are registered */
+  /** how many fds are registered */
   get size(): number {
     return this.handlers.size;
   }
@@ -70,13 +81,16 @@ export class EventfdPoller {
           const handler = this.handlers.get(fd);
           // unregistered while the wait ran (and maybe closed: the number may belong to a new fd)
           if (!handler) continue;
-          try {
-            this.sys.eventfdRead(fd);
-          } catch (err) {
-            this.onError(err as Error);
+          if (handler.kind === 'pidfd') this.unregister(fd);
+          else {
+            try {
+              this.sys.eventfdRead(fd);
+            } catch (err) {
+              this.onError(err as Error);
+            }
           }
           try {
-            handler();
+            handler.onReady();
           } catch (err) {
             this.onError(err as Error);
           }
@@ -99,7 +113,7 @@ export class EventfdPoller {
     this.wakeFd = undefined;
   }
 
-  /** End the wait and close the epoll and wake fds; the registered eventfds are the caller's to close. */
+  /** End the wait and close the epoll and wake fds; the registered fds are the caller's to close. */
   async close(): Promise<void> {
     if (this.closed) return this.loop;
     this.closed = true;
@@ -109,4 +123,17 @@ export class EventfdPoller {
       await this.loop;
     } else this.release();
   }
+}
+
+const shared = new WeakMap<object, FdPoller>();
+
+/**
+ * The one poller of this process for these syscalls (the daemon's OOM watcher and its exit watching
+ * share it, and its thread). Never close() it: unregister your fds, and the thread is given back when
+ * none is left.
+ */
+export function sharedPoller(sys: EpollSyscalls, onError: (err: Error) => void): FdPoller {
+  let poller = shared.get(sys);
+  if (!poller) shared.set(sys, (poller = new FdPoller(sys, onError)));
+  return poller;
 }

@@ -1,11 +1,11 @@
 /**
- * The eventfd poller with a scripted stand-in for the kernel: one epoll wait at a time whatever the
+ * The fd poller with a scripted stand-in for the kernel: one epoll wait at a time whatever the
  * number of fds, each ready eventfd drained before its handler runs, the wait released (and the
  * epoll and wake fds closed) when the last fd goes, and close() ending a wait in progress.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { EventfdPoller } from '../../../src/sys/eventfd-poller.js';
+import { FdPoller } from '../../../src/sys/fd-poller.js';
 
 /** epollWait calls wait until the test says which fds are ready; a wake write makes the wake fd ready. */
 class ScriptedEpoll {
@@ -63,7 +63,7 @@ const tick = () => new Promise((r) => setImmediate(r));
 
 test('one wait for many eventfds; a ready fd is drained, then its handler runs', async () => {
   const sys = new ScriptedEpoll();
-  const poller = new EventfdPoller(sys);
+  const poller = new FdPoller(sys);
   const seen: number[] = [];
   for (const fd of [100, 101, 102]) poller.register(fd, () => seen.push(fd));
   await tick();
@@ -78,7 +78,7 @@ test('one wait for many eventfds; a ready fd is drained, then its handler runs',
 
 test('the last unregister ends the wait and closes the epoll and wake fds; a new register starts again', async () => {
   const sys = new ScriptedEpoll();
-  const poller = new EventfdPoller(sys);
+  const poller = new FdPoller(sys);
   poller.register(100, () => {});
   await tick();
   poller.unregister(100);
@@ -103,7 +103,7 @@ test('the last unregister ends the wait and closes the epoll and wake fds; a new
 test('a ready fd unregistered while the wait ran is ignored; a throwing handler does not stop the others', async () => {
   const sys = new ScriptedEpoll();
   const errors: Error[] = [];
-  const poller = new EventfdPoller(sys, (e) => errors.push(e));
+  const poller = new FdPoller(sys, (e) => errors.push(e));
   const seen: number[] = [];
   poller.register(100, () => {
     throw new Error('boom');
@@ -118,4 +118,35 @@ test('a ready fd unregistered while the wait ran is ignored; a throwing handler 
   assert.deepEqual(errors.map((e) => e.message), ['boom']);
   await poller.close();
   assert.throws(() => poller.register(103, () => {}), /closed/);
+});
+
+test('a pidfd is reported once: dropped from the set before its handler, never read', async () => {
+  const sys = new ScriptedEpoll();
+  const poller = new FdPoller(sys);
+  let ended = 0;
+  let eventfdSignals = 0;
+  poller.register(100, () => ended++, 'pidfd');
+  poller.register(101, () => eventfdSignals++);
+  await tick();
+  sys.ready([100]);
+  await tick();
+  assert.equal(ended, 1);
+  assert.equal(poller.size, 1, 'only the eventfd is left');
+  const afterEnd = sys.log.slice(sys.log.indexOf('del 100'));
+  assert.ok(afterEnd.length > 0, 'the pidfd left the epoll set');
+  assert.ok(!sys.log.includes('read 100'), 'a pidfd is not read');
+  // level-triggered: a pidfd left in the set would be reported again at every wait
+  sys.ready([101]);
+  await tick();
+  assert.equal(ended, 1);
+  assert.equal(eventfdSignals, 1);
+  await poller.close();
+});
+
+test('sharedPoller: one poller per syscalls object', async () => {
+  const { sharedPoller } = await import('../../../src/sys/fd-poller.js');
+  const a = new ScriptedEpoll();
+  const b = new ScriptedEpoll();
+  assert.equal(sharedPoller(a, () => {}), sharedPoller(a, () => {}));
+  assert.notEqual(sharedPoller(a, () => {}), sharedPoller(b, () => {}));
 });
