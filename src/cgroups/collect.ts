@@ -40,23 +40,25 @@ export class CgroupDir {
 }
 
 /**
- * The texts of `files` read now (throwing on the first that fails), and their key: what a stats
- * reader's activity() returns.
+ * The texts of `files` read now, or undefined when one fails (read() reads it again and reports the
+ * failure where it belongs): what a stats reader's activity() returns. No key string or map: this
+ * runs for every container every tick, and its garbage is collected on the same core.
  */
 export function readActivity(fs: CgroupFs, files: readonly string[]): ActivityReading | undefined {
-  const texts = new Map<string, string>();
-  let key = '';
+  const texts: string[] = [];
   try {
-    for (const file of files) {
-      const text = fs.readSync(file);
-      texts.set(file, text);
-      key += text;
-    }
+    for (const file of files) texts.push(fs.readSync(file));
   } catch {
-    // read() reads it again and reports the failure where it belongs
     return undefined;
   }
-  return { key, texts };
+  return { files, texts };
+}
+
+/** Whether two activity readings of the same files found the same texts. */
+export function sameActivity(a: ActivityReading, b: ActivityReading): boolean {
+  if (a.texts.length !== b.texts.length) return false;
+  for (let i = 0; i < a.texts.length; i++) if (a.texts[i] !== b.texts[i]) return false;
+  return true;
 }
 
 export class StatsCollector {
@@ -65,13 +67,20 @@ export class StatsCollector {
   /** `known`: texts already read in this reading (an activity() reading), used instead of the file */
   constructor(
     readonly fs: CgroupFs,
-    private readonly known?: ReadonlyMap<string, string>,
+    private readonly known?: ActivityReading,
   ) {}
+
+  /** the text of `path`: from `known` when it holds it (the same path string, so === finds it), else read now */
+  private text(path: string): string {
+    const known = this.known;
+    if (known) for (let i = 0; i < known.files.length; i++) if (known.files[i] === path) return known.texts[i]!;
+    return this.fs.readSync(path);
+  }
 
   /** A file that must exist: absence is an error too. */
   required<T>(path: string, parse: (text: string, path: string) => T): T | undefined {
     try {
-      return parse(this.known?.get(path) ?? this.fs.readSync(path), path);
+      return parse(this.text(path), path);
     } catch (err) {
       this.errors.push({ file: path, message: err instanceof Error ? err.message : String(err) });
       return undefined;
@@ -81,7 +90,7 @@ export class StatsCollector {
   /** A file whose absence is data (added by a later kernel, PSI disabled): undefined then, silently. */
   optional<T>(path: string, parse: (text: string, path: string) => T): T | undefined {
     try {
-      const text = this.known?.get(path) ?? readOptionalSync(this.fs, path);
+      const text = this.known?.files.includes(path) ? this.text(path) : readOptionalSync(this.fs, path);
       return text === undefined ? undefined : parse(text, path);
     } catch (err) {
       this.errors.push({ file: path, message: err instanceof Error ? err.message : String(err) });

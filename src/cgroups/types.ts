@@ -160,12 +160,10 @@ export interface CgroupStats {
   errors: { file: string; message: string }[];
 }
 
-/** What CgroupStatsReader.activity() read: the files' texts, and one key to compare two readings by. */
+/** What CgroupStatsReader.activity() read: the files and their texts, in the same order. */
 export interface ActivityReading {
-  /** the texts joined: equal keys, equal counters */
-  readonly key: string;
-  /** path -> text, for read() to use instead of reading the file again */
-  readonly texts: ReadonlyMap<string, string>;
+  readonly files: readonly string[];
+  readonly texts: readonly string[];
 }
 
 /**

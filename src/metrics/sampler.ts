@@ -21,7 +21,8 @@ import path from 'node:path';
 import { createCgroupDriver } from '../cgroups/index.js';
 import { OpenFileCgroupFs } from '../cgroups/open-files.js';
 import { parseCpuList } from '../cgroups/parse.js';
-import type { Cgroup, CgroupDriver, CgroupStatsReader } from '../cgroups/types.js';
+import type { ActivityReading, Cgroup, CgroupDriver, CgroupStatsReader } from '../cgroups/types.js';
+import { sameActivity } from '../cgroups/collect.js';
 import { listContainerRecords, parsePidFile } from '../container/records.js';
 import type { DockerEvent, EventBus } from '../api/events.js';
 import type { Logger } from '../api/log.js';
@@ -106,8 +107,8 @@ interface Followed {
   reader: CgroupStatsReader;
   /** /proc/<pid>/net/dev of the workload, joined once per pid */
   netDev?: { pid: number; file: string };
-  /** the activity key of the last full reading that had no failed file; undefined: read in full next time */
-  activityKey?: string;
+  /** the activity reading of the last full reading that had no failed file; undefined: read in full next time */
+  activity?: ActivityReading;
   /** when that full reading was taken, ms */
   fullAt: number;
   /** idlePhase() of the container */
@@ -292,8 +293,13 @@ export class Sampler {
     const activity = this.idleMs > this.o.intervalMs ? followed.reader.activity() : undefined;
     const latest = c.latest;
     // at most one idle interval without a full reading: one in each of the container's own windows
-    const window = (t: number) => Math.floor((t + followed.phase) / this.idleMs);
-    if (activity !== undefined && latest !== undefined && activity.key === followed.activityKey && window(time) === window(followed.fullAt)) {
+    if (
+      activity !== undefined &&
+      latest !== undefined &&
+      followed.activity !== undefined &&
+      sameActivity(activity, followed.activity) &&
+      Math.floor((time + followed.phase) / this.idleMs) === Math.floor((followed.fullAt + followed.phase) / this.idleMs)
+    ) {
       const quiet: ContainerSample = { ...latest, time, errors: host.errors };
       if (host.systemCpuNs !== undefined) quiet.systemCpuNs = host.systemCpuNs;
       else delete quiet.systemCpuNs;
@@ -334,7 +340,8 @@ export class Sampler {
     c.previous = c.latest;
     c.latest = sample;
     // a reading with a failed file is not carried: the next one is full again
-    followed.activityKey = stats.errors.length === 0 && !netError ? activity?.key : undefined;
+    if (stats.errors.length === 0 && !netError && activity !== undefined) followed.activity = activity;
+    else delete followed.activity;
     followed.fullAt = time;
     this.health.fullReads++;
   }
@@ -390,7 +397,7 @@ export class Sampler {
           const followed = this.cgroups.get(id);
           followed?.reader.refreshLimits();
           // the limits are read on a full reading only
-          if (followed) delete followed.activityKey;
+          if (followed) delete followed.activity;
           break;
         }
         case 'restart': {

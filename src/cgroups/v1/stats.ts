@@ -45,7 +45,7 @@ export class V1StatsReader implements CgroupStatsReader {
   }
 
   read(activity?: ActivityReading): CgroupStats {
-    const c = new StatsCollector(this.fs, activity?.texts);
+    const c = new StatsCollector(this.fs, activity);
     if (!this.limitsKnown) {
       const errors = c.errors.length;
       this.memoryMax = this.memory && memory.limit(this.memory, c);

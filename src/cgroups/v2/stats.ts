@@ -35,7 +35,7 @@ export class V2StatsReader implements CgroupStatsReader {
   }
 
   read(activity?: ActivityReading): CgroupStats {
-    const c = new StatsCollector(this.fs, activity?.texts);
+    const c = new StatsCollector(this.fs, activity);
     const dir = this.dir;
     if (!this.limitsKnown) {
       const errors = c.errors.length;
