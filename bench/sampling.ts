@@ -6,7 +6,7 @@
  * the bench's own. Then, with every container sampled once a second:
  *   - the daemon's CPU time per second (utime + stime of /proc/<pid>/stat over BENCH_SECONDS, default
  *     20), and the part inside its sampling ticks (corral_sampler_cpu_seconds_total, same window);
- *   - the sampler alone: the same Sampler in the bench's own otherwise idle process, over the same
+ *   - the sampler alone: the same Sampler in a process of its own (bench/sampler-alone.ts), over the same
  *     containers, its process CPU time per second (what sampling costs, without the supervisor), as
  *     the daemon runs it (a quiet container's other files read in full every 10 s) and reading every
  *     file every second (the cost when every container is busy);
@@ -27,8 +27,6 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { ensureBusyboxRootfs } from '../test/helpers/busybox.js';
 import { createCgroupDriver } from '../src/cgroups/index.js';
-import { createLogger } from '../src/api/log.js';
-import { Sampler } from '../src/metrics/sampler.js';
 import { freePort } from '../test/helpers/ports.js';
 
 const REPO = fileURLToPath(new URL('../..', import.meta.url)); // dist/bench/ -> checkout
@@ -37,7 +35,6 @@ const CONTAINERS = Number(process.env.BENCH_CONTAINERS ?? 500);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 20);
 const PARENT = `corral-bench-${process.pid}`;
 const CLK_TCK = 100;
-const quietLog = createLogger({ level: 'error' });
 
 interface Daemon {
   child: ChildProcess;
@@ -208,36 +205,25 @@ async function main(): Promise<void> {
       if (code !== 0 || lines !== CONTAINERS + 1) throw new Error(`corral stats --no-stream: exit ${String(code)}, ${lines} lines`);
     });
 
-    // The sampler alone: the same code in this process, which does nothing else meanwhile, over the
-    // same containers (the daemon's own figure also holds its supervisor's exit polling, and
+    // The sampler alone: the same code in a process of its own (bench/sampler-alone.ts), over the
+    // same containers (the daemon's own figure also holds its supervisor's exit watching, and
     // process.cpuUsage counts the thread pool's work done during a tick as the tick's). Twice: as the
     // daemon runs it (quiet containers read in full every 10 s), and reading every file of every
     // container every second (--sample-idle-interval 1s: what 500 busy containers cost).
     const samplerAlone = async (idleIntervalMs?: number) => {
-      const alone = new Sampler({ stateRoot: root, intervalMs: 1000, ...(idleIntervalMs ? { idleIntervalMs } : {}), log: quietLog });
-      await alone.start();
-      await sleep(2000);
-      const a0 = process.cpuUsage();
-      const h0 = { ...alone.health };
-      const ta = performance.now();
-      await sleep(SECONDS * 1000);
-      const used = process.cpuUsage(a0);
-      const wall = (performance.now() - ta) / 1000;
-      const result = {
-        percent: ((used.user + used.system) / 1e6 / wall) * 100,
-        containers: alone.health.lastTickContainers,
-        full: alone.health.fullReads - h0.fullReads,
-        quiet: alone.health.quietReads - h0.quietReads,
-      };
-      await alone.stop();
-      return result;
+      const child = spawn(process.execPath, [path.join(REPO, 'dist', 'bench', 'sampler-alone.js'), root, String(SECONDS), ...(idleIntervalMs ? [String(idleIntervalMs)] : [])], { stdio: ['ignore', 'pipe', 'inherit'] });
+      let out = '';
+      child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+      const code = await new Promise((resolve) => child.once('close', resolve));
+      if (code !== 0) throw new Error(`sampler-alone exited ${String(code)}`);
+      return JSON.parse(out) as { percent: number; insideTicksPercent: number; containers: number; full: number; quiet: number };
     };
     const alone = await samplerAlone();
     const aloneEveryFile = await samplerAlone(1000);
 
     const cores = os.cpus().length;
     console.log(`\nsampling ${CONTAINERS} containers every 1 s (${cores} CPUs, kernel ${os.release()}):`);
-    console.log(`  sampler alone (its own process):   ${alone.percent.toFixed(2)}% of one core for ${alone.containers} containers   target <= 2%`);
+    console.log(`  sampler alone (its own process):   ${alone.percent.toFixed(2)}% of one core for ${alone.containers} containers, ${alone.insideTicksPercent.toFixed(2)}% inside its ticks   target <= 2%`);
     console.log(`    readings: ${alone.full} full, ${alone.quiet} quiet (CPU and memory counters unchanged; the rest read in full every 10 s)`);
     console.log(`  sampler alone, every file every 1 s: ${aloneEveryFile.percent.toFixed(2)}% of one core (--sample-idle-interval 1s: the cost when all ${aloneEveryFile.containers} are busy; ${aloneEveryFile.full} full readings)`);
     console.log(`  daemon, whole process:             ${withSampling.daemon.toFixed(2)}% of one core (sampling, scrapes of nobody, and the supervisor following ${CONTAINERS} containers' exits)`);
