@@ -178,8 +178,18 @@ export interface RecordReadOptions {
   readProcStat?: (pid: number) => Promise<string | undefined>;
 }
 
+/**
+ * /proc/PID/stat, or undefined when the process is gone: ENOENT before the open, ESRCH when it
+ * ended between the open and the read (a container inspected while it dies).
+ */
 async function readProcStat(pid: number): Promise<string | undefined> {
-  return (await readOptional(`/proc/${pid}/stat`))?.text;
+  try {
+    return await fs.readFile(`/proc/${pid}/stat`, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ESRCH') return undefined;
+    throw err;
+  }
 }
 
 /** One container's record and state, or undefined when it has no config.json (being created, or gone). */
