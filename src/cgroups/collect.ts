@@ -70,17 +70,17 @@ export class StatsCollector {
     private readonly known?: ActivityReading,
   ) {}
 
-  /** the text of `path`: from `known` when it holds it (the same path string, so === finds it), else read now */
-  private text(path: string): string {
+  /** the text of `path` when `known` holds it (the same path string, so === finds it) */
+  private knownText(path: string): string | undefined {
     const known = this.known;
-    if (known) for (let i = 0; i < known.files.length; i++) if (known.files[i] === path) return known.texts[i]!;
-    return this.fs.readSync(path);
+    if (known) for (let i = 0; i < known.files.length; i++) if (known.files[i] === path) return known.texts[i];
+    return undefined;
   }
 
   /** A file that must exist: absence is an error too. */
   required<T>(path: string, parse: (text: string, path: string) => T): T | undefined {
     try {
-      return parse(this.text(path), path);
+      return parse(this.knownText(path) ?? this.fs.readSync(path), path);
     } catch (err) {
       this.errors.push({ file: path, message: err instanceof Error ? err.message : String(err) });
       return undefined;
@@ -90,7 +90,7 @@ export class StatsCollector {
   /** A file whose absence is data (added by a later kernel, PSI disabled): undefined then, silently. */
   optional<T>(path: string, parse: (text: string, path: string) => T): T | undefined {
     try {
-      const text = this.known?.files.includes(path) ? this.text(path) : readOptionalSync(this.fs, path);
+      const text = this.knownText(path) ?? readOptionalSync(this.fs, path);
       return text === undefined ? undefined : parse(text, path);
     } catch (err) {
       this.errors.push({ file: path, message: err instanceof Error ? err.message : String(err) });

@@ -21,7 +21,7 @@ import path from 'node:path';
 import { createCgroupDriver } from '../cgroups/index.js';
 import { OpenFileCgroupFs } from '../cgroups/open-files.js';
 import { parseCpuList } from '../cgroups/parse.js';
-import type { ActivityReading, Cgroup, CgroupDriver, CgroupStatsReader } from '../cgroups/types.js';
+import type { ActivityReading, Cgroup, CgroupDriver, CgroupStats, CgroupStatsReader } from '../cgroups/types.js';
 import { sameActivity } from '../cgroups/collect.js';
 import { listContainerRecords, parsePidFile } from '../container/records.js';
 import type { DockerEvent, EventBus } from '../api/events.js';
@@ -99,6 +99,21 @@ export function fileLabel(file: string): string {
 
 function message(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
+}
+
+/** A sample of `time`, with the tick's host-wide values. */
+function sampleOf(
+  time: number,
+  cgroup: CgroupStats,
+  errors: ContainerSample['errors'],
+  networks: ContainerSample['networks'],
+  host: HostReading,
+): ContainerSample {
+  const sample: ContainerSample = { time, cgroup, errors };
+  if (networks) sample.networks = networks;
+  if (host.systemCpuNs !== undefined) sample.systemCpuNs = host.systemCpuNs;
+  if (host.onlineCpus !== undefined) sample.onlineCpus = host.onlineCpus;
+  return sample;
 }
 
 /** A running container's cgroup as the sampler reads it. */
@@ -300,14 +315,7 @@ export class Sampler {
       sameActivity(activity, followed.activity) &&
       Math.floor((time + followed.phase) / this.idleMs) === Math.floor((followed.fullAt + followed.phase) / this.idleMs)
     ) {
-      const quiet: ContainerSample = { ...latest, time, errors: host.errors };
-      if (host.systemCpuNs !== undefined) quiet.systemCpuNs = host.systemCpuNs;
-      else delete quiet.systemCpuNs;
-      if (host.onlineCpus !== undefined) quiet.onlineCpus = host.onlineCpus;
-      else delete quiet.onlineCpus;
-      for (const e of host.errors) c.readErrors.set(fileLabel(e.file), (c.readErrors.get(fileLabel(e.file)) ?? 0) + 1);
-      c.previous = latest;
-      c.latest = quiet;
+      this.rotate(c, sampleOf(time, latest.cgroup, host.errors, latest.networks, host));
       this.health.quietReads++;
       return;
     }
@@ -330,20 +338,21 @@ export class Sampler {
     }
     // the common case, nothing failed: the reader's own (empty) list, no copy
     const errors = host.errors.length === 0 && !netError ? stats.errors : [...stats.errors, ...host.errors, ...(netError ? [netError] : [])];
-    const sample: ContainerSample = { time, cgroup: stats, errors };
-    if (networks) sample.networks = networks;
-    if (host.systemCpuNs !== undefined) sample.systemCpuNs = host.systemCpuNs;
-    if (host.onlineCpus !== undefined) sample.onlineCpus = host.onlineCpus;
-    for (const e of errors) c.readErrors.set(fileLabel(e.file), (c.readErrors.get(fileLabel(e.file)) ?? 0) + 1);
     const oomKills = stats.memory?.events?.oomKill;
     if (oomKills !== undefined) c.oomKills = oomKills;
-    c.previous = c.latest;
-    c.latest = sample;
+    this.rotate(c, sampleOf(time, stats, errors, networks, host));
     // a reading with a failed file is not carried: the next one is full again
     if (stats.errors.length === 0 && !netError && activity !== undefined) followed.activity = activity;
     else delete followed.activity;
     followed.fullAt = time;
     this.health.fullReads++;
+  }
+
+  /** Make `sample` the container's latest, counting its failed files. */
+  private rotate(c: TrackedContainer, sample: ContainerSample): void {
+    for (const e of sample.errors) c.readErrors.set(fileLabel(e.file), (c.readErrors.get(fileLabel(e.file)) ?? 0) + 1);
+    c.previous = c.latest;
+    c.latest = sample;
   }
 
   /** The workload's /proc/<pid>/net/dev, once its pid is known. */

@@ -23,8 +23,8 @@ export interface TestDaemon {
   stderr(): string;
   /** resolves when the process is gone */
   exited: Promise<unknown>;
-  /** SIGTERM, and wait until it is gone; idempotent */
-  stop(): Promise<void>;
+  /** `signal` (SIGTERM unless given), and wait until it is gone; idempotent */
+  stop(signal?: NodeJS.Signals): Promise<void>;
 }
 
 async function answers(socket: string): Promise<boolean> {
@@ -48,8 +48,8 @@ export async function startTestDaemon(root: string, socket: string, opts: { time
     socket,
     stderr: () => log,
     exited,
-    stop: async () => {
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+    stop: async (signal: NodeJS.Signals = 'SIGTERM') => {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
       await exited;
     },
   };

@@ -33,12 +33,6 @@ function startDaemon(): Promise<Daemon> {
   return startTestDaemon(root, socket);
 }
 
-async function stopDaemon(signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
-  if (daemon.child.exitCode !== null || daemon.child.signalCode !== null) return;
-  daemon.child.kill(signal);
-  await daemon.exited;
-}
-
 function api(method: string, p: string, body?: unknown) {
   return apiCall(socket, method, p, body);
 }
@@ -107,7 +101,7 @@ after(async () => {
   } catch {
     // the daemon is gone: stopAllCorrals below cleans the cgroups up
   }
-  await stopDaemon();
+  await daemon.stop();
   await stopAllCorrals();
   fs.rmSync(tmp, { recursive: true, force: true });
 });
@@ -306,7 +300,7 @@ test('daemon restart: unless-stopped stays stopped after a user stop, always com
   // fails 2 s after its start: while no daemon runs
   const failing = await create(['sh', '-c', 'echo try; sleep 2; exit 2'], { RestartPolicy: { Name: 'on-failure', MaximumRetryCount: 1 } });
   assert.equal((await api('POST', `/containers/${failing}/start`)).status, 204);
-  await stopDaemon('SIGKILL');
+  await daemon.stop('SIGKILL');
   await until('the exit file', async () => fs.existsSync(path.join(root, 'containers', failing, 'exit')), 30_000);
   daemon = await startDaemon();
 
@@ -329,7 +323,7 @@ test('a corrupt state file is moved aside with a warning; the daemon starts and 
     assert.equal((await api('POST', `/containers/${id}/start`)).status, 204);
     await api('POST', `/containers/${id}/wait`);
   }
-  await stopDaemon();
+  await daemon.stop();
   const config = path.join(root, 'containers', broken, 'config.json');
   fs.truncateSync(config, 40);
   daemon = await startDaemon();

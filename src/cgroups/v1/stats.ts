@@ -21,6 +21,8 @@ export class V1StatsReader implements CgroupStatsReader {
   private limitsKnown = false;
   private memoryMax: Limit | undefined;
   private pidsMax: Limit | undefined;
+  /** what activity() reads, joined once; undefined without a cpuacct or memory hierarchy */
+  private readonly activityFiles: readonly string[] | undefined;
 
   /** `dirs`: the cgroup's directory per mounted controller (Cgroup.paths) */
   constructor(
@@ -33,6 +35,7 @@ export class V1StatsReader implements CgroupStatsReader {
     this.memory = at('memory');
     this.pids = at('pids');
     this.blkio = at('blkio');
+    if (this.cpuacct && this.memory) this.activityFiles = [this.cpuacct.file('cpuacct.usage'), this.memory.file('memory.usage_in_bytes')];
   }
 
   refreshLimits(): void {
@@ -40,8 +43,7 @@ export class V1StatsReader implements CgroupStatsReader {
   }
 
   activity(): ActivityReading | undefined {
-    if (!this.cpuacct || !this.memory) return undefined;
-    return readActivity(this.fs, [this.cpuacct.file('cpuacct.usage'), this.memory.file('memory.usage_in_bytes')]);
+    return this.activityFiles && readActivity(this.fs, this.activityFiles);
   }
 
   read(activity?: ActivityReading): CgroupStats {

@@ -13,6 +13,8 @@ import * as pids from './pids.js';
 
 export class V2StatsReader implements CgroupStatsReader {
   private readonly dir: CgroupDir;
+  /** what activity() reads, joined once */
+  private readonly activityFiles: readonly string[];
   private limitsKnown = false;
   private controllers: readonly string[] = [];
   private memoryMax: Limit | undefined;
@@ -23,6 +25,7 @@ export class V2StatsReader implements CgroupStatsReader {
     dir: string,
   ) {
     this.dir = new CgroupDir(dir);
+    this.activityFiles = [this.dir.file('cpu.stat'), this.dir.file('memory.current')];
   }
 
   refreshLimits(): void {
@@ -31,7 +34,7 @@ export class V2StatsReader implements CgroupStatsReader {
 
   activity(): ActivityReading | undefined {
     if (!this.limitsKnown || !this.controllers.includes('memory')) return undefined;
-    return readActivity(this.fs, [this.dir.file('cpu.stat'), this.dir.file('memory.current')]);
+    return readActivity(this.fs, this.activityFiles);
   }
 
   read(activity?: ActivityReading): CgroupStats {
