@@ -64,6 +64,12 @@ interface EnvResult {
   /** death of the hog -> `die` on the stream */
   die: Stats;
   samplesMs: number[];
+  /** kills whose `oom` event's memory.stat snapshot holds the hog's pages (memory.anon > half the limit) */
+  snapshotsWithHog: number;
+  /** memory.anon of every `oom` event, bytes */
+  snapshotAnon: number[];
+  /** where each snapshot was taken (the event's memory.stat_when) */
+  snapshotWhen: string[];
 }
 
 function parseOptions(argv: string[]): Options {
@@ -157,6 +163,8 @@ async function measure(kills: number): Promise<EnvResult> {
     const oomMs: number[] = [];
     const oomAfterDeathMs: number[] = [];
     const dieMs: number[] = [];
+    const anon: number[] = [];
+    const when: string[] = [];
     try {
       for (let i = 0; i < kills; i++) {
         const trigger = path.join(tmp, `trigger-${i}`);
@@ -187,18 +195,20 @@ async function measure(kills: number): Promise<EnvResult> {
           oomMs.push(Number(o.arrivedNs - w.killNs) / 1e6);
           oomAfterDeathMs.push(Number(o.arrivedNs - w.deathNs) / 1e6);
           dieMs.push(Number(e.arrivedNs - w.deathNs) / 1e6);
+          anon.push(Number(o.Actor.Attributes['memory.anon'] ?? NaN));
+          when.push(o.Actor.Attributes['memory.stat_when'] ?? '?');
         } finally {
           sys.close(pidfd);
         }
         const removed = await api(socket, 'DELETE', `/containers/${id}?force=1`);
         if (removed.status !== 204) throw new Error(`delete: ${removed.status} ${removed.body}`);
         ids.pop();
-        process.stderr.write(`kill ${i + 1}/${kills}: oom event ${oomMs.at(-1)!.toFixed(2)} ms after the kill, ${oomAfterDeathMs.at(-1)!.toFixed(2)} ms after the hog's death; die ${dieMs.at(-1)!.toFixed(2)} ms after the death\n`);
+        process.stderr.write(`kill ${i + 1}/${kills}: oom event ${oomMs.at(-1)!.toFixed(2)} ms after the kill, ${oomAfterDeathMs.at(-1)!.toFixed(2)} ms after the hog's death; die ${dieMs.at(-1)!.toFixed(2)} ms after the death; snapshot ${when.at(-1)}, anon ${(anon.at(-1)! / 1048576).toFixed(1)} MiB\n`);
       }
     } finally {
       stream.close();
     }
-    return { environment: v2 ? 'guest-cgroup-v2' : 'host-cgroup-v1', kernel: os.release(), oom: stats(oomMs), oomAfterDeath: stats(oomAfterDeathMs), die: stats(dieMs), samplesMs: oomMs.map((x) => Math.round(x * 100) / 100) };
+    return { environment: v2 ? 'guest-cgroup-v2' : 'host-cgroup-v1', kernel: os.release(), oom: stats(oomMs), oomAfterDeath: stats(oomAfterDeathMs), die: stats(dieMs), samplesMs: oomMs.map((x) => Math.round(x * 100) / 100), snapshotsWithHog: anon.filter((a) => a > LIMIT / 2).length, snapshotAnon: anon, snapshotWhen: when };
   } finally {
     for (const id of ids) if (daemon) await api(daemon.socket, 'DELETE', `/containers/${id}?force=1`).catch(() => {});
     await daemon?.stop();
@@ -209,6 +219,13 @@ async function measure(kills: number): Promise<EnvResult> {
   }
 }
 
+/** "before-kill 18, after-kill 2" */
+function summarize(values: string[]): string {
+  const counts = new Map<string, number>();
+  for (const v of values) counts.set(v, (counts.get(v) ?? 0) + 1);
+  return [...counts].map(([k, n]) => `${k} ${n}`).join(', ');
+}
+
 function table(r: EnvResult): string {
   const row = (what: string, s: Stats) => `${what.padEnd(24)} ${String(s.n).padStart(3)} ${s.medianMs.toFixed(2).padStart(9)} ${s.p90Ms.toFixed(2).padStart(9)} ${s.minMs.toFixed(2).padStart(9)} ${s.maxMs.toFixed(2).padStart(9)}`;
   return [
@@ -217,6 +234,7 @@ function table(r: EnvResult): string {
     row('kill -> oom event', r.oom),
     row('death -> oom event', r.oomAfterDeath),
     row('death -> die event', r.die),
+    `memory.stat snapshots holding the hog's pages (anon > ${LIMIT / 2 ** 21} MiB): ${r.snapshotsWithHog}/${r.oom.n} (taken ${summarize(r.snapshotWhen)})`,
   ].join('\n');
 }
 

@@ -742,7 +742,11 @@ export class Supervisor {
     }
     const driver = await this.driver(stored.config.cgroupParent);
     await driver.plan(resources);
-    if ((await driver.list()).includes(id)) await this.applyLive(id, driver, resources, stored.config.resources);
+    if ((await driver.list()).includes(id)) {
+      await this.applyLive(id, driver, resources, stored.config.resources);
+      // v1: the OOM snapshot's usage threshold sits under the limit: move it with the limit
+      if (resources.memory?.max !== stored.config.resources.memory?.max) await this.oom.limitChanged(id);
+    }
     const config: RunConfig = { ...stored.config, resources };
     if (restartPolicy !== undefined) config.restartPolicy = restartPolicy;
     const file = JSON.parse(await fs.readFile(path.join(this.dir(id), 'config.json'), 'utf8')) as Record<string, unknown>;

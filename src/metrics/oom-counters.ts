@@ -93,10 +93,21 @@ export function diffCounters(prev: OomCounters, next: OomCounters): OomDelta {
   };
 }
 
+/**
+ * Whether a snapshot was read before or after the kill it goes with. The kernel counts a kill
+ * (oom_kill) before it sends the SIGKILL ("raise event before sending signal", mm/oom_kill.c), so
+ * a memory.stat read followed by a counter read that still shows the old count was read while the
+ * victim's pages were all there: 'before-kill'. A snapshot read after the count moved may show the
+ * victim's memory already freed: 'after-kill'.
+ */
+export type SnapshotWhen = 'before-kill' | 'after-kill';
+
 /** What the cgroup's memory held when the snapshot was read. */
 export interface MemorySnapshot {
   /** ms since the epoch */
   takenAt: number;
+  /** set once the counters read after it are known */
+  when?: SnapshotWhen;
   /** bytes: v2 memory.current, v1 memory.usage_in_bytes */
   usage?: number;
   /** v2 memory.max, v1 memory.limit_in_bytes (v1's huge "unlimited" as 'max') */
@@ -147,7 +158,34 @@ export function snapshotAttributes(mode: CgroupMode, s: MemorySnapshot): Record<
   }
   if (mode === 'v1' && s.kernel !== undefined) out['memory.kernel'] = String(s.kernel);
   out['memory.stat_time'] = new Date(s.takenAt).toISOString();
+  if (s.when !== undefined) out['memory.stat_when'] = s.when;
   return out;
+}
+
+/**
+ * The snapshot an `oom` event carries, of the last one read before the kill and one read after it:
+ * the fuller (by usage), the earlier on a tie. The one before shows what filled the memory; the
+ * one after may show the victim's pages already freed, but it is the newer when the one before is
+ * old and the cgroup is still full (a child was killed and the rest still fills the limit).
+ */
+export function killSnapshot(before: MemorySnapshot | undefined, after: MemorySnapshot | undefined): MemorySnapshot | undefined {
+  if (before === undefined || after === undefined) return before ?? after;
+  return (before.usage ?? 0) >= (after.usage ?? 0) ? before : after;
+}
+
+/** the largest gap between a v1 usage threshold and the limit */
+export const NEAR_LIMIT_MAX_GAP = 16 * 1024 * 1024;
+
+/**
+ * The usage (bytes) at which cgroup v1 signals a threshold eventfd so a snapshot is read before an
+ * OOM kill: a tenth of the limit below it, at most NEAR_LIMIT_MAX_GAP (16 MiB) below. The gap must
+ * be wider than the kernel's granularity (usage is compared to thresholds every 128 page charges
+ * per CPU) and than what a fast hog allocates while the daemon reads; closer is fresher. Undefined
+ * when there is no limit.
+ */
+export function nearLimitThreshold(limit: Limit): number | undefined {
+  if (limit === 'max' || limit <= 0) return undefined;
+  return limit - Math.min(Math.floor(limit / 10), NEAR_LIMIT_MAX_GAP);
 }
 
 /** The counters as attributes, named as in the kernel's files. */

@@ -22,14 +22,29 @@
  *   short steps (FOLLOW_UP_MS) until `oom_kill` has moved. The kernel also signals it when the
  *   cgroup is removed: the re-read then finds no file and the watch ends.
  *
- * The memory.stat snapshot is read when a notification comes, before the counters (the cgroup is
- * at its limit then: v1 notifies before the kill, v2's first notification of an OOM is `max`), and
- * the fullest snapshot of the last SNAPSHOT_FRESH_MS goes with the kill (else a fresh one): it
- * shows what filled the memory rather than what is left once the kernel freed the victim's. It is
- * read synchronously, on purpose: five small kernfs files, tens of microseconds and no disk, whereas
- * a thread-pool round trip lets the kernel finish the kill and free the memory first (measured in
- * the guest: the async snapshot showed anon 0, the synchronous one the hog's 32 MiB). At most one
- * per SNAPSHOT_MIN_INTERVAL_MS per container, so a cgroup grinding at its limit costs little.
+ * The memory.stat snapshot: what filled the memory, not what is left once the kernel freed the
+ * victim's. A snapshot is read when a notification comes, then the counters: if they still show no
+ * new kill, the snapshot was read before the kill (the kernel counts a kill before it signals the
+ * victim) and holds the victim's pages. The kill's event carries the fuller of the last snapshot
+ * read before it and one read after it (oom-counters.ts killSnapshot), labelled `memory.stat_when`.
+ * Notifications that come before a kill:
+ *
+ * - v1: besides the OOM eventfd (signalled as the OOM killer starts, but a PID-1 victim's pages
+ *   were sometimes freed before the daemon's read: 1 kill in 30 on the host), a second eventfd on
+ *   a usage threshold of `memory.usage_in_bytes` (cgroup.event_control "<eventfd> <fd> <bytes>")
+ *   a tenth under the limit, at most 16 MiB under (nearLimitThreshold): the kernel signals it when
+ *   usage crosses it either way, while the hog still allocates and reclaim still runs. Set again
+ *   when the limit changes (limitChanged). Own eventfd, one threshold each: the kernel's threshold
+ *   unregister removes every entry of an eventfd at once, and before Linux 5.6 a second unregister of
+ *   the same eventfd dereferenced NULL.
+ * - v2: `memory.events` `max` (usage reached memory.max, reclaim follows) before `oom` and `oom_kill`.
+ *
+ * It is read synchronously, on purpose: five small kernfs files, tens of microseconds and no disk,
+ * whereas a thread-pool round trip lets the kernel finish the kill and free the memory first
+ * (measured in the guest: the async snapshot showed anon 0, the synchronous one the hog's 32 MiB).
+ * At most one per SNAPSHOT_MIN_INTERVAL_MS per container for v2 notifications and one per
+ * THRESHOLD_MIN_INTERVAL_MS for v1 thresholds, so a cgroup grinding at its limit costs little;
+ * every v1 OOM notification reads one.
  *
  * A watch ends when its cgroup is gone (ENOENT on a re-read, chokidar's `unlink`), on unwatch()
  * (the Supervisor's call when the container ended: one last re-read reports kills not yet seen,
@@ -45,16 +60,21 @@ import { fromV1Limit } from '../cgroups/v1/memory.js';
 import type { Logger } from '../api/log.js';
 import { sharedPoller, type FdPoller } from '../sys/fd-poller.js';
 import type { Syscalls } from '../sys/syscalls.js';
-import { diffCounters, oomEventAttributes, parseMemoryEvents, parseOomControl, ZERO_COUNTERS, type MemorySnapshot, type OomCounters, type OomDelta } from './oom-counters.js';
+import { diffCounters, killSnapshot, nearLimitThreshold, oomEventAttributes, parseMemoryEvents, parseOomControl, ZERO_COUNTERS, type MemorySnapshot, type OomCounters, type OomDelta } from './oom-counters.js';
 
 /** the slow re-read of every watched cgroup, in case a notification was lost */
 export const BACKSTOP_MS = 5_000;
 /** after a v1 notification (or a v2 `oom` without a kill yet): re-reads until oom_kill moves */
 export const FOLLOW_UP_MS = [1, 2, 5, 10, 25, 50, 100, 250, 500, 1000] as const;
-/** a snapshot taken at the limit this recently describes the kill */
-export const SNAPSHOT_FRESH_MS = 1_000;
-/** notifications closer together than this share one snapshot */
+/** v2 notifications closer together than this share one snapshot (a cgroup at its limit notifies every 10-20 ms) */
 export const SNAPSHOT_MIN_INTERVAL_MS = 100;
+/**
+ * v1 threshold crossings closer together than this share one snapshot: crossings are rare (usage
+ * must move across the threshold), but a workload that allocates and frees around it could cross it
+ * hundreds of times a second. Short, because a hog killed a moment ago and started again crosses it
+ * on its way up within tens of milliseconds of the last kill's snapshot.
+ */
+export const THRESHOLD_MIN_INTERVAL_MS = 10;
 
 export interface OomKill {
   id: string;
@@ -102,10 +122,14 @@ interface Watch {
   baseline: WatchOptions['baseline'];
   /** the last counters read; undefined before the first read */
   last: OomCounters | undefined;
-  /** the fullest snapshot taken at a notification since the last kill */
-  atLimit: MemorySnapshot | undefined;
+  /** the last snapshot read before a kill the counters have not shown yet */
+  beforeKill: MemorySnapshot | undefined;
+  /** the fullest snapshot read after a kill not reported yet */
+  afterKill: MemorySnapshot | undefined;
   /** when the last notification snapshot was taken (ms) */
   snapshotAt: number;
+  /** v1: releases the usage-threshold eventfd (a no-op without one) */
+  disarm: () => void;
   /** setup of the notification source; the watch's reads wait for it */
   ready: Promise<void>;
   /** releases the notification source (chokidar watcher or eventfd) */
@@ -164,8 +188,8 @@ export class OomWatcher {
       return;
     }
     const w: Watch = {
-      id, mode, dir, onKill, baseline: options.baseline, last: undefined, atLimit: undefined, snapshotAt: 0,
-      ready: Promise.resolve(), release: async () => {}, reading: undefined, again: false,
+      id, mode, dir, onKill, baseline: options.baseline, last: undefined, beforeKill: undefined, afterKill: undefined,
+      snapshotAt: 0, disarm: () => {}, ready: Promise.resolve(), release: async () => {}, reading: undefined, again: false,
       timers: new Set(), ended: false,
     };
     this.watches.set(id, w);
@@ -211,15 +235,69 @@ export class OomWatcher {
     }
     const poller = this.poller;
     w.release = async () => {
+      w.disarm();
       poller.unregister(efd);
       // closing the eventfd also unregisters the kernel's event (cgroup v1 drops it on EPOLLHUP)
       sys.close(efd);
     };
+    this.armThreshold(w, sys, poller);
+  }
+
+  /**
+   * v1: an eventfd signalled when usage crosses nearLimitThreshold (see the header), replacing the
+   * one set before. Without a limit there is none. A kernel that refuses thresholds (PREEMPT_RT
+   * kernels do) leaves the OOM notification alone, with a warning.
+   */
+  private armThreshold(w: Watch, sys: Pick<Syscalls, 'eventfd' | 'close'>, poller: FdPoller): void {
+    w.disarm();
+    w.disarm = () => {};
+    const limitFile = path.join(w.dir, 'memory.limit_in_bytes');
+    const limit = parsedOrUndefined(readOptionalSync(limitFile), parseSingleValue, limitFile);
+    const threshold = limit === undefined ? undefined : nearLimitThreshold(fromV1Limit(limit));
+    if (threshold === undefined) return;
+    const tfd = sys.eventfd();
+    try {
+      const usage = fs.openSync(path.join(w.dir, 'memory.usage_in_bytes'), 'r');
+      try {
+        fs.writeFileSync(path.join(w.dir, 'cgroup.event_control'), `${tfd} ${usage} ${threshold}`);
+      } finally {
+        fs.closeSync(usage);
+      }
+      poller.register(tfd, () => this.onThreshold(w, threshold));
+    } catch (err) {
+      sys.close(tfd);
+      if (!isGone(err)) this.o.log.warn('no usage threshold: the OOM snapshot is read at the OOM notification only', { id: w.id, threshold, err });
+      return;
+    }
+    w.disarm = () => {
+      poller.unregister(tfd);
+      sys.close(tfd);
+    };
+  }
+
+  /**
+   * The container's memory limit changed (an update): set the v1 usage threshold again for the new
+   * limit. v2 needs nothing (its `max` notification follows memory.max by itself).
+   */
+  async limitChanged(id: string): Promise<void> {
+    const w = this.watches.get(id);
+    if (!w || w.mode !== 'v1') return;
+    await w.ready;
+    if (w.ended || !this.poller) return;
+    const sys = await (this.o.syscalls ?? (async () => (await import('../sys/syscalls.js')).loadSyscalls()))();
+    if (!w.ended) this.armThreshold(w, sys, this.poller);
+  }
+
+  /** v1: usage crossed the threshold under the limit, up or down: the memory as it is now */
+  private onThreshold(w: Watch, threshold: number): void {
+    if (w.ended) return;
+    const s = this.noteSnapshot(w, THRESHOLD_MIN_INTERVAL_MS);
+    if (this.o.log.enabled('debug')) this.o.log.debug('memory usage crossed the OOM snapshot threshold', { id: w.id, threshold, usage: s?.usage, when: s?.when });
   }
 
   private onV2Notification(w: Watch): void {
     if (w.ended) return;
-    this.noteSnapshot(w);
+    this.noteSnapshot(w, SNAPSHOT_MIN_INTERVAL_MS);
     const before = w.last;
     void this.check(w).then(() => {
       // `oom` rose but oom_kill did not (yet): the kill is microseconds to milliseconds away
@@ -232,7 +310,7 @@ export class OomWatcher {
   private onV1Notification(w: Watch): void {
     if (w.ended) return;
     // the notification comes as the OOM killer starts: the memory is full right now
-    this.noteSnapshot(w);
+    this.noteSnapshot(w, 0);
     const killsBefore = w.last?.oomKill;
     void this.check(w).then(() => {
       if (w.last !== undefined && killsBefore !== undefined && w.last.oomKill <= killsBefore) this.followUp(w, FOLLOW_UP_MS, killsBefore);
@@ -240,16 +318,30 @@ export class OomWatcher {
   }
 
   /**
-   * Read a snapshot for this notification and keep, of it and the one kept so far, the fuller one
-   * (a later notification of the same OOM may come after the kernel freed the victim's memory).
+   * Read a snapshot for this notification, then the counters, which say whether it came before a
+   * kill not reported yet (kept as the latest before a kill) or after one (kept if fuller than the
+   * one kept so far: a later notification of the same OOM may come once the memory is freed).
    */
-  private noteSnapshot(w: Watch): void {
+  private noteSnapshot(w: Watch, minIntervalMs: number): MemorySnapshot | undefined {
     const now = this.now();
-    if (now - w.snapshotAt < SNAPSHOT_MIN_INTERVAL_MS) return;
+    if (now - w.snapshotAt < minIntervalMs) return undefined;
     w.snapshotAt = now;
-    const prev = w.atLimit;
     const next = this.snapshot(w);
-    w.atLimit = prev === undefined || now - prev.takenAt > SNAPSHOT_FRESH_MS || (next.usage ?? 0) >= (prev.usage ?? 0) ? next : prev;
+    let counters: OomCounters;
+    try {
+      counters = this.readCounters(w);
+    } catch {
+      return undefined; // the cgroup is gone, or the read fails: the re-read that follows says so
+    }
+    const reported = w.last?.oomKill ?? (w.baseline === 'zero' ? 0 : counters.oomKill);
+    if (counters.oomKill <= reported) {
+      next.when = 'before-kill';
+      w.beforeKill = next;
+    } else {
+      next.when = 'after-kill';
+      w.afterKill = killSnapshot(w.afterKill, next);
+    }
+    return next;
   }
 
   private followUp(w: Watch, delays: readonly number[], killsBefore: number): void {
@@ -319,9 +411,10 @@ export class OomWatcher {
     w.last = counters;
     this.report(w, d, counters);
     if (d.oomKill === 0) return;
-    const atLimit = w.atLimit;
-    w.atLimit = undefined;
-    const snapshot = atLimit !== undefined && this.now() - atLimit.takenAt <= SNAPSHOT_FRESH_MS ? atLimit : this.snapshot(w);
+    const after = w.afterKill ?? { ...this.snapshot(w), when: 'after-kill' as const };
+    const snapshot = killSnapshot(w.beforeKill, after);
+    w.beforeKill = undefined;
+    w.afterKill = undefined;
     // one call per kill, numbered as the kernel counted them (a reset counter starts again at 1)
     for (let killNumber = counters.oomKill - d.oomKill + 1; killNumber <= counters.oomKill; killNumber++) {
       const kill: OomKill = { id: w.id, mode: w.mode, killNumber, counters, snapshot, attributes: oomEventAttributes(w.mode, killNumber, counters, snapshot) };

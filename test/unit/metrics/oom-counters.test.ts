@@ -10,6 +10,9 @@ import { parseFlatKeyed, parseNumber } from '../../../src/cgroups/parse.js';
 import {
   counterAttributes,
   diffCounters,
+  killSnapshot,
+  nearLimitThreshold,
+  NEAR_LIMIT_MAX_GAP,
   oomEventAttributes,
   parseMemoryEvents,
   parseOomControl,
@@ -115,4 +118,36 @@ test('oomEventAttributes: the kill number, the counters by their kernel names, t
   assert.equal(a.failcnt, '103');
   assert.equal(a['memory.usage'], '7');
   assert.deepEqual(oomEventAttributes('v2', 3, { oomKill: 3, oom: 4, max: 10, high: 0 }, undefined), { oom_kill: '3', oom: '4', max: '10', high: '0' });
+});
+
+test('snapshotAttributes: memory.stat_when says whether the snapshot was read before or after the kill; left out when unknown', () => {
+  assert.equal(snapshotAttributes('v1', { takenAt: 0, stat: {}, when: 'before-kill' })['memory.stat_when'], 'before-kill');
+  assert.equal(snapshotAttributes('v2', { takenAt: 0, stat: {}, when: 'after-kill' })['memory.stat_when'], 'after-kill');
+  assert.equal('memory.stat_when' in snapshotAttributes('v2', { takenAt: 0, stat: {} }), false);
+});
+
+test('killSnapshot: the fuller of the snapshots before and after the kill, the one before on a tie; either alone', () => {
+  const MiB = 1024 * 1024;
+  const before: MemorySnapshot = { takenAt: 1, usage: 30 * MiB, stat: { anon: 30 * MiB }, when: 'before-kill' };
+  const emptied: MemorySnapshot = { takenAt: 2, usage: 64 * 1024, stat: { anon: 0 }, when: 'after-kill' };
+  const stillFull: MemorySnapshot = { takenAt: 2, usage: 31 * MiB, stat: { anon: 31 * MiB }, when: 'after-kill' };
+  assert.equal(killSnapshot(before, emptied), before, 'the victim was freed before the read after the kill');
+  assert.equal(killSnapshot(before, stillFull), stillFull, 'a child was killed; the rest still fills the limit, and is newer');
+  assert.equal(killSnapshot(before, { ...stillFull, usage: 30 * MiB }), before);
+  assert.equal(killSnapshot(undefined, emptied), emptied);
+  assert.equal(killSnapshot(before, undefined), before);
+  assert.equal(killSnapshot(undefined, undefined), undefined);
+  assert.equal(killSnapshot({ takenAt: 1, stat: {} }, { takenAt: 2, stat: {} })?.takenAt, 1, 'no usage read: the one before');
+});
+
+test('nearLimitThreshold: a tenth under the limit, at most 16 MiB under; none without a limit', () => {
+  const MiB = 1024 * 1024;
+  assert.equal(nearLimitThreshold(32 * MiB), 32 * MiB - Math.floor((32 * MiB) / 10));
+  assert.equal(nearLimitThreshold(6 * MiB), 6 * MiB - Math.floor((6 * MiB) / 10), "Docker's smallest limit");
+  assert.equal(nearLimitThreshold(160 * MiB), 144 * MiB, 'where the tenth and the cap meet');
+  assert.equal(nearLimitThreshold(1024 * MiB), 1008 * MiB);
+  assert.equal(NEAR_LIMIT_MAX_GAP, 16 * MiB);
+  assert.equal(nearLimitThreshold(11), 10, 'whole bytes');
+  assert.equal(nearLimitThreshold('max'), undefined);
+  assert.equal(nearLimitThreshold(0), undefined);
 });

@@ -120,3 +120,52 @@ test('a directory without memory.events (no memory controller) is not watched, a
   assert.equal(await watcher.unwatch('c5'), undefined);
   assert.deepEqual(warnings, ['cannot watch the cgroup for OOM kills']);
 });
+
+const MiB = 1024 * 1024;
+
+/** The fake cgroup's memory as the kernel would show it: usage and the anon pages in memory.stat. */
+function fill(dir: string, usage: number, anon: number): void {
+  fs.writeFileSync(path.join(dir, 'memory.stat'), `anon ${anon}\nfile 0\nshmem 0\n`);
+  fs.writeFileSync(path.join(dir, 'memory.current'), `${usage}\n`);
+}
+
+test('the snapshot read at a notification before the kill goes with the kill when the memory was freed by the time the kill was seen', async () => {
+  const dir = fakeCgroup(events(0, 0));
+  const kills: OomKill[] = [];
+  watcher = new OomWatcher({ log: quiet });
+  watcher.watch('c6', { dir, paths: { unified: dir } }, (k) => kills.push(k), { baseline: 'zero' });
+  await until('the first read', () => watcher!.killCount('c6') === 0);
+  // `max` rose: usage reached memory.max; the hog's 31 MiB are there
+  fill(dir, 32 * MiB, 31 * MiB);
+  fs.writeFileSync(path.join(dir, 'memory.events'), events(0, 0, 7));
+  await sleep(300);
+  // the kill, seen once the kernel freed the victim's pages
+  fill(dir, 64 * 1024, 0);
+  fs.writeFileSync(path.join(dir, 'memory.events'), events(1, 1, 8));
+  await until('the kill', () => kills.length === 1);
+  assert.equal(kills[0]!.attributes['memory.anon'], String(31 * MiB));
+  assert.equal(kills[0]!.attributes['memory.usage'], String(32 * MiB));
+  assert.equal(kills[0]!.attributes['memory.stat_when'], 'before-kill');
+
+  // the next kill does not reuse it: nothing was read before it, so the one after goes
+  fs.writeFileSync(path.join(dir, 'memory.events'), events(2, 2, 9));
+  await until('the second kill', () => kills.length === 2);
+  assert.equal(kills[1]!.attributes['memory.anon'], '0');
+  assert.equal(kills[1]!.attributes['memory.stat_when'], 'after-kill');
+});
+
+test('a snapshot read after the kill goes with it when it is fuller (a child was killed, the rest still fills the limit)', async () => {
+  const dir = fakeCgroup(events(0, 0));
+  const kills: OomKill[] = [];
+  watcher = new OomWatcher({ log: quiet });
+  watcher.watch('c7', { dir, paths: { unified: dir } }, (k) => kills.push(k), { baseline: 'zero' });
+  await until('the first read', () => watcher!.killCount('c7') === 0);
+  fill(dir, 8 * MiB, 7 * MiB);
+  fs.writeFileSync(path.join(dir, 'memory.events'), events(0, 0, 1));
+  await sleep(300);
+  fill(dir, 30 * MiB, 29 * MiB);
+  fs.writeFileSync(path.join(dir, 'memory.events'), events(1, 1, 2));
+  await until('the kill', () => kills.length === 1);
+  assert.equal(kills[0]!.attributes['memory.anon'], String(29 * MiB));
+  assert.equal(kills[0]!.attributes['memory.stat_when'], 'after-kill');
+});
