@@ -197,6 +197,43 @@ test('no leaks: the daemon\'s fds and inotify watches are back where they were a
   }
 });
 
+/** The daemon's debug lines about the v1 usage threshold of container `id`. */
+function thresholdCrossings(id: string): { threshold: number; usage?: number }[] {
+  return daemon
+    .stderr()
+    .split('\n')
+    .filter((l) => l.includes('memory usage crossed the OOM snapshot threshold') && l.includes(id))
+    .map((l) => JSON.parse(l) as { threshold: number; usage?: number });
+}
+
+// v1 only: v2 has no usage threshold to move (memory.events `max` follows memory.max by itself)
+if (MODE === 'v1') test('v1: an update of the memory limit moves the usage threshold the OOM snapshot is read at', async () => {
+  const trigger = path.join(tmp, 'update-trigger');
+  fs.mkdirSync(trigger);
+  const r = await call('POST', '/containers/create', {
+    Image: rootfs,
+    // 58 MiB in the container's /dev/shm (a tmpfs of 64 MiB, charged to the container): over the
+    // new threshold (57.6 MiB) and over the old one (28.8 MiB), under the new limit
+    Cmd: ['sh', '-c', 'while [ ! -e /trigger/go ]; do sleep 0.01; done; dd if=/dev/zero of=/dev/shm/f bs=1M count=58 2>/dev/null; echo filled; exec sleep 3600'],
+    HostConfig: { CgroupParent: TEST_CGROUP_PARENT, NetworkMode: 'none', Memory: LIMIT, MemorySwap: -1, Binds: [`${trigger}:/trigger`] },
+  });
+  assert.equal(r.status, 201, r.body);
+  const id = r.json().Id as string;
+  try {
+    await start(id);
+    const updated = await call('POST', `/containers/${id}/update`, { Memory: 2 * LIMIT, MemorySwap: -1 });
+    assert.equal(updated.status, 200, updated.body);
+    fs.writeFileSync(path.join(trigger, 'go'), '');
+    await until('"filled" in the log', async () => (await call('GET', `/containers/${id}/logs?stdout=1`)).body.includes('filled'));
+    await until('the new threshold crossed', () => thresholdCrossings(id).length > 0, 5_000);
+    const thresholds = new Set(thresholdCrossings(id).map((c) => c.threshold));
+    assert.deepEqual([...thresholds], [2 * LIMIT - Math.floor((2 * LIMIT) / 10)], 'only the threshold under the new limit');
+    assert.equal((await inspect(id)).State.Running, true, 'no OOM kill under the new limit');
+  } finally {
+    await call('DELETE', `/containers/${id}?force=1`);
+  }
+});
+
 /** Read a file on libuv's thread pool; rejects if that takes longer than `ms` (a starved pool). */
 async function readWithin(file: string, ms: number): Promise<number> {
   const t0 = performance.now();
