@@ -10,6 +10,11 @@
  * descriptor of a removed cgroup reads ENODEV; it does not stop the rmdir), close() at the end. A read
  * that fails closes its descriptor, so the next read opens the file again (a cgroup recreated under the
  * same name is found again). Writes and directory operations go to the wrapped CgroupFs.
+ *
+ * At most `maxKept` descriptors are kept (keptFilesBudget: half the process's open-files limit):
+ * past that, a file is opened, read and closed each time, so that a host with a low limit (a hard
+ * limit of 4096 would be reached near 300 containers at ~12 files each) gets slower readings
+ * instead of EMFILE on the daemon's sockets, pidfds and log files.
  */
 import fs, { constants } from 'node:fs';
 import { CgroupFileError } from '../errors.js';
@@ -20,19 +25,45 @@ const INITIAL_BUFFER = 16 * 1024;
 /** Bytes below which one short read is taken as the whole file (see readSync). */
 const SURELY_WHOLE = 2048;
 
+/**
+ * How many descriptors a sampler may keep, given the process's soft open-files limit: half of it,
+ * the other half left to everything else the daemon opens (a socket per client, a pidfd and an OOM
+ * eventfd or two per container, log files).
+ */
+export function keptFilesBudget(softLimit: number | 'unlimited'): number {
+  return softLimit === 'unlimited' ? Infinity : Math.floor(softLimit / 2);
+}
+
+export interface OpenFileOptions {
+  /** where writes and directory operations go (default: NodeCgroupFs) */
+  base?: CgroupFs;
+  /** the most descriptors kept open (default: no bound) */
+  maxKept?: number;
+}
+
 export class OpenFileCgroupFs implements CgroupFs {
   private readonly fds = new Map<string, number>();
   private buf = Buffer.allocUnsafe(INITIAL_BUFFER);
+  private readonly base: CgroupFs;
+  private readonly maxKept: number;
+  /** reads that opened and closed their file because maxKept descriptors were kept already */
+  unkeptReads = 0;
 
-  constructor(private readonly base: CgroupFs = new NodeCgroupFs()) {}
+  constructor(options: OpenFileOptions = {}) {
+    this.base = options.base ?? new NodeCgroupFs();
+    this.maxKept = options.maxKept ?? Infinity;
+  }
 
   /** The whole file, synchronously; throws CgroupFileError. */
   readSync(path: string): string {
     let fd = this.fds.get(path);
+    let keep = true;
     try {
       if (fd === undefined) {
         fd = fs.openSync(path, constants.O_RDONLY); // libuv adds O_CLOEXEC itself
-        this.fds.set(path, fd);
+        keep = this.fds.size < this.maxKept;
+        if (keep) this.fds.set(path, fd);
+        else this.unkeptReads++;
       }
       let length = fs.readSync(fd, this.buf, 0, this.buf.length, 0);
       // A short read below SURELY_WHOLE is the whole file, without the second pread that would only
@@ -53,7 +84,9 @@ export class OpenFileCgroupFs implements CgroupFs {
         }
       }
       // kernel files are ASCII: latin1 decodes them without UTF-8's validation cost
-      return this.buf.toString('latin1', 0, length);
+      const text = this.buf.toString('latin1', 0, length);
+      if (!keep) this.drop(path, fd);
+      return text;
     } catch (err) {
       if (fd !== undefined) this.drop(path, fd);
       throw new CgroupFileError('read', path, undefined, err);
@@ -80,7 +113,7 @@ export class OpenFileCgroupFs implements CgroupFs {
   }
 
   private drop(path: string, fd: number): void {
-    this.fds.delete(path);
+    if (this.fds.get(path) === fd) this.fds.delete(path);
     try {
       fs.closeSync(fd);
     } catch {

@@ -70,6 +70,8 @@ export const METRICS: readonly MetricName[] = [
   { name: 'corral_sampler_interval_seconds', type: 'gauge', help: 'The sampling interval (--sample-interval), in seconds.', perContainer: false },
   { name: 'corral_sampler_idle_interval_seconds', type: 'gauge', help: 'The longest a quiet container (CPU and memory counters unchanged) goes without a full reading (--sample-idle-interval), in seconds.', perContainer: false },
   { name: 'corral_sampler_full_reads_total', type: 'counter', help: 'Readings of every stats file of a container.', perContainer: false },
+  { name: 'corral_sampler_open_files', type: 'gauge', help: 'Stats files the sampler keeps open to re-read (at most half the daemon\'s open-files limit).', perContainer: false },
+  { name: 'corral_sampler_unkept_reads_total', type: 'counter', help: 'Stats file reads that opened and closed the file because the sampler already kept half the open-files limit: raise LimitNOFILE.', perContainer: false },
   { name: 'corral_sampler_quiet_reads_total', type: 'counter', help: 'Readings of a quiet container: its CPU and memory counters only, as at its last full reading, the other values carried from it.', perContainer: false },
 ];
 

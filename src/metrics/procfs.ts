@@ -102,3 +102,18 @@ export function parseProcStatCpuTotal(text: string, path?: string): number {
 export function isReportedInterface(name: string): boolean {
   return name !== 'lo';
 }
+
+/** A resource limit from /proc/<pid>/limits: a number, or 'unlimited'. */
+export type RlimitValue = number | 'unlimited';
+
+/**
+ * The "Max open files" line of /proc/<pid>/limits (RLIMIT_NOFILE): "Max open files  1024  4096  files".
+ * Node raises its soft limit to the hard one at start-up, so a daemon's own file shows what it may use.
+ */
+export function parseOpenFilesLimit(text: string, path?: string): { soft: RlimitValue; hard: RlimitValue } {
+  const line = text.split('\n').find((l) => l.startsWith('Max open files'));
+  const m = line === undefined ? null : /^Max open files\s+(\d+|unlimited)\s+(\d+|unlimited)\s+files\s*$/.exec(line);
+  if (!m) throw new ParseError('/proc/<pid>/limits "Max open files" line', line ?? text.slice(0, 200), path);
+  const value = (v: string): RlimitValue => (v === 'unlimited' ? v : Number(v));
+  return { soft: value(m[1]!), hard: value(m[2]!) };
+}

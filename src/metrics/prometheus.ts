@@ -105,6 +105,8 @@ const FROM_SAMPLER: Record<string, (source: ExporterSource) => number> = {
   corral_sampler_idle_interval_seconds: (s) => s.idleIntervalMs / 1000,
   corral_sampler_full_reads_total: (s) => s.health.fullReads,
   corral_sampler_quiet_reads_total: (s) => s.health.quietReads,
+  corral_sampler_open_files: (s) => s.health.openFiles,
+  corral_sampler_unkept_reads_total: (s) => s.health.unkeptReads,
 };
 
 export function containerLabels(c: TrackedContainer): Labels {

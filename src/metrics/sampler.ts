@@ -19,7 +19,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { createCgroupDriver } from '../cgroups/index.js';
-import { OpenFileCgroupFs } from '../cgroups/open-files.js';
+import { keptFilesBudget, OpenFileCgroupFs } from '../cgroups/open-files.js';
 import { parseCpuList } from '../cgroups/parse.js';
 import type { ActivityReading, Cgroup, CgroupDriver, CgroupStats, CgroupStatsReader } from '../cgroups/types.js';
 import { sameActivity } from '../cgroups/collect.js';
@@ -27,7 +27,7 @@ import { listContainerRecords, parsePidFile } from '../container/records.js';
 import type { DockerEvent, EventBus } from '../api/events.js';
 import type { Logger } from '../api/log.js';
 import { readTracked } from './containers.js';
-import { isReportedInterface, parseNetDev, parseProcStatCpuTotal, type NetDevCounters } from './procfs.js';
+import { isReportedInterface, parseNetDev, parseOpenFilesLimit, parseProcStatCpuTotal, type NetDevCounters } from './procfs.js';
 import type { ContainerSample, TrackedContainer } from './sample.js';
 
 /** The default interval: Docker's stats collector also samples once a second. */
@@ -88,6 +88,22 @@ export interface SamplerHealth {
   fullReads: number;
   /** readings of a quiet container: its two activity counters only, the rest carried from its last full reading */
   quietReads: number;
+  /** stats files kept open for re-reading, as of the last tick */
+  openFiles: number;
+  /** reads that opened and closed their file: the kept-descriptor budget was reached (open-files.ts) */
+  unkeptReads: number;
+}
+
+/**
+ * The kept-descriptor budget for this process: half its soft open-files limit as /proc/self/limits
+ * gives it (no bound when the file cannot be read or parsed: the kernel's EMFILE still applies).
+ */
+export function ownKeptFilesBudget(limitsFile = '/proc/self/limits'): number {
+  try {
+    return keptFilesBudget(parseOpenFilesLimit(fs.readFileSync(limitsFile, 'utf8'), limitsFile).soft);
+  } catch {
+    return Infinity;
+  }
 }
 
 /** The label of a failed file in corral_sample_errors_total: the cgroup file's name, or the procfs file's. */
@@ -154,11 +170,11 @@ export class Sampler {
   private stopped = false;
   private due: number | undefined;
   private changes = 0;
-  readonly health: SamplerHealth = { ticks: 0, cpuSeconds: 0, lastTickSeconds: 0, lastTickContainers: 0, fullReads: 0, quietReads: 0 };
+  readonly health: SamplerHealth = { ticks: 0, cpuSeconds: 0, lastTickSeconds: 0, lastTickContainers: 0, fullReads: 0, quietReads: 0, openFiles: 0, unkeptReads: 0 };
   private readonly idleMs: number;
 
   constructor(private readonly o: SamplerOptions) {
-    this.fs = o.fs ?? new OpenFileCgroupFs();
+    this.fs = o.fs ?? new OpenFileCgroupFs({ maxKept: ownKeptFilesBudget() });
     this.procDir = o.procDir ?? '/proc';
     this.cpuOnlineFile = o.cpuOnlineFile ?? '/sys/devices/system/cpu/online';
     this.now = o.now ?? Date.now;
@@ -269,6 +285,8 @@ export class Sampler {
     this.health.ticks++;
     this.health.lastTickSeconds = (performance.now() - wallStart) / 1000;
     this.health.lastTickContainers = running.length;
+    this.health.openFiles = this.fs.openCount;
+    this.health.unkeptReads = this.fs.unkeptReads;
     this.changes++;
     for (const w of this.tickWaiters.splice(0)) w();
   }

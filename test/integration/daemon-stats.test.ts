@@ -392,3 +392,54 @@ test("the container's end: its stats go empty, its descriptors are given back, t
   });
   assert.match(gone, /^corral_sampler_interval_seconds 0.5$/m, "--sample-interval 500ms");
 });
+
+test('a daemon with a low open-files limit (ulimit -n 100) keeps at most half of it for stats files and reads the rest afresh: the stats stay right', async () => {
+  const lowRoot = path.join(tmp, 'low-root');
+  const lowSocket = path.join(tmp, 'low.sock');
+  const lowPort = await freePort();
+  // `ulimit -n` sets the soft and the hard limit: Node cannot raise the soft one past 100
+  const child = spawn('sh', ['-c', 'ulimit -n 100 && exec "$@"', 'sh', process.execPath, CORRAL_BIN, '--root', lowRoot, '--host', `unix://${lowSocket}`, 'daemon', '--metrics-addr', `127.0.0.1:${lowPort}`, '--sample-interval', `${INTERVAL_MS}ms`, '--sample-idle-interval', `${INTERVAL_MS}ms`], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+  const exited = new Promise((resolve) => child.once('close', resolve));
+  const call = async (method: string, p: string, body?: unknown) => {
+    const r = await request(lowSocket, { method, path: p, ...(body === undefined ? {} : { body: JSON.stringify(body), headers: { 'Content-Type': 'application/json' } }) });
+    return { ...r, json: <T = Record<string, any>>() => JSON.parse(r.body) as T };
+  };
+  const ids: string[] = [];
+  try {
+    await until('the low-limit daemon', async () => child.exitCode === null && (await request(lowSocket, { path: '/_ping' }).then((r) => r.body === 'OK', () => false)));
+    assert.match(fs.readFileSync(`/proc/${child.pid}/limits`, 'utf8'), /^Max open files\s+100\s+100\s/m);
+    for (let i = 0; i < 5; i++) {
+      const c = await call('POST', '/containers/create', { Image: rootfs, Cmd: ['sleep', '3600'], HostConfig: { CgroupParent: TEST_CGROUP_PARENT, NetworkMode: 'none' } });
+      assert.equal(c.status, 201, c.body);
+      ids.push(c.json().Id as string);
+      assert.equal((await call('POST', `/containers/${ids.at(-1)}/start`)).status, 204);
+    }
+    const metric = (text: string, name: string) => Number(new RegExp(`^${name} (\\d+)$`, 'm').exec(text)?.[1]);
+    const text = await until('reads past the budget', async () => {
+      const t = await (await fetch(`http://127.0.0.1:${lowPort}/metrics`)).text();
+      return metric(t, 'corral_sampler_containers') === 5 && metric(t, 'corral_sampler_unkept_reads_total') > 0 ? t : undefined;
+    });
+    assert.ok(metric(text, 'corral_sampler_open_files') <= 50, `corral_sampler_open_files ${metric(text, 'corral_sampler_open_files')}: at most half of 100`);
+    assert.equal(metric(text, 'corral_sample_errors_total'), NaN, `no read failed (EMFILE): ${text.split('\n').filter((l) => l.startsWith('corral_sample_errors_total')).join('; ')}`);
+    // every container's stats, the unkept files included, from a reading of this tick
+    const driver = await testDriver();
+    for (const cid of ids) {
+      const st = (await call('GET', `/containers/${cid}/stats?stream=0`)).json<DockerStats>();
+      assert.equal(st.pids_stats?.current, 1, `${cid}: pids_stats`);
+      const paths = driver.open(cid).paths;
+      const memDir = driver.mode === 'v2' ? paths.unified! : paths.memory!;
+      const usage = Number(fs.readFileSync(path.join(memDir, driver.mode === 'v2' ? 'memory.current' : 'memory.usage_in_bytes'), 'utf8'));
+      const reported = st.memory_stats?.usage;
+      assert.ok(reported !== undefined && Math.abs(reported - usage) < 1 << 20, `${cid}: memory usage ${reported} vs the cgroup's ${usage}`);
+      assert.ok(Object.keys(st.memory_stats?.stats ?? {}).length > 5, `${cid}: memory.stat read`);
+    }
+    assert.ok(fs.readdirSync(`/proc/${child.pid}/fd`).length < 100, 'the daemon is under its limit');
+  } finally {
+    for (const cid of ids) await call('DELETE', `/containers/${cid}?force=1`).catch(() => undefined);
+    if (child.exitCode === null) child.kill('SIGTERM');
+    await exited;
+  }
+  assert.doesNotMatch(stderr, /EMFILE/);
+});

@@ -4,7 +4,8 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { OpenFileCgroupFs } from '../../../src/cgroups/open-files.js';
+import { keptFilesBudget, OpenFileCgroupFs } from '../../../src/cgroups/open-files.js';
+import { ownKeptFilesBudget } from '../../../src/metrics/sampler.js';
 
 test('a kept descriptor reads the current content each time (a procfs seq_file, and a file rewritten in place)', () => {
   const ofs = new OpenFileCgroupFs();
@@ -47,4 +48,40 @@ test('a failing read is a CgroupFileError naming the file, and keeps no descript
   assert.equal(ofs.openCount, 0);
   assert.throws(() => ofs.readSync(os.tmpdir()), { message: `read ${os.tmpdir()}: EISDIR` });
   assert.equal(ofs.openCount, 0, 'the descriptor opened for the failed read is closed');
+});
+
+test('past maxKept descriptors, a file is opened, read and closed each time: the reads stay right, the kept count stays at the bound', () => {
+  const ofs = new OpenFileCgroupFs({ maxKept: 2 });
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'corral-openfs-'));
+  const fdsOpen = () => fs.readdirSync('/proc/self/fd').length;
+  try {
+    const files = ['cpu.stat', 'memory.current', 'pids.current'].map((f) => path.join(tmp, f));
+    files.forEach((f, i) => fs.writeFileSync(f, `${i}\n`));
+    const before = fdsOpen();
+    assert.deepEqual(files.map((f) => ofs.readSync(f)), ['0\n', '1\n', '2\n']);
+    assert.equal(ofs.openCount, 2);
+    assert.equal(ofs.unkeptReads, 1);
+    assert.equal(fdsOpen(), before + 2, 'the third file was closed after its read');
+    fs.writeFileSync(files[2]!, '42\n');
+    assert.equal(ofs.readSync(files[2]!), '42\n', 'an unkept file is read afresh');
+    assert.equal(ofs.unkeptReads, 2);
+    // a kept slot given back is taken by the next file opened
+    ofs.forget(tmp);
+    assert.equal(ofs.openCount, 0);
+    assert.equal(ofs.readSync(files[2]!), '42\n');
+    assert.equal(ofs.openCount, 1);
+    assert.equal(ofs.unkeptReads, 2);
+  } finally {
+    ofs.close();
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
+});
+
+test('keptFilesBudget: half the soft open-files limit; no bound when unlimited; this process has one', () => {
+  assert.equal(keptFilesBudget(1024), 512);
+  assert.equal(keptFilesBudget(4097), 2048);
+  assert.equal(keptFilesBudget('unlimited'), Infinity);
+  const own = ownKeptFilesBudget();
+  assert.ok(Number.isInteger(own) && own > 0, `budget ${own}`);
+  assert.equal(ownKeptFilesBudget('/nonexistent/limits'), Infinity, 'unreadable: no bound');
 });

@@ -25,7 +25,7 @@ function countingSource(): ExporterSource & { version: number; lists: number; co
     version: 1,
     lists: 0,
     containers: containers(),
-    health: { ticks: 10, cpuSeconds: 0.25, lastTickSeconds: 0.002, lastTickContainers: 2, fullReads: 15, quietReads: 5 },
+    health: { ticks: 10, cpuSeconds: 0.25, lastTickSeconds: 0.002, lastTickContainers: 2, fullReads: 15, quietReads: 5, openFiles: 24, unkeptReads: 0 },
     intervalMs: 1000,
     idleIntervalMs: 10_000,
     list() {

@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
-import { isReportedInterface, parseNetDev, parseProcStatCpuTotal } from '../../../src/metrics/procfs.js';
+import { isReportedInterface, parseNetDev, parseOpenFilesLimit, parseProcStatCpuTotal } from '../../../src/metrics/procfs.js';
 
 const dir = fileURLToPath(new URL('../../../../test/fixtures/proc/', import.meta.url));
 const read = (name: string) => fs.readFileSync(path.join(dir, name), 'utf8');
@@ -62,4 +62,12 @@ test('net/dev: the in-place column reader agrees with splitting on blanks', () =
     }),
     { numRuns: 3000 },
   );
+});
+
+test('parseOpenFilesLimit: the Max open files line of /proc/<pid>/limits (a Node process; a shell with ulimit -Sn 1024 -Hn 4096)', () => {
+  assert.deepEqual(parseOpenFilesLimit(read('limits-node')), { soft: 20000, hard: 20000 });
+  assert.deepEqual(parseOpenFilesLimit(read('limits-low')), { soft: 1024, hard: 4096 });
+  assert.deepEqual(parseOpenFilesLimit('Max open files            unlimited            unlimited            files     \n'), { soft: 'unlimited', hard: 'unlimited' });
+  assert.throws(() => parseOpenFilesLimit(read('limits-node').replace(/^Max open files.*$/m, ''), '/proc/self/limits'), { code: 'EPARSE', message: /\/proc\/self\/limits/ });
+  assert.throws(() => parseOpenFilesLimit('Max open files  many  4096  files\n'), /Max open files/);
 });

@@ -69,7 +69,7 @@ export function fixedContainers(): TrackedContainer[] {
 
 function source(): ExporterSource {
   const list = fixedContainers();
-  return { list: () => [...list], health: { ticks: 10, cpuSeconds: 0.25, lastTickSeconds: 0.002, lastTickContainers: 2, fullReads: 15, quietReads: 5 }, intervalMs: 1000, idleIntervalMs: 10_000 };
+  return { list: () => [...list], health: { ticks: 10, cpuSeconds: 0.25, lastTickSeconds: 0.002, lastTickContainers: 2, fullReads: 15, quietReads: 5, openFiles: 24, unkeptReads: 0 }, intervalMs: 1000, idleIntervalMs: 10_000 };
 }
 
 test('the exposition of a fixed set of containers is exactly the checked-in one', async () => {
