@@ -217,7 +217,7 @@ export class OomWatcher {
   }
 
   private async watchV1(w: Watch): Promise<void> {
-    const sys = await (this.o.syscalls ?? (async () => (await import('../sys/syscalls.js')).loadSyscalls()))();
+    const sys = await this.loadSys();
     this.poller ??= sharedPoller(sys, (err) => this.o.log.warn('fd poller', { err }));
     const efd = sys.eventfd();
     try {
@@ -284,8 +284,13 @@ export class OomWatcher {
     if (!w || w.mode !== 'v1') return;
     await w.ready;
     if (w.ended || !this.poller) return;
-    const sys = await (this.o.syscalls ?? (async () => (await import('../sys/syscalls.js')).loadSyscalls()))();
+    const sys = await this.loadSys();
     if (!w.ended) this.armThreshold(w, sys, this.poller);
+  }
+
+  /** the native calls (loaded on the first v1 watch: v2 needs none) */
+  private loadSys(): ReturnType<NonNullable<OomWatcherOptions['syscalls']>> {
+    return (this.o.syscalls ?? (async () => (await import('../sys/syscalls.js')).loadSyscalls()))();
   }
 
   /** v1: usage crossed the threshold under the limit, up or down: the memory as it is now */

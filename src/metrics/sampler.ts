@@ -88,10 +88,10 @@ export interface SamplerHealth {
   fullReads: number;
   /** readings of a quiet container: its two activity counters only, the rest carried from its last full reading */
   quietReads: number;
-  /** stats files kept open for re-reading, as of the last tick */
-  openFiles: number;
+  /** stats files kept open for re-reading */
+  readonly openFiles: number;
   /** reads that opened and closed their file: the kept-descriptor budget was reached (open-files.ts) */
-  unkeptReads: number;
+  readonly unkeptReads: number;
 }
 
 /**
@@ -170,11 +170,21 @@ export class Sampler {
   private stopped = false;
   private due: number | undefined;
   private changes = 0;
-  readonly health: SamplerHealth = { ticks: 0, cpuSeconds: 0, lastTickSeconds: 0, lastTickContainers: 0, fullReads: 0, quietReads: 0, openFiles: 0, unkeptReads: 0 };
+  readonly health: SamplerHealth;
   private readonly idleMs: number;
 
   constructor(private readonly o: SamplerOptions) {
-    this.fs = o.fs ?? new OpenFileCgroupFs({ maxKept: ownKeptFilesBudget() });
+    const files = (this.fs = o.fs ?? new OpenFileCgroupFs({ maxKept: ownKeptFilesBudget() }));
+    // the descriptor counts are the file system's own, read when asked
+    this.health = {
+      ticks: 0, cpuSeconds: 0, lastTickSeconds: 0, lastTickContainers: 0, fullReads: 0, quietReads: 0,
+      get openFiles() {
+        return files.openCount;
+      },
+      get unkeptReads() {
+        return files.unkeptReads;
+      },
+    };
     this.procDir = o.procDir ?? '/proc';
     this.cpuOnlineFile = o.cpuOnlineFile ?? '/sys/devices/system/cpu/online';
     this.now = o.now ?? Date.now;
@@ -285,8 +295,6 @@ export class Sampler {
     this.health.ticks++;
     this.health.lastTickSeconds = (performance.now() - wallStart) / 1000;
     this.health.lastTickContainers = running.length;
-    this.health.openFiles = this.fs.openCount;
-    this.health.unkeptReads = this.fs.unkeptReads;
     this.changes++;
     for (const w of this.tickWaiters.splice(0)) w();
   }

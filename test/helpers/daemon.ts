@@ -89,10 +89,13 @@ export interface DaemonProcess {
 
 /**
  * Start `corral --root ROOT --host unix://SOCKET daemon ARGS` (in `cwd`, default this process's)
- * and wait (at most 60 s) until /_ping answers.
+ * and wait (at most 60 s) until /_ping answers. `openFilesLimit`: run it under `ulimit -n` (soft and
+ * hard, so Node cannot raise it).
  */
-export async function startDaemonProcess(root: string, socket: string, args: string[] = ['--log-level', 'debug'], cwd?: string): Promise<DaemonProcess> {
-  const child = spawn(process.execPath, [CORRAL_BIN, '--root', root, '--host', `unix://${socket}`, 'daemon', ...args], { stdio: ['ignore', 'ignore', 'pipe'], ...(cwd === undefined ? {} : { cwd }) });
+export async function startDaemonProcess(root: string, socket: string, args: string[] = ['--log-level', 'debug'], cwd?: string, openFilesLimit?: number): Promise<DaemonProcess> {
+  const command = [process.execPath, CORRAL_BIN, '--root', root, '--host', `unix://${socket}`, 'daemon', ...args];
+  const [bin, ...argv] = openFilesLimit === undefined ? command : ['sh', '-c', `ulimit -n ${openFilesLimit} && exec "$@"`, 'sh', ...command];
+  const child = spawn(bin!, argv, { stdio: ['ignore', 'ignore', 'pipe'], ...(cwd === undefined ? {} : { cwd }) });
   let stderr = '';
   child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('close', (code, signal) => resolve({ code, signal })));

@@ -19,6 +19,7 @@ import zlib from 'node:zlib';
 import { ensureBusyboxRootfs } from '../helpers/busybox.js';
 import { CORRAL_BIN, TEST_CGROUP_PARENT, corral, stopAllCorrals, testDriver } from '../helpers/corral.js';
 import { request } from '../helpers/http.js';
+import { apiRequest, startDaemonProcess, stopDaemonProcess } from '../helpers/daemon.js';
 import { promtool } from '../helpers/promtool.js';
 import type { DockerStats } from '../../src/metrics/docker-stats-types.js';
 import { freePort } from '../helpers/ports.js';
@@ -394,22 +395,12 @@ test("the container's end: its stats go empty, its descriptors are given back, t
 });
 
 test('a daemon with a low open-files limit (ulimit -n 100) keeps at most half of it for stats files and reads the rest afresh: the stats stay right', async () => {
-  const lowRoot = path.join(tmp, 'low-root');
-  const lowSocket = path.join(tmp, 'low.sock');
   const lowPort = await freePort();
-  // `ulimit -n` sets the soft and the hard limit: Node cannot raise the soft one past 100
-  const child = spawn('sh', ['-c', 'ulimit -n 100 && exec "$@"', 'sh', process.execPath, CORRAL_BIN, '--root', lowRoot, '--host', `unix://${lowSocket}`, 'daemon', '--metrics-addr', `127.0.0.1:${lowPort}`, '--sample-interval', `${INTERVAL_MS}ms`, '--sample-idle-interval', `${INTERVAL_MS}ms`], { stdio: ['ignore', 'ignore', 'pipe'] });
-  let stderr = '';
-  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
-  const exited = new Promise((resolve) => child.once('close', resolve));
-  const call = async (method: string, p: string, body?: unknown) => {
-    const r = await request(lowSocket, { method, path: p, ...(body === undefined ? {} : { body: JSON.stringify(body), headers: { 'Content-Type': 'application/json' } }) });
-    return { ...r, json: <T = Record<string, any>>() => JSON.parse(r.body) as T };
-  };
+  const low = await startDaemonProcess(path.join(tmp, 'low-root'), path.join(tmp, 'low.sock'), ['--metrics-addr', `127.0.0.1:${lowPort}`, '--sample-interval', `${INTERVAL_MS}ms`, '--sample-idle-interval', `${INTERVAL_MS}ms`], undefined, 100);
+  const call = (method: string, p: string, body?: unknown) => apiRequest(low.socket, method, p, body);
   const ids: string[] = [];
   try {
-    await until('the low-limit daemon', async () => child.exitCode === null && (await request(lowSocket, { path: '/_ping' }).then((r) => r.body === 'OK', () => false)));
-    assert.match(fs.readFileSync(`/proc/${child.pid}/limits`, 'utf8'), /^Max open files\s+100\s+100\s/m);
+    assert.match(fs.readFileSync(`/proc/${low.pid}/limits`, 'utf8'), /^Max open files\s+100\s+100\s/m);
     for (let i = 0; i < 5; i++) {
       const c = await call('POST', '/containers/create', { Image: rootfs, Cmd: ['sleep', '3600'], HostConfig: { CgroupParent: TEST_CGROUP_PARENT, NetworkMode: 'none' } });
       assert.equal(c.status, 201, c.body);
@@ -426,7 +417,7 @@ test('a daemon with a low open-files limit (ulimit -n 100) keeps at most half of
     // every container's stats, the unkept files included, from a reading of this tick
     const driver = await testDriver();
     for (const cid of ids) {
-      const st = (await call('GET', `/containers/${cid}/stats?stream=0`)).json<DockerStats>();
+      const st = (await call('GET', `/containers/${cid}/stats?stream=0`)).json() as DockerStats;
       assert.equal(st.pids_stats?.current, 1, `${cid}: pids_stats`);
       const paths = driver.open(cid).paths;
       const memDir = driver.mode === 'v2' ? paths.unified! : paths.memory!;
@@ -435,11 +426,10 @@ test('a daemon with a low open-files limit (ulimit -n 100) keeps at most half of
       assert.ok(reported !== undefined && Math.abs(reported - usage) < 1 << 20, `${cid}: memory usage ${reported} vs the cgroup's ${usage}`);
       assert.ok(Object.keys(st.memory_stats?.stats ?? {}).length > 5, `${cid}: memory.stat read`);
     }
-    assert.ok(fs.readdirSync(`/proc/${child.pid}/fd`).length < 100, 'the daemon is under its limit');
+    assert.ok(fs.readdirSync(`/proc/${low.pid}/fd`).length < 100, 'the daemon is under its limit');
   } finally {
     for (const cid of ids) await call('DELETE', `/containers/${cid}?force=1`).catch(() => undefined);
-    if (child.exitCode === null) child.kill('SIGTERM');
-    await exited;
+    await stopDaemonProcess(low);
   }
-  assert.doesNotMatch(stderr, /EMFILE/);
+  assert.doesNotMatch(low.stderr(), /EMFILE/);
 });

@@ -256,7 +256,6 @@ test('50 watched cgroups hold at most one thread-pool thread: fs calls still run
   const heldByWatcher = MODE === 'v1' ? 1 : 0;
   const fifos = Array.from({ length: poolSize - 1 - heldByWatcher }, (_, i) => path.join(tmp, `fifo-${i}`));
   const fdsBefore = { count: openFds(process.pid), kinds: fdKinds(process.pid) };
-  let hog: ReturnType<typeof spawn> | undefined;
   /** EOF to the FIFO readers still blocked in open (also when the probe failed, so the pool frees) */
   const unblock = () => {
     for (const f of fifos) {
@@ -288,13 +287,7 @@ test('50 watched cgroups hold at most one thread-pool thread: fs calls still run
     process.stderr.write(`# fs read latency (ms, median of 50): no watches ${median(baselineLatency).toFixed(3)}, 50 watched ${median(watchedLatency).toFixed(3)}\n`);
 
     // a real kill in cgroup 7, among the 50: the shell joins it, then becomes the hog
-    const target = cgroups[7]!;
-    hog = spawn('sh', ['-c', 'read x; exec tail /dev/zero'], { stdio: ['pipe', 'ignore', 'ignore'] });
-    await new Promise((r) => hog!.once('spawn', r));
-    await target.addProcess(hog.pid!);
-    hog.stdin!.end('go\n');
-    const ended = await new Promise<NodeJS.Signals | null>((r) => hog!.once('exit', (_c, s) => r(s)));
-    assert.equal(ended, 'SIGKILL');
+    assert.equal(await runIn(cgroups[7]!, 'exec tail /dev/zero'), 'SIGKILL');
     await until('the kill reported', () => kills.length > 0, 15_000);
     await sleep(500);
     assert.deepEqual(kills.map((k) => [k.id, k.killNumber]), [['c7', 1]]);
@@ -302,7 +295,6 @@ test('50 watched cgroups hold at most one thread-pool thread: fs calls still run
     assert.equal(kills.length, 1, 'the last re-read reports nothing twice');
   } finally {
     unblock();
-    hog?.kill('SIGKILL');
     await watcher.close();
     for (const cg of cgroups) await cg.destroy();
     await driver.removeParentIfEmpty();
@@ -328,22 +320,14 @@ async function runIn(cgroup: Cgroup, script: string): Promise<number | NodeJS.Si
   return ended;
 }
 
-/** The debug lines of a logger, kept with their fields. */
-function capturingLog(): { log: ReturnType<typeof createLogger>; lines: { msg: string; fields: Record<string, unknown> }[] } {
-  const lines: { msg: string; fields: Record<string, unknown> }[] = [];
-  const base = createLogger({ level: 'warn' });
-  const log = { ...base, debug: (msg: string, fields: Record<string, unknown> = {}) => lines.push({ msg, fields }), enabled: () => true } as unknown as ReturnType<typeof createLogger>;
-  return { log, lines };
-}
-
 test('what filled the memory: 30 MiB of tmpfs pages under a 32 MiB limit, then a hog is killed: the snapshot shows the shmem, read before the kill; v1: the usage threshold follows the limit', async () => {
   const driver = await testDriver();
   const mnt = path.join(tmp, 'shm');
   fs.mkdirSync(mnt, { recursive: true });
   const sh = (cmd: string, args: string[]) => new Promise<void>((res, rej) => spawn(cmd, args, { stdio: 'inherit' }).once('exit', (c) => (c === 0 ? res() : rej(new Error(`${cmd} ${args.join(' ')}: exit ${c}`)))));
   await sh('mount', ['-t', 'tmpfs', '-o', 'size=128m', 'corral-test-shm', mnt]);
-  const { log, lines } = capturingLog();
-  const watcher = new OomWatcher({ log });
+  const lines: Record<string, unknown>[] = [];
+  const watcher = new OomWatcher({ log: createLogger({ level: 'debug', write: (line) => lines.push(JSON.parse(line) as Record<string, unknown>) }) });
   const kills: OomKill[] = [];
   let cg: Cgroup | undefined;
   const crossings = () => lines.filter((l) => l.msg === 'memory usage crossed the OOM snapshot threshold');
@@ -356,7 +340,7 @@ test('what filled the memory: 30 MiB of tmpfs pages under a 32 MiB limit, then a
     assert.equal(await runIn(cg, `dd if=/dev/zero of=${mnt}/fill bs=1M count=30 2>/dev/null`), 0);
     if (MODE === 'v1') {
       await until('the threshold crossed upwards', () => crossings().length >= 1, 5_000);
-      const up = crossings()[0]!.fields;
+      const up = crossings()[0]!;
       assert.equal(up.threshold, LIMIT - Math.floor(LIMIT / 10), 'a tenth under the 32 MiB limit');
       assert.ok(Number(up.usage) >= Number(up.threshold), `usage ${up.usage} at or over the threshold ${up.threshold}`);
     }
@@ -383,7 +367,7 @@ test('what filled the memory: 30 MiB of tmpfs pages under a 32 MiB limit, then a
       assert.equal(crossings().length, before, 'no crossing of the old threshold');
       assert.equal(await runIn(cg, `dd if=/dev/zero of=${mnt}/fill bs=1M count=60 2>/dev/null`), 0);
       await until('the new threshold crossed', () => crossings().length > before, 5_000);
-      assert.equal(crossings().at(-1)!.fields.threshold, 2 * LIMIT - Math.floor((2 * LIMIT) / 10));
+      assert.equal(crossings().at(-1)!.threshold, 2 * LIMIT - Math.floor((2 * LIMIT) / 10));
     }
     assert.equal(await watcher.unwatch('shm'), 1);
   } finally {

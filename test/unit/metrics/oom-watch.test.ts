@@ -129,12 +129,18 @@ function fill(dir: string, usage: number, anon: number): void {
   fs.writeFileSync(path.join(dir, 'memory.current'), `${usage}\n`);
 }
 
-test('the snapshot read at a notification before the kill goes with the kill when the memory was freed by the time the kill was seen', async () => {
+/** A fake cgroup with no OOM yet, watched from zero once its first read is done; its kills. */
+async function watchedFromZero(id: string): Promise<{ dir: string; kills: OomKill[] }> {
   const dir = fakeCgroup(events(0, 0));
   const kills: OomKill[] = [];
   watcher = new OomWatcher({ log: quiet });
-  watcher.watch('c6', { dir, paths: { unified: dir } }, (k) => kills.push(k), { baseline: 'zero' });
-  await until('the first read', () => watcher!.killCount('c6') === 0);
+  watcher.watch(id, { dir, paths: { unified: dir } }, (k) => kills.push(k), { baseline: 'zero' });
+  await until('the first read', () => watcher!.killCount(id) === 0);
+  return { dir, kills };
+}
+
+test('the snapshot read at a notification before the kill goes with the kill when the memory was freed by the time the kill was seen', async () => {
+  const { dir, kills } = await watchedFromZero('c6');
   // `max` rose: usage reached memory.max; the hog's 31 MiB are there
   fill(dir, 32 * MiB, 31 * MiB);
   fs.writeFileSync(path.join(dir, 'memory.events'), events(0, 0, 7));
@@ -155,11 +161,7 @@ test('the snapshot read at a notification before the kill goes with the kill whe
 });
 
 test('a snapshot read after the kill goes with it when it is fuller (a child was killed, the rest still fills the limit)', async () => {
-  const dir = fakeCgroup(events(0, 0));
-  const kills: OomKill[] = [];
-  watcher = new OomWatcher({ log: quiet });
-  watcher.watch('c7', { dir, paths: { unified: dir } }, (k) => kills.push(k), { baseline: 'zero' });
-  await until('the first read', () => watcher!.killCount('c7') === 0);
+  const { dir, kills } = await watchedFromZero('c7');
   fill(dir, 8 * MiB, 7 * MiB);
   fs.writeFileSync(path.join(dir, 'memory.events'), events(0, 0, 1));
   await sleep(300);
