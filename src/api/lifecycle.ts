@@ -585,20 +585,30 @@ export class Supervisor {
   /** Start the container again after `delayMs`, unless a user stop, a removal or the daemon's end comes first. */
   private scheduleRestart(id: string, delayMs: number): void {
     this.cancelRestart(id);
-    const scheduledAt = Date.now();
-    const timer = setTimeout(() => {
+    // Measured on the monotonic clock, sub-millisecond: a libuv timer counts from the event loop's
+    // cached millisecond time, so it can fire a little before `delayMs` has really passed; the
+    // remainder is waited out, so that no restart ever comes before its back-off.
+    const scheduledAt = process.hrtime.bigint();
+    const waitedMs = () => Number(process.hrtime.bigint() - scheduledAt) / 1e6;
+    const arm = (ms: number) => {
+      const timer = setTimeout(fire, ms);
+      timer.unref();
+      this.pendingRestarts.set(id, timer);
+    };
+    const fire = () => {
+      const waited = waitedMs();
+      if (waited < delayMs) return arm(Math.ceil(delayMs - waited));
       this.pendingRestarts.delete(id);
       if (this.closed) return;
-      this.deps.log.info('restarting container', { id, backoffMs: delayMs, waitedMs: Date.now() - scheduledAt });
+      this.deps.log.info('restarting container', { id, backoffMs: delayMs, waitedMs: Math.round(waited * 100) / 100 });
       this.launch(id, 'policy').catch(async (err: Error) => {
         // moby: a restart that fails leaves the container stopped
         this.deps.log.error('restart failed', { id, err: err.message });
         const st = await this.runState(id).catch(() => undefined);
         if (st?.status === 'restarting') await writeRunState(this.dir(id), { ...st, status: 'exited' }).catch(() => {});
       });
-    }, delayMs);
-    timer.unref();
-    this.pendingRestarts.set(id, timer);
+    };
+    arm(delayMs);
   }
 
   private cancelRestart(id: string): boolean {
