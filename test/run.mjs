@@ -5,10 +5,20 @@
 // `node --test` so there is one summary; files run one at a time because the enforcement tests
 // measure CPU time and must not compete with each other.
 import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 
+// The integration tests create namespaces, mounts and cgroups, so the suite runs as root: a user
+// with sudo gets it re-run through sudo (as pasted from the README), root runs it directly.
 if (process.getuid() !== 0) {
-  console.error('npm test must run as root: the integration tests create namespaces, mounts and cgroups (try: sudo npm test)');
-  process.exit(1);
+  const sudo = ['/usr/bin/sudo', '/bin/sudo', '/usr/local/bin/sudo'].find((p) => existsSync(p));
+  if (!sudo) {
+    console.error('npm test must run as root (the integration tests create namespaces, mounts and cgroups), and sudo is not installed');
+    process.exit(1);
+  }
+  console.error('npm test: the suite needs root; running it again through sudo');
+  const again = spawnSync(sudo, ['--preserve-env=PATH,CORRAL_TEST_CGROUP_MODE,CORRAL_GUEST_FUZZ_RUNS,CI', process.execPath, fileURLToPath(import.meta.url), ...process.argv.slice(2)], { stdio: 'inherit' });
+  process.exit(again.status ?? 1);
 }
 
 const env = { ...process.env, CORRAL_TEST_CGROUP_MODE: process.env.CORRAL_TEST_CGROUP_MODE ?? 'v1' };
