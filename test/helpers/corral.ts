@@ -42,11 +42,16 @@ const running = new Set<ChildProcess>();
 export async function stopAllCorrals(): Promise<void> {
   const driver = await testDriver();
   for (const child of running) {
-    const gone = new Promise((resolve) => child.once('close', resolve));
+    // 'exit', not 'close': a workload it started may hold its stdout open until its cgroup goes below
+    if (child.exitCode !== null || child.signalCode !== null) continue;
+    const gone = new Promise((resolve) => child.once('exit', resolve));
     child.kill('SIGKILL');
     await gone;
   }
-  for (const name of await driver.list()) await driver.open(name).destroy();
+  // every cgroup, even when one of them fails; the first failure is thrown after
+  let failure: unknown;
+  for (const name of await driver.list()) await driver.open(name).destroy().catch((err: unknown) => (failure ??= err));
+  if (failure !== undefined) throw failure;
   await driver.removeParentIfEmpty();
 }
 

@@ -23,7 +23,7 @@ export interface TestDaemon {
   stderr(): string;
   /** resolves when the process is gone */
   exited: Promise<unknown>;
-  /** `signal` (SIGTERM unless given), and wait until it is gone; idempotent */
+  /** `signal` (SIGTERM unless given; SIGKILL after 20 s), and wait until it is gone; idempotent */
   stop(signal?: NodeJS.Signals): Promise<void>;
 }
 
@@ -50,7 +50,10 @@ export async function startTestDaemon(root: string, socket: string, opts: { time
     exited,
     stop: async (signal: NodeJS.Signals = 'SIGTERM') => {
       if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+      // a daemon hung on SIGTERM must not hang the file's after() (hooks have no timeout)
+      const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
       await exited;
+      clearTimeout(timer);
     },
   };
   for (const deadline = Date.now() + timeoutMs; !(await answers(socket)); await sleep(50)) {
@@ -71,6 +74,30 @@ export async function apiCall(socket: string, method: string, p: string, body?: 
 
 /** the same, by the name the OOM tests use */
 export const api = apiCall;
+
+/**
+ * Clean-up that runs after a test whether it passed or not: force-remove `ids`, or without them
+ * every container the daemon lists (for a daemon of the file's own, where no container outlives a
+ * test). Those already gone (404) and a daemon that no longer answers are ignored: the file's
+ * after() ends whatever is left then. Resolves with the IDs it removed.
+ */
+export async function forceRemoveContainers(socket: string, ids?: Iterable<string>): Promise<string[]> {
+  let targets: string[];
+  try {
+    targets = ids !== undefined ? [...ids] : ((await apiCall(socket, 'GET', '/containers/json?all=1')).json() as unknown as { Id: string }[]).map((c) => c.Id);
+  } catch {
+    return [];
+  }
+  const removed: string[] = [];
+  for (const id of targets) {
+    try {
+      if ((await apiCall(socket, 'DELETE', `/containers/${id}?force=1`)).status === 204) removed.push(id);
+    } catch {
+      // the daemon no longer answers
+    }
+  }
+  return removed;
+}
 
 /** GET /containers/{id}/json, asserting a 200. */
 export async function inspectContainer(socket: string, id: string) {

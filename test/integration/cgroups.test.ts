@@ -9,7 +9,7 @@
  * in, checks stats, kills and destroys, and checks that nothing is left. Only processes this file started
  * are ever signalled, by pid.
  */
-import { after, before, describe, test } from 'node:test';
+import { after, afterEach, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
@@ -80,6 +80,10 @@ function setupSuite(): void {
     const info = await driver.parentInfo();
     ownDirs = Object.fromEntries(Object.entries(info.dirs).map(([h, d]) => [h, path.dirname(d)]));
     for (const [h, d] of Object.entries(ownDirs)) before_[h] = subdirs(d);
+  });
+  // a failed test's children end with it, not with the suite (a burner left running loads the rest)
+  afterEach(() => {
+    for (const child of started) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
   });
   after(async () => {
     for (const child of started) if (child.exitCode === null && child.signalCode === null && child.pid) process.kill(child.pid, 'SIGKILL');

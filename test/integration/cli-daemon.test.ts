@@ -5,15 +5,14 @@
  * answers. Busybox containers under this test process's cgroup parent; the same file runs on the
  * host (cgroup v1) and in the QEMU guest (v2).
  */
-import { test as nodeTest, before, after } from 'node:test';
+import { test as nodeTest, before, after, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { ensureBusyboxRootfs } from '../helpers/busybox.js';
 import { corral, startCorral, containerCgroups, launcherProcesses, stopAllCorrals, type CorralResult } from '../helpers/corral.js';
-import { startTestDaemon, until, type TestDaemon } from '../helpers/daemon.js';
+import { forceRemoveContainers, startTestDaemon, until, type TestDaemon } from '../helpers/daemon.js';
 
 if (process.getuid?.() !== 0) throw new Error('the integration tests need root: run them as root (sudo npm test)');
 
@@ -49,6 +48,17 @@ async function inspectOne(ref: string): Promise<Record<string, any>> {
 
 const logsContain = (ref: string, text: string) => async () => (await cli('logs', ref)).stdout.includes(text);
 
+/** Whether the process holds a socket besides fds 0-2 (a spawned node's stdio pipes are sockets too, and it holds no other). */
+function holdsSocket(pid: number): boolean {
+  return fs.readdirSync(`/proc/${pid}/fd`).some((fd) => {
+    try {
+      return Number(fd) > 2 && fs.readlinkSync(`/proc/${pid}/fd/${fd}`).startsWith('socket:');
+    } catch {
+      return false; // closed while we looked
+    }
+  });
+}
+
 before(async () => {
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'corral-cli-'));
   root = path.join(tmp, 'root');
@@ -56,6 +66,13 @@ before(async () => {
   rootfs = await ensureBusyboxRootfs(path.join(tmp, 'busybox'));
   daemon = await startTestDaemon(root, socket);
 });
+
+// A test that failed before its `rm` must not leave its containers to the later tests and the final
+// "no container, cgroup or launcher left". Bounded: a hung daemon fails the test instead of hanging
+// the file.
+afterEach(async () => {
+  if (daemon !== undefined) await forceRemoveContainers(socket);
+}, { timeout: 120_000 });
 
 after(async () => {
   await daemon.stop();
@@ -157,11 +174,15 @@ test('logs: stdout and stderr apart, --tail, --timestamps, --since (unix, RFC 33
 });
 
 test('logs -f follows new output and ends when the container exits', async () => {
-  await runDetached('--name', 'cli-follow', 'sh', '-c', 'echo tick 1; sleep 1; echo tick 2; sleep 1; echo tick 3 >&2');
+  // the rest of the output waits for /tmp/go, made once the first tick was followed: a client that
+  // starts slowly (node under emulation) cannot find the container already gone
+  await runDetached('--name', 'cli-follow', 'sh', '-c', 'echo tick 1; while [ ! -e /tmp/go ]; do sleep 0.1; done; echo tick 2; sleep 1; echo tick 3 >&2');
   const follow = startCorral(['--host', `unix://${socket}`, 'logs', '-f', 'cli-follow']);
   // it is still following while the container runs
   await until('the first tick followed', async () => follow.stdout().includes('tick 1'));
   assert.equal(follow.child.exitCode, null);
+  const go = await cli('exec', 'cli-follow', 'touch', '/tmp/go');
+  assert.equal(go.code, 0, go.stderr);
   const r = await follow.result;
   assert.equal(r.code, 0, r.stderr);
   assert.equal(r.stdout, 'tick 1\ntick 2\n');
@@ -267,12 +288,17 @@ test('events: --since/--until replay, --filter, the text line, --format json and
 
   // without --until it follows: a new event arrives while it streams
   const follow = startCorral(['--host', `unix://${socket}`, 'events', '--filter', 'event=create', '--format', '{{.Actor.Attributes.name}}']);
-  await sleep(500);
-  const id = await runDetached('--name', 'cli-ev2', 'true');
-  await until('the create event streamed', async () => follow.stdout().includes('cli-ev2'));
-  follow.child.kill('SIGTERM');
-  await follow.result;
-  assert.equal((await cli('rm', '-f', id)).code, 0);
+  try {
+    // subscribed once it holds a connection (its one request is GET /events), however slowly it
+    // started: the create below comes from a new process, after that
+    await until('the events client connected', async () => holdsSocket(follow.child.pid!));
+    const id = await runDetached('--name', 'cli-ev2', 'true');
+    await until('the create event streamed', async () => follow.stdout().includes('cli-ev2'));
+    assert.equal((await cli('rm', '-f', id)).code, 0);
+  } finally {
+    follow.child.kill('SIGTERM');
+    await follow.result;
+  }
 });
 
 test('update: limits and the restart policy in Docker\'s update body', async () => {

@@ -36,13 +36,17 @@ interface Daemon {
 }
 
 const daemons = new Set<Daemon>();
+/** every daemon process spawned, also those a test expects to refuse to start: `after` ends any still running */
+const spawned = new Set<Omit<Daemon, 'socket'>>();
 
 function spawnDaemon(args: string[], env: NodeJS.ProcessEnv = {}): Omit<Daemon, 'socket'> {
   const child = spawn(process.execPath, [CORRAL_BIN, ...args], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, ...env } });
   let stderr = '';
   child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('close', (code, signal) => resolve({ code, signal })));
-  return { child, stderr: () => stderr, exited };
+  const d = { child, stderr: () => stderr, exited };
+  spawned.add(d);
+  return d;
 }
 
 /** Start `corral --root ROOT --host unix://SOCKET daemon ARGS` and wait until /_ping answers. */
@@ -108,6 +112,11 @@ before(async () => {
 
 after(async () => {
   for (const d of daemons) await stopDaemon(d);
+  // a daemon that started where a test expected it to refuse (and the test failed)
+  for (const d of spawned) {
+    if (d.child.exitCode === null && d.child.signalCode === null) d.child.kill('SIGKILL');
+    await d.exited;
+  }
   await stopAllCorrals();
   fs.rmSync(tmp, { recursive: true, force: true });
 });

@@ -5,7 +5,7 @@
  * process on a temp socket with a temp --root; busybox containers under this test process's cgroup
  * parent. The same file runs on the host (cgroup v1) and in the QEMU guest (v2).
  */
-import { test as nodeTest, before, after } from 'node:test';
+import { test as nodeTest, before, after, afterEach, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -13,13 +13,13 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ensureBusyboxRootfs } from '../helpers/busybox.js';
 import { TEST_CGROUP_PARENT, containerCgroups, launcherProcesses, stopAllCorrals, testDriver } from '../helpers/corral.js';
-import { apiCall, inspectContainer, startTestDaemon, until as untilHolds, type TestDaemon } from '../helpers/daemon.js';
+import { apiCall, forceRemoveContainers, inspectContainer, startTestDaemon, until as untilHolds, type TestDaemon } from '../helpers/daemon.js';
 
 if (process.getuid?.() !== 0) throw new Error('the integration tests need root: run them as root (sudo npm test)');
 const mode = process.env.CORRAL_TEST_CGROUP_MODE;
 if (mode !== 'v1' && mode !== 'v2') throw new Error(`CORRAL_TEST_CGROUP_MODE must be v1 or v2, not "${mode}" (the test runner sets it)`);
 
-const test = (name: string, fn: () => Promise<void> | void) => nodeTest(name, { timeout: 180_000 }, fn);
+const test = (name: string, fn: (t: TestContext) => Promise<void> | void) => nodeTest(name, { timeout: 180_000 }, fn);
 
 type Daemon = TestDaemon;
 
@@ -92,6 +92,15 @@ before(async () => {
   rootfs = await ensureBusyboxRootfs(path.join(tmp, 'busybox'));
   daemon = await startDaemon();
 });
+
+// A test that failed midway may have left the daemon down (killed to test a restart) or containers
+// behind (a restart loop, too): the later tests and "no leaks" must not fail for it as well.
+// Bounded: a hung daemon fails the test instead of hanging the file.
+afterEach(async () => {
+  if (daemon === undefined) return;
+  if (daemon.child.exitCode !== null || daemon.child.signalCode !== null) daemon = await startDaemon();
+  await forceRemoveContainers(socket);
+}, { timeout: 120_000 });
 
 after(async () => {
   // remove every container this file made through the API (ending restart loops first), then whatever is left
@@ -317,7 +326,7 @@ test('daemon restart: unless-stopped stays stopped after a user stop, always com
   for (const id of [always, unless, failing]) assert.equal((await api('DELETE', `/containers/${id}?force=1`)).status, 204);
 });
 
-test('a corrupt state file is moved aside with a warning; the daemon starts and lists the other containers', async () => {
+test('a corrupt state file is moved aside with a warning; the daemon starts and lists the other containers', async (t) => {
   const good = await create(['true'], {}, 'rs-good');
   const broken = await create(['true'], {}, 'rs-broken');
   for (const id of [good, broken]) {
@@ -327,6 +336,11 @@ test('a corrupt state file is moved aside with a warning; the daemon starts and 
   await daemon.stop();
   const config = path.join(root, 'containers', broken, 'config.json');
   fs.truncateSync(config, 40);
+  // the broken container is no longer the daemon's: remove what is left by hand, also after a failure
+  t.after(() => {
+    fs.rmSync(path.dirname(config), { recursive: true, force: true });
+    fs.rmSync(path.join(root, 'names', 'rs-broken'), { force: true });
+  });
   daemon = await startDaemon();
   const list = (await api('GET', '/containers/json?all=1')).json() as unknown as { Id: string }[];
   assert.deepEqual(list.map((c) => c.Id).filter((c) => c === good || c === broken), [good]);
@@ -340,9 +354,6 @@ test('a corrupt state file is moved aside with a warning; the daemon starts and 
   assert.equal(warning.file, config);
   assert.match(String(warning.error), /not JSON/);
   assert.equal((await api('DELETE', `/containers/${good}`)).status, 204);
-  // the broken container is no longer the daemon's: remove what is left by hand
-  fs.rmSync(path.dirname(config), { recursive: true, force: true });
-  fs.rmSync(path.join(root, 'names', 'rs-broken'), { force: true });
 });
 
 test('no leaks: no cgroups under the test parent, no launchers of this state root', async () => {

@@ -4,7 +4,7 @@
  * API (plain and hijacked), through `corral exec` and through Docker's own CLI, and the launcher's
  * join refusing a reused pid. The same file runs on the host (cgroup v1) and in the QEMU guest (v2).
  */
-import { test as nodeTest, before, after, type TestContext } from 'node:test';
+import { test as nodeTest, before, after, afterEach, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, execFile } from 'node:child_process';
 import fs from 'node:fs';
@@ -15,7 +15,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ensureBusyboxRootfs } from '../helpers/busybox.js';
-import { startTestDaemon, type TestDaemon } from '../helpers/daemon.js';
+import { forceRemoveContainers, startTestDaemon, type TestDaemon } from '../helpers/daemon.js';
 import { CORRAL_BIN, TEST_CGROUP_PARENT, containerCgroups, expectedMode, launcherProcesses, mountPoints, stopAllCorrals, testDriver } from '../helpers/corral.js';
 import { planExec } from '../../src/container/exec.js';
 import { launcherPath } from '../../src/container/launcher.js';
@@ -168,6 +168,13 @@ before(async () => {
   daemon = await startTestDaemon(root, socket);
 });
 
+// A test that failed before its removal (e.g. while its container started) must not leave it for
+// the later tests and the final no-leak checks. Bounded: a hung daemon fails the test instead of
+// hanging the file.
+afterEach(async () => {
+  if (daemon !== undefined) await forceRemoveContainers(socket);
+}, { timeout: 120_000 });
+
 after(async () => {
   await daemon?.stop();
   await stopAllCorrals();
@@ -234,7 +241,11 @@ test("exit codes: 0, 3, 127 for a command not found (with Docker's message on st
   const id = await runningContainer();
   try {
     assert.equal((await execIn(id, ['true'])).code, 0);
-    const since = (Date.now() / 1000).toFixed(3);
+    // Events carry wall-clock milliseconds (their sub-millisecond part is no time): `since` is the
+    // next millisecond, waited for, so that it falls after the first exec's events, before the next's.
+    const sinceMs = Date.now() + 1;
+    while (Date.now() < sinceMs) await sleep(1);
+    const since = (sinceMs / 1000).toFixed(3);
     assert.equal((await execIn(id, ['sh', '-c', 'exit 3'])).code, 3);
     // Docker's exec events: the command in the action, the exec's id and (on exec_die) the exit code
     const untilNow = (Date.now() / 1000 + 0.001).toFixed(3);

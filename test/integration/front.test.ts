@@ -3,7 +3,7 @@
  * daemon on a temp socket: the daemon prepares the container, the front runs the launcher in its
  * own foreground, the daemon cleans up. Same exit codes, messages, stdio and leaks as stand-alone.
  */
-import { test as nodeTest, before, after } from 'node:test';
+import { test as nodeTest, before, after, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
@@ -12,7 +12,7 @@ import path from 'node:path';
 import { ensureBusyboxRootfs } from '../helpers/busybox.js';
 import { CORRAL_BIN, TEST_CGROUP_PARENT, containerCgroups, launcherProcesses, stopAllCorrals } from '../helpers/corral.js';
 import { request } from '../helpers/http.js';
-import { startTestDaemon, type TestDaemon } from '../helpers/daemon.js';
+import { forceRemoveContainers, startTestDaemon, type TestDaemon } from '../helpers/daemon.js';
 
 if (process.getuid?.() !== 0) throw new Error('the integration tests need root: run them as root (sudo npm test)');
 
@@ -70,6 +70,13 @@ before(async () => {
   assert.ok(fs.existsSync(path.join(path.dirname(CORRAL_BIN), '..', 'native', 'corral-front')), 'native/corral-front is not built (npm run build)');
   daemon = await startTestDaemon(root, socket);
 });
+
+// A failed test may leave its container (and a front still running it): force-remove every container
+// of this file's daemon, so that the next test's "leaves nothing" checks report only their own
+// findings. After a passing test there is none. Bounded: a hung daemon fails the test, not the file.
+afterEach(async () => {
+  if (daemon !== undefined) await forceRemoveContainers(socket);
+}, { timeout: 120_000 });
 
 after(async () => {
   await daemon?.stop();

@@ -9,7 +9,7 @@
  * `oom` events and OOMKilled true; no fd or inotify watch is left behind by containers that came and
  * went; and 50 watched cgroups hold at most one thread of libuv's pool (fs calls still run).
  */
-import { test as nodeTest, before, after } from 'node:test';
+import { test as nodeTest, before, after, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
@@ -19,7 +19,7 @@ import { spawn } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ensureBusyboxRootfs } from '../helpers/busybox.js';
 import { TEST_CGROUP_PARENT, containerCgroups, stopAllCorrals, testDriver } from '../helpers/corral.js';
-import { api, fdKinds, inotifyWatches, openFds, startTestDaemon, subscribeEvents, type StreamedEvent, type TestDaemon } from '../helpers/daemon.js';
+import { api, fdKinds, forceRemoveContainers, inotifyWatches, openFds, startTestDaemon, subscribeEvents, type StreamedEvent, type TestDaemon } from '../helpers/daemon.js';
 import { OomWatcher, type OomKill } from '../../src/metrics/oom-watch.js';
 import { createLogger } from '../../src/api/log.js';
 import type { Cgroup } from '../../src/cgroups/types.js';
@@ -41,6 +41,13 @@ before(async () => {
   rootfs = await ensureBusyboxRootfs(path.join(tmp, 'busybox'));
   daemon = await startTestDaemon(root, path.join(tmp, 'corral.sock'));
 });
+
+// A container a failed test did not get to remove (the warm-up one, say) must not be left to the
+// later tests and the final no-leak checks. Bounded: a hung daemon fails the test instead of
+// hanging the file.
+afterEach(async () => {
+  if (daemon !== undefined) await forceRemoveContainers(daemon.socket);
+}, { timeout: 120_000 });
 
 after(async () => {
   await daemon.stop();
@@ -373,8 +380,12 @@ test('what filled the memory: 30 MiB of tmpfs pages under a 32 MiB limit, then a
   } finally {
     await watcher.close();
     fs.rmSync(path.join(mnt, 'fill'), { force: true });
-    await sh('umount', [mnt]);
-    await cg?.destroy();
-    await driver.removeParentIfEmpty();
+    // the cgroup goes even if the umount fails
+    try {
+      await sh('umount', [mnt]);
+    } finally {
+      await cg?.destroy();
+      await driver.removeParentIfEmpty();
+    }
   }
 });

@@ -2,14 +2,14 @@
  * `corral run` end to end on the real kernel, as root: isolation, enforcement, exit codes, bad input
  * and leaks. The same file runs on the host (cgroup v1) and inside the QEMU guest (cgroup v2).
  */
-import { test as nodeTest, before, after } from 'node:test';
+import { test as nodeTest, before, after, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ensureBusyboxRootfs } from '../helpers/busybox.js';
-import { corral, startCorral, stopAllCorrals, testDriver, snapshot, expectedMode, type LeakSnapshot } from '../helpers/corral.js';
+import { corral, startCorral, stopAllCorrals, testDriver, snapshot, expectedMode, launcherProcesses, type LeakSnapshot } from '../helpers/corral.js';
 import { createCgroupDriver } from '../../src/cgroups/index.js';
 
 if (process.getuid?.() !== 0) throw new Error('the integration tests need root: run them as root (sudo npm test)');
@@ -52,6 +52,19 @@ async function waitFor<T>(what: string, probe: () => T | undefined, timeoutMs = 
     await sleep(50);
   }
 }
+
+// A failed test may leave its corral running: end it and its container now, not only in `after`, so
+// that the leak test at the end reports only its own findings. A corral killed so leaves its state
+// dir (and name) behind: remove those too once its launcher is gone. After a passing test: nothing.
+afterEach(async () => {
+  if (stateRoot === undefined) return; // before() failed: nothing of this file's ran
+  await stopAllCorrals();
+  await waitFor('the launchers of this file to end', () => (launcherProcesses(stateRoot).length === 0 ? true : undefined));
+  for (const dir of ['containers', 'names']) {
+    const at = path.join(stateRoot, dir);
+    for (const entry of fs.existsSync(at) ? fs.readdirSync(at) : []) fs.rmSync(path.join(at, entry), { recursive: true, force: true });
+  }
+}, { timeout: 60_000 });
 
 test('the cgroup mode is the one this run expects', async () => {
   const mode = (await createCgroupDriver({})).mode;
@@ -269,8 +282,8 @@ test('killed by a signal: 128+N; SIGTERM to corral is forwarded to the workload'
 // --- enforcement -------------------------------------------------------------------------------
 
 // The burner is not PID 1 (PID 1 ignores SIGTERM without a handler): the container's shell starts
-// it, sleeps, and stops it.
-const BURN_7S = 'sh -c "while :; do :; done" & sleep 7; kill $!; wait; true';
+// it, says so, sleeps, and stops it.
+const BURN_7S = 'sh -c "while :; do :; done" & echo burning; sleep 7; kill $!; wait; true';
 
 test('--cpus 0.5: a CPU burner gets 0.5 +/- 0.05 cores by the cgroup\'s own accounting', async () => {
   const burner = startCorral(['--root', stateRoot, 'run', '--rm', '--name', 'burner', '--cpus', '0.5', '--rootfs', rootfs, 'sh', '-c', BURN_7S]);
@@ -283,7 +296,10 @@ test('--cpus 0.5: a CPU burner gets 0.5 +/- 0.05 cores by the cgroup\'s own acco
   });
   const cg = (await testDriver()).open(id);
   const usage = async () => (await cg.stats()).cpu?.usageUsec;
-  await sleep(1500);
+  // measure from the burner's start, not from the container's creation: on a slow machine (a QEMU
+  // guest) the start alone may take a second or more, and the window must fall inside the 7 s burn
+  await waitFor('the burner', () => (burner.stdout().includes('burning') ? true : undefined));
+  await sleep(500);
   const u0 = await usage();
   const t0 = process.hrtime.bigint();
   await sleep(4000);
@@ -311,10 +327,13 @@ test('--pids-limit 16: a fork loop cannot exceed 16 tasks', async () => {
   });
   const cg = (await testDriver()).open(id);
   let peak = 0;
-  const until = Date.now() + 3000;
-  while (Date.now() < until) {
-    const stats = await cg.stats();
-    peak = Math.max(peak, stats.pids?.current ?? 0);
+  // sample for the container's whole life (about 5 s), not for a fixed time from its creation: on a
+  // slow machine (a QEMU guest) its start alone may take seconds
+  let exited = false;
+  void forker.result.then(() => (exited = true));
+  while (!exited) {
+    const stats = await cg.stats().catch(() => undefined); // the cgroup goes as the container ends
+    peak = Math.max(peak, stats?.pids?.current ?? 0);
     await sleep(100);
   }
   const r = await forker.result;

@@ -8,9 +8,13 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { loadSyscalls, FS_MAGIC } from '../../src/sys/syscalls.js';
 
-test('pidfd_open + pidfd_send_signal end a child by its pidfd', async () => {
+test('pidfd_open + pidfd_send_signal end a child by its pidfd', async (t) => {
   const sys = await loadSyscalls();
   const child = spawn('sleep', ['30'], { stdio: 'ignore' });
+  // if the pidfd calls fail, the sleep must not outlive the test
+  t.after(() => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  });
   await once(child, 'spawn');
   const pidfd = sys.pidfdOpen(child.pid!);
   try {

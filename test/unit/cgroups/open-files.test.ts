@@ -13,8 +13,13 @@ test('a kept descriptor reads the current content each time (a procfs seq_file, 
   try {
     // /proc/self/stat changes with every read (utime, state of the reader): the same fd sees it move
     const stat1 = ofs.readSync('/proc/self/stat');
+    // spin until this process has used 30 ms of CPU, not a fixed count of rounds that a fast CPU may
+    // finish within one clock tick (10 ms, the resolution of utime in /proc/PID/stat)
+    const cpu0 = process.cpuUsage();
     let spin = 0;
-    for (let i = 0; i < 3e7; i++) spin += i;
+    do {
+      for (let i = 0; i < 1e6; i++) spin += i;
+    } while (process.cpuUsage(cpu0).user < 30_000);
     assert.ok(spin > 0);
     const stat2 = ofs.readSync('/proc/self/stat');
     assert.equal(ofs.openCount, 1, 'one descriptor for both reads');

@@ -151,7 +151,10 @@ test('CPU time or memory moving makes the next reading full; so does a failed fi
 
     // an update: the limits are read again, on a full reading
     t.events.container('update', { id: ID });
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    // the update is handled asynchronously (it re-reads config.json): wait for it rather than a fixed
+    // 50 ms, which a loaded machine may not meet
+    const deadline = Date.now() + 10_000;
+    while (t.reader.limitRefreshes === 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
     assert.equal(t.reader.limitRefreshes, 1);
     await t.tick();
     assert.equal(t.reader.reads, 6, 'full after an update');

@@ -29,8 +29,9 @@ function inotifyWatches(): number {
   return n;
 }
 
-test('in-place writes, rename-over saves, delete and re-create: each burst is one change; other files are ignored; close ends it without leaks', async () => {
+test('in-place writes, rename-over saves, delete and re-create: each burst is one change; other files are ignored; close ends it without leaks', async (t) => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'corral-watch-'));
+  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
   const file = path.join(dir, 'w.yml');
   fs.writeFileSync(file, 'a\n');
   const watchesBefore = inotifyWatches();
@@ -67,5 +68,4 @@ test('in-place writes, rename-over saves, delete and re-create: each burst is on
   await sleep(300);
   assert.equal(changes, 4, 'no change after close');
   assert.equal(inotifyWatches(), watchesBefore, 'close removed its inotify watches');
-  fs.rmSync(dir, { recursive: true, force: true });
 });
