@@ -286,7 +286,7 @@ export class Supervisor {
     }
     const launch = startLauncher(path.join(dir, 'launch.spec'), 'ignore');
     const outcome = await launch.launched.catch((err: Error) => {
-      throw new CorralError('ELAUNCH', `start launcher: ${err.message}`);
+      throw new CorralError('ESTARTFAILED', `start launcher: ${err.message}`);
     });
     await launch.ended;
     const state: RunState = {
@@ -305,7 +305,7 @@ export class Supervisor {
       const failure = launchFailure(outcome.error, stored.config.isolation.command[0] ?? '');
       await ended;
       // 125: corral failed (a 500); 126/127: the command cannot run (a 400, as Docker's)
-      throw failure.exitCode === 125 ? new CorralError('ELAUNCH', failure.message) : new InvalidParameterError(failure.message);
+      throw failure.exitCode === 125 ? new CorralError('ESTARTFAILED', failure.message) : new InvalidParameterError(failure.message);
     }
     this.events.container('start', this.actor(id, stored));
   }
