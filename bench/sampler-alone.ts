@@ -6,7 +6,7 @@
  * bench (HTTP clients, children, their garbage) is counted as sampling.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { createLogger } from '../src/api/log.js';
+import { createLogger } from '../src/log.js';
 import { Sampler } from '../src/metrics/sampler.js';
 
 const [root, secondsText, idleText] = process.argv.slice(2);

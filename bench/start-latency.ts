@@ -39,8 +39,8 @@ import { fileURLToPath } from 'node:url';
 import { ensureBusyboxRootfs } from '../test/helpers/busybox.js';
 import { runInGuest } from '../test/vm/guest.js';
 import { runForeground, type RunPhase } from '../src/container/run.js';
-import { parseRunArgs } from '../src/cli/run-flags.js';
-import { hostFacts } from '../src/cli/host-facts.js';
+import { parseRunArgs } from '../src/container/config/run-flags.js';
+import { hostFacts } from '../src/container/config/host-facts.js';
 import { createCgroupDriver } from '../src/cgroups/index.js';
 import { smapsKiB, statusKiB } from './proc.js';
 

@@ -23,6 +23,30 @@ export class InvalidArgumentError extends CorralError {
   }
 }
 
+/**
+ * A request's value is not acceptable, with a message that already names the field in the sender's
+ * words (a Docker body field, a query parameter): the API answers it as a 400.
+ */
+export class InvalidParameterError extends CorralError {
+  constructor(message: string) {
+    super('EINVALIDPARAM', message);
+  }
+}
+
+/** What was asked conflicts with the container's state (running, not running, a name in use): a 409. */
+export class ConflictError extends CorralError {
+  constructor(message: string) {
+    super('ECONFLICT', message);
+  }
+}
+
+/** A container's state file (config.json, state.json, pid, exit) does not parse. */
+export class RecordError extends CorralError {
+  constructor(file: string, problem: string) {
+    super('ERECORD', `container record ${file}: ${problem}`);
+  }
+}
+
 /** A limit that cannot be applied as asked (swap below memory, cpuset outside the parent's set). */
 export class InvalidLimitError extends CorralError {
   constructor(message: string) {
@@ -74,4 +98,9 @@ export class SyscallError extends CorralError {
     this.syscall = syscall;
     this.errno = errno;
   }
+}
+
+/** Quote a user-supplied value for an error message: at most `max` characters, so a huge value is not echoed back whole. */
+export function quoteInput(value: string, max = 80): string {
+  return JSON.stringify(value.length > max ? `${value.slice(0, max)}...` : value);
 }

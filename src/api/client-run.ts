@@ -12,13 +12,13 @@
  */
 import { realpathSync } from 'node:fs';
 import path from 'node:path';
-import { parseRunCommandLine, RunHelpRequested } from '../cli/run-flags.js';
+import { parseRunCommandLine, RunHelpRequested } from '../container/config/run-flags.js';
 import { launcherPath } from '../container/launcher.js';
 import { parseStatusLine, type LauncherStatus } from '../container/status.js';
 import { InvalidArgumentError } from '../errors.js';
 import { readJsonObject } from './body.js';
 import { ApiError } from './errors.js';
-import type { Supervisor } from './lifecycle.js';
+import type { Supervisor } from '../daemon/supervisor.js';
 import { sendJson, type RouteContext } from './router.js';
 import { checkFields, parseContainerRef } from './validate.js';
 

@@ -6,11 +6,12 @@
 import type { ContainerRecord } from '../container/records.js';
 import { listContainerRecords } from '../container/records.js';
 import { humanDuration } from '../container/format.js';
-import { ApiError, quoteInput } from './errors.js';
+import { ApiError } from './errors.js';
+import { quoteInput } from '../errors.js';
 import type { RouteContext } from './router.js';
 import { sendJson } from './router.js';
 import { matchesFilterPattern, parseFilters, queryBool, queryInt, type ObjectSchema } from './validate.js';
-import type { Logger } from './log.js';
+import type { Logger } from '../log.js';
 
 /** Docker's State names, valid in the `status` filter. */
 export const DOCKER_STATES = ['created', 'restarting', 'running', 'removing', 'paused', 'exited', 'dead'] as const;

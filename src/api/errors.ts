@@ -24,6 +24,7 @@ export function statusOf(err: unknown): number {
   if (err instanceof CorralError) {
     switch (err.code) {
       case 'EINVALIDARG':
+      case 'EINVALIDPARAM':
       case 'EINVALIDLIMIT':
       case 'EUNSUPPORTED':
       case 'EAMBIGUOUSID':
@@ -31,13 +32,10 @@ export function statusOf(err: unknown): number {
       case 'ENOSUCHCONTAINER':
         return 404;
       case 'ENAMEINUSE':
+      case 'ECONFLICT':
         return 409;
     }
   }
   return 500;
 }
 
-/** Quote a client-supplied value for an error message: at most `max` characters, so a huge value is not echoed back whole. */
-export function quoteInput(value: string, max = 80): string {
-  return JSON.stringify(value.length > max ? `${value.slice(0, max)}...` : value);
-}

@@ -3,7 +3,8 @@
  * first; with `until`, the stream ends at that time (at once when it is past); without `until` it
  * stays open and follows new events until the client goes away.
  */
-import { eventMatches, parseEventFilters, parseEventTime, type DockerEvent, type EventBus } from './events.js';
+import type { DockerEvent, EventBus } from '../events.js';
+import { eventMatches, parseEventFilters, parseEventTime } from './event-filters.js';
 import type { RouteContext } from './router.js';
 
 const MAX_TIMER_MS = 2 ** 31 - 1;

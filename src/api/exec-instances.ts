@@ -13,8 +13,8 @@ import { containerPaths } from '../container/store.js';
 import { InvalidArgumentError } from '../errors.js';
 import type { Syscalls } from '../sys/syscalls.js';
 import { ApiError } from './errors.js';
-import type { Supervisor } from './lifecycle.js';
-import type { Logger } from './log.js';
+import type { Supervisor } from '../daemon/supervisor.js';
+import type { Logger } from '../log.js';
 
 /** How long an ended exec instance stays inspectable. */
 export const EXEC_KEEP_MS = 5 * 60_000;

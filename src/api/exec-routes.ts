@@ -8,7 +8,7 @@ import { checkJsonContentType, parseJsonBody, readBody, readJsonObject } from '.
 import { ApiError } from './errors.js';
 import { ExecInstances, NoSuchExecError } from './exec-instances.js';
 import { hijackedSocket, upgradeHead, wantsUpgrade } from './hijack.js';
-import type { Supervisor } from './lifecycle.js';
+import type { Supervisor } from '../daemon/supervisor.js';
 import { frame } from './lifecycle-routes.js';
 import type { RouteContext } from './router.js';
 import { sendJson } from './router.js';

@@ -4,13 +4,16 @@
  */
 import { readLog } from '../container/logfile.js';
 import { readJsonObject } from './body.js';
-import { ApiError, quoteInput } from './errors.js';
-import { parseSignal, type Supervisor } from './lifecycle.js';
+import { ApiError } from './errors.js';
+import { quoteInput } from '../errors.js';
+import { parseSignal } from '../container/signals.js';
+import type { Supervisor } from '../daemon/supervisor.js';
 import type { RouteContext } from './router.js';
 import { sendJson } from './router.js';
 import { checkFields, checkNewContainerName, parseContainerRef, parseTimestampNanos, queryBool, queryInt, rejectNulBytes } from './validate.js';
 import { CREATE_BODY_SCHEMA } from './containers.js';
-import { splitListFields, UPDATE_BODY_SCHEMA } from './update.js';
+import { splitListFields } from '../container/config/update.js';
+import { UPDATE_BODY_SCHEMA } from './update.js';
 import { restartPolicyJson } from '../container/restart-policy.js';
 import fs from 'node:fs/promises';
 import path from 'node:path';

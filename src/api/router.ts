@@ -7,8 +7,9 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { drainBody, hasBody } from './body.js';
-import { ApiError, quoteInput, statusOf } from './errors.js';
-import type { Logger } from './log.js';
+import { ApiError, statusOf } from './errors.js';
+import { quoteInput } from '../errors.js';
+import type { Logger } from '../log.js';
 
 export type Method = 'GET' | 'HEAD' | 'POST' | 'PUT' | 'DELETE';
 

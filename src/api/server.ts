@@ -11,7 +11,7 @@ import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { CorralError } from '../errors.js';
 import { listContainers } from './containers.js';
-import { Supervisor } from './lifecycle.js';
+import { Supervisor } from '../daemon/supervisor.js';
 import { eventsRoute } from './events-route.js';
 import { finishRoute, prepareRoute } from './client-run.js';
 import { ExecInstances } from './exec-instances.js';
@@ -19,14 +19,12 @@ import { execCreateRoute, execInspectRoute, execParam, execStartRoute } from './
 import { serveUpgrade } from './hijack.js';
 import { loadSyscalls, type Syscalls } from '../sys/syscalls.js';
 import { createRoute, deleteRoute, inspectRoute, killRoute, logsRoute, restartRoute, startRoute, stopRoute, updateRoute, waitRoute } from './lifecycle-routes.js';
-import type { Logger } from './log.js';
+import type { Logger } from '../log.js';
 import { Router } from './router.js';
 import { allStatsRoute, containerStatsRoute, type StatsDeps } from './stats-routes.js';
 import { API_VERSION, MIN_API_VERSION, SERVER_HEADER, info, ping, version, type SystemFacts } from './system.js';
 import { parseContainerRef } from './validate.js';
 
-/** Where the socket is unless --host or CORRAL_HOST says otherwise. */
-export const DEFAULT_SOCKET = '/run/corral/corral.sock';
 /** The group that may use the socket, if it exists. */
 export const SOCKET_GROUP = 'corral';
 export const SOCKET_MODE = 0o660;

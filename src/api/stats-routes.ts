@@ -19,7 +19,7 @@ import type { DockerStats } from '../metrics/docker-stats-types.js';
 import type { TrackedContainer } from '../metrics/sample.js';
 import type { Sampler } from '../metrics/sampler.js';
 import { ApiError } from './errors.js';
-import type { Supervisor } from './lifecycle.js';
+import type { Supervisor } from '../daemon/supervisor.js';
 import type { RouteContext } from './router.js';
 import { parseContainerRef, queryBool } from './validate.js';
 

@@ -12,7 +12,7 @@ import type { CgroupDriver, CgroupMode } from '../cgroups/types.js';
 import { listContainerRecords } from '../container/records.js';
 import { writeFileAtomic } from '../state/atomic.js';
 import { CORRAL_VERSION } from '../version.js';
-import type { Logger } from './log.js';
+import type { Logger } from '../log.js';
 import type { RouteContext } from './router.js';
 import { sendJson } from './router.js';
 

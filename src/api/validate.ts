@@ -4,7 +4,8 @@
  * All pure; every refusal is an ApiError 400 whose message names the parameter and what is allowed.
  */
 import { NAME_PATTERN } from '../container/ids.js';
-import { ApiError, quoteInput } from './errors.js';
+import { ApiError } from './errors.js';
+import { quoteInput } from '../errors.js';
 
 /** "null", "array", or the typeof name, for messages about JSON values. */
 export function typeName(value: unknown): string {

@@ -5,9 +5,9 @@
  * The flags were validated already (parseRunCommandLine), so the unit parsing here cannot fail;
  * `-e KEY` is resolved here, from this process's environment, as Docker's CLI does.
  */
-import type { RawRunOptions, RunConfig } from './run-flags.js';
-import { parseInteger, parseNanoCpus } from './run-flags.js';
-import { parseByteSize } from './units.js';
+import type { RawRunOptions, RunConfig } from '../container/config/run-flags.js';
+import { parseInteger, parseNanoCpus } from '../container/config/run-flags.js';
+import { parseByteSize } from '../container/config/units.js';
 import { restartPolicyJson } from '../container/restart-policy.js';
 
 export interface CreateRequest {

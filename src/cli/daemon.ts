@@ -8,14 +8,15 @@ import { launcherPath } from '../container/launcher.js';
 import { CorralError, InvalidArgumentError } from '../errors.js';
 import { resolveStateRoot } from '../state/root.js';
 import { CORRAL_VERSION } from '../version.js';
-import { createLogger, parseLogLevel, type LogLevel, type Logger } from '../api/log.js';
-import { DEFAULT_SOCKET, prepareSocketPath, startApiServer } from '../api/server.js';
+import { createLogger, parseLogLevel, type LogLevel, type Logger } from '../log.js';
+import { prepareSocketPath, startApiServer } from '../api/server.js';
+import { socketFromGlobal } from '../client/host.js';
 import { API_VERSION, gatherSystemFacts } from '../api/system.js';
-import { Supervisor } from '../api/lifecycle.js';
+import { Supervisor } from '../daemon/supervisor.js';
 import { startMetricsServer, DEFAULT_METRICS_ADDR, type MetricsServer } from '../metrics/http.js';
 import { createRegistry } from '../metrics/prometheus.js';
 import { DEFAULT_SAMPLE_INTERVAL_MS, Sampler } from '../metrics/sampler.js';
-import { DaemonConfig } from '../workloads/daemon-config.js';
+import { DaemonConfig } from '../daemon/workloads-config.js';
 import { PROJECT_NAME } from '../workloads/parse.js';
 import { walkFlags } from './flag-walk.js';
 import path from 'node:path';
@@ -83,20 +84,6 @@ export function parseSampleInterval(text: string): number {
 /** --sample-idle-interval: 100ms to 10m. */
 export function parseSampleIdleInterval(text: string): number {
   return parseDuration(text, '--sample-idle-interval', SAMPLE_INTERVAL_MIN_MS, SAMPLE_IDLE_INTERVAL_MAX_MS, 'a duration from 100ms to 10m, such as 10s or 1m');
-}
-
-/** The most bytes a unix socket path may have (sun_path is 108, with its NUL). */
-const MAX_SOCKET_PATH = 107;
-
-/** --host / CORRAL_HOST: `unix:///absolute/path` (the daemon serves unix sockets; TCP is --api-listen). */
-export function parseHost(text: string, source: string): string {
-  if (!text.startsWith('unix://')) {
-    throw new InvalidArgumentError(source, text, 'unix:///PATH (for TCP, give the daemon --api-listen HOST:PORT)');
-  }
-  const socketPath = text.slice('unix://'.length);
-  if (!socketPath.startsWith('/') || socketPath.includes('\0')) throw new InvalidArgumentError(source, text, 'unix:///PATH with an absolute path');
-  if (Buffer.byteLength(socketPath) > MAX_SOCKET_PATH) throw new InvalidArgumentError(source, text, `a socket path of at most ${MAX_SOCKET_PATH} bytes`);
-  return socketPath;
 }
 
 /** --api-listen (and --metrics-addr): `HOST:PORT`, `[IPv6]:PORT` or `tcp://` before either. */
@@ -179,7 +166,7 @@ export async function runDaemon(global: DaemonGlobals, argv: readonly string[], 
     process.stdout.write(DAEMON_USAGE);
     return 0;
   }
-  const socketPath = parseHost(global.host ?? env.CORRAL_HOST ?? `unix://${DEFAULT_SOCKET}`, global.host !== undefined ? '--host' : 'CORRAL_HOST');
+  const socketPath = socketFromGlobal(global.host, env);
   const log = createLogger({ level: flags.logLevel });
   let server;
   let supervisor: Supervisor | undefined;

@@ -7,7 +7,8 @@
  */
 import type { IncomingMessage } from 'node:http';
 import type { Writable } from 'node:stream';
-import { call, openRequest, readBody, errorMessage, ApiResponseError, socketFromGlobal } from '../client/client.js';
+import { call, openRequest, readBody, errorMessage, ApiResponseError } from '../client/client.js';
+import { socketFromGlobal } from '../client/host.js';
 import { CorralError } from '../errors.js';
 
 export const EXEC_USAGE = `Usage: corral [--host unix://PATH] exec [OPTIONS] CONTAINER CMD [ARG...]

@@ -2,26 +2,12 @@
  * The `corral` command: global options, then one subcommand. Exit codes follow Docker:
  * 125 when corral itself fails, otherwise the workload's.
  */
-import { CorralError, InvalidArgumentError } from '../errors.js';
-import { formatRestartPolicy } from '../container/restart-policy.js';
-import { resolveStateRoot } from '../state/root.js';
-import { createCgroupDriver } from '../cgroups/index.js';
-import { parseRunCommandLine, RunHelpRequested, type RunConfig } from './run-flags.js';
-import { hostFacts } from './host-facts.js';
-import { runForeground, LaunchFailedError } from '../container/run.js';
+// Only what every command needs is imported here; each command's modules load when it runs, so that
+// `corral version` or `corral ps` does not load the cgroup drivers, prom-client or chokidar.
+import { CorralError } from '../errors.js';
 import { CORRAL_VERSION } from '../version.js';
-import { runDaemon } from './daemon.js';
-import { runUp } from './up.js';
-import { ApiResponseError, daemonAnswers, socketFromGlobal } from '../client/client.js';
-import { HelpRequested } from './commands/parse.js';
-import { daemonErrorLine, type ClientContext } from './commands/context.js';
-import { CONTAINER_ACTIONS, runContainerAction } from './commands/actions.js';
-import { ps } from './commands/ps.js';
-import { inspect } from './commands/inspect.js';
-import { logs } from './commands/logs.js';
-import { events } from './commands/events.js';
-import { update } from './commands/update.js';
-import { otherDaemonRoot, runAttached, runDetached } from './commands/run.js';
+import { socketFromGlobal } from '../client/host.js';
+import type { ClientContext } from './commands/context.js';
 
 const USAGE = `Usage: corral [--root DIR] [--host unix://PATH] COMMAND
 
@@ -91,56 +77,24 @@ function clientContext(global: GlobalOptions): ClientContext {
   return { socket: socketFromGlobal(global.host), out: process.stdout, err: process.stderr, now: () => new Date() };
 }
 
-async function runStandAlone(global: GlobalOptions, config: RunConfig, defaultDriver: Awaited<ReturnType<typeof createCgroupDriver>>): Promise<number> {
-  const state = resolveStateRoot(global.root);
-  if (state.fallbackNotice) process.stderr.write(`corral: ${state.fallbackNotice}\n`);
-  // A foreground run ends with its workload: nobody is left to restart it. Only the daemon restarts.
-  if (config.restartPolicy !== undefined && config.restartPolicy.name !== 'no') {
-    throw new InvalidArgumentError(
-      '--restart',
-      formatRestartPolicy(config.restartPolicy),
-      'restart policies need the daemon: a stand-alone corral run ends with its workload (start the daemon with \'corral daemon\'; corral run then goes through it)',
-    );
-  }
-  const driver = config.cgroupParent === undefined ? defaultDriver : await createCgroupDriver({ parent: config.cgroupParent });
-  return runForeground(config, { stateRoot: state.root, driver, stderr: process.stderr });
-}
-
-/**
- * `corral run`: with -d through the daemon (it must answer); without, through the daemon when one
- * answers on the socket, else stand-alone, which is said once on stderr.
- */
-async function runCommand(global: GlobalOptions, argv: string[]): Promise<number> {
-  const defaultDriver = await createCgroupDriver({});
-  const { config, options, detach } = parseRunCommandLine(argv, await hostFacts(defaultDriver));
-  const ctx = clientContext(global);
-  const root = global.root ?? process.env.CORRAL_ROOT;
-  if (detach) {
-    const other = await otherDaemonRoot(ctx, root);
-    if (other !== undefined) throw new CorralError('EUSAGE', `a detached run goes to the daemon at unix://${ctx.socket}, which keeps its state in ${other}, not ${root}: drop --root (and CORRAL_ROOT) or point --host at a daemon using it`);
-    return runDetached(ctx, options, config);
-  }
-  if (await daemonAnswers(ctx.socket)) {
-    const other = await otherDaemonRoot(ctx, root);
-    if (other === undefined) return runAttached(ctx, options, config);
-    process.stderr.write(`corral: the daemon at unix://${ctx.socket} keeps its state in ${other}, not ${root}; running stand-alone\n`);
-  } else {
-    process.stderr.write(`corral: no daemon at unix://${ctx.socket}; running stand-alone\n`);
-  }
-  return runStandAlone(global, config, defaultDriver);
-}
-
 /** Commands that only talk to the daemon, dispatched below: they fail as the client commands do (1). */
 const DAEMON_ONLY_COMMANDS: ReadonlySet<string> = new Set(['exec', 'stats', 'up', 'down']);
 
-/** The commands that talk to the daemon, by name. */
-const CLIENT_COMMANDS: Readonly<Record<string, (ctx: ClientContext, argv: readonly string[]) => Promise<number>>> = {
-  ps,
-  inspect,
-  logs,
-  events,
-  update,
-  ...Object.fromEntries(Object.keys(CONTAINER_ACTIONS).map((name) => [name, (ctx: ClientContext, argv: readonly string[]) => runContainerAction(name, ctx, argv)])),
+type ClientCommand = (ctx: ClientContext, argv: readonly string[]) => Promise<number>;
+
+/** The commands that talk to the daemon, by name, each loaded when it runs. */
+const CLIENT_COMMANDS: Readonly<Record<string, () => Promise<ClientCommand>>> = {
+  ps: async () => (await import('./commands/ps.js')).ps,
+  inspect: async () => (await import('./commands/inspect.js')).inspect,
+  logs: async () => (await import('./commands/logs.js')).logs,
+  events: async () => (await import('./commands/events.js')).events,
+  update: async () => (await import('./commands/update.js')).update,
+  ...Object.fromEntries(
+    ['stop', 'restart', 'kill', 'rm', 'wait'].map((name) => [name, async () => {
+      const { runContainerAction } = await import('./commands/actions.js');
+      return (ctx: ClientContext, argv: readonly string[]) => runContainerAction(name, ctx, argv);
+    }]),
+  ),
 };
 
 export async function main(argv: string[]): Promise<number> {
@@ -154,19 +108,19 @@ export async function main(argv: string[]): Promise<number> {
     const global = parseGlobal(argv);
     const rest = global.rest.slice(1);
     command = global.rest[0];
-    if (command !== undefined && Object.prototype.hasOwnProperty.call(CLIENT_COMMANDS, command)) return await CLIENT_COMMANDS[command]!(clientContext(global), rest);
+    if (command !== undefined && Object.hasOwn(CLIENT_COMMANDS, command)) return await (await CLIENT_COMMANDS[command]!())(clientContext(global), rest);
     switch (command) {
       case 'run':
-        return await runCommand(global, rest);
+        return await (await import('./run-command.js')).runCommand(global, clientContext(global), rest);
       case 'daemon':
-        return await runDaemon(global, rest);
+        return await (await import('./daemon.js')).runDaemon(global, rest);
       case 'exec':
         return await (await import('./exec.js')).execCommand(global.host, rest);
       case 'stats':
         return await (await import('./stats.js')).runStats(global, rest);
       case 'up':
       case 'down':
-        return await runUp(global, rest, command);
+        return await (await import('./up.js')).runUp(global, rest, command);
       case 'version':
       case '--version':
         process.stdout.write(`corral ${CORRAL_VERSION}\n`);
@@ -181,19 +135,23 @@ export async function main(argv: string[]): Promise<number> {
         throw new CorralError('EUSAGE', `unknown command "${command}" (see 'corral --help')`);
     }
   } catch (err) {
-    if (err instanceof RunHelpRequested || err instanceof HelpRequested) {
-      process.stdout.write(err.text);
+    // by code, not class, so that the classes' modules need not be loaded for every command
+    const code = err instanceof CorralError ? err.code : undefined;
+    if (code === 'EHELP') {
+      process.stdout.write((err as CorralError & { text: string }).text);
       return 0;
     }
     const isRun = command === 'run';
-    if (err instanceof ApiResponseError && !isRun) {
-      process.stderr.write(`${daemonErrorLine(err)}\n`);
+    if (code === 'EAPI' && !isRun) {
+      const { daemonErrorLine } = await import('./commands/context.js');
+      process.stderr.write(`${daemonErrorLine(err as Parameters<typeof daemonErrorLine>[0])}\n`);
       return 1;
     }
     const message = err instanceof Error ? err.message : String(err);
     process.stderr.write(`corral: ${message}\n`);
     if (process.env.CORRAL_DEBUG && err instanceof Error && err.stack) process.stderr.write(err.stack + '\n');
-    if (err instanceof LaunchFailedError) return err.exitCode;
+    // the workload could not be started (container/run.ts's LaunchFailedError): 126, 127, ...
+    if (code === 'ELAUNCH' && typeof (err as { exitCode?: unknown }).exitCode === 'number') return (err as { exitCode: number }).exitCode;
     if (isRun || command === undefined || (err instanceof CorralError && USAGE_CODES.has(err.code))) return 125;
     // a client command the daemon could not serve (not running, or failed): Docker's 1
     return command in CLIENT_COMMANDS || DAEMON_ONLY_COMMANDS.has(command) ? 1 : 125;

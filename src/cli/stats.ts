@@ -6,7 +6,8 @@
  */
 import { parseArgs } from 'node:util';
 import { CorralError } from '../errors.js';
-import { call, socketFromGlobal } from '../client/client.js';
+import { call } from '../client/client.js';
+import { socketFromGlobal } from '../client/host.js';
 import { deriveStats, type StatsEntry } from '../metrics/derive.js';
 import type { DockerStats } from '../metrics/docker-stats-types.js';
 import { STATS_HEADER, statsRow, tabwrite, type StatsRow } from '../metrics/format.js';

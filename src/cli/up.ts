@@ -6,10 +6,10 @@
  */
 import { createCgroupDriver } from '../cgroups/index.js';
 import type { CgroupDriver } from '../cgroups/types.js';
-import { socketFromGlobal } from '../client/client.js';
-import { runConfigFromBody } from '../api/lifecycle.js';
+import { socketFromGlobal } from '../client/host.js';
+import { runConfigFromBody } from '../container/config/body.js';
 import { CorralError } from '../errors.js';
-import { hostFacts } from './host-facts.js';
+import { hostFacts } from '../container/config/host-facts.js';
 import { walkFlags } from './flag-walk.js';
 import { apiTarget } from '../workloads/api-target.js';
 import { loadWorkloads, WorkloadsReadError } from '../workloads/load.js';

@@ -5,16 +5,9 @@
  */
 import http from 'node:http';
 import { CorralError } from '../errors.js';
-import { DEFAULT_SOCKET } from '../api/server.js';
-import { parseHost } from '../cli/daemon.js';
 
 /** The API version the client asks for (the daemon serves 1.24–1.41). */
 export const CLIENT_API_VERSION = '1.41';
-
-/** The daemon's socket from --host, else CORRAL_HOST, else the default. */
-export function socketFromGlobal(host: string | undefined, env: NodeJS.ProcessEnv = process.env): string {
-  return parseHost(host ?? env.CORRAL_HOST ?? `unix://${DEFAULT_SOCKET}`, host !== undefined ? '--host' : 'CORRAL_HOST');
-}
 
 /** Nothing listens on the socket (missing, refused, or not ours to open). */
 export class DaemonUnreachableError extends CorralError {

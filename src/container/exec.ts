@@ -11,7 +11,7 @@ import { writeFileSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import net from 'node:net';
 import { posix } from 'node:path';
-import { parseUser, parseWorkdir } from '../cli/run-flags.js';
+import { parseUser, parseWorkdir } from './config/run-flags.js';
 import { InvalidArgumentError } from '../errors.js';
 import { capabilityMask } from '../isolate/caps.js';
 import { buildEnvironment } from '../isolate/plan.js';

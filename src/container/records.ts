@@ -7,7 +7,7 @@
  */
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { CorralError } from '../errors.js';
+import { CorralError, RecordError } from '../errors.js';
 import type { NetworkMode } from '../isolate/types.js';
 import { NAME_PATTERN } from './ids.js';
 import { readRunState } from './run-state.js';
@@ -44,12 +44,6 @@ export interface ContainerRecord {
   finishedAt?: Date;
   /** Docker's Config.Labels, from `labels.json` (containers the daemon created with Labels) */
   labels?: Record<string, string>;
-}
-
-export class RecordError extends CorralError {
-  constructor(file: string, problem: string) {
-    super('ERECORD', `container record ${file}: ${problem}`);
-  }
 }
 
 export class NoSuchContainerError extends CorralError {

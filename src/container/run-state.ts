@@ -8,7 +8,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { writeFileAtomic } from '../state/atomic.js';
-import { RecordError } from './records.js';
+import { RecordError } from '../errors.js';
 
 export const RUN_STATE_FILE = 'state.json';
 

@@ -11,7 +11,7 @@ import { CorralError } from '../errors.js';
 import { planIsolation } from '../isolate/plan.js';
 import { encodeSpec, type SpecHeader } from '../isolate/spec.js';
 import { prepareContainerDirs, ensureHostSkeleton, describeHostSystemDirs, removeContainerDirs, skeletonPath } from '../isolate/rootfs.js';
-import type { RunConfig } from '../cli/run-flags.js';
+import type { RunConfig } from './config/run-flags.js';
 import { newContainerId, shortId } from './ids.js';
 import { startLauncher } from './launcher.js';
 import { exitCodeOf, setupFailureCode, type LauncherStatus } from './status.js';

@@ -8,7 +8,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
 import { CorralError } from '../errors.js';
-import type { Logger } from '../api/log.js';
+import type { Logger } from '../log.js';
 import { ExpositionCache, acceptsGzip } from './exposition-cache.js';
 import { EXPOSITION_CONTENT_TYPE } from './prometheus.js';
 

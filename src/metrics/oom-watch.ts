@@ -57,7 +57,7 @@ import chokidar from 'chokidar';
 import { parseFlatKeyed, parseNumber, parseSingleValue } from '../cgroups/parse.js';
 import type { CgroupMode } from '../cgroups/types.js';
 import { fromV1Limit } from '../cgroups/v1/memory.js';
-import type { Logger } from '../api/log.js';
+import type { Logger } from '../log.js';
 import { sharedPoller, type FdPoller } from '../sys/fd-poller.js';
 import type { Syscalls } from '../sys/syscalls.js';
 import { diffCounters, killSnapshot, nearLimitThreshold, oomEventAttributes, parseMemoryEvents, parseOomControl, ZERO_COUNTERS, type MemorySnapshot, type OomCounters, type OomDelta } from './oom-counters.js';

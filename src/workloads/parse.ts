@@ -28,7 +28,7 @@
 import path from 'node:path';
 import { isAlias, isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node, type Pair, type YAMLMap } from 'yaml';
 import { CorralError } from '../errors.js';
-import { SIZE_SYNTAX, tryParseByteSize } from '../cli/units.js';
+import { SIZE_SYNTAX, tryParseByteSize } from '../container/config/units.js';
 import { splitShellWords } from './shellwords.js';
 
 /** Where something is in the file, and how it was written there. */

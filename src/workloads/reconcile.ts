@@ -17,18 +17,8 @@
  * service, are stopped and removed. Removals come first (they free resources), then the rest in
  * the file's order.
  */
-import type { DesiredService } from './service.js';
+import type { DesiredService, ExistingContainer } from './service.js';
 
-export interface ExistingContainer {
-  id: string;
-  name?: string;
-  /** the corral.workloads.service label */
-  service?: string;
-  /** the corral.workloads.hash label */
-  hash?: string;
-  /** Docker's State: created, running, exited, dead, … */
-  status: string;
-}
 
 export type Action =
   | { kind: 'create'; want: DesiredService }

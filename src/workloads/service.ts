@@ -7,7 +7,6 @@ import { createHash } from 'node:crypto';
 import path from 'node:path';
 import { InvalidArgumentError } from '../errors.js';
 import { PROJECT_NAME, type WorkloadService, type WorkloadsFile } from './parse.js';
-import type { ExistingContainer } from './reconcile.js';
 
 /** The labels of a container created from a workloads file (Docker's Config.Labels). */
 export const LABEL_PROJECT = 'corral.workloads.project';
@@ -52,6 +51,18 @@ function canonicalJson(value: unknown): string {
 export function serviceHash(body: Readonly<Record<string, unknown>>): string {
   const { Labels: _labels, ...rest } = body;
   return createHash('sha256').update(canonicalJson(rest)).digest('hex');
+}
+
+/** A container the reconciler found, as the target lists it. */
+export interface ExistingContainer {
+  id: string;
+  name?: string;
+  /** the corral.workloads.service label */
+  service?: string;
+  /** the corral.workloads.hash label */
+  hash?: string;
+  /** Docker's State: created, running, exited, dead, … */
+  status: string;
 }
 
 /** One service as the reconciler wants it: its container's name, its full create body and its hash. */

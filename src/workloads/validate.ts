@@ -4,10 +4,9 @@
  * back into the file's terms: the position of the key the refused Docker field came from, the
  * value as written there, and the Compose key in place of the `corral run` flag in the reason.
  */
-import { dockerFieldOf } from '../api/lifecycle.js';
-import { RunUsageError } from '../cli/run-flags.js';
-import { ApiError } from '../api/errors.js';
-import { CorralError, InvalidArgumentError, InvalidLimitError, UnsupportedError } from '../errors.js';
+import { dockerFieldOf } from '../container/config/body.js';
+import { RunUsageError } from '../container/config/run-flags.js';
+import { CorralError, InvalidArgumentError, InvalidParameterError, InvalidLimitError, UnsupportedError } from '../errors.js';
 import { WorkloadsFileError, type FileProblem, type Origin, type WorkloadService } from './parse.js';
 import type { DesiredService } from './service.js';
 
@@ -61,7 +60,7 @@ export function problemOf(svc: WorkloadService, err: CorralError): FileProblem {
 
 /** What create refuses as bad input (a 400), as opposed to a failure of the machine or a bug. */
 function isRefusal(err: unknown): err is CorralError {
-  return err instanceof InvalidArgumentError || err instanceof InvalidLimitError || err instanceof UnsupportedError || (err instanceof ApiError && err.status === 400);
+  return err instanceof InvalidArgumentError || err instanceof InvalidLimitError || err instanceof UnsupportedError || err instanceof InvalidParameterError;
 }
 
 /**

@@ -17,7 +17,7 @@ import { CORRAL_BIN, TEST_CGROUP_PARENT, corral, startCorral, stopAllCorrals, ex
 import { request, rawExchange, fixtureHeaders, dockerFixture } from '../helpers/http.js';
 import { createCgroupDriver } from '../../src/cgroups/index.js';
 import { startApiServer } from '../../src/api/server.js';
-import { createLogger } from '../../src/api/log.js';
+import { createLogger } from '../../src/log.js';
 import type { SystemFacts } from '../../src/api/system.js';
 import { CORRAL_VERSION } from '../../src/version.js';
 

@@ -11,7 +11,7 @@ import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { createLogger } from '../../src/api/log.js';
+import { createLogger } from '../../src/log.js';
 import { SOCKET_GROUP, groupId, startApiServer } from '../../src/api/server.js';
 import type { SystemFacts } from '../../src/api/system.js';
 import { daemonScratch, startDaemonProcess, stopDaemonProcess, type DaemonProcess } from '../helpers/daemon.js';

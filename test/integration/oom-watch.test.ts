@@ -21,7 +21,7 @@ import { ensureBusyboxRootfs } from '../helpers/busybox.js';
 import { TEST_CGROUP_PARENT, containerCgroups, stopAllCorrals, testDriver } from '../helpers/corral.js';
 import { api, fdKinds, forceRemoveContainers, inotifyWatches, openFds, startTestDaemon, subscribeEvents, type StreamedEvent, type TestDaemon } from '../helpers/daemon.js';
 import { OomWatcher, type OomKill } from '../../src/metrics/oom-watch.js';
-import { createLogger } from '../../src/api/log.js';
+import { createLogger } from '../../src/log.js';
 import type { Cgroup } from '../../src/cgroups/types.js';
 
 if (process.getuid?.() !== 0) throw new Error('the integration tests need root: run them as root (sudo npm test)');

@@ -10,7 +10,7 @@
  */
 import { ApiResponseError, call, openStream } from '../../client/client.js';
 import { FORWARDED_SIGNALS, LaunchFailedError, oomKillMessage } from '../../container/run.js';
-import type { RawRunOptions, RunConfig } from '../run-flags.js';
+import type { RawRunOptions, RunConfig } from '../../container/config/run-flags.js';
 import { createRequestFromRun } from '../create-body.js';
 import { containerPath, type ClientContext } from './context.js';
 import { copyDemuxed } from './logs.js';

@@ -7,8 +7,8 @@
  */
 import { call } from '../../client/client.js';
 import { InvalidArgumentError } from '../../errors.js';
-import { EXPECT, parseInteger, parseNanoCpus } from '../run-flags.js';
-import { parseByteSize } from '../units.js';
+import { EXPECT, parseInteger, parseNanoCpus } from '../../container/config/run-flags.js';
+import { parseByteSize } from '../../container/config/units.js';
 import { clientCommand, parseCommand, UsageError } from './parse.js';
 import { parseRestartFlag, restartPolicyJson } from '../../container/restart-policy.js';
 import { containerPath, forEachContainer, type ClientContext } from './context.js';

@@ -2,8 +2,7 @@
  * Flag values the client commands check before anything is sent, each error naming the flag
  * (InvalidArgumentError, exit 125): seconds, signals, --tail, --filter, times.
  */
-import { parseSignal } from '../../api/lifecycle.js';
-import { cliTimeToTimestamp } from '../../api/events.js';
+import { parseSignal } from '../../container/signals.js';
 import { InvalidArgumentError } from '../../errors.js';
 
 /** Whole seconds for -t/--time; -1 waits without limit, as Docker's API takes it. */
@@ -46,4 +45,22 @@ export function filtersQuery(flag: string, values: readonly string[]): string | 
     (filters[v.slice(0, eq)] ??= []).push(v.slice(eq + 1));
   }
   return JSON.stringify(filters);
+}
+
+/**
+ * The CLI's --since/--until as the API's timestamp: unix seconds, RFC 3339 ("2026-11-23T10:00:00Z",
+ * a date alone), or a Go duration back from now ("10m", "1h30m", "90s"), as `docker events` takes them.
+ */
+export function cliTimeToTimestamp(text: string, flag: string, nowMs: number): string {
+  if (/^\d{1,12}(\.\d{1,9})?$/.test(text)) return text;
+  const duration = /^(?:(\d+(?:\.\d+)?)h)?(?:(\d+(?:\.\d+)?)m(?!s))?(?:(\d+(?:\.\d+)?)s)?(?:(\d+)ms)?$/.exec(text);
+  if (duration && text !== '') {
+    const ms = Number(duration[1] ?? 0) * 3_600_000 + Number(duration[2] ?? 0) * 60_000 + Number(duration[3] ?? 0) * 1000 + Number(duration[4] ?? 0);
+    return ((nowMs - ms) / 1000).toFixed(9);
+  }
+  if (/^\d{4}-\d\d-\d\d([T ]\d\d:\d\d(:\d\d(\.\d+)?)?(Z|[+-]\d\d:\d\d)?)?$/.test(text)) {
+    const t = Date.parse(text.length === 10 ? `${text}T00:00:00Z` : text);
+    if (!Number.isNaN(t)) return (t / 1000).toFixed(3);
+  }
+  throw new InvalidArgumentError(flag, text, 'unix seconds, an RFC 3339 time (2026-11-23T10:00:00Z) or a duration back from now (10m, 1h30m)');
 }

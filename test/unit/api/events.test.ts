@@ -1,6 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { EventBus, cliTimeToTimestamp, eventMatches, parseEventFilters, parseEventTime } from '../../../src/api/events.js';
+import { EventBus } from '../../../src/events.js';
+import { eventMatches, parseEventFilters, parseEventTime } from '../../../src/api/event-filters.js';
+import { cliTimeToTimestamp } from '../../../src/cli/commands/values.js';
 import { ApiError } from '../../../src/api/errors.js';
 import { InvalidArgumentError } from '../../../src/errors.js';
 

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseSignal, rawOptionsFromBody } from '../../../src/api/lifecycle.js';
+import { parseSignal } from '../../../src/container/signals.js';
+import { rawOptionsFromBody } from '../../../src/container/config/body.js';
 import { frame, logFramer, parseWaitCondition } from '../../../src/api/lifecycle-routes.js';
 import { parseTimestampNanos } from '../../../src/api/validate.js';
 
@@ -80,7 +81,7 @@ test('parseTimestampNanos: unix seconds with up to 9 fraction digits, exactly; a
 });
 
 test('HostConfig.LogConfig becomes --log-opt values; another driver or a non-string option is a 400 naming the field', async () => {
-  const { logOptsFromJson } = await import('../../../src/api/lifecycle.js');
+  const { logOptsFromJson } = await import('../../../src/container/config/body.js');
   assert.deepEqual(logOptsFromJson({ Type: 'json-file', Config: { 'max-size': '10m', 'max-file': '3' } }), ['max-size=10m', 'max-file=3']);
   assert.deepEqual(logOptsFromJson({ Type: '', Config: {} }), []);
   assert.deepEqual(logOptsFromJson(undefined), []);

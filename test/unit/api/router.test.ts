@@ -6,7 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Router, compareVersions, sendJson, splitTarget } from '../../../src/api/router.js';
 import { ApiError } from '../../../src/api/errors.js';
-import { createLogger } from '../../../src/api/log.js';
+import { createLogger } from '../../../src/log.js';
 import { NoSuchContainerError } from '../../../src/container/records.js';
 import { parseContainerRef } from '../../../src/api/validate.js';
 import { request } from '../../helpers/http.js';

@@ -9,8 +9,8 @@ import { filtersQuery, parseSeconds, parseSignalName, parseTail, parseTimeFlag }
 import { updateBody } from '../../../src/cli/commands/update.js';
 import { startFailureExitCode } from '../../../src/cli/commands/run.js';
 import { createRequestFromRun } from '../../../src/cli/create-body.js';
-import { parseRunCommandLine, runConfigFromOptions, type HostFacts } from '../../../src/cli/run-flags.js';
-import { rawOptionsFromBody } from '../../../src/api/lifecycle.js';
+import { parseRunCommandLine, runConfigFromOptions, type HostFacts } from '../../../src/container/config/run-flags.js';
+import { rawOptionsFromBody } from '../../../src/container/config/body.js';
 
 const usage = (fn: () => unknown, message: RegExp) => assert.throws(fn, (e: Error) => e instanceof UsageError && message.test(e.message), String(message));
 const invalid = (fn: () => unknown, flag: string, message?: RegExp) =>

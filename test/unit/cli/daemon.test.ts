@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseDaemonArgs, parseHost, parseListenAddress } from '../../../src/cli/daemon.js';
+import { parseDaemonArgs, parseListenAddress } from '../../../src/cli/daemon.js';
+import { parseHost } from '../../../src/client/host.js';
 
 test('--host / CORRAL_HOST: unix:// and an absolute path that fits in sun_path', () => {
   assert.equal(parseHost('unix:///run/corral/corral.sock', '--host'), '/run/corral/corral.sock');

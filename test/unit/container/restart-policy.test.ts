@@ -11,7 +11,7 @@ import {
   type ExitFacts,
   type RestartPolicy,
 } from '../../../src/container/restart-policy.js';
-import { parseRunArgs, type HostFacts } from '../../../src/cli/run-flags.js';
+import { parseRunArgs, type HostFacts } from '../../../src/container/config/run-flags.js';
 
 const always: RestartPolicy = { name: 'always', maximumRetryCount: 0 };
 const onFailure = (max: number): RestartPolicy => ({ name: 'on-failure', maximumRetryCount: max });

@@ -11,7 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { OomWatcher, type OomKill } from '../../../src/metrics/oom-watch.js';
-import type { Logger } from '../../../src/api/log.js';
+import type { Logger } from '../../../src/log.js';
 import { fixture } from '../../helpers/cgroup-fixtures.js';
 
 const quiet: Logger = { debug() {}, info() {}, warn() {}, error() {}, enabled: () => false } as unknown as Logger;

@@ -10,8 +10,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Sampler, idlePhase } from '../../../src/metrics/sampler.js';
-import { EventBus } from '../../../src/api/events.js';
-import { createLogger } from '../../../src/api/log.js';
+import { EventBus } from '../../../src/events.js';
+import { createLogger } from '../../../src/log.js';
 import { procStatStartTime } from '../../../src/container/records.js';
 import type { ActivityReading, CgroupDriver, CgroupStats, CgroupStatsReader } from '../../../src/cgroups/types.js';
 

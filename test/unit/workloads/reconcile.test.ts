@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { applyPlan, planDown, planReconcile, type Action, type ExistingContainer, type ReconcileTarget, type StepReport } from '../../../src/workloads/reconcile.js';
+import { applyPlan, planDown, planReconcile, type Action, type ReconcileTarget, type StepReport } from '../../../src/workloads/reconcile.js';
+import type { ExistingContainer } from '../../../src/workloads/service.js';
 import type { DesiredService } from '../../../src/workloads/service.js';
 
 const want = (service: string, hash = `h-${service}`): DesiredService => ({ service, name: `p-${service}-1`, hash, body: { Cmd: [service] }, restart: 'no' });

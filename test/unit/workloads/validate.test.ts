@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { runConfigFromBody } from '../../../src/api/lifecycle.js';
-import type { HostFacts } from '../../../src/cli/run-flags.js';
+import { runConfigFromBody } from '../../../src/container/config/body.js';
+import type { HostFacts } from '../../../src/container/config/run-flags.js';
 import { parseWorkloads, WorkloadsFileError } from '../../../src/workloads/parse.js';
 import { containerName, desiredServices, LABEL_FILE, LABEL_HASH, LABEL_PROJECT, LABEL_SERVICE, projectName, serviceHash } from '../../../src/workloads/service.js';
 import { validateServices } from '../../../src/workloads/validate.js';

@@ -26,9 +26,9 @@ import { constants as osConstants } from 'node:os';
 import path from 'node:path';
 import { createCgroupDriver } from '../cgroups/index.js';
 import type { Cgroup, CgroupDriver, Resources } from '../cgroups/types.js';
-import { runConfigFromOptions, type HostFacts, type RawRunOptions, type RunConfig } from '../cli/run-flags.js';
-import { hostFacts } from '../cli/host-facts.js';
-import { CgroupFileError, InvalidArgumentError } from '../errors.js';
+import type { HostFacts, RunConfig } from '../container/config/run-flags.js';
+import { hostFacts } from '../container/config/host-facts.js';
+import { CgroupFileError, ConflictError, CorralError, InvalidArgumentError, InvalidParameterError } from '../errors.js';
 import { removeContainerDirs } from '../isolate/rootfs.js';
 import { startLauncher } from '../container/launcher.js';
 import { LABELS_FILE, NoSuchContainerError, parseExitFile, parseRecordFile, readContainerRecord, resolveContainerId, type ContainerRecord } from '../container/records.js';
@@ -38,178 +38,21 @@ import { isAlive, openVerified, signalVerified, type ProcessHandle } from '../co
 import { loadSyscalls, type Syscalls } from '../sys/syscalls.js';
 import { sharedPoller } from '../sys/fd-poller.js';
 import { quarantineUnparsable } from '../state/quarantine.js';
-import { resourcesFrom } from '../cli/run-flags.js';
+import { resourcesFrom } from '../container/config/run-flags.js';
 import { formatBytesBinary } from '../container/format.js';
-import { mergeUpdate } from './update.js';
+import { mergeUpdate } from '../container/config/update.js';
+import { dockerFieldOf, obj, rawOptionsFromBody, runConfigFromBody } from '../container/config/body.js';
 import { newContainerId } from '../container/ids.js';
 import { writeFileAtomic } from '../state/atomic.js';
 import { createContainer as createStored, launchFailure, oomKillMessage } from '../container/run.js';
 import type { LauncherStatus } from '../container/status.js';
 import { containerPaths, releaseName, writeRecord } from '../container/store.js';
-import { ApiError } from './errors.js';
-import { EventBus, type ContainerActor } from './events.js';
+import { EventBus, type ContainerActor } from '../events.js';
 import { ExitPoller } from './exit-poller.js';
-import type { Logger } from './log.js';
+import type { Logger } from '../log.js';
 import { OomWatcher } from '../metrics/oom-watch.js';
 
 export const LOG_FILE = 'container.log';
-
-/** The Docker field each `corral run` flag comes from, so that a 400 names the field the client sent. */
-const FIELD_OF_FLAG: Record<string, string> = {
-  '--memory': 'HostConfig.Memory',
-  '--memory-swap': 'HostConfig.MemorySwap',
-  '--memory-reservation': 'HostConfig.MemoryReservation',
-  '--cpus': 'HostConfig.NanoCpus',
-  '--cpu-period': 'HostConfig.CpuPeriod',
-  '--cpu-quota': 'HostConfig.CpuQuota',
-  '--cpu-shares': 'HostConfig.CpuShares',
-  '--cpuset-cpus': 'HostConfig.CpusetCpus',
-  '--cpuset-mems': 'HostConfig.CpusetMems',
-  '--pids-limit': 'HostConfig.PidsLimit',
-  '--blkio-weight': 'HostConfig.BlkioWeight',
-  '--restart': 'HostConfig.RestartPolicy',
-  '--log-opt': 'HostConfig.LogConfig',
-  '--device-read-bps': 'HostConfig.BlkioDeviceReadBps',
-  '--device-write-bps': 'HostConfig.BlkioDeviceWriteBps',
-  '--device-read-iops': 'HostConfig.BlkioDeviceReadIOps',
-  '--device-write-iops': 'HostConfig.BlkioDeviceWriteIOps',
-  '--volume': 'HostConfig.Binds',
-  '--network': 'HostConfig.NetworkMode',
-  '--cap-add': 'HostConfig.CapAdd',
-  '--cap-drop': 'HostConfig.CapDrop',
-  '--cgroup-parent': 'HostConfig.CgroupParent',
-  '--rootfs': 'Image',
-  '--hostname': 'Hostname',
-  '--env': 'Env',
-  '--workdir': 'WorkingDir',
-  '--user': 'User',
-  '--name': 'name',
-  COMMAND: 'Cmd',
-};
-
-function obj(v: unknown): Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : {};
-}
-
-function strings(v: unknown): string[] {
-  if (typeof v === 'string') return [v];
-  return Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : [];
-}
-
-/** A number field as the flag's text; 0 (Docker's "unset") and absence give undefined. */
-function num(v: unknown, field: string, unsetZero = true): string | undefined {
-  if (v === undefined || v === null) return undefined;
-  if (typeof v !== 'number' || !Number.isInteger(v)) throw new ApiError(400, `invalid ${field}: expected an integer`);
-  return unsetZero && v === 0 ? undefined : String(v);
-}
-
-/** Docker's ThrottleDevice list (`[{"Path": "/dev/sda", "Rate": 1048576}]`) as the flag's DEVICE:RATE values. */
-function throttleDevices(v: unknown, field: string): string[] | undefined {
-  if (v === undefined || v === null) return undefined;
-  if (!Array.isArray(v)) throw new ApiError(400, `invalid ${field}: expected a list of {"Path", "Rate"}`);
-  const out = v.map((d: unknown) => {
-    const { Path: p, Rate: rate } = obj(d);
-    if (typeof p !== 'string' || typeof rate !== 'number' || !Number.isInteger(rate)) throw new ApiError(400, `invalid ${field}: expected a list of {"Path": string, "Rate": integer}`);
-    return `${p}:${rate}`;
-  });
-  return out.length ? out : undefined;
-}
-
-/**
- * Docker's create body as `corral run`'s flags, so that the CLI's parsing and validation (and its
- * unit arithmetic) decide; the body's field types were checked by the route already.
- */
-export function rawOptionsFromBody(body: Record<string, unknown>, name: string | undefined): { options: RawRunOptions; command: string[] } {
-  const hc = obj(body.HostConfig);
-  const o: RawRunOptions = {};
-  const set = <K extends keyof RawRunOptions>(k: K, v: RawRunOptions[K] | undefined) => {
-    if (v !== undefined) o[k] = v;
-  };
-  set('name', name);
-  set('rm', hc.AutoRemove === true ? true : undefined);
-  const image = typeof body.Image === 'string' ? body.Image : '';
-  if (image !== '' && image !== 'host') o.rootfs = image;
-  set('hostname', typeof body.Hostname === 'string' && body.Hostname !== '' ? body.Hostname : undefined);
-  const env = strings(body.Env);
-  if (env.length) o.env = env;
-  set('workdir', typeof body.WorkingDir === 'string' && body.WorkingDir !== '' ? body.WorkingDir : undefined);
-  set('user', typeof body.User === 'string' && body.User !== '' ? body.User : undefined);
-  set('memory', num(hc.Memory, 'HostConfig.Memory'));
-  set('memorySwap', num(hc.MemorySwap, 'HostConfig.MemorySwap'));
-  set('memoryReservation', num(hc.MemoryReservation, 'HostConfig.MemoryReservation'));
-  const nano = num(hc.NanoCpus, 'HostConfig.NanoCpus');
-  // NanoCpus as --cpus's decimal text, exactly (no floating point): 1500000000 -> "1.500000000"
-  if (nano !== undefined) o.cpus = nano.startsWith('-') ? nano : `${nano.slice(0, -9) || '0'}.${nano.slice(-9).padStart(9, '0')}`;
-  set('cpuPeriod', num(hc.CpuPeriod, 'HostConfig.CpuPeriod'));
-  set('cpuQuota', num(hc.CpuQuota, 'HostConfig.CpuQuota'));
-  set('cpuShares', num(hc.CpuShares, 'HostConfig.CpuShares'));
-  set('cpusetCpus', typeof hc.CpusetCpus === 'string' && hc.CpusetCpus !== '' ? hc.CpusetCpus : undefined);
-  set('cpusetMems', typeof hc.CpusetMems === 'string' && hc.CpusetMems !== '' ? hc.CpusetMems : undefined);
-  set('pidsLimit', num(hc.PidsLimit, 'HostConfig.PidsLimit'));
-  set('blkioWeight', num(hc.BlkioWeight, 'HostConfig.BlkioWeight'));
-  const policy = restartPolicyFromJson(hc.RestartPolicy);
-  if (policy !== undefined && policy.name !== 'no') o.restart = formatRestartPolicy(policy);
-  const logOpt = logOptsFromJson(hc.LogConfig);
-  if (logOpt.length) o.logOpt = logOpt;
-  set('deviceReadBps', throttleDevices(hc.BlkioDeviceReadBps, 'HostConfig.BlkioDeviceReadBps'));
-  set('deviceWriteBps', throttleDevices(hc.BlkioDeviceWriteBps, 'HostConfig.BlkioDeviceWriteBps'));
-  set('deviceReadIops', throttleDevices(hc.BlkioDeviceReadIOps, 'HostConfig.BlkioDeviceReadIOps'));
-  set('deviceWriteIops', throttleDevices(hc.BlkioDeviceWriteIOps, 'HostConfig.BlkioDeviceWriteIOps'));
-  const binds = strings(hc.Binds);
-  if (binds.length) o.volume = binds;
-  set('readOnly', hc.ReadonlyRootfs === true ? true : undefined);
-  const network = typeof hc.NetworkMode === 'string' ? hc.NetworkMode : '';
-  if (network !== '' && network !== 'default') o.network = network;
-  const capAdd = strings(hc.CapAdd);
-  if (capAdd.length) o.capAdd = capAdd;
-  const capDrop = strings(hc.CapDrop);
-  if (capDrop.length) o.capDrop = capDrop;
-  set('cgroupParent', typeof hc.CgroupParent === 'string' && hc.CgroupParent !== '' ? hc.CgroupParent : undefined);
-  return { options: o, command: [...strings(body.Entrypoint), ...strings(body.Cmd)] };
-}
-
-/** The Docker field a `corral run` flag's value came from (FIELD_OF_FLAG), or the flag itself. */
-export function dockerFieldOf(flag: string): string {
-  return FIELD_OF_FLAG[flag] ?? flag;
-}
-
-/**
- * Docker's create body turned into a RunConfig and validated by `corral run`'s own rules (run-flags),
- * creating nothing: create uses it, and so does the workloads file (to check every service first).
- * Throws the InvalidArgumentError of the flag the bad field became (dockerFieldOf names the field).
- */
-export function runConfigFromBody(body: Record<string, unknown>, name: string | undefined, facts: HostFacts): RunConfig {
-  const { options, command } = rawOptionsFromBody(body, name);
-  return runConfigFromOptions(options, command, facts);
-}
-
-/**
- * HostConfig.LogConfig as --log-opt values: json-file (or no Type) only, its Config a map of
- * strings (`{"max-size": "10m", "max-file": "3"}`), which run's flag parsing then validates.
- */
-export function logOptsFromJson(value: unknown): string[] {
-  if (value === undefined || value === null) return [];
-  const lc = obj(value);
-  if (typeof value !== 'object' || Array.isArray(value)) throw new ApiError(400, 'HostConfig.LogConfig: expected an object {"Type": "json-file", "Config": {...}}');
-  if (lc.Type !== undefined && lc.Type !== null && lc.Type !== '' && lc.Type !== 'json-file') {
-    throw new ApiError(400, `HostConfig.LogConfig.Type: logging driver ${JSON.stringify(lc.Type)} is not supported: corral writes json-file logs`);
-  }
-  const out: string[] = [];
-  for (const [k, v] of Object.entries(obj(lc.Config))) {
-    if (typeof v !== 'string') throw new ApiError(400, `HostConfig.LogConfig.Config.${k}: expected a string`);
-    out.push(`${k}=${v}`);
-  }
-  return out;
-}
-
-/** A signal by name (KILL, SIGKILL) or number. */
-export function parseSignal(text: string): number {
-  if (/^\d{1,2}$/.test(text) && Number(text) >= 1 && Number(text) <= 64) return Number(text);
-  const name = text.toUpperCase().startsWith('SIG') ? text.toUpperCase() : `SIG${text.toUpperCase()}`;
-  const n = (osConstants.signals as Record<string, number>)[name];
-  if (n === undefined) throw new ApiError(400, `invalid signal: ${text}`);
-  return n;
-}
 
 interface StoredConfig {
   config: RunConfig;
@@ -335,8 +178,8 @@ export class Supervisor {
   /** A `corral run` flag's error as a 400 naming the Docker field the client sent. */
   private fieldError(err: unknown): unknown {
     if (err instanceof InvalidArgumentError) {
-      const field = FIELD_OF_FLAG[err.flag] ?? err.flag;
-      return new ApiError(400, `${field}: ${err.message}`);
+      const field = dockerFieldOf(err.flag);
+      return new InvalidParameterError(`${field}: ${err.message}`);
     }
     return err;
   }
@@ -443,7 +286,7 @@ export class Supervisor {
     }
     const launch = startLauncher(path.join(dir, 'launch.spec'), 'ignore');
     const outcome = await launch.launched.catch((err: Error) => {
-      throw new ApiError(500, `start launcher: ${err.message}`);
+      throw new CorralError('ESTARTFAILED', `start launcher: ${err.message}`);
     });
     await launch.ended;
     const state: RunState = {
@@ -461,7 +304,8 @@ export class Supervisor {
     if (outcome.kind === 'failed') {
       const failure = launchFailure(outcome.error, stored.config.isolation.command[0] ?? '');
       await ended;
-      throw new ApiError(failure.exitCode === 125 ? 500 : 400, failure.message);
+      // 125: corral failed (a 500); 126/127: the command cannot run (a 400, as Docker's)
+      throw failure.exitCode === 125 ? new CorralError('ESTARTFAILED', failure.message) : new InvalidParameterError(failure.message);
     }
     this.events.container('start', this.actor(id, stored));
   }
@@ -692,11 +536,11 @@ export class Supervisor {
       await this.emit('kill', id, { signal });
       return;
     }
-    if (r.status !== 'running' || r.pid === undefined) throw new ApiError(409, `Container ${id} is not running`);
+    if (r.status !== 'running' || r.pid === undefined) throw new ConflictError(`Container ${id} is not running`);
     await this.markManuallyStopped(id, STOPPING_SIGNALS.has(signal));
     // To the workload directly: as pid 1 of its namespace it gets only the signals it handles (and
     // SIGKILL), as under Docker; through the launcher SIGKILL could not be forwarded.
-    if (!(await signalVerified(path.join(this.dir(id), 'pid'), signal, await this.sys()))) throw new ApiError(409, `Container ${id} is not running`);
+    if (!(await signalVerified(path.join(this.dir(id), 'pid'), signal, await this.sys()))) throw new ConflictError(`Container ${id} is not running`);
     await this.emit('kill', id, { signal });
   }
 
@@ -744,7 +588,7 @@ export class Supervisor {
       if (merged.restartPolicy !== undefined) {
         restartPolicy = restartPolicyFromJson(merged.restartPolicy) ?? NO_RESTART;
         if (restartPolicy.name !== 'no' && stored.config.rm) {
-          throw new ApiError(400, 'HostConfig.RestartPolicy: restart policy cannot be updated because AutoRemove is enabled for the container');
+          throw new InvalidParameterError('HostConfig.RestartPolicy: restart policy cannot be updated because AutoRemove is enabled for the container');
         }
       }
     } catch (err) {
@@ -817,13 +661,13 @@ export class Supervisor {
   async remove(id: string, force: boolean): Promise<void> {
     const r = await this.record(id);
     if (r.status === 'restarting') {
-      if (!force) throw new ApiError(409, `You cannot remove a restarting container ${id}. Stop the container before attempting removal or force remove`);
+      if (!force) throw new ConflictError(`You cannot remove a restarting container ${id}. Stop the container before attempting removal or force remove`);
       this.cancelRestart(id);
       await this.launching.get(id)?.catch(() => {});
       const now = await this.record(id);
       if (now.status === 'running') return this.remove(id, true);
     } else if (r.status === 'running') {
-      if (!force) throw new ApiError(409, `You cannot remove a running container ${id}. Stop the container before attempting removal or force remove`);
+      if (!force) throw new ConflictError(`You cannot remove a running container ${id}. Stop the container before attempting removal or force remove`);
       this.canceled.add(id);
       const ended = this.watch(id);
       await this.kill(id, osConstants.signals.SIGKILL).catch(() => {});
@@ -893,7 +737,7 @@ export class Supervisor {
    */
   async finishClientRun(id: string, statusLines: LauncherStatus[], launcherCode: number): Promise<{ exitCode: number; message: string }> {
     const run = this.clientRuns.get(id);
-    if (!run) throw new ApiError(409, `container ${id.slice(0, 12)} was not prepared for a client run by this daemon`);
+    if (!run) throw new ConflictError(`container ${id.slice(0, 12)} was not prepared for a client run by this daemon`);
     const stored = await this.stored(id);
     const error = statusLines.find((l): l is LauncherStatus & { kind: 'error' } => l.kind === 'error');
     const exited = statusLines.find((l) => l.kind === 'exit');
@@ -953,10 +797,9 @@ export class Supervisor {
   }
 }
 
-function memoryBusy(id: string, max: number, used: number | undefined, file: string): ApiError {
+function memoryBusy(id: string, max: number, used: number | undefined, file: string): ConflictError {
   const usage = used === undefined ? '' : ` (it uses ${formatBytesBinary(used)})`;
-  return new ApiError(
-    409,
+  return new ConflictError(
     `cannot update container ${id.slice(0, 12)}: the memory limit ${formatBytesBinary(max)} is below what the container uses now${usage} and the kernel could not reclaim enough (${file}: EBUSY)`,
   );
 }

@@ -12,13 +12,13 @@
  * containers, plus failed when some action failed.
  */
 import { CorralError } from '../errors.js';
-import type { Supervisor } from '../api/lifecycle.js';
-import type { Logger } from '../api/log.js';
-import { watchFile, type FileWatch } from './file-watch.js';
-import { loadWorkloads, type LoadedWorkloads } from './load.js';
-import { WorkloadsFileError } from './parse.js';
-import { applyPlan, planDown, planReconcile, type Action } from './reconcile.js';
-import { supervisorTarget } from './supervisor-target.js';
+import type { Supervisor } from './supervisor.js';
+import type { Logger } from '../log.js';
+import { watchFile, type FileWatch } from '../workloads/file-watch.js';
+import { loadWorkloads, type LoadedWorkloads } from '../workloads/load.js';
+import { WorkloadsFileError } from '../workloads/parse.js';
+import { applyPlan, planDown, planReconcile, type Action } from '../workloads/reconcile.js';
+import { supervisorTarget } from './workloads-target.js';
 
 /** The daemon event actions this module emits. */
 export const CONFIG_ERROR_ACTION = 'config-error';

@@ -1,7 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mergeUpdate, splitListFields, UPDATE_BODY_SCHEMA } from '../../../src/api/update.js';
-import { checkFields } from '../../../src/api/validate.js';
+import { mergeUpdate, splitListFields } from '../../../../src/container/config/update.js';
+import { UPDATE_BODY_SCHEMA } from '../../../../src/api/update.js';
+import { checkFields } from '../../../../src/api/validate.js';
 
 /** What `docker update --memory 96m --pids-limit 50` sends: every field, most at their zero value. */
 const CLI_BODY = {

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createLogger, formatLine, parseLogLevel } from '../../../src/api/log.js';
-import { CorralError } from '../../../src/errors.js';
+import { createLogger, formatLine, parseLogLevel } from '../../src/log.js';
+import { CorralError } from '../../src/errors.js';
 
 const T = new Date('2026-11-23T12:00:00.000Z');
 

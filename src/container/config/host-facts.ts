@@ -4,8 +4,8 @@
  */
 import os from 'node:os';
 import fs from 'node:fs';
-import { parseCpuList } from '../cgroups/parse.js';
-import type { CgroupDriver } from '../cgroups/types.js';
+import { parseCpuList } from '../../cgroups/parse.js';
+import type { CgroupDriver } from '../../cgroups/types.js';
 import type { HostFacts } from './run-flags.js';
 
 export async function hostFacts(driver: CgroupDriver): Promise<HostFacts> {

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { InvalidArgumentError } from '../../../src/errors.js';
-import { formatSize, MAX_SIZE, parseByteSize, SIZE_SYNTAX, tryParseByteSize } from '../../../src/cli/units.js';
+import { InvalidArgumentError } from '../../../../src/errors.js';
+import { formatSize, MAX_SIZE, parseByteSize, SIZE_SYNTAX, tryParseByteSize } from '../../../../src/container/config/units.js';
 
 const KiB = 1024;
 const MiB = 1024 * KiB;

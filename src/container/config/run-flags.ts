@@ -9,12 +9,12 @@
  */
 import { posix } from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
-import { blkioWeightToIoWeight, cpuSharesToWeight } from '../cgroups/convert.js';
-import { formatCpuList, parseCpuList } from '../cgroups/parse.js';
-import type { CpuLimits, CpusetLimits, IoDeviceLimit, IoLimits, Limit, MemoryLimits, Resources } from '../cgroups/types.js';
-import { CorralError, InvalidArgumentError } from '../errors.js';
-import type { IsolationOptions, NetworkMode, VolumeMount } from '../isolate/types.js';
-import { parseRestartFlag, type RestartPolicy } from '../container/restart-policy.js';
+import { blkioWeightToIoWeight, cpuSharesToWeight } from '../../cgroups/convert.js';
+import { formatCpuList, parseCpuList } from '../../cgroups/parse.js';
+import type { CpuLimits, CpusetLimits, IoDeviceLimit, IoLimits, Limit, MemoryLimits, Resources } from '../../cgroups/types.js';
+import { CorralError, InvalidArgumentError } from '../../errors.js';
+import type { IsolationOptions, NetworkMode, VolumeMount } from '../../isolate/types.js';
+import { parseRestartFlag, type RestartPolicy } from '../restart-policy.js';
 import { formatSize, parseByteSize, SIZE_SYNTAX, tryParseByteSize } from './units.js';
 
 /** What the flags are checked against; injected so that tests need no host. */

@@ -1,8 +1,8 @@
 /** A reconcile inside the daemon (`corral daemon --config`): the Supervisor's own operations, no HTTP. */
-import type { Supervisor } from '../api/lifecycle.js';
+import type { Supervisor } from './supervisor.js';
 import { listContainerRecords } from '../container/records.js';
-import type { ReconcileTarget } from './reconcile.js';
-import { existingContainer, LABEL_PROJECT } from './service.js';
+import type { ReconcileTarget } from '../workloads/reconcile.js';
+import { existingContainer, LABEL_PROJECT } from '../workloads/service.js';
 
 export function supervisorTarget(supervisor: Supervisor, stateRoot: string): ReconcileTarget {
   return {

@@ -5,7 +5,7 @@
  * one of those three is written as `field.<name>`). Errors in fields are written as their message,
  * code and, at debug level, stack. Nothing global: the CLI makes one logger and passes it down.
  */
-import { InvalidArgumentError } from '../errors.js';
+import { InvalidArgumentError } from './errors.js';
 
 export const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];

@@ -1,8 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Resources } from '../../../src/cgroups/types.js';
-import type { IsolationOptions } from '../../../src/isolate/types.js';
-import { InvalidArgumentError } from '../../../src/errors.js';
+import type { Resources } from '../../../../src/cgroups/types.js';
+import type { IsolationOptions } from '../../../../src/isolate/types.js';
+import { InvalidArgumentError } from '../../../../src/errors.js';
 import {
   DEFAULT_PATH,
   parseRunArgs,
@@ -11,8 +11,8 @@ import {
   RunUsageError,
   type HostFacts,
   type RunConfig,
-} from '../../../src/cli/run-flags.js';
-import { SIZE_SYNTAX } from '../../../src/cli/units.js';
+} from '../../../../src/container/config/run-flags.js';
+import { SIZE_SYNTAX } from '../../../../src/container/config/units.js';
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
@@ -503,7 +503,7 @@ test('parsing is pure: the facts are only asked, and the same argv gives the sam
 });
 
 test('--log-opt: max-size with binary units, max-file >= 1 only with max-size; other keys refused naming the flag', async () => {
-  const { parseLogOpts } = await import('../../../src/cli/run-flags.js');
+  const { parseLogOpts } = await import('../../../../src/container/config/run-flags.js');
   assert.deepEqual(parseLogOpts(['max-size=10m', 'max-file=3']), { maxSize: 10 * 1024 * 1024, maxFiles: 3 });
   assert.deepEqual(parseLogOpts(['max-size=2k']), { maxSize: 2048, maxFiles: 1 });
   assert.deepEqual(parseLogOpts(['max-file=1']), { maxSize: 0, maxFiles: 1 });

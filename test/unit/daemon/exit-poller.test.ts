@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ExitPoller, type ContainerEnd, type PollerIo } from '../../../src/api/exit-poller.js';
+import { ExitPoller, type ContainerEnd, type PollerIo } from '../../../src/daemon/exit-poller.js';
 
 /** A fake file system and process table: files by path, live pids with their /proc stat line. */
 function fakeIo() {

@@ -4,7 +4,7 @@
  * case-insensitive and binary ("32m" = 32 * 1024 * 1024 = "32MiB" = "32mb"); a plain number is bytes;
  * a fraction is truncated to whole bytes ("1.5k" = 1536, "0.1k" = 102), as Docker does.
  */
-import { InvalidArgumentError } from '../errors.js';
+import { InvalidArgumentError } from '../../errors.js';
 
 /** What a size may look like, for error messages and help. */
 export const SIZE_SYNTAX = 'a number of bytes with an optional unit b, k, m, g, t or p (binary multiples, e.g. 512m)';
