@@ -115,7 +115,7 @@ function quantile(sorted: readonly number[], q: number): number {
 }
 
 /** Median and p99 of `n` runs of `fn`, each timed whole, or by the ms it returns itself. */
-async function timed(n: number, fn: () => Promise<void | number>): Promise<{ median: number; p99: number }> {
+async function timed(n: number, fn: (() => Promise<void>) | (() => Promise<number>)): Promise<{ median: number; p99: number }> {
   const times: number[] = [];
   for (let i = 0; i < n; i++) {
     const t = performance.now();

@@ -139,7 +139,7 @@ function parseOptions(argv: string[]): Options {
           'usage: start-latency [--rounds N=30] [--warmup N=3] [--guest-rounds N=rounds] [--no-guest]\n' +
             '                     [--guest-timeout-min N=40] [--inside-guest]\n',
         );
-        process.exit(0);
+        return process.exit(0);
       default:
         throw new Error(`unknown argument ${a}`);
     }
@@ -510,7 +510,8 @@ async function measureEnvironment(opts: { rounds: number; warmup: number }): Pro
       let last = t0;
       const onPhase = (phase: RunPhase) => {
         const now = performance.now();
-        (phaseSamples[phase] ??= []).push(now - last);
+        phaseSamples[phase] ??= [];
+        phaseSamples[phase].push(now - last);
         last = now;
       };
       const code = await runForeground(config, { stateRoot: corralLaunchRoot, driver, stderr: process.stderr, onPhase });
@@ -541,7 +542,10 @@ async function measureEnvironment(opts: { rounds: number; warmup: number }): Pro
         if (interrupted) throw new Error(`interrupted (${interrupted})`);
         const ms = await runners[tool]();
         line.push(`${tool} ${ms.toFixed(1)}`);
-        if (round >= opts.warmup) (samples[tool] ??= []).push(ms);
+        if (round >= opts.warmup) {
+          samples[tool] ??= [];
+          samples[tool].push(ms);
+        }
       }
       const label = round < opts.warmup ? `warm-up ${round + 1}/${opts.warmup}` : `round ${round - opts.warmup + 1}/${opts.rounds}`;
       process.stderr.write(`${label}: ${line.join(', ')} ms\n`);

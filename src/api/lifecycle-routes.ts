@@ -15,7 +15,7 @@ import { CREATE_BODY_SCHEMA } from './containers.js';
 import { splitListFields } from '../container/config/update.js';
 import { UPDATE_BODY_SCHEMA } from './update.js';
 import { restartPolicyJson } from '../container/restart-policy.js';
-import fs from 'node:fs/promises';
+import fs, { type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { formatLogTime, parseLogRecord, type LogRecord } from '../container/logfile.js';
 
@@ -276,7 +276,7 @@ async function followLog(sup: Supervisor, id: string, ctx: RouteContext, tail: n
   let offset = 0;
   let first = true;
   const readNew = async (): Promise<void> => {
-    let handle;
+    let handle: FileHandle;
     try {
       handle = await fs.open(file, 'r');
     } catch (err) {

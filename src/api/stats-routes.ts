@@ -75,7 +75,8 @@ export async function containerStatsRoute(sup: Supervisor, deps: StatsDeps, ctx:
 export function allStatsRoute(deps: StatsDeps, ctx: RouteContext): void {
   const all = queryBool(ctx.query, 'all');
   const key = all ? 'all' : 'running';
-  const cache = (deps.allStatsCache ??= new Map());
+  deps.allStatsCache ??= new Map();
+  const cache = deps.allStatsCache;
   const version = deps.sampler.version;
   let cached = cache.get(key);
   if (cached?.version !== version) {

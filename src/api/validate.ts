@@ -237,7 +237,9 @@ export function rejectNulBytes(value: unknown, field: string, where = 'the reque
   if (typeof value === 'string') {
     if (value.includes('\0')) throw new ApiError(400, `invalid value for field ${quoteInput(field)} in ${where}: contains a NUL byte`);
   } else if (Array.isArray(value)) {
-    value.forEach((v, i) => rejectNulBytes(v, `${field}[${i}]`, where));
+    value.forEach((v, i) => {
+      rejectNulBytes(v, `${field}[${i}]`, where);
+    });
   } else if (typeof value === 'object' && value !== null) {
     for (const [k, v] of Object.entries(value)) {
       const name = field === '' ? k : `${field}.${k}`;

@@ -94,7 +94,7 @@ export function detectLayout(input: DetectInput): CgroupLayout {
     if (m.fsType !== 'cgroup' || !under(root, m.mountPoint)) continue;
     const controllers = V1_CONTROLLERS.filter((c) => m.superOptions.includes(c));
     if (controllers.length === 0 || controllers.some((c) => seen.has(c))) continue;
-    controllers.forEach((c) => seen.add(c));
+    for (const c of controllers) seen.add(c);
     const entry = own.find((e) => controllers.some((c) => e.controllers.includes(c)));
     if (!entry) {
       throw new UnsupportedError(`no line for the ${controllers.join(',')} hierarchy in /proc/self/cgroup`);

@@ -113,7 +113,7 @@ export interface ExecOptions {
   specFile: string;
   sys: Syscalls;
   /** each piece of output as it arrives; return false to pause reading until resumeOutput() */
-  onOutput?: (stream: 'stdout' | 'stderr', chunk: Buffer) => boolean | void;
+  onOutput?: (stream: 'stdout' | 'stderr', chunk: Buffer) => boolean | undefined;
   /** how long output is still read after the process ended (a process it left behind may hold the pipes) */
   drainMs?: number;
   launcher?: string;
@@ -190,6 +190,8 @@ export function startExec(spec: LaunchSpec, options: ExecOptions): ExecProcess {
     kill: (signal) => {
       if (launch.process.exitCode === null && launch.process.signalCode === null) launch.process.kill(signal);
     },
-    resumeOutput: () => streams.forEach((s) => s.socket.resume()),
+    resumeOutput: () => {
+      for (const s of streams) s.socket.resume();
+    },
   };
 }

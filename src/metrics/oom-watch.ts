@@ -281,7 +281,7 @@ export class OomWatcher {
    */
   async limitChanged(id: string): Promise<void> {
     const w = this.watches.get(id);
-    if (!w || w.mode !== 'v1') return;
+    if (w?.mode !== 'v1') return;
     await w.ready;
     if (w.ended || !this.poller) return;
     const sys = await this.loadSys();

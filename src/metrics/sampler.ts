@@ -174,7 +174,8 @@ export class Sampler {
   private readonly idleMs: number;
 
   constructor(private readonly o: SamplerOptions) {
-    const files = (this.fs = o.fs ?? new OpenFileCgroupFs({ maxKept: ownKeptFilesBudget() }));
+    this.fs = o.fs ?? new OpenFileCgroupFs({ maxKept: ownKeptFilesBudget() });
+    const files = this.fs;
     // the descriptor counts are the file system's own, read when asked
     this.health = {
       ticks: 0, cpuSeconds: 0, lastTickSeconds: 0, lastTickContainers: 0, fullReads: 0, quietReads: 0,

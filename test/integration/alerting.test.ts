@@ -73,7 +73,7 @@ async function until<T>(what: string, fn: () => Promise<T | undefined | false>, 
 
 async function getJson<T>(url: string): Promise<T | undefined> {
   const res = await fetch(url).catch(() => undefined);
-  if (!res || res.status !== 200) return undefined;
+  if (res?.status !== 200) return undefined;
   return (await res.json()) as T;
 }
 

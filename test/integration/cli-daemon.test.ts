@@ -12,7 +12,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { ensureBusyboxRootfs } from '../helpers/busybox.js';
 import { corral, startCorral, containerCgroups, launcherProcesses, stopAllCorrals, type CorralResult } from '../helpers/corral.js';
-import { forceRemoveContainers, startTestDaemon, until, type TestDaemon } from '../helpers/daemon.js';
+import { forceRemoveContainers, startTestDaemon, until, type ApiJson, type TestDaemon } from '../helpers/daemon.js';
 
 if (process.getuid?.() !== 0) throw new Error('the integration tests need root: run them as root (sudo npm test)');
 
@@ -38,10 +38,10 @@ async function runDetached(...args: string[]): Promise<string> {
   return r.stdout.trim();
 }
 
-async function inspectOne(ref: string): Promise<Record<string, any>> {
+async function inspectOne(ref: string): Promise<ApiJson> {
   const r = await cli('inspect', ref);
   assert.equal(r.code, 0, r.stderr);
-  const list = JSON.parse(r.stdout) as Record<string, any>[];
+  const list = JSON.parse(r.stdout) as ApiJson[];
   assert.equal(list.length, 1);
   return list[0]!;
 }
@@ -88,7 +88,7 @@ test('run -d prints the full id; ps, ps -a, -q, --no-trunc, --format json and a 
   const ps = await cli('ps');
   assert.equal(ps.code, 0, ps.stderr);
   const [header, ...rows] = ps.stdout.trimEnd().split('\n');
-  assert.match(header!, /^CONTAINER ID   IMAGE +COMMAND +CREATED +STATUS +PORTS +NAMES$/);
+  assert.match(header!, /^CONTAINER ID {3}IMAGE +COMMAND +CREATED +STATUS +PORTS +NAMES$/);
   const web = rows.find((r) => r.endsWith(' cli-web'));
   assert.ok(web, ps.stdout);
   assert.ok(web.startsWith(`${id.slice(0, 12)}   ${rootfs}`), web);
@@ -278,7 +278,7 @@ test('events: --since/--until replay, --filter, the text line, --format json and
   assert.match(lines[2]!, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z container die [0-9a-f]{64} \(exitCode=2, image=\S+, name=cli-ev\)$/);
 
   const json = await cli('events', '--since', since, '--until', untilTime, '--filter', 'event=die', '--filter', 'container=cli-ev', '--format', 'json');
-  const events = json.stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, any>);
+  const events = json.stdout.trim().split('\n').map((l) => JSON.parse(l) as ApiJson);
   assert.equal(events.length, 1, json.stdout);
   assert.equal(events[0]!.Action, 'die');
   assert.equal(events[0]!.Actor.Attributes.exitCode, '2');

@@ -166,7 +166,9 @@ test('back-off: the waits before the restarts grow (at least 100, 200, 400, 800 
     .filter((l) => l.msg === 'restarting container' && l.id === id);
   assert.deepEqual(waits.map((w) => w.backoffMs), delays);
   const waited = waits.map((w) => w.waitedMs!);
-  waited.forEach((w, i) => assert.ok(w >= delays[i]!, `wait ${i + 1} was ${w} ms, below the ${delays[i]} ms back-off (${waited.join(', ')})`));
+  waited.forEach((w, i) => {
+    assert.ok(w >= delays[i]!, `wait ${i + 1} was ${w} ms, below the ${delays[i]} ms back-off (${waited.join(', ')})`);
+  });
   for (let i = 1; i < waited.length; i++) assert.ok(waited[i]! > waited[i - 1]!, `the waits do not grow: ${waited.join(', ')}`);
   // seen from outside, each gap between a die and the next start is at least its back-off (plus a
   // noisy launch), less the 1 ms resolution of the events' wall-clock milliseconds
@@ -176,7 +178,9 @@ test('back-off: the waits before the restarts grow (at least 100, 200, 400, 800 
     if (events[i]!.Action === 'die' && events[i + 1]!.Action === 'start') gaps.push((events[i + 1]!.timeNano - events[i]!.timeNano) / 1e6);
   }
   assert.equal(gaps.length, 4, JSON.stringify(events.map((e) => e.Action)));
-  gaps.forEach((g, i) => assert.ok(g > delays[i]! - 1, `gap ${i + 1} was ${g.toFixed(0)} ms, below the ${delays[i]} ms back-off (gaps ${gaps.map((x) => x.toFixed(0)).join(', ')})`));
+  gaps.forEach((g, i) => {
+    assert.ok(g > delays[i]! - 1, `gap ${i + 1} was ${g.toFixed(0)} ms, below the ${delays[i]} ms back-off (gaps ${gaps.map((x) => x.toFixed(0)).join(', ')})`);
+  });
   const info = await inspect(id);
   assert.equal(info.RestartCount, 4);
   assert.equal(info.State.Status, 'exited');

@@ -19,7 +19,7 @@ import zlib from 'node:zlib';
 import { ensureBusyboxRootfs } from '../helpers/busybox.js';
 import { CORRAL_BIN, TEST_CGROUP_PARENT, corral, stopAllCorrals, testDriver } from '../helpers/corral.js';
 import { request } from '../helpers/http.js';
-import { apiRequest, startDaemonProcess, stopDaemonProcess } from '../helpers/daemon.js';
+import { apiRequest, startDaemonProcess, stopDaemonProcess, type ApiJson } from '../helpers/daemon.js';
 import { promtool } from '../helpers/promtool.js';
 import type { DockerStats } from '../../src/metrics/docker-stats-types.js';
 import { freePort } from '../helpers/ports.js';
@@ -55,7 +55,7 @@ async function until<T>(what: string, fn: () => Promise<T | undefined | false>, 
 
 async function api(method: string, p: string, body?: unknown) {
   const r = await request(socket, { method, path: p, ...(body === undefined ? {} : { body: JSON.stringify(body), headers: { 'Content-Type': 'application/json' } }) });
-  return { ...r, json: <T = Record<string, any>>() => JSON.parse(r.body) as T };
+  return { ...r, json: <T = ApiJson>() => JSON.parse(r.body) as T };
 }
 
 const read = (dir: string, file: string) => fs.readFileSync(path.join(dir, file), 'utf8');
@@ -189,8 +189,7 @@ test('one-shot, the stream, GET /containers/stats, and a bad combination', async
       const req = http.get({ socketPath: socket, path: `/v1.41/containers/${id}/stats` }, (res) => {
         res.on('data', (d: Buffer) => {
           buffer += d.toString();
-          let nl;
-          while ((nl = buffer.indexOf('\n')) >= 0) {
+          for (let nl = buffer.indexOf('\n'); nl >= 0; nl = buffer.indexOf('\n')) {
             got.push(JSON.parse(buffer.slice(0, nl)) as DockerStats);
             buffer = buffer.slice(nl + 1);
             if (got.length === 3) {
@@ -256,7 +255,7 @@ test('a real Prometheus server scrapes the daemon and answers PromQL with the wo
   try {
     const query = async (q: string): Promise<[number, string] | undefined> => {
       const res = await fetch(`http://127.0.0.1:${port}/api/v1/query?query=${encodeURIComponent(q)}`).catch(() => undefined);
-      if (!res || res.status !== 200) return undefined;
+      if (res?.status !== 200) return undefined;
       const body = (await res.json()) as { data: { result: { value: [number, string] }[] } };
       return body.data.result[0]?.value;
     };

@@ -15,7 +15,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ensureBusyboxRootfs } from '../helpers/busybox.js';
-import { forceRemoveContainers, startTestDaemon, type TestDaemon } from '../helpers/daemon.js';
+import { forceRemoveContainers, startTestDaemon, type ApiJson, type TestDaemon } from '../helpers/daemon.js';
 import { CORRAL_BIN, TEST_CGROUP_PARENT, containerCgroups, expectedMode, launcherProcesses, mountPoints, stopAllCorrals, testDriver } from '../helpers/corral.js';
 import { planExec } from '../../src/container/exec.js';
 import { launcherPath } from '../../src/container/launcher.js';
@@ -39,7 +39,7 @@ interface Answer {
   status: number;
   headers: http.IncomingHttpHeaders;
   body: Buffer;
-  json: () => Record<string, any>;
+  json: () => ApiJson;
 }
 
 /** One API request with the whole answer as bytes. */
@@ -52,7 +52,7 @@ function api(method: string, p: string, body?: unknown): Promise<Answer> {
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('end', () => {
         const all = Buffer.concat(chunks);
-        resolve({ status: res.statusCode ?? 0, headers: res.headers, body: all, json: () => JSON.parse(all.toString('utf8')) as Record<string, any> });
+        resolve({ status: res.statusCode ?? 0, headers: res.headers, body: all, json: () => JSON.parse(all.toString('utf8')) as ApiJson });
       });
     });
     req.on('error', reject);
@@ -107,7 +107,7 @@ interface ExecResult {
   code: number;
   stdout: string;
   stderr: string;
-  inspect: Record<string, any>;
+  inspect: ApiJson;
 }
 
 async function createExec(container: string, body: Record<string, unknown>): Promise<string> {
@@ -221,7 +221,10 @@ test("exec runs inside the container: its hostname, /proc, root, cgroup and capa
     const detached = await api('POST', `/exec/${execId}/start`, { Detach: true, Tty: false });
     assert.equal(detached.status, 200, detached.body.toString());
     let info = (await api('GET', `/exec/${execId}/json`)).json();
-    await until('the exec pid', async () => (info = (await api('GET', `/exec/${execId}/json`)).json()).Pid > 0);
+    await until('the exec pid', async () => {
+      info = (await api('GET', `/exec/${execId}/json`)).json();
+      return info.Pid > 0;
+    });
     assert.equal(info.Running, true);
     assert.equal(info.ExitCode, null);
     assert.equal(info.ContainerID, id);
@@ -450,7 +453,10 @@ test('no process, cgroup or mount is left once the container is removed, even wi
   const execId = await createExec(id, { Cmd: ['sleep', '600'] });
   const stream = api('POST', `/exec/${execId}/start`, { Detach: false, Tty: false });
   let pid = 0;
-  await until('the exec to run', async () => (pid = (await api('GET', `/exec/${execId}/json`)).json().Pid as number) > 0);
+  await until('the exec to run', async () => {
+    pid = (await api('GET', `/exec/${execId}/json`)).json().Pid as number;
+    return pid > 0;
+  });
   await remove(id);
   const ended = await stream;
   assert.equal(ended.status, 200, 'the stream ends when the container is removed');

@@ -12,7 +12,7 @@ import path from 'node:path';
 import { ensureBusyboxRootfs } from '../helpers/busybox.js';
 import { CORRAL_BIN, TEST_CGROUP_PARENT, containerCgroups, launcherProcesses, stopAllCorrals } from '../helpers/corral.js';
 import { request } from '../helpers/http.js';
-import { forceRemoveContainers, startTestDaemon, type TestDaemon } from '../helpers/daemon.js';
+import { forceRemoveContainers, startTestDaemon, type ApiJson, type TestDaemon } from '../helpers/daemon.js';
 
 if (process.getuid?.() !== 0) throw new Error('the integration tests need root: run them as root (sudo npm test)');
 
@@ -51,7 +51,7 @@ function front(args: string[], opts: { input?: string; root?: string; onStdout?:
 
 async function api(method: string, p: string) {
   const r = await request(socket, { method, path: p });
-  return { ...r, json: () => JSON.parse(r.body) as any };
+  return { ...r, json: () => JSON.parse(r.body) as ApiJson };
 }
 
 function containerDirs(stateRoot = root): string[] {

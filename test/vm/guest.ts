@@ -387,7 +387,7 @@ function findModuleFile(root: string, name: string): string | null {
         if (ent.isDirectory()) walk(p);
         else {
           const m = /^(.+)\.ko(\.xz|\.zst|\.gz)?$/.exec(ent.name);
-          if (m && m[1]) {
+          if (m?.[1]) {
             const key = m[1].replace(/-/g, '_');
             if (!index!.has(key)) index!.set(key, p);
           }
@@ -865,7 +865,10 @@ function runQemu(
       if (graceTimer) clearTimeout(graceTimer);
       kill();
       const settle = (): void => (err ? reject(err) : resolvePromise(result!));
-      if (closed) return settle();
+      if (closed) {
+        settle();
+        return;
+      }
       const cap = setTimeout(settle, 10_000);
       closeWaiters.push(() => {
         clearTimeout(cap);
@@ -1007,7 +1010,7 @@ function parseYamlBlock(lines: string[]): Record<string, string> {
     const line = lines[i] ?? '';
     const m = /^([A-Za-z_][\w-]*):(?:\s(.*))?$/.exec(line);
     i++;
-    if (!m || !m[1]) continue;
+    if (!m?.[1]) continue;
     const key = m[1];
     const value = (m[2] ?? '').trim();
     // continuation: every following line indented more than the key

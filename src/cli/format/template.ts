@@ -72,7 +72,7 @@ export function goValue(v: unknown): string {
 function lookup(data: unknown, path: string[]): unknown {
   let v = data;
   for (const [i, name] of path.entries()) {
-    if (typeof v !== 'object' || v === null || !Object.prototype.hasOwnProperty.call(v, name)) {
+    if (typeof v !== 'object' || v === null || !Object.hasOwn(v, name)) {
       // Go: a struct without the field is an error; a map without the key is <no value>
       if (i > 0 && typeof v === 'object' && v !== null && (v as { [MAP]?: boolean })[MAP]) return undefined;
       throw new TemplateError(`can't evaluate field ${name}`);

@@ -20,7 +20,7 @@ test('a container event has Docker\'s shape: status/id/from, Actor attributes wi
     Actor: { ID, Attributes: { image: 'bb', name: 'oomer', exitCode: '137' } },
     scope: 'local',
     time: 1795435798,
-    timeNano: 1795435798635691070,
+    timeNano: Number(1795435798635691070n),
   });
 });
 

@@ -114,8 +114,8 @@ test('routing: status and body for each request, in the one error shape', async 
     assert.deepEqual(JSON.parse(r.body), body, `${method} ${target}`);
     assert.equal(r.headers['content-type'], 'application/json');
     assert.equal(r.headers['api-version'], '1.41');
-    assert.equal(r.headers['ostype'], 'linux');
-    assert.equal(r.headers['server'], 'corral/test (linux)');
+    assert.equal(r.headers.ostype, 'linux');
+    assert.equal(r.headers.server, 'corral/test (linux)');
     assert.equal(r.headers['docker-experimental'], 'false');
   }
 });

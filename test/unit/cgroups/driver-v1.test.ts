@@ -11,7 +11,9 @@ const Mi = 1024 * 1024;
 const Gi = 1024 * Mi;
 const OWN_MEMORY = '/process_api/1a8cdddd9ef1845e4f3a2d27146fa32c';
 const roots: string[] = [];
-after(() => roots.forEach((r) => fs.rmSync(r, { recursive: true, force: true })));
+after(() => {
+  for (const r of roots) fs.rmSync(r, { recursive: true, force: true });
+});
 
 async function setup(opts: { comount?: boolean; fake?: FakeOptions; parent?: string; schedulers?: Record<string, string> } = {}) {
   const f = fakeV1({

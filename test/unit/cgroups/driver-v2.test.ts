@@ -11,7 +11,9 @@ const ME = 4_200_001; // fake pids: above any real pid_max, never signalled (the
 const OTHER = 4_200_002;
 const Mi = 1024 * 1024;
 const roots: string[] = [];
-after(() => roots.forEach((r) => fs.rmSync(r, { recursive: true, force: true })));
+after(() => {
+  for (const r of roots) fs.rmSync(r, { recursive: true, force: true });
+});
 
 async function setup(opts: Parameters<typeof fakeV2>[0] & { parent?: string; fake?: FakeOptions } = {}) {
   const f = fakeV2({ ownProcs: [ME], ...opts });

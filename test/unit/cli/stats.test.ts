@@ -40,7 +40,7 @@ test("the default table is Docker's, as format.ts renders it", () => {
       'aaaaaaaaaaaa   stopped   --        -- / --             --        0B / 0B      0B / 0B     --\n',
   );
   assert.equal(renderStats([line], DEFAULT_STATS_FORMAT, false), renderStats([line], 'table', false));
-  assert.match(renderStats([line], 'table', true), /^fb8a59bd6942b32e57ece47de8430cf42e39b92c285a971b208838ab7156f0e1   limited/m, '--no-trunc: the full id');
+  assert.match(renderStats([line], 'table', true), /^fb8a59bd6942b32e57ece47de8430cf42e39b92c285a971b208838ab7156f0e1 {3}limited/m, '--no-trunc: the full id');
 });
 
 test('--format json and templates', () => {

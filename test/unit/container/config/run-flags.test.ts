@@ -492,9 +492,18 @@ test('parsing is pure: the facts are only asked, and the same argv gives the sam
   const asked: string[] = [];
   const recording: HostFacts = {
     ...facts,
-    deviceNumber: (path) => (asked.push(`device ${path}`), facts.deviceNumber(path)),
-    pathKind: (path) => (asked.push(`path ${path}`), facts.pathKind(path)),
-    getEnv: (name) => (asked.push(`env ${name}`), HOST_ENV[name]),
+    deviceNumber: (path) => {
+      asked.push(`device ${path}`);
+      return facts.deviceNumber(path);
+    },
+    pathKind: (path) => {
+      asked.push(`path ${path}`);
+      return facts.pathKind(path);
+    },
+    getEnv: (name) => {
+      asked.push(`env ${name}`);
+      return HOST_ENV[name];
+    },
   };
   const argv = ['-v', '/srv/data:/d', '--device-read-bps', '/dev/sda:1m', '-e', 'HOME', '--rootfs', '/srv/rootfs', 'sh'];
   const first = parse(argv, recording);
