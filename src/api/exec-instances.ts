@@ -176,7 +176,10 @@ export class ExecInstances {
   }
 
   private async containerGone(containerId: string): Promise<boolean> {
-    return !(await fs.access(containerPaths(this.deps.stateRoot, containerId).dir).then(() => true, () => false));
+    return !(await fs.access(containerPaths(this.deps.stateRoot, containerId).dir).then(
+      () => true,
+      () => false,
+    ));
   }
 
   /** Docker's ExecInspectResponse; 404 once the container is gone, as Docker's. */

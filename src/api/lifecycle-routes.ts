@@ -292,7 +292,11 @@ async function followLog(sup: Supervisor, id: string, ctx: RouteContext, tail: n
       const end = data.lastIndexOf(0x0a);
       if (end < 0) return;
       offset += end + 1;
-      let lines = data.subarray(0, end).toString('utf8').split('\n').filter((l) => l !== '');
+      let lines = data
+        .subarray(0, end)
+        .toString('utf8')
+        .split('\n')
+        .filter((l) => l !== '');
       if (first && tail !== undefined) lines = tail === 0 ? [] : lines.slice(-tail);
       const frames = lines.map((l) => toFrame(parseLogRecord(l, file))).filter((f): f is Buffer => f !== undefined);
       if (frames.length && !closed) ctx.res.write(Buffer.concat(frames));
@@ -303,7 +307,10 @@ async function followLog(sup: Supervisor, id: string, ctx: RouteContext, tail: n
   };
   const exitFile = path.join(path.dirname(file), 'exit');
   for (;;) {
-    const ended = await fs.access(exitFile).then(() => true, () => false);
+    const ended = await fs.access(exitFile).then(
+      () => true,
+      () => false,
+    );
     await readNew();
     if (ended || closed) break;
     await new Promise((r) => setTimeout(r, FOLLOW_POLL_MS));

@@ -110,9 +110,7 @@ export function buildRouter(deps: RouterDeps): Router {
     .add('GET', '/exec/{id}/json', (ctx) => execInspectRoute(execs, ctx), { id: execParam });
   const stats = deps.stats;
   if (stats) {
-    router
-      .add('GET', '/containers/{id}/stats', (ctx) => containerStatsRoute(sup, stats, ctx), { id: containerParam })
-      .add('GET', '/containers/stats', (ctx) => allStatsRoute(stats, ctx));
+    router.add('GET', '/containers/{id}/stats', (ctx) => containerStatsRoute(sup, stats, ctx), { id: containerParam }).add('GET', '/containers/stats', (ctx) => allStatsRoute(stats, ctx));
   }
   return router;
 }

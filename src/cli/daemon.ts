@@ -125,7 +125,7 @@ export function parseDaemonArgs(argv: readonly string[]): DaemonFlags {
         break;
       case '--project': {
         const project = value();
-        if (!PROJECT_NAME.test(project)) throw new InvalidArgumentError('--project', project, 'a project name matching [a-z0-9][a-z0-9_-]* (Compose\'s rule)');
+        if (!PROJECT_NAME.test(project)) throw new InvalidArgumentError('--project', project, "a project name matching [a-z0-9][a-z0-9_-]* (Compose's rule)");
         flags.project = project;
         break;
       }

@@ -102,7 +102,12 @@ function checkTemplate(template: string): void {
     ACTION.lastIndex = 0;
     const ok = ACTION.exec(action);
     if (!ok || ok[0] !== action || (ok[1] !== undefined && !FIELDS[ok[1]])) {
-      throw new CorralError('EUSAGE', `invalid --format template ${JSON.stringify(template)}: unknown action ${action} (fields: ${Object.keys(FIELDS).map((f) => `.${f}`).join(' ')}, or json .)`);
+      throw new CorralError(
+        'EUSAGE',
+        `invalid --format template ${JSON.stringify(template)}: unknown action ${action} (fields: ${Object.keys(FIELDS)
+          .map((f) => `.${f}`)
+          .join(' ')}, or json .)`,
+      );
     }
   }
 }

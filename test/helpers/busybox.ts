@@ -113,9 +113,7 @@ async function busyboxStamp(): Promise<string> {
     });
   }
   if (!(await isStaticElf(HOST_BUSYBOX))) {
-    throw new Error(
-      `${HOST_BUSYBOX} is dynamically linked: it cannot run inside a bare rootfs (install busybox-static)`,
-    );
+    throw new Error(`${HOST_BUSYBOX} is dynamically linked: it cannot run inside a bare rootfs (install busybox-static)`);
   }
   return `format=${FORMAT} size=${st.size} mtime=${Math.trunc(st.mtimeMs)}`;
 }

@@ -307,7 +307,10 @@ export function inotifyWatches(pid: number): number {
   for (const fd of fs.readdirSync(`/proc/${pid}/fd`)) {
     try {
       if (fs.readlinkSync(`/proc/${pid}/fd/${fd}`) !== 'anon_inode:inotify') continue;
-      watches += fs.readFileSync(`/proc/${pid}/fdinfo/${fd}`, 'utf8').split('\n').filter((l) => l.startsWith('inotify wd:')).length;
+      watches += fs
+        .readFileSync(`/proc/${pid}/fdinfo/${fd}`, 'utf8')
+        .split('\n')
+        .filter((l) => l.startsWith('inotify wd:')).length;
     } catch {
       // closed while we looked
     }
@@ -321,7 +324,10 @@ export function fdKinds(pid: number): Record<string, number> {
   for (const fd of fs.readdirSync(`/proc/${pid}/fd`)) {
     let target: string;
     try {
-      target = fs.readlinkSync(`/proc/${pid}/fd/${fd}`).replace(/:\[\d+\]$/, ':').replace(/^\/.*/, 'file');
+      target = fs
+        .readlinkSync(`/proc/${pid}/fd/${fd}`)
+        .replace(/:\[\d+\]$/, ':')
+        .replace(/^\/.*/, 'file');
     } catch {
       continue;
     }

@@ -171,9 +171,12 @@ before(async () => {
 // A test that failed before its removal (e.g. while its container started) must not leave it for
 // the later tests and the final no-leak checks. Bounded: a hung daemon fails the test instead of
 // hanging the file.
-afterEach(async () => {
-  if (daemon !== undefined) await forceRemoveContainers(socket);
-}, { timeout: 120_000 });
+afterEach(
+  async () => {
+    if (daemon !== undefined) await forceRemoveContainers(socket);
+  },
+  { timeout: 120_000 },
+);
 
 after(async () => {
   await daemon?.stop();
@@ -257,7 +260,10 @@ test("exit codes: 0, 3, 127 for a command not found (with Docker's message on st
       .trim()
       .split('\n')
       .map((l) => JSON.parse(l) as { Action: string; Actor: { Attributes: Record<string, string> } });
-    assert.deepEqual(events.map((e) => e.Action), ['exec_create: sh -c exit 3', 'exec_start: sh -c exit 3', 'exec_die']);
+    assert.deepEqual(
+      events.map((e) => e.Action),
+      ['exec_create: sh -c exit 3', 'exec_start: sh -c exit 3', 'exec_die'],
+    );
     assert.equal(events[2]!.Actor.Attributes.exitCode, '3');
     assert.equal(new Set(events.map((e) => e.Actor.Attributes.execID)).size, 1);
     const missing = await execIn(id, ['no-such-command']);
@@ -292,7 +298,10 @@ test('409 for a container that does not run, 404 for an unknown container or exe
       [{}, 'No exec command specified'],
       [{ Cmd: ['sh'], Tty: true }, 'Tty: corral exec has no terminal support yet; use Tty false'],
       [{ Cmd: ['sh'], AttachStdin: true }, 'AttachStdin: corral exec does not take input yet; use AttachStdin false'],
-      [{ Cmd: ['id'], User: 'nobody' }, 'User: invalid value "nobody" for --user: user and group names are not supported; expected a numeric uid[:gid] from 0 to 4294967294, such as 1000 or 1000:1000'],
+      [
+        { Cmd: ['id'], User: 'nobody' },
+        'User: invalid value "nobody" for --user: user and group names are not supported; expected a numeric uid[:gid] from 0 to 4294967294, such as 1000 or 1000:1000',
+      ],
       [{ Cmd: ['ls'], WorkingDir: 'tmp' }, 'WorkingDir: invalid value "tmp" for --workdir: expected an absolute path inside the container'],
     ] as const) {
       const bad = await api('POST', `/containers/${id}/exec`, body);
@@ -347,7 +356,10 @@ test('output framing: stdout and stderr round-trip apart, plain and hijacked; a 
     const headLines = hijacked.head.split('\r\n');
     assert.equal(headLines[0], 'HTTP/1.1 101 UPGRADED');
     for (const h of ['Content-Type: application/vnd.docker.raw-stream', 'Connection: Upgrade', 'Upgrade: tcp']) assert.ok(headLines.includes(h), `${h} in\n${hijacked.head}`);
-    assert.ok(headLines.some((l) => /^api-version: 1\.41$/i.test(l)), hijacked.head);
+    assert.ok(
+      headLines.some((l) => /^api-version: 1\.41$/i.test(l)),
+      hijacked.head,
+    );
     const out = demux(hijacked.body);
     assert.deepEqual([out.stdout, out.stderr], ['o1\no2\n', 'e1\ne2\nvia-dev-stderr\n'], 'the stream survives the client half-close');
     assert.equal((await api('GET', `/exec/${execId}/json`)).json().ExitCode, 4, 'the exit code is there as soon as the stream ends');
@@ -361,7 +373,7 @@ test('output framing: stdout and stderr round-trip apart, plain and hijacked; a 
   }
 });
 
-test('corral exec: output on our stdout and stderr, the exit code, -e/-w/-u/-d, and 1 with the daemon\'s reason when the container does not run (as docker exec)', async () => {
+test("corral exec: output on our stdout and stderr, the exit code, -e/-w/-u/-d, and 1 with the daemon's reason when the container does not run (as docker exec)", async () => {
   const id = await runningContainer();
   try {
     const r = await corralExec(['-e', 'FOO=bar', '-w', '/tmp', '-u', '1000:1000', id.slice(0, 12), 'sh', '-c', 'echo "$FOO $(pwd) $(id -u)"; echo oops >&2; exit 5']);
@@ -463,7 +475,10 @@ test('no process, cgroup or mount is left once the container is removed, even wi
   await until('the exec process to be gone', async () => !fs.existsSync(`/proc/${pid}`) || !fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').startsWith('sleep'));
   await until('no launcher of this root', async () => launcherProcesses(root).length === 0);
   assert.deepEqual(await containerCgroups(), []);
-  assert.deepEqual(mountPoints().filter((m) => m.startsWith(tmp)), mountsBefore);
+  assert.deepEqual(
+    mountPoints().filter((m) => m.startsWith(tmp)),
+    mountsBefore,
+  );
   assert.equal((await api('GET', `/exec/${execId}/json`)).status, 404, 'the exec went with its container');
   assert.deepEqual(fs.readdirSync(path.join(root, 'containers')), []);
 });

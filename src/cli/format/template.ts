@@ -133,7 +133,10 @@ export function parseDockerFormat(flag: string, text: string, defaultTable: stri
     source = source.slice('table'.length);
     table = true;
   }
-  source = source.replace(/^ +| +$/g, '').replace(/\\t/g, '\t').replace(/\\n/g, '\n');
+  source = source
+    .replace(/^ +| +$/g, '')
+    .replace(/\\t/g, '\t')
+    .replace(/\\n/g, '\n');
   try {
     const template = parseTemplate(source);
     renderTemplate(template, sample);

@@ -66,7 +66,10 @@ function samplesFrom(d: DockerStats, hostMemory: number): { current: ContainerSa
 /** Docker's text with its read/preread replaced by the millisecond times corral writes. */
 function withCorralTimes(text: string, d: DockerStats): string {
   const ms = (t: string) => (t === ZERO_TIME ? t : new Date(Date.parse(t)).toISOString());
-  return text.replace(`"read":"${d.read}"`, `"read":"${ms(d.read!)}"`).replace(`"preread":"${d.preread}"`, `"preread":"${ms(d.preread!)}"`).trimEnd();
+  return text
+    .replace(`"read":"${d.read}"`, `"read":"${ms(d.read!)}"`)
+    .replace(`"preread":"${d.preread}"`, `"preread":"${ms(d.preread!)}"`)
+    .trimEnd();
 }
 
 describe("Docker's responses, rebuilt from the samples of the same files", () => {
