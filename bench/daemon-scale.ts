@@ -187,7 +187,7 @@ async function main(): Promise<number> {
     const growthOk = growthPerContainerKiB <= TARGET_DAEMON_GROWTH_KIB;
     const lines = [
       `daemon scale: ${o.containers} containers (busybox sleep 3600), starts ${o.concurrency} at a time`,
-      `  all running after          ${(allRunningMs / 1000).toFixed(2)} s (${((allRunningMs / o.containers)).toFixed(1)} ms a container)`,
+      `  all running after          ${(allRunningMs / 1000).toFixed(2)} s (${(allRunningMs / o.containers).toFixed(1)} ms a container)`,
       `  start latency (POST start) median ${latency.median.toFixed(1)} ms, p90 ${latency.p90.toFixed(1)} ms, max ${latency.max.toFixed(1)} ms`,
       `  daemon VmRSS               ${cold.vmRssKiB} KiB fresh, ${before.vmRssKiB} KiB idle${o.warmup ? ` after a warm-up round of ${o.containers}` : ''} -> ${after.vmRssKiB} KiB with ${o.containers} running`,
       `  daemon growth a container  ${growthPerContainerKiB.toFixed(1)} KiB${o.warmup ? ` (from fresh: ${coldGrowthPerContainerKiB.toFixed(1)} KiB)` : ''} (target <= ${TARGET_DAEMON_GROWTH_KIB}: ${growthOk ? 'met' : 'NOT met'})`,
@@ -199,13 +199,33 @@ async function main(): Promise<number> {
     console.log(lines.join('\n'));
     console.log(
       JSON_MARKER +
-        JSON.stringify({ containers: o.containers, concurrency: o.concurrency, allRunningMs, startLatencyMs: latency, daemonFresh: cold, daemonBefore: before, daemonAfter: after, growthPerContainerKiB, coldGrowthPerContainerKiB, warmup: o.warmup, launcherVmRssKiB: rss, launcherPssKiB: pss, removeAllMs, leftovers, targets: { perContainerOk, growthOk } }),
+        JSON.stringify({
+          containers: o.containers,
+          concurrency: o.concurrency,
+          allRunningMs,
+          startLatencyMs: latency,
+          daemonFresh: cold,
+          daemonBefore: before,
+          daemonAfter: after,
+          growthPerContainerKiB,
+          coldGrowthPerContainerKiB,
+          warmup: o.warmup,
+          launcherVmRssKiB: rss,
+          launcherPssKiB: pss,
+          removeAllMs,
+          leftovers,
+          targets: { perContainerOk, growthOk },
+        }),
     );
     return leftovers.length ? 1 : 0;
   } finally {
     if (daemon) await stopDaemonProcess(daemon);
     // whatever is still there (a failure above): destroying the cgroups ends the workloads and so their launchers
-    for (const name of await driver.list()) await driver.open(name).destroy().catch((err: Error) => console.error(`cannot remove cgroup ${name}: ${err.message}`));
+    for (const name of await driver.list())
+      await driver
+        .open(name)
+        .destroy()
+        .catch((err: Error) => console.error(`cannot remove cgroup ${name}: ${err.message}`));
     await driver.removeParentIfEmpty();
     fs.rmSync(scratch.tmp, { recursive: true, force: true });
   }

@@ -203,12 +203,24 @@ async function measure(kills: number): Promise<EnvResult> {
         const removed = await api(socket, 'DELETE', `/containers/${id}?force=1`);
         if (removed.status !== 204) throw new Error(`delete: ${removed.status} ${removed.body}`);
         ids.pop();
-        process.stderr.write(`kill ${i + 1}/${kills}: oom event ${oomMs.at(-1)!.toFixed(2)} ms after the kill, ${oomAfterDeathMs.at(-1)!.toFixed(2)} ms after the hog's death; die ${dieMs.at(-1)!.toFixed(2)} ms after the death; snapshot ${when.at(-1)}, anon ${(anon.at(-1)! / 1048576).toFixed(1)} MiB\n`);
+        process.stderr.write(
+          `kill ${i + 1}/${kills}: oom event ${oomMs.at(-1)!.toFixed(2)} ms after the kill, ${oomAfterDeathMs.at(-1)!.toFixed(2)} ms after the hog's death; die ${dieMs.at(-1)!.toFixed(2)} ms after the death; snapshot ${when.at(-1)}, anon ${(anon.at(-1)! / 1048576).toFixed(1)} MiB\n`,
+        );
       }
     } finally {
       stream.close();
     }
-    return { environment: v2 ? 'guest-cgroup-v2' : 'host-cgroup-v1', kernel: os.release(), oom: stats(oomMs), oomAfterDeath: stats(oomAfterDeathMs), die: stats(dieMs), samplesMs: oomMs.map((x) => Math.round(x * 100) / 100), snapshotsWithHog: anon.filter((a) => a > LIMIT / 2).length, snapshotAnon: anon, snapshotWhen: when };
+    return {
+      environment: v2 ? 'guest-cgroup-v2' : 'host-cgroup-v1',
+      kernel: os.release(),
+      oom: stats(oomMs),
+      oomAfterDeath: stats(oomAfterDeathMs),
+      die: stats(dieMs),
+      samplesMs: oomMs.map((x) => Math.round(x * 100) / 100),
+      snapshotsWithHog: anon.filter((a) => a > LIMIT / 2).length,
+      snapshotAnon: anon,
+      snapshotWhen: when,
+    };
   } finally {
     for (const id of ids) if (daemon) await api(daemon.socket, 'DELETE', `/containers/${id}?force=1`).catch(() => {});
     await daemon?.stop();
@@ -227,7 +239,8 @@ function summarize(values: string[]): string {
 }
 
 function table(r: EnvResult): string {
-  const row = (what: string, s: Stats) => `${what.padEnd(24)} ${String(s.n).padStart(3)} ${s.medianMs.toFixed(2).padStart(9)} ${s.p90Ms.toFixed(2).padStart(9)} ${s.minMs.toFixed(2).padStart(9)} ${s.maxMs.toFixed(2).padStart(9)}`;
+  const row = (what: string, s: Stats) =>
+    `${what.padEnd(24)} ${String(s.n).padStart(3)} ${s.medianMs.toFixed(2).padStart(9)} ${s.p90Ms.toFixed(2).padStart(9)} ${s.minMs.toFixed(2).padStart(9)} ${s.maxMs.toFixed(2).padStart(9)}`;
   return [
     `${r.environment} (kernel ${r.kernel}): to the event's arrival on GET /events, ms`,
     `${''.padEnd(24)} ${'n'.padStart(3)} ${'median'.padStart(9)} ${'p90'.padStart(9)} ${'min'.padStart(9)} ${'max'.padStart(9)}`,
@@ -254,8 +267,22 @@ async function main(): Promise<number> {
     process.stderr.write(`booting the cgroup v2 guest for ${opts.guestKills} kills...\n`);
     const command = `${process.execPath} ${path.join(fileURLToPath(new URL('../..', import.meta.url)), 'dist/bench/oom-latency.js')} --inside-guest --kills ${opts.guestKills}`;
     try {
-      const res = await runInGuest(command, { timeoutMs: 40 * 60_000, env: { CORRAL_BENCH_FROM_HOST: '1' }, onOutput: (c) => process.stderr.write(c.split('\n').filter((l) => l && !l.startsWith(JSON_MARKER)).map((l) => `[guest] ${l}\n`).join('')) });
-      const line = res.output.split('\n').map((l) => l.replace(/\r$/, '')).find((l) => l.startsWith(JSON_MARKER));
+      const res = await runInGuest(command, {
+        timeoutMs: 40 * 60_000,
+        env: { CORRAL_BENCH_FROM_HOST: '1' },
+        onOutput: (c) =>
+          process.stderr.write(
+            c
+              .split('\n')
+              .filter((l) => l && !l.startsWith(JSON_MARKER))
+              .map((l) => `[guest] ${l}\n`)
+              .join(''),
+          ),
+      });
+      const line = res.output
+        .split('\n')
+        .map((l) => l.replace(/\r$/, ''))
+        .find((l) => l.startsWith(JSON_MARKER));
       if (res.exitCode !== 0 || !line) guestError = `the guest run failed (exit ${res.exitCode}): ${res.output.slice(-2000)}`;
       else guest = JSON.parse(line.slice(JSON_MARKER.length)) as EnvResult;
     } catch (err) {

@@ -23,10 +23,12 @@ const used = process.cpuUsage(c0);
 const wall = (performance.now() - t0) / 1000;
 const h1 = sampler.health;
 await sampler.stop();
-console.log(JSON.stringify({
-  percent: ((used.user + used.system) / 1e6 / wall) * 100,
-  insideTicksPercent: ((h1.cpuSeconds - h0.cpuSeconds) / wall) * 100,
-  containers: h1.lastTickContainers,
-  full: h1.fullReads - h0.fullReads,
-  quiet: h1.quietReads - h0.quietReads,
-}));
+console.log(
+  JSON.stringify({
+    percent: ((used.user + used.system) / 1e6 / wall) * 100,
+    insideTicksPercent: ((h1.cpuSeconds - h0.cpuSeconds) / wall) * 100,
+    containers: h1.lastTickContainers,
+    full: h1.fullReads - h0.fullReads,
+    quiet: h1.quietReads - h0.quietReads,
+  }),
+);

@@ -45,11 +45,14 @@ interface Daemon {
 function api(socket: string, method: string, p: string, body?: unknown): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
     const payload = body === undefined ? undefined : JSON.stringify(body);
-    const req = http.request({ socketPath: socket, method, path: p, agent: false, headers: payload ? { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(payload) } : {} }, (res) => {
-      let text = '';
-      res.on('data', (d: Buffer) => (text += d.toString()));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
-    });
+    const req = http.request(
+      { socketPath: socket, method, path: p, agent: false, headers: payload ? { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(payload) } : {} },
+      (res) => {
+        let text = '';
+        res.on('data', (d: Buffer) => (text += d.toString()));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
+      },
+    );
     req.on('error', reject);
     req.end(payload);
   });
@@ -65,7 +68,13 @@ async function startDaemon(root: string, socket: string, metricsPort: number, in
   const deadline = Date.now() + 120_000;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`the daemon exited:\n${stderr}`);
-    if (await api(socket, 'GET', '/_ping').then((r) => r.body === 'OK', () => false)) return { child, stderr: () => stderr, exited };
+    if (
+      await api(socket, 'GET', '/_ping').then(
+        (r) => r.body === 'OK',
+        () => false,
+      )
+    )
+      return { child, stderr: () => stderr, exited };
     if (Date.now() > deadline) throw new Error(`the daemon does not answer:\n${stderr}`);
     await sleep(100);
   }
@@ -87,11 +96,13 @@ function cpuSeconds(pid: number): number {
 /** The size of the gzipped exposition, as sent. */
 function gzipLength(port: number): Promise<number> {
   return new Promise((resolve, reject) => {
-    http.get({ host: '127.0.0.1', port, path: '/metrics', headers: { 'accept-encoding': 'gzip' }, agent: false }, (res) => {
-      let n = 0;
-      res.on('data', (d: Buffer) => (n += d.length));
-      res.on('end', () => resolve(res.headers['content-encoding'] === 'gzip' ? n : NaN));
-    }).on('error', reject);
+    http
+      .get({ host: '127.0.0.1', port, path: '/metrics', headers: { 'accept-encoding': 'gzip' }, agent: false }, (res) => {
+        let n = 0;
+        res.on('data', (d: Buffer) => (n += d.length));
+        res.on('end', () => resolve(res.headers['content-encoding'] === 'gzip' ? n : NaN));
+      })
+      .on('error', reject);
   });
 }
 
@@ -105,9 +116,11 @@ async function metric(port: number, name: string): Promise<number> {
 /** Run `n` tasks with at most `width` at a time. */
 async function pool<T>(items: readonly T[], width: number, fn: (item: T) => Promise<void>): Promise<void> {
   let next = 0;
-  await Promise.all(Array.from({ length: width }, async () => {
-    while (next < items.length) await fn(items[next++]!);
-  }));
+  await Promise.all(
+    Array.from({ length: width }, async () => {
+      while (next < items.length) await fn(items[next++]!);
+    }),
+  );
 }
 
 function quantile(sorted: readonly number[], q: number): number {
@@ -115,7 +128,7 @@ function quantile(sorted: readonly number[], q: number): number {
 }
 
 /** Median and p99 of `n` runs of `fn`, each timed whole, or by the ms it returns itself. */
-async function timed(n: number, fn: () => Promise<void | number>): Promise<{ median: number; p99: number }> {
+async function timed(n: number, fn: (() => Promise<void>) | (() => Promise<number>)): Promise<{ median: number; p99: number }> {
   const times: number[] = [];
   for (let i = 0; i < n; i++) {
     const t = performance.now();
@@ -151,18 +164,22 @@ async function main(): Promise<void> {
     const rootfs = await ensureBusyboxRootfs(path.join(tmp, 'busybox'));
     daemon = await startDaemon(root, socket, port, '1s');
     const t0 = performance.now();
-    await pool(Array.from({ length: CONTAINERS }, (_, i) => i), 4, async (i) => {
-      const r = await api(socket, 'POST', `/containers/create?name=bench-${i}`, {
-        Image: rootfs,
-        Cmd: ['sleep', '100000'],
-        HostConfig: { CgroupParent: PARENT, NetworkMode: 'none', Memory: 16 << 20, PidsLimit: 16 },
-      });
-      if (r.status !== 201) throw new Error(`create: ${r.status} ${r.body}`);
-      const id = (JSON.parse(r.body) as { Id: string }).Id;
-      ids.push(id);
-      const s = await api(socket, 'POST', `/containers/${id}/start`);
-      if (s.status !== 204) throw new Error(`start: ${s.status} ${s.body}`);
-    });
+    await pool(
+      Array.from({ length: CONTAINERS }, (_, i) => i),
+      4,
+      async (i) => {
+        const r = await api(socket, 'POST', `/containers/create?name=bench-${i}`, {
+          Image: rootfs,
+          Cmd: ['sleep', '100000'],
+          HostConfig: { CgroupParent: PARENT, NetworkMode: 'none', Memory: 16 << 20, PidsLimit: 16 },
+        });
+        if (r.status !== 201) throw new Error(`create: ${r.status} ${r.body}`);
+        const id = (JSON.parse(r.body) as { Id: string }).Id;
+        ids.push(id);
+        const s = await api(socket, 'POST', `/containers/${id}/start`);
+        if (s.status !== 204) throw new Error(`start: ${s.status} ${s.body}`);
+      },
+    );
     console.log(`${CONTAINERS} containers started in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
     for (;;) {
       if ((await metric(port, 'corral_sampler_containers')) === CONTAINERS) break;
@@ -211,7 +228,9 @@ async function main(): Promise<void> {
     // daemon runs it (quiet containers read in full every 10 s), and reading every file of every
     // container every second (--sample-idle-interval 1s: what 500 busy containers cost).
     const samplerAlone = async (idleIntervalMs?: number) => {
-      const child = spawn(process.execPath, [path.join(REPO, 'dist', 'bench', 'sampler-alone.js'), root, String(SECONDS), ...(idleIntervalMs ? [String(idleIntervalMs)] : [])], { stdio: ['ignore', 'pipe', 'inherit'] });
+      const child = spawn(process.execPath, [path.join(REPO, 'dist', 'bench', 'sampler-alone.js'), root, String(SECONDS), ...(idleIntervalMs ? [String(idleIntervalMs)] : [])], {
+        stdio: ['ignore', 'pipe', 'inherit'],
+      });
       let out = '';
       child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
       const code = await new Promise((resolve) => child.once('close', resolve));
@@ -223,15 +242,21 @@ async function main(): Promise<void> {
 
     const cores = os.cpus().length;
     console.log(`\nsampling ${CONTAINERS} containers every 1 s (${cores} CPUs, kernel ${os.release()}):`);
-    console.log(`  sampler alone (its own process):   ${alone.percent.toFixed(2)}% of one core for ${alone.containers} containers, ${alone.insideTicksPercent.toFixed(2)}% inside its ticks   target <= 2%`);
+    console.log(
+      `  sampler alone (its own process):   ${alone.percent.toFixed(2)}% of one core for ${alone.containers} containers, ${alone.insideTicksPercent.toFixed(2)}% inside its ticks   target <= 2%`,
+    );
     console.log(`    readings: ${alone.full} full, ${alone.quiet} quiet (CPU and memory counters unchanged; the rest read in full every 10 s)`);
-    console.log(`  sampler alone, every file every 1 s: ${aloneEveryFile.percent.toFixed(2)}% of one core (--sample-idle-interval 1s: the cost when all ${aloneEveryFile.containers} are busy; ${aloneEveryFile.full} full readings)`);
+    console.log(
+      `  sampler alone, every file every 1 s: ${aloneEveryFile.percent.toFixed(2)}% of one core (--sample-idle-interval 1s: the cost when all ${aloneEveryFile.containers} are busy; ${aloneEveryFile.full} full readings)`,
+    );
     console.log(`  daemon, whole process:             ${withSampling.daemon.toFixed(2)}% of one core (sampling, scrapes of nobody, and the supervisor following ${CONTAINERS} containers' exits)`);
     console.log(`  daemon, inside its sampling ticks: ${withSampling.sampler.toFixed(2)}% of one core (corral_sampler_cpu_seconds_total; counts other threads' work during a tick too)`);
     console.log(`  one pass over ${CONTAINERS} containers:     ${(tick * 1000).toFixed(1)} ms wall`);
     console.log(`  /metrics scrape (${(scrapeBytes / 1e6).toFixed(1)} MB):      median ${scrape.median.toFixed(1)} ms, p99 ${scrape.p99.toFixed(1)} ms   target <= 50 ms median`);
     console.log(`    gzip (${(gzipBytes / 1e6).toFixed(2)} MB, fetch() inflates): median ${scrapeGzip.median.toFixed(1)} ms, p99 ${scrapeGzip.p99.toFixed(1)} ms`);
-    console.log(`    first after a tick (renders): median ${firstAfterTick.median.toFixed(1)} ms, p99 ${firstAfterTick.p99.toFixed(1)} ms; gzip median ${firstAfterTickGzip.median.toFixed(1)} ms, p99 ${firstAfterTickGzip.p99.toFixed(1)} ms`);
+    console.log(
+      `    first after a tick (renders): median ${firstAfterTick.median.toFixed(1)} ms, p99 ${firstAfterTick.p99.toFixed(1)} ms; gzip median ${firstAfterTickGzip.median.toFixed(1)} ms, p99 ${firstAfterTickGzip.p99.toFixed(1)} ms`,
+    );
     console.log(`  GET /containers/stats (${CONTAINERS}):    median ${allStats.median.toFixed(1)} ms, p99 ${allStats.p99.toFixed(1)} ms`);
     console.log(`  corral stats --no-stream:        median ${stats.median.toFixed(1)} ms, p99 ${stats.p99.toFixed(1)} ms (a whole CLI run, Node's start-up included)`);
   } finally {

@@ -135,11 +135,8 @@ function parseOptions(argv: string[]): Options {
         break;
       case '-h':
       case '--help':
-        process.stdout.write(
-          'usage: start-latency [--rounds N=30] [--warmup N=3] [--guest-rounds N=rounds] [--no-guest]\n' +
-            '                     [--guest-timeout-min N=40] [--inside-guest]\n',
-        );
-        process.exit(0);
+        process.stdout.write('usage: start-latency [--rounds N=30] [--warmup N=3] [--guest-rounds N=rounds] [--no-guest]\n' + '                     [--guest-timeout-min N=40] [--inside-guest]\n');
+        return process.exit(0);
       default:
         throw new Error(`unknown argument ${a}`);
     }
@@ -162,8 +159,7 @@ function stats(samples: number[]): Stats {
 
 const round2 = (x: number) => Math.round(x * 100) / 100;
 
-const ratio = (a: Stats | undefined, b: Stats | undefined): number | undefined =>
-  a && b ? Math.round((a.medianMs / b.medianMs) * 1000) / 1000 : undefined;
+const ratio = (a: Stats | undefined, b: Stats | undefined): number | undefined => (a && b ? Math.round((a.medianMs / b.medianMs) * 1000) / 1000 : undefined);
 
 // ---------------------------------------------------------------------------------------------
 // processes: every child is tracked by pid and killed on an early exit
@@ -274,9 +270,7 @@ function ownHierarchies(): Hierarchy[] {
     const controllers = line.slice(first + 1, second);
     const ownPath = line.slice(second + 1);
     const wanted = controllers === '' ? [] : controllers.split(',');
-    const m = mounts.find((mt) =>
-      controllers === '' ? mt.fstype === 'cgroup2' : mt.fstype === 'cgroup' && wanted.every((c) => mt.superOpts.includes(c)),
-    );
+    const m = mounts.find((mt) => (controllers === '' ? mt.fstype === 'cgroup2' : mt.fstype === 'cgroup' && wanted.every((c) => mt.superOpts.includes(c))));
     if (!m) continue;
     if (ownPath !== m.root && !ownPath.startsWith(m.root === '/' ? '/' : `${m.root}/`)) continue; // not visible here
     const rel = m.root === '/' ? ownPath : ownPath.slice(m.root.length);
@@ -308,7 +302,6 @@ function removeCgroupDirs(dirs: string[]): number {
   return removed;
 }
 
-
 // ---------------------------------------------------------------------------------------------
 // /proc helpers for the launcher's resident memory
 
@@ -339,11 +332,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** Run one `corral run ... sleep 5` and read VmRSS of its corral-launch while the workload runs. */
 async function measureLauncherRss(rootfs: string, stateRoot: string): Promise<RssReport> {
   let stderr = '';
-  const child = spawn(
-    process.execPath,
-    [CORRAL_BIN, '--root', stateRoot, 'run', '--rm', '--rootfs', rootfs, ...LIMIT_FLAGS, '/bin/sleep', '5'],
-    { stdio: ['ignore', 'ignore', 'pipe'] },
-  );
+  const child = spawn(process.execPath, [CORRAL_BIN, '--root', stateRoot, 'run', '--rm', '--rootfs', rootfs, ...LIMIT_FLAGS, '/bin/sleep', '5'], { stdio: ['ignore', 'ignore', 'pipe'] });
   children.add(child);
   child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
   const done = new Promise<number | null>((resolve) => child.once('close', (code) => resolve(code)));
@@ -510,7 +499,8 @@ async function measureEnvironment(opts: { rounds: number; warmup: number }): Pro
       let last = t0;
       const onPhase = (phase: RunPhase) => {
         const now = performance.now();
-        (phaseSamples[phase] ??= []).push(now - last);
+        phaseSamples[phase] ??= [];
+        phaseSamples[phase].push(now - last);
         last = now;
       };
       const code = await runForeground(config, { stateRoot: corralLaunchRoot, driver, stderr: process.stderr, onPhase });
@@ -541,7 +531,10 @@ async function measureEnvironment(opts: { rounds: number; warmup: number }): Pro
         if (interrupted) throw new Error(`interrupted (${interrupted})`);
         const ms = await runners[tool]();
         line.push(`${tool} ${ms.toFixed(1)}`);
-        if (round >= opts.warmup) (samples[tool] ??= []).push(ms);
+        if (round >= opts.warmup) {
+          samples[tool] ??= [];
+          samples[tool].push(ms);
+        }
       }
       const label = round < opts.warmup ? `warm-up ${round + 1}/${opts.warmup}` : `round ${round - opts.warmup + 1}/${opts.rounds}`;
       process.stderr.write(`${label}: ${line.join(', ')} ms\n`);
@@ -595,7 +588,12 @@ async function measureEnvironment(opts: { rounds: number; warmup: number }): Pro
     if (v2) {
       const parent = path.join('/sys/fs/cgroup', hierarchies.find((h) => h.controllers === '')?.ownPath ?? '/', tag);
       if (fs.existsSync(parent)) {
-        removeCgroupDirs(fs.readdirSync(parent, { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => path.join(parent, d.name)));
+        removeCgroupDirs(
+          fs
+            .readdirSync(parent, { withFileTypes: true })
+            .filter((d) => d.isDirectory())
+            .map((d) => path.join(parent, d.name)),
+        );
         removeCgroupDirs([parent]);
       }
     } else {
@@ -647,10 +645,7 @@ function table(r: EnvResult): string {
   lines.push(targets.join('; '));
   if (r.launchPhases) {
     const p = r.launchPhases;
-    lines.push(
-      `launch path phases, median ms: validate ${p.validated}, create (dirs + cgroup + spec) ${p.created}, ` +
-        `launcher to exec ${p.started}, workload run ${p.exited}, remove ${p.removed}`,
-    );
+    lines.push(`launch path phases, median ms: validate ${p.validated}, create (dirs + cgroup + spec) ${p.created}, ` + `launcher to exec ${p.started}, workload run ${p.exited}, remove ${p.removed}`);
   }
   if (r.rss) {
     lines.push(

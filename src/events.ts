@@ -50,7 +50,10 @@ export class EventBus {
   private readonly listeners = new Set<EventListener>();
   private lastNano = 0n;
 
-  constructor(private readonly capacity = EVENT_HISTORY, private readonly now: () => bigint = wallNanos) {}
+  constructor(
+    private readonly capacity = EVENT_HISTORY,
+    private readonly now: () => bigint = wallNanos,
+  ) {}
 
   /** A container event; the name and image go into the attributes, as Docker puts them there. */
   container(action: string, actor: ContainerActor, attributes: Record<string, string | number | boolean | undefined> = {}): DockerEvent {

@@ -66,9 +66,11 @@ export function createLogger(options: LoggerOptions, base: LogFields = {}): Logg
   const now = options.now ?? (() => new Date());
   const threshold = LOG_LEVELS.indexOf(options.level);
   const enabled = (level: LogLevel) => LOG_LEVELS.indexOf(level) >= threshold;
-  const log = (level: LogLevel) => (msg: string, fields: LogFields = {}) => {
-    if (enabled(level)) write(formatLine(now(), level, msg, { ...base, ...fields }, options.level === 'debug'));
-  };
+  const log =
+    (level: LogLevel) =>
+    (msg: string, fields: LogFields = {}) => {
+      if (enabled(level)) write(formatLine(now(), level, msg, { ...base, ...fields }, options.level === 'debug'));
+    };
   return {
     level: options.level,
     enabled,

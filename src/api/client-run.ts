@@ -12,7 +12,7 @@
  */
 import { realpathSync } from 'node:fs';
 import path from 'node:path';
-import { parseRunCommandLine, RunHelpRequested } from '../container/config/run-flags.js';
+import { parseRunCommandLine, RunHelpRequested, type RunConfig } from '../container/config/run-flags.js';
 import { launcherPath } from '../container/launcher.js';
 import { parseStatusLine, type LauncherStatus } from '../container/status.js';
 import { InvalidArgumentError } from '../errors.js';
@@ -44,8 +44,8 @@ export async function prepareRoute(sup: Supervisor, stateRoot: string, ctx: Rout
   if (typeof body.Root === 'string' && realOrResolved(body.Root) !== realOrResolved(stateRoot)) {
     return fallback(ctx, `this daemon keeps its state in ${stateRoot}, not ${body.Root}`);
   }
-  let config;
-  let detach;
+  let config: RunConfig;
+  let detach: boolean;
   try {
     ({ config, detach } = parseRunCommandLine(args, await sup.hostFacts()));
   } catch (err) {

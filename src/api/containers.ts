@@ -148,7 +148,11 @@ export async function listContainers(ctx: RouteContext, deps: ContainerRoutesDep
   const { records, errors } = await listContainerRecords(deps.stateRoot);
   for (const e of errors) deps.log.warn('unreadable container record', { id: e.id, error: e.message });
   const now = deps.now();
-  sendJson(ctx.res, 200, selectContainers(records, options).map((r) => containerSummary(r, now)));
+  sendJson(
+    ctx.res,
+    200,
+    selectContainers(records, options).map((r) => containerSummary(r, now)),
+  );
 }
 
 /**

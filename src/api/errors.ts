@@ -38,4 +38,3 @@ export function statusOf(err: unknown): number {
   }
   return 500;
 }
-

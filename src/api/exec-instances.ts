@@ -117,7 +117,7 @@ export class ExecInstances {
    * Start a created exec (409 when it has run or runs, or its container does not run any more).
    * `onOutput` gets the streams it was created to attach; without it the output is discarded.
    */
-  async start(id: string, onOutput?: (stream: 'stdout' | 'stderr', chunk: Buffer) => boolean | void): Promise<ExecRun> {
+  async start(id: string, onOutput?: (stream: 'stdout' | 'stderr', chunk: Buffer) => boolean | undefined): Promise<ExecRun> {
     const instance = this.get(id);
     const conflict = () => {
       if (instance.state === 'running') return new ApiError(409, `exec command ${id} is already running`);
@@ -176,7 +176,10 @@ export class ExecInstances {
   }
 
   private async containerGone(containerId: string): Promise<boolean> {
-    return !(await fs.access(containerPaths(this.deps.stateRoot, containerId).dir).then(() => true, () => false));
+    return !(await fs.access(containerPaths(this.deps.stateRoot, containerId).dir).then(
+      () => true,
+      () => false,
+    ));
   }
 
   /** Docker's ExecInspectResponse; 404 once the container is gone, as Docker's. */

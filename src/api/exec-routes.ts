@@ -6,7 +6,7 @@
 import type { Writable } from 'node:stream';
 import { checkJsonContentType, parseJsonBody, readBody, readJsonObject } from './body.js';
 import { ApiError } from './errors.js';
-import { ExecInstances, NoSuchExecError } from './exec-instances.js';
+import { type ExecInstances, NoSuchExecError } from './exec-instances.js';
 import { hijackedSocket, upgradeHead, wantsUpgrade } from './hijack.js';
 import type { Supervisor } from '../daemon/supervisor.js';
 import { frame } from './lifecycle-routes.js';

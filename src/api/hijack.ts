@@ -42,12 +42,7 @@ export function upgradeHead(contentType: string, headers: http.OutgoingHttpHeade
 }
 
 /** Serve an upgrade request through `handle` (the router), as described above. */
-export function serveUpgrade(
-  handle: (req: http.IncomingMessage, res: http.ServerResponse) => Promise<void>,
-  original: http.IncomingMessage,
-  socket: Duplex,
-  head: Buffer,
-): void {
+export function serveUpgrade(handle: (req: http.IncomingMessage, res: http.ServerResponse) => Promise<void>, original: http.IncomingMessage, socket: Duplex, head: Buffer): void {
   const req = new http.IncomingMessage(socket as Socket);
   req.method = original.method;
   req.url = original.url;

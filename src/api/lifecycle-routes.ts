@@ -15,7 +15,7 @@ import { CREATE_BODY_SCHEMA } from './containers.js';
 import { splitListFields } from '../container/config/update.js';
 import { UPDATE_BODY_SCHEMA } from './update.js';
 import { restartPolicyJson } from '../container/restart-policy.js';
-import fs from 'node:fs/promises';
+import fs, { type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { formatLogTime, parseLogRecord, type LogRecord } from '../container/logfile.js';
 
@@ -276,7 +276,7 @@ async function followLog(sup: Supervisor, id: string, ctx: RouteContext, tail: n
   let offset = 0;
   let first = true;
   const readNew = async (): Promise<void> => {
-    let handle;
+    let handle: FileHandle;
     try {
       handle = await fs.open(file, 'r');
     } catch (err) {
@@ -292,7 +292,11 @@ async function followLog(sup: Supervisor, id: string, ctx: RouteContext, tail: n
       const end = data.lastIndexOf(0x0a);
       if (end < 0) return;
       offset += end + 1;
-      let lines = data.subarray(0, end).toString('utf8').split('\n').filter((l) => l !== '');
+      let lines = data
+        .subarray(0, end)
+        .toString('utf8')
+        .split('\n')
+        .filter((l) => l !== '');
       if (first && tail !== undefined) lines = tail === 0 ? [] : lines.slice(-tail);
       const frames = lines.map((l) => toFrame(parseLogRecord(l, file))).filter((f): f is Buffer => f !== undefined);
       if (frames.length && !closed) ctx.res.write(Buffer.concat(frames));
@@ -303,7 +307,10 @@ async function followLog(sup: Supervisor, id: string, ctx: RouteContext, tail: n
   };
   const exitFile = path.join(path.dirname(file), 'exit');
   for (;;) {
-    const ended = await fs.access(exitFile).then(() => true, () => false);
+    const ended = await fs.access(exitFile).then(
+      () => true,
+      () => false,
+    );
     await readNew();
     if (ended || closed) break;
     await new Promise((r) => setTimeout(r, FOLLOW_POLL_MS));

@@ -184,7 +184,7 @@ export class Router {
       });
       if (!fits) continue;
       if (!route.methods.includes(method as Method)) {
-        route.methods.forEach((m) => allow.add(m));
+        for (const m of route.methods) allow.add(m);
         continue;
       }
       if (!best || route.literals > best.route.literals) best = { route, raw };

@@ -3,6 +3,7 @@
  * exists), and on TCP only when asked for explicitly. A socket left by a daemon that died is
  * removed only when nothing answers on it; a live one makes this daemon refuse to start.
  */
+import type { Stats } from 'node:fs';
 import fs from 'node:fs/promises';
 import http from 'node:http';
 import net from 'node:net';
@@ -109,9 +110,7 @@ export function buildRouter(deps: RouterDeps): Router {
     .add('GET', '/exec/{id}/json', (ctx) => execInspectRoute(execs, ctx), { id: execParam });
   const stats = deps.stats;
   if (stats) {
-    router
-      .add('GET', '/containers/{id}/stats', (ctx) => containerStatsRoute(sup, stats, ctx), { id: containerParam })
-      .add('GET', '/containers/stats', (ctx) => allStatsRoute(stats, ctx));
+    router.add('GET', '/containers/{id}/stats', (ctx) => containerStatsRoute(sup, stats, ctx), { id: containerParam }).add('GET', '/containers/stats', (ctx) => allStatsRoute(stats, ctx));
   }
   return router;
 }
@@ -141,7 +140,7 @@ export async function prepareSocketPath(socketPath: string, log: Logger): Promis
   const dir = path.dirname(socketPath);
   const made = await fs.mkdir(dir, { recursive: true, mode: 0o755 });
   if (made !== undefined) await fs.chmod(dir, 0o755); // mkdir's mode is subject to the umask
-  let st;
+  let st: Stats;
   try {
     st = await fs.lstat(socketPath);
   } catch (err) {
@@ -249,12 +248,12 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
   const close = (graceMs = 5_000) =>
     (closing ??= (async () => {
       const closed = servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve())));
-      servers.forEach((s) => s.closeIdleConnections());
+      for (const s of servers) s.closeIdleConnections();
       let timer: NodeJS.Timeout | undefined;
       const grace = new Promise<void>((resolve) => {
         timer = setTimeout(() => {
-          servers.forEach((s) => s.closeAllConnections());
-          upgraded.forEach((socket) => socket.destroy());
+          for (const s of servers) s.closeAllConnections();
+          for (const socket of upgraded) socket.destroy();
           resolve();
         }, graceMs);
       });

@@ -64,7 +64,12 @@ export async function containerStatsRoute(sup: Supervisor, deps: StatsDeps, ctx:
   let open = true;
   ctx.res.once('close', () => (open = false));
   // a container the daemon knows, or one whose record still exists (created before the sampler saw it)
-  const exists = async () => sampler.get(id) !== undefined || (await sup.record(id).then(() => true, () => false));
+  const exists = async () =>
+    sampler.get(id) !== undefined ||
+    (await sup.record(id).then(
+      () => true,
+      () => false,
+    ));
   while (open && (await exists())) {
     ctx.res.write(dockerStatsJson(statsOf(deps, id, sampler.get(id), true)) + '\n');
     await Promise.race([sampler.nextTick(), new Promise<void>((resolve) => ctx.res.once('close', resolve))]);
@@ -75,7 +80,8 @@ export async function containerStatsRoute(sup: Supervisor, deps: StatsDeps, ctx:
 export function allStatsRoute(deps: StatsDeps, ctx: RouteContext): void {
   const all = queryBool(ctx.query, 'all');
   const key = all ? 'all' : 'running';
-  const cache = (deps.allStatsCache ??= new Map());
+  deps.allStatsCache ??= new Map();
+  const cache = deps.allStatsCache;
   const version = deps.sampler.version;
   let cached = cache.get(key);
   if (cached?.version !== version) {

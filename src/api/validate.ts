@@ -54,10 +54,7 @@ export function parseContainerRef(text: string): ContainerRef {
   const bare = text.startsWith('/') ? text.slice(1) : text;
   if (NAME_PATTERN.test(bare) && bare.length <= MAX_NAME_LENGTH) ref.name = bare;
   if (ref.idPrefix === undefined && ref.name === undefined) {
-    throw new ApiError(
-      400,
-      `invalid container name or ID ${quoteInput(text)}: expected a container ID (64 hex digits), a unique prefix of one, or a name matching [a-zA-Z0-9][a-zA-Z0-9_.-]+`,
-    );
+    throw new ApiError(400, `invalid container name or ID ${quoteInput(text)}: expected a container ID (64 hex digits), a unique prefix of one, or a name matching [a-zA-Z0-9][a-zA-Z0-9_.-]+`);
   }
   return ref;
 }
@@ -237,7 +234,9 @@ export function rejectNulBytes(value: unknown, field: string, where = 'the reque
   if (typeof value === 'string') {
     if (value.includes('\0')) throw new ApiError(400, `invalid value for field ${quoteInput(field)} in ${where}: contains a NUL byte`);
   } else if (Array.isArray(value)) {
-    value.forEach((v, i) => rejectNulBytes(v, `${field}[${i}]`, where));
+    value.forEach((v, i) => {
+      rejectNulBytes(v, `${field}[${i}]`, where);
+    });
   } else if (typeof value === 'object' && value !== null) {
     for (const [k, v] of Object.entries(value)) {
       const name = field === '' ? k : `${field}.${k}`;

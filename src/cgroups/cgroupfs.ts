@@ -98,7 +98,10 @@ export class NodeCgroupFs implements CgroupFs {
   async subdirs(path: string): Promise<string[] | undefined> {
     try {
       const entries = fs.readdirSync(path, { withFileTypes: true });
-      return entries.filter((e) => e.isDirectory()).map((e) => e.name).sort();
+      return entries
+        .filter((e) => e.isDirectory())
+        .map((e) => e.name)
+        .sort();
     } catch (err) {
       if (errnoOf(err) === 'ENOENT') return undefined;
       throw new CgroupFileError('read', path, undefined, err);

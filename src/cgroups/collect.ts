@@ -24,7 +24,10 @@ export class CgroupDir {
   /** the absolute path of the file `name` in this directory */
   file(name: string): string {
     let p = this.files.get(name);
-    if (p === undefined) this.files.set(name, (p = path.join(this.dir, name)));
+    if (p === undefined) {
+      p = path.join(this.dir, name);
+      this.files.set(name, p);
+    }
     return p;
   }
 
@@ -33,7 +36,8 @@ export class CgroupDir {
     let parse = this.flatKeyedParsers.get(name);
     if (parse === undefined) {
       const keys: string[] = [];
-      this.flatKeyedParsers.set(name, (parse = (text, path) => parseFlatKeyed(text, path, keys)));
+      parse = (text, path) => parseFlatKeyed(text, path, keys);
+      this.flatKeyedParsers.set(name, parse);
     }
     return parse;
   }

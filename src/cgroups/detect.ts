@@ -71,9 +71,7 @@ function cgroupDir(mount: MountInfoEntry, cgroupPath: string, what: string): str
   if (cgroupPath === mroot || cgroupPath === '/') return mount.mountPoint;
   if (mroot === '/') return path.join(mount.mountPoint, cgroupPath);
   if (cgroupPath.startsWith(`${mroot}/`)) return path.join(mount.mountPoint, cgroupPath.slice(mroot.length));
-  throw new UnsupportedError(
-    `the own ${what} cgroup ${cgroupPath} is not visible under ${mount.mountPoint}, which mounts ${mroot}: mount the hierarchy's root or use a cgroup namespace`,
-  );
+  throw new UnsupportedError(`the own ${what} cgroup ${cgroupPath} is not visible under ${mount.mountPoint}, which mounts ${mroot}: mount the hierarchy's root or use a cgroup namespace`);
 }
 
 /** The last mount at `mountPoint` (the visible one), if any. */
@@ -94,7 +92,7 @@ export function detectLayout(input: DetectInput): CgroupLayout {
     if (m.fsType !== 'cgroup' || !under(root, m.mountPoint)) continue;
     const controllers = V1_CONTROLLERS.filter((c) => m.superOptions.includes(c));
     if (controllers.length === 0 || controllers.some((c) => seen.has(c))) continue;
-    controllers.forEach((c) => seen.add(c));
+    for (const c of controllers) seen.add(c);
     const entry = own.find((e) => controllers.some((c) => e.controllers.includes(c)));
     if (!entry) {
       throw new UnsupportedError(`no line for the ${controllers.join(',')} hierarchy in /proc/self/cgroup`);
@@ -104,7 +102,10 @@ export function detectLayout(input: DetectInput): CgroupLayout {
 
   const rootMount = mountAt(mounts, root);
   if (rootMount?.fsType === 'cgroup2') {
-    const rootControllers = (input.rootControllers ?? '').trim().split(/\s+/).filter((c) => c !== '');
+    const rootControllers = (input.rootControllers ?? '')
+      .trim()
+      .split(/\s+/)
+      .filter((c) => c !== '');
     if (rootControllers.length > 0 || hierarchies.length === 0) {
       const entry = own.find((e) => e.id === 0 && e.controllers.length === 0);
       if (!entry) throw new UnsupportedError(`no "0::" line for the cgroup v2 hierarchy in /proc/self/cgroup`);
@@ -114,9 +115,7 @@ export function detectLayout(input: DetectInput): CgroupLayout {
     }
   }
   if (hierarchies.length > 0) return { mode: 'v1', hierarchies };
-  throw new UnsupportedError(
-    `no usable cgroup hierarchy at ${root}: it is ${rootMount ? `a ${rootMount.fsType} mount` : 'not a mount point'} and no cgroup v1 controller is mounted below it`,
-  );
+  throw new UnsupportedError(`no usable cgroup hierarchy at ${root}: it is ${rootMount ? `a ${rootMount.fsType} mount` : 'not a mount point'} and no cgroup v1 controller is mounted below it`);
 }
 
 export interface DetectOptions {

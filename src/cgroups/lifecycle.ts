@@ -23,12 +23,7 @@ export function killAll(pids: readonly number[]): void {
  * Poll `remaining` until it returns an empty list; `each` runs on every round with what remains (to
  * signal late arrivals). Throws after `timeoutMs`, naming what is left.
  */
-export async function waitUntilEmpty(
-  what: string,
-  remaining: () => Promise<number[]>,
-  timeoutMs: number,
-  each?: (pids: number[]) => void | Promise<void>,
-): Promise<void> {
+export async function waitUntilEmpty(what: string, remaining: () => Promise<number[]>, timeoutMs: number, each?: (pids: number[]) => void | Promise<void>): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const pids = await remaining();

@@ -253,9 +253,16 @@ export function parseMountinfo(text: string, path?: string): MountInfoEntry[] {
     const [mountId, parentId, device, root, mountPoint, mountOptions] = fields;
     const [fsType, source, superOptions] = sep < 0 ? [] : fields.slice(sep + 1);
     if (
-      sep < 0 || !INTEGER.test(mountId ?? '') || !INTEGER.test(parentId ?? '') || device === undefined ||
-      root === undefined || mountPoint === undefined || mountOptions === undefined || fsType === undefined ||
-      source === undefined || superOptions === undefined
+      sep < 0 ||
+      !INTEGER.test(mountId ?? '') ||
+      !INTEGER.test(parentId ?? '') ||
+      device === undefined ||
+      root === undefined ||
+      mountPoint === undefined ||
+      mountOptions === undefined ||
+      fsType === undefined ||
+      source === undefined ||
+      superOptions === undefined
     ) {
       throw new ParseError('mountinfo', line, path);
     }

@@ -52,7 +52,10 @@ export function pathsDown(top: string, bottom: string): string[] {
   const rest = path.relative(top, bottom);
   if (rest === '') return out;
   let cur = top;
-  for (const part of rest.split('/')) out.push((cur = path.join(cur, part)));
+  for (const part of rest.split('/')) {
+    cur = path.join(cur, part);
+    out.push(cur);
+  }
   return out;
 }
 

@@ -53,9 +53,7 @@ export function checkCpuset(name: string, list: string, parent: string | undefin
     const allowed = new Set(parseCpuList(parent));
     const outside = wanted.filter((n) => !allowed.has(n));
     if (outside.length > 0) {
-      throw new InvalidLimitError(
-        `${name} "${formatCpuList(wanted)}" is outside the parent's effective ${what} "${formatCpuList([...allowed])}" (not allowed: "${formatCpuList(outside)}")`,
-      );
+      throw new InvalidLimitError(`${name} "${formatCpuList(wanted)}" is outside the parent's effective ${what} "${formatCpuList([...allowed])}" (not allowed: "${formatCpuList(outside)}")`);
     }
   }
   return formatCpuList(wanted);

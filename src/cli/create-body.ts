@@ -58,7 +58,15 @@ export function createRequestFromRun(options: RawRunOptions, config: RunConfig, 
   put('CapDrop', iso.capDrop.length ? iso.capDrop : undefined);
   put('CgroupParent', config.cgroupParent);
   put('RestartPolicy', config.restartPolicy === undefined ? undefined : restartPolicyJson(config.restartPolicy));
-  put('LogConfig', options.logOpt?.length ? { Type: 'json-file', Config: Object.fromEntries(options.logOpt.map((kv) => [kv.slice(0, kv.indexOf('=') < 0 ? kv.length : kv.indexOf('=')), kv.includes('=') ? kv.slice(kv.indexOf('=') + 1) : ''])) } : undefined);
+  put(
+    'LogConfig',
+    options.logOpt?.length
+      ? {
+          Type: 'json-file',
+          Config: Object.fromEntries(options.logOpt.map((kv) => [kv.slice(0, kv.indexOf('=') < 0 ? kv.length : kv.indexOf('=')), kv.includes('=') ? kv.slice(kv.indexOf('=') + 1) : ''])),
+        }
+      : undefined,
+  );
   const body: Record<string, unknown> = {
     Image: iso.rootfs ?? 'host',
     Cmd: iso.command,

@@ -5,11 +5,11 @@
  */
 import { createCgroupDriver } from '../cgroups/index.js';
 import { launcherPath } from '../container/launcher.js';
-import { CorralError, InvalidArgumentError } from '../errors.js';
+import { InvalidArgumentError } from '../errors.js';
 import { resolveStateRoot } from '../state/root.js';
 import { CORRAL_VERSION } from '../version.js';
 import { createLogger, parseLogLevel, type LogLevel, type Logger } from '../log.js';
-import { prepareSocketPath, startApiServer } from '../api/server.js';
+import { prepareSocketPath, startApiServer, type ApiServer } from '../api/server.js';
 import { socketFromGlobal } from '../client/host.js';
 import { API_VERSION, gatherSystemFacts } from '../api/system.js';
 import { Supervisor } from '../daemon/supervisor.js';
@@ -125,7 +125,7 @@ export function parseDaemonArgs(argv: readonly string[]): DaemonFlags {
         break;
       case '--project': {
         const project = value();
-        if (!PROJECT_NAME.test(project)) throw new InvalidArgumentError('--project', project, 'a project name matching [a-z0-9][a-z0-9_-]* (Compose\'s rule)');
+        if (!PROJECT_NAME.test(project)) throw new InvalidArgumentError('--project', project, "a project name matching [a-z0-9][a-z0-9_-]* (Compose's rule)");
         flags.project = project;
         break;
       }
@@ -168,7 +168,7 @@ export async function runDaemon(global: DaemonGlobals, argv: readonly string[], 
   }
   const socketPath = socketFromGlobal(global.host, env);
   const log = createLogger({ level: flags.logLevel });
-  let server;
+  let server: ApiServer | undefined;
   let supervisor: Supervisor | undefined;
   let sampler: Sampler | undefined;
   let metrics: MetricsServer | undefined;

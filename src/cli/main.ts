@@ -90,10 +90,13 @@ const CLIENT_COMMANDS: Readonly<Record<string, () => Promise<ClientCommand>>> = 
   events: async () => (await import('./commands/events.js')).events,
   update: async () => (await import('./commands/update.js')).update,
   ...Object.fromEntries(
-    ['stop', 'restart', 'kill', 'rm', 'wait'].map((name) => [name, async () => {
-      const { runContainerAction } = await import('./commands/actions.js');
-      return (ctx: ClientContext, argv: readonly string[]) => runContainerAction(name, ctx, argv);
-    }]),
+    ['stop', 'restart', 'kill', 'rm', 'wait'].map((name) => [
+      name,
+      async () => {
+        const { runContainerAction } = await import('./commands/actions.js');
+        return (ctx: ClientContext, argv: readonly string[]) => runContainerAction(name, ctx, argv);
+      },
+    ]),
   ),
 };
 

@@ -25,7 +25,7 @@ async function runStandAlone(global: RunGlobals, config: RunConfig, defaultDrive
     throw new InvalidArgumentError(
       '--restart',
       formatRestartPolicy(config.restartPolicy),
-      'restart policies need the daemon: a stand-alone corral run ends with its workload (start the daemon with \'corral daemon\'; corral run then goes through it)',
+      "restart policies need the daemon: a stand-alone corral run ends with its workload (start the daemon with 'corral daemon'; corral run then goes through it)",
     );
   }
   const driver = config.cgroupParent === undefined ? defaultDriver : await createCgroupDriver({ parent: config.cgroupParent });
@@ -42,7 +42,11 @@ export async function runCommand(global: RunGlobals, ctx: ClientContext, argv: s
   const root = global.root ?? process.env.CORRAL_ROOT;
   if (detach) {
     const other = await otherDaemonRoot(ctx, root);
-    if (other !== undefined) throw new CorralError('EUSAGE', `a detached run goes to the daemon at unix://${ctx.socket}, which keeps its state in ${other}, not ${root}: drop --root (and CORRAL_ROOT) or point --host at a daemon using it`);
+    if (other !== undefined)
+      throw new CorralError(
+        'EUSAGE',
+        `a detached run goes to the daemon at unix://${ctx.socket}, which keeps its state in ${other}, not ${root}: drop --root (and CORRAL_ROOT) or point --host at a daemon using it`,
+      );
     return runDetached(ctx, options, config);
   }
   if (await daemonAnswers(ctx.socket)) {

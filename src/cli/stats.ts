@@ -44,20 +44,25 @@ export interface StatsFlags {
   help: boolean;
 }
 
+/** node's parseArgs with corral stats' flags; throws on an unknown flag or a missing value */
+function parseStatsArgv(argv: readonly string[]) {
+  return parseArgs({
+    args: [...argv],
+    allowPositionals: true,
+    options: {
+      all: { type: 'boolean', short: 'a' },
+      'no-stream': { type: 'boolean' },
+      'no-trunc': { type: 'boolean' },
+      format: { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+}
+
 export function parseStatsArgs(argv: readonly string[]): StatsFlags {
-  let parsed;
+  let parsed: ReturnType<typeof parseStatsArgv>;
   try {
-    parsed = parseArgs({
-      args: [...argv],
-      allowPositionals: true,
-      options: {
-        all: { type: 'boolean', short: 'a' },
-        'no-stream': { type: 'boolean' },
-        'no-trunc': { type: 'boolean' },
-        format: { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    });
+    parsed = parseStatsArgv(argv);
   } catch (err) {
     // node's messages name the option in quotes: "Unknown option '--x'", "Option '--format <value>' argument missing"
     const e = err as Error & { code?: string };
@@ -97,7 +102,12 @@ function checkTemplate(template: string): void {
     ACTION.lastIndex = 0;
     const ok = ACTION.exec(action);
     if (!ok || ok[0] !== action || (ok[1] !== undefined && !FIELDS[ok[1]])) {
-      throw new CorralError('EUSAGE', `invalid --format template ${JSON.stringify(template)}: unknown action ${action} (fields: ${Object.keys(FIELDS).map((f) => `.${f}`).join(' ')}, or json .)`);
+      throw new CorralError(
+        'EUSAGE',
+        `invalid --format template ${JSON.stringify(template)}: unknown action ${action} (fields: ${Object.keys(FIELDS)
+          .map((f) => `.${f}`)
+          .join(' ')}, or json .)`,
+      );
     }
   }
 }

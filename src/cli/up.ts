@@ -82,7 +82,10 @@ async function localCreateCheck(): Promise<CreateCheck> {
   const drivers = new Map<string, Promise<CgroupDriver>>();
   const driver = (parent: string | undefined) => {
     let d = drivers.get(parent ?? '');
-    if (!d) drivers.set(parent ?? '', (d = createCgroupDriver(parent === undefined ? {} : { parent })));
+    if (!d) {
+      d = createCgroupDriver(parent === undefined ? {} : { parent });
+      drivers.set(parent ?? '', d);
+    }
     return d;
   };
   const facts = await hostFacts(await driver(undefined));

@@ -113,7 +113,7 @@ export interface ExecOptions {
   specFile: string;
   sys: Syscalls;
   /** each piece of output as it arrives; return false to pause reading until resumeOutput() */
-  onOutput?: (stream: 'stdout' | 'stderr', chunk: Buffer) => boolean | void;
+  onOutput?: (stream: 'stdout' | 'stderr', chunk: Buffer) => boolean | undefined;
   /** how long output is still read after the process ended (a process it left behind may hold the pipes) */
   drainMs?: number;
   launcher?: string;
@@ -160,9 +160,7 @@ export function startExec(spec: LaunchSpec, options: ExecOptions): ExecProcess {
 
   const started = launch.launched.then(
     (outcome): ExecStart =>
-      outcome.kind === 'started'
-        ? { kind: 'started', pid: outcome.pid }
-        : { kind: 'failed', exitCode: execFailureCode(outcome.error), message: describeExecFailure(outcome.error, command) },
+      outcome.kind === 'started' ? { kind: 'started', pid: outcome.pid } : { kind: 'failed', exitCode: execFailureCode(outcome.error), message: describeExecFailure(outcome.error, command) },
     (err: Error): ExecStart => ({ kind: 'failed', exitCode: 126, message: err.message }),
   );
   void started.finally(() => fs.rm(options.specFile, { force: true }).catch(() => {}));
@@ -172,10 +170,7 @@ export function startExec(spec: LaunchSpec, options: ExecOptions): ExecProcess {
     const end = await launch.ended.catch(() => undefined);
     // read on what the process wrote before it ended, for at most drainMs
     let timer: NodeJS.Timeout | undefined;
-    await Promise.race([
-      Promise.all(streams.map((s) => s.done)),
-      new Promise<void>((resolve) => (timer = setTimeout(resolve, options.drainMs ?? EXEC_DRAIN_MS))),
-    ]);
+    await Promise.race([Promise.all(streams.map((s) => s.done)), new Promise<void>((resolve) => (timer = setTimeout(resolve, options.drainMs ?? EXEC_DRAIN_MS)))]);
     clearTimeout(timer);
     for (const s of streams) s.socket.destroy();
     if (start.kind === 'failed') return start.exitCode;
@@ -190,6 +185,8 @@ export function startExec(spec: LaunchSpec, options: ExecOptions): ExecProcess {
     kill: (signal) => {
       if (launch.process.exitCode === null && launch.process.signalCode === null) launch.process.kill(signal);
     },
-    resumeOutput: () => streams.forEach((s) => s.socket.resume()),
+    resumeOutput: () => {
+      for (const s of streams) s.socket.resume();
+    },
   };
 }

@@ -14,9 +14,7 @@ export function launcherPath(env: NodeJS.ProcessEnv = process.env): string {
   return env.CORRAL_LAUNCHER ?? fileURLToPath(new URL('../../../native/corral-launch', import.meta.url));
 }
 
-export type LaunchOutcome =
-  | { kind: 'started'; pid: number; notes: string[] }
-  | { kind: 'failed'; error: LauncherStatus & { kind: 'error' }; notes: string[] };
+export type LaunchOutcome = { kind: 'started'; pid: number; notes: string[] } | { kind: 'failed'; error: LauncherStatus & { kind: 'error' }; notes: string[] };
 
 export type ExitOutcome = { how: 'exited' | 'signaled'; value: number };
 
@@ -73,19 +71,17 @@ export function startLauncher(specFile: string, stdio: LauncherStdio = 'inherit'
     }
   });
 
-  const ended = new Promise<{ status: ExitOutcome | undefined; launcherCode: number | null; launcherSignal: NodeJS.Signals | null }>(
-    (resolve, reject) => {
-      child.once('error', (err) => {
-        failLaunch(new Error(`start launcher ${bin}: ${(err as NodeJS.ErrnoException).code ?? err.message}`));
-        reject(err);
-      });
-      // 'close' fires after the status pipe is drained, so exitStatus is final here.
-      child.once('close', (code, signal) => {
-        failLaunch(new Error(`launcher ended before the workload started (code ${code}, signal ${signal})`));
-        resolve({ status: exitStatus, launcherCode: code, launcherSignal: signal });
-      });
-    },
-  );
+  const ended = new Promise<{ status: ExitOutcome | undefined; launcherCode: number | null; launcherSignal: NodeJS.Signals | null }>((resolve, reject) => {
+    child.once('error', (err) => {
+      failLaunch(new Error(`start launcher ${bin}: ${(err as NodeJS.ErrnoException).code ?? err.message}`));
+      reject(err);
+    });
+    // 'close' fires after the status pipe is drained, so exitStatus is final here.
+    child.once('close', (code, signal) => {
+      failLaunch(new Error(`launcher ended before the workload started (code ${code}, signal ${signal})`));
+      resolve({ status: exitStatus, launcherCode: code, launcherSignal: signal });
+    });
+  });
   ended.catch(() => {});
   return { process: child, launched, ended };
 }

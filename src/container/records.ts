@@ -202,7 +202,12 @@ export async function readContainerRecord(root: string, id: string, options: Rec
     const st = await fs.stat(dir);
     created = st.birthtimeMs > 0 ? st.birthtime : st.ctime;
   }
-  const [pidFile, exitFile, run, labelsFile] = await Promise.all([readOptional(path.join(dir, 'pid')), readOptional(path.join(dir, 'exit')), readRunState(dir), readOptional(path.join(dir, LABELS_FILE))]);
+  const [pidFile, exitFile, run, labelsFile] = await Promise.all([
+    readOptional(path.join(dir, 'pid')),
+    readOptional(path.join(dir, 'exit')),
+    readRunState(dir),
+    readOptional(path.join(dir, LABELS_FILE)),
+  ]);
   const pid = pidFile ? parsePidFile(pidFile.text) : undefined;
   const exit = exitFile ? parseExitFile(exitFile.text) : undefined;
   const record: ContainerRecord = {
@@ -250,10 +255,7 @@ export async function readContainerRecord(root: string, id: string, options: Rec
 }
 
 /** Every container of the state directory, newest first, and the records that could not be read. */
-export async function listContainerRecords(
-  root: string,
-  options: RecordReadOptions = {},
-): Promise<{ records: ContainerRecord[]; errors: { id: string; message: string }[] }> {
+export async function listContainerRecords(root: string, options: RecordReadOptions = {}): Promise<{ records: ContainerRecord[]; errors: { id: string; message: string }[] }> {
   let entries: string[];
   try {
     entries = await fs.readdir(path.join(root, 'containers'));

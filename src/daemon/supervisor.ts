@@ -205,7 +205,11 @@ export class Supervisor {
     const driver = await this.driver(config.cgroupParent);
     const id = newContainerId();
     const logPath = path.join(this.dir(id), LOG_FILE);
-    await createStored(config, { stateRoot: this.deps.stateRoot, driver, stderr: process.stderr, id }, { header: { detach: true, log: { path: logPath, maxSize: config.log?.maxSize ?? 0, maxFiles: config.log?.maxFiles ?? 1 } } });
+    await createStored(
+      config,
+      { stateRoot: this.deps.stateRoot, driver, stderr: process.stderr, id },
+      { header: { detach: true, log: { path: logPath, maxSize: config.log?.maxSize ?? 0, maxFiles: config.log?.maxFiles ?? 1 } } },
+    );
     const hc = obj(body.HostConfig);
     const hostConfig: Record<string, unknown> = {};
     for (const k of HOST_CONFIG_FIELDS) if (hc[k] !== undefined) hostConfig[k] = hc[k];
@@ -261,9 +265,11 @@ export class Supervisor {
     const previous = this.launching.get(id) ?? Promise.resolve();
     const next = previous.catch(() => {}).then(() => this.launchNow(id, why));
     this.launching.set(id, next);
-    void next.finally(() => {
-      if (this.launching.get(id) === next) this.launching.delete(id);
-    }).catch(() => {});
+    void next
+      .finally(() => {
+        if (this.launching.get(id) === next) this.launching.delete(id);
+      })
+      .catch(() => {});
     return next;
   }
 
@@ -409,13 +415,14 @@ export class Supervisor {
     this.backoff.set(id, decision.backoffMs);
     const lastExit = { exitCode: code, oomKilled: oom, finishedAt, ...(exit?.signal !== undefined ? { signal: exit.signal } : {}) };
     // with AutoRemove and no restart the container goes at once: its state is not worth two fsyncs
-    if (decision.restart || !stored.config.rm) await writeRunState(dir, {
-      status: decision.restart ? 'restarting' : 'exited',
-      restartCount: restartCount + (decision.restart ? 1 : 0),
-      manuallyStopped,
-      ...(startedAt ? { startedAt } : {}),
-      lastExit,
-    });
+    if (decision.restart || !stored.config.rm)
+      await writeRunState(dir, {
+        status: decision.restart ? 'restarting' : 'exited',
+        restartCount: restartCount + (decision.restart ? 1 : 0),
+        manuallyStopped,
+        ...(startedAt ? { startedAt } : {}),
+        lastExit,
+      });
     this.deps.log.info('container exited', { id, exitCode: code, oomKilled: oom, ...(decision.restart ? { restartInMs: decision.backoffMs, restartCount: restartCount + 1 } : {}) });
     const actor = this.actor(id, stored);
     this.events.container('die', actor, { exitCode: code });
@@ -513,7 +520,15 @@ export class Supervisor {
     const stored = await this.stored(id);
     const run = await this.runState(id);
     const legacyEnded = (stored as unknown as { state?: unknown }).state !== undefined;
-    if (run?.status === 'running' || (!run && !legacyEnded && (await fs.access(path.join(dir, 'launcher.pid')).then(() => true, () => false)))) {
+    if (
+      run?.status === 'running' ||
+      (!run &&
+        !legacyEnded &&
+        (await fs.access(path.join(dir, 'launcher.pid')).then(
+          () => true,
+          () => false,
+        )))
+    ) {
       this.deps.log.info('following a container started before this daemon', { id });
       // kills before this daemon ran were nobody's to report: count from what the kernel says now
       await this.watchOom(id, stored, 'current');
@@ -522,7 +537,11 @@ export class Supervisor {
       this.deps.log.info('resuming a restart', { id });
       this.backoff.set(id, BACKOFF_INITIAL_MS);
       this.scheduleRestart(id, BACKOFF_INITIAL_MS);
-    } else if (run?.status === 'exited' && run.lastExit && restartOnDaemonStart(this.policyOf(stored), { exitCode: run.lastExit.exitCode, manuallyStopped: run.manuallyStopped, restartCount: run.restartCount })) {
+    } else if (
+      run?.status === 'exited' &&
+      run.lastExit &&
+      restartOnDaemonStart(this.policyOf(stored), { exitCode: run.lastExit.exitCode, manuallyStopped: run.manuallyStopped, restartCount: run.restartCount })
+    ) {
       this.deps.log.info('starting a container by its restart policy', { id, policy: formatRestartPolicy(this.policyOf(stored)) });
       this.launch(id, 'daemon').catch((err: Error) => this.deps.log.error('restart at daemon start failed', { id, err: err.message }));
     }
@@ -673,7 +692,13 @@ export class Supervisor {
       await this.kill(id, osConstants.signals.SIGKILL).catch(() => {});
       await ended;
       // with AutoRemove the watcher removed it already
-      if (!(await fs.access(this.dir(id)).then(() => true, () => false))) return;
+      if (
+        !(await fs.access(this.dir(id)).then(
+          () => true,
+          () => false,
+        ))
+      )
+        return;
     } else if (r.status !== 'created') {
       await this.watched.get(id);
     }
@@ -687,9 +712,12 @@ export class Supervisor {
     const actor = this.actor(id, stored);
     if (stored && !known.cgroupGone) {
       const driver = await this.driver(stored.config.cgroupParent);
-      await driver.open(id).destroy().catch((err: NodeJS.ErrnoException) => {
-        if (err.code !== 'ENOENT') throw err;
-      });
+      await driver
+        .open(id)
+        .destroy()
+        .catch((err: NodeJS.ErrnoException) => {
+          if (err.code !== 'ENOENT') throw err;
+        });
     }
     await removeContainerDirs(containerPaths(this.deps.stateRoot, id));
     if (name !== undefined) await releaseName(this.deps.stateRoot, name);
@@ -805,4 +833,29 @@ function memoryBusy(id: string, max: number, used: number | undefined, file: str
 }
 
 /** The HostConfig fields kept for inspect. */
-const HOST_CONFIG_FIELDS = ['Memory', 'MemorySwap', 'MemoryReservation', 'NanoCpus', 'CpuPeriod', 'CpuQuota', 'CpuShares', 'CpusetCpus', 'CpusetMems', 'PidsLimit', 'BlkioWeight', 'BlkioDeviceReadBps', 'BlkioDeviceWriteBps', 'BlkioDeviceReadIOps', 'BlkioDeviceWriteIOps', 'Binds', 'ReadonlyRootfs', 'NetworkMode', 'CapAdd', 'CapDrop', 'AutoRemove', 'CgroupParent', 'RestartPolicy', 'LogConfig'];
+const HOST_CONFIG_FIELDS = [
+  'Memory',
+  'MemorySwap',
+  'MemoryReservation',
+  'NanoCpus',
+  'CpuPeriod',
+  'CpuQuota',
+  'CpuShares',
+  'CpusetCpus',
+  'CpusetMems',
+  'PidsLimit',
+  'BlkioWeight',
+  'BlkioDeviceReadBps',
+  'BlkioDeviceWriteBps',
+  'BlkioDeviceReadIOps',
+  'BlkioDeviceWriteIOps',
+  'Binds',
+  'ReadonlyRootfs',
+  'NetworkMode',
+  'CapAdd',
+  'CapDrop',
+  'AutoRemove',
+  'CgroupParent',
+  'RestartPolicy',
+  'LogConfig',
+];

@@ -8,9 +8,7 @@ export function supervisorTarget(supervisor: Supervisor, stateRoot: string): Rec
   return {
     async list(project) {
       const { records } = await listContainerRecords(stateRoot);
-      return records
-        .filter((r) => r.labels?.[LABEL_PROJECT] === project)
-        .map((r) => existingContainer(r.id, r.status, r.name, r.labels ?? {}));
+      return records.filter((r) => r.labels?.[LABEL_PROJECT] === project).map((r) => existingContainer(r.id, r.status, r.name, r.labels ?? {}));
     },
     create: (name, body) => supervisor.create(body, name),
     async start(id) {

@@ -80,12 +80,7 @@ export const PROC_VOLUME_TARGETS: readonly string[] = [
 const MAX_ID = 4_294_967_294;
 
 /** What the plan mounts where; the header and body for the launcher. */
-export function planIsolation(
-  opts: IsolationOptions,
-  paths: ContainerPaths,
-  cgroup: CgroupPlacement,
-  host: HostLayout,
-): LaunchSpec {
+export function planIsolation(opts: IsolationOptions, paths: ContainerPaths, cgroup: CgroupPlacement, host: HostLayout): LaunchSpec {
   const header = planHeader(opts, paths, cgroup);
   const merged = paths.merged;
   const inRoot = (path: string): string => posix.join(merged, path);
@@ -279,7 +274,10 @@ function checkVolumes(volumes: VolumeMount[]): VolumeMount[] {
     return { ...v, target };
   });
   const depth = (path: string) => path.split('/').length;
-  return out.map((v, i) => ({ v, i })).sort((a, b) => depth(a.v.target) - depth(b.v.target) || a.i - b.i).map((x) => x.v);
+  return out
+    .map((v, i) => ({ v, i }))
+    .sort((a, b) => depth(a.v.target) - depth(b.v.target) || a.i - b.i)
+    .map((x) => x.v);
 }
 
 function checkWorkdir(workdir: string): string {

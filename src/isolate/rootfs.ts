@@ -5,7 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { chmod, lstat, mkdir, readlink, rename, rm, stat, symlink } from 'node:fs/promises';
-import { mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, type Stats } from 'node:fs';
 import { join, posix } from 'node:path';
 import { CorralError, InvalidArgumentError, UnsupportedError } from '../errors.js';
 import { SKELETON_DIRS, SYSTEM_DIR_NAMES } from './plan.js';
@@ -96,7 +96,7 @@ export async function describeHostSystemDirs(hostRoot = '/'): Promise<HostSystem
   const out: HostSystemDir[] = [];
   for (const name of SYSTEM_DIR_NAMES) {
     const path = join(hostRoot, name);
-    let info;
+    let info: Stats;
     try {
       info = await lstat(path);
     } catch (error) {
@@ -171,7 +171,7 @@ async function buildSkeleton(root: string, systemDirs: HostSystemDir[]): Promise
 async function checkSkeleton(skeleton: string, systemDirs: HostSystemDir[]): Promise<void> {
   for (const dir of systemDirs) {
     const path = posix.join(skeleton, dir.name);
-    let info;
+    let info: Stats;
     try {
       info = await lstat(path);
     } catch (error) {

@@ -310,7 +310,7 @@ export function decodeSpec(text: string): LaunchSpec {
   let seenVersion = false;
   let seenExec = false;
   rawLines.forEach((raw, index) => {
-    const bad = (): never => {
+    const bad: () => never = () => {
       throw new ParseError('launcher spec', raw);
     };
     const parts = raw.split('\t').map(unescapeField);
@@ -380,7 +380,7 @@ export function decodeSpec(text: string): LaunchSpec {
         return;
       case 'mknod': {
         const type = f(1);
-        if (type !== 'c' && type !== 'b') return bad();
+        if (type !== 'c' && type !== 'b') bad();
         directives.push({ kind: 'mknod', path: f(0), type, major: decimal(f(2)), minor: decimal(f(3)), mode: octalField(f(4)) });
         return;
       }

@@ -48,9 +48,9 @@ export function memoryUsage(memory: DockerMemoryStats | undefined): number | und
   const usage = memory?.usage;
   if (usage === undefined) return undefined;
   const stats = memory?.stats ?? {};
-  const v1 = stats['total_inactive_file'];
+  const v1 = stats.total_inactive_file;
   if (v1 !== undefined && v1 < usage) return usage - v1;
-  const v2 = stats['inactive_file'] ?? 0;
+  const v2 = stats.inactive_file ?? 0;
   if (v2 < usage) return usage - v2;
   return usage;
 }

@@ -22,10 +22,37 @@ export const UINT64_MAX = 2 ** 64;
  * the rest of the file; on v1 it reports every key of memory.stat.
  */
 export const V2_MEMORY_STAT_KEYS: readonly string[] = [
-  'anon', 'file', 'kernel_stack', 'slab', 'sock', 'shmem', 'file_mapped', 'file_dirty', 'file_writeback', 'anon_thp',
-  'inactive_anon', 'active_anon', 'inactive_file', 'active_file', 'unevictable', 'slab_reclaimable', 'slab_unreclaimable',
-  'pgfault', 'pgmajfault', 'workingset_refault', 'workingset_activate', 'workingset_nodereclaim', 'pgrefill', 'pgscan',
-  'pgsteal', 'pgactivate', 'pgdeactivate', 'pglazyfree', 'pglazyfreed', 'thp_fault_alloc', 'thp_collapse_alloc',
+  'anon',
+  'file',
+  'kernel_stack',
+  'slab',
+  'sock',
+  'shmem',
+  'file_mapped',
+  'file_dirty',
+  'file_writeback',
+  'anon_thp',
+  'inactive_anon',
+  'active_anon',
+  'inactive_file',
+  'active_file',
+  'unevictable',
+  'slab_reclaimable',
+  'slab_unreclaimable',
+  'pgfault',
+  'pgmajfault',
+  'workingset_refault',
+  'workingset_activate',
+  'workingset_nodereclaim',
+  'pgrefill',
+  'pgscan',
+  'pgsteal',
+  'pgactivate',
+  'pgdeactivate',
+  'pglazyfree',
+  'pglazyfreed',
+  'thp_fault_alloc',
+  'thp_collapse_alloc',
 ];
 
 /** Who the stats are of. */
@@ -92,8 +119,26 @@ export function blkioStats(s: ContainerSample, mode: CgroupMode): DockerBlkioSta
   const devices = s.cgroup.io?.devices ?? [];
   const v1 = mode === 'v1';
   return {
-    io_service_bytes_recursive: entries(devices, v1 ? [['Read', 'rbytes'], ['Write', 'wbytes'], ['Discard', 'dbytes']] : [['read', 'rbytes'], ['write', 'wbytes']]),
-    io_serviced_recursive: v1 ? entries(devices, [['Read', 'rios'], ['Write', 'wios'], ['Discard', 'dios']]) : null,
+    io_service_bytes_recursive: entries(
+      devices,
+      v1
+        ? [
+            ['Read', 'rbytes'],
+            ['Write', 'wbytes'],
+            ['Discard', 'dbytes'],
+          ]
+        : [
+            ['read', 'rbytes'],
+            ['write', 'wbytes'],
+          ],
+    ),
+    io_serviced_recursive: v1
+      ? entries(devices, [
+          ['Read', 'rios'],
+          ['Write', 'wios'],
+          ['Discard', 'dios'],
+        ])
+      : null,
     io_queue_recursive: null,
     io_service_time_recursive: null,
     io_wait_time_recursive: null,
@@ -109,8 +154,14 @@ export function networkStats(s: ContainerSample): Record<string, DockerNetworkSt
   const out: Record<string, DockerNetworkStats> = {};
   for (const [name, n] of s.networks) {
     out[name] = {
-      rx_bytes: n.rxBytes, rx_packets: n.rxPackets, rx_errors: n.rxErrors, rx_dropped: n.rxDropped,
-      tx_bytes: n.txBytes, tx_packets: n.txPackets, tx_errors: n.txErrors, tx_dropped: n.txDropped,
+      rx_bytes: n.rxBytes,
+      rx_packets: n.rxPackets,
+      rx_errors: n.rxErrors,
+      rx_dropped: n.rxDropped,
+      tx_bytes: n.txBytes,
+      tx_packets: n.txPackets,
+      tx_errors: n.txErrors,
+      tx_dropped: n.txDropped,
     };
   }
   return out;
@@ -130,8 +181,17 @@ export function dockerStats(subject: StatsSubject, current: ContainerSample | un
   const name = subject.name !== undefined ? `/${subject.name}` : '';
   if (!current) {
     return {
-      read: ZERO_TIME, preread: ZERO_TIME, pids_stats: {}, blkio_stats: blkioStats({ time: 0, cgroup: { errors: [] }, errors: [] }, subject.mode),
-      num_procs: 0, storage_stats: {}, cpu_stats: emptyCpuStats(), precpu_stats: emptyCpuStats(), memory_stats: {}, name, id: subject.id,
+      read: ZERO_TIME,
+      preread: ZERO_TIME,
+      pids_stats: {},
+      blkio_stats: blkioStats({ time: 0, cgroup: { errors: [] }, errors: [] }, subject.mode),
+      num_procs: 0,
+      storage_stats: {},
+      cpu_stats: emptyCpuStats(),
+      precpu_stats: emptyCpuStats(),
+      memory_stats: {},
+      name,
+      id: subject.id,
     };
   }
   const pids = current.cgroup.pids;

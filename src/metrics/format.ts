@@ -122,7 +122,7 @@ function goFormatF2(x: number): string {
   const keep = dp + 2;
   if (keep <= 0) {
     // below 0.005, or a tie at exactly 0.005 (rounds to even: 0.00); above rounds up to 0.01
-    const up = keep === 0 && ((digits.charCodeAt(0) - 48 > 5) || (digits[0] === '5' && digits.length > 1));
+    const up = keep === 0 && (digits.charCodeAt(0) - 48 > 5 || (digits[0] === '5' && digits.length > 1));
     return sign + (up ? '0.01' : '0.00');
   }
   let padded = digits.padEnd(keep, '0');

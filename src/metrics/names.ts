@@ -58,21 +58,46 @@ export const METRICS: readonly MetricName[] = [
   { name: 'container_last_seen', type: 'gauge', help: 'Last time a container was seen by the exporter (unix seconds).' },
   // corral's own
   { name: 'corral_container_restarts_total', type: 'counter', help: 'Number of times corral restarted the container.' },
-  { name: 'corral_container_state', type: 'gauge', help: 'Container state: one series per state (label state: created, running, paused, restarting, exited, dead), 1 for the current one, 0 for the others.', extraLabels: ['state'] },
-  { name: 'corral_container_exit_code', type: 'gauge', help: 'Exit code of the container\'s last run.' },
+  {
+    name: 'corral_container_state',
+    type: 'gauge',
+    help: 'Container state: one series per state (label state: created, running, paused, restarting, exited, dead), 1 for the current one, 0 for the others.',
+    extraLabels: ['state'],
+  },
+  { name: 'corral_container_exit_code', type: 'gauge', help: "Exit code of the container's last run." },
   { name: 'corral_container_pids_limit', type: 'gauge', help: 'pids.max of the container (absent when unlimited).' },
   { name: 'corral_container_oom_kills_total', type: 'counter', help: 'Number of processes of the container killed by the OOM killer (memory.events oom_kill).' },
-  { name: 'corral_sample_errors_total', type: 'counter', help: 'Reads of a container\'s file that failed (label file: the cgroup file name, net/dev, /proc/stat); its metrics from that file are missing meanwhile.', extraLabels: ['file'] },
+  {
+    name: 'corral_sample_errors_total',
+    type: 'counter',
+    help: "Reads of a container's file that failed (label file: the cgroup file name, net/dev, /proc/stat); its metrics from that file are missing meanwhile.",
+    extraLabels: ['file'],
+  },
   // the sampler itself
   { name: 'corral_sampler_cpu_seconds_total', type: 'counter', help: 'CPU time the daemon spent sampling containers, in seconds.', perContainer: false },
   { name: 'corral_sampler_last_tick_seconds', type: 'gauge', help: 'Wall time of the last sampling pass over every running container, in seconds.', perContainer: false },
   { name: 'corral_sampler_containers', type: 'gauge', help: 'Containers read in the last sampling pass.', perContainer: false },
   { name: 'corral_sampler_interval_seconds', type: 'gauge', help: 'The sampling interval (--sample-interval), in seconds.', perContainer: false },
-  { name: 'corral_sampler_idle_interval_seconds', type: 'gauge', help: 'The longest a quiet container (CPU and memory counters unchanged) goes without a full reading (--sample-idle-interval), in seconds.', perContainer: false },
+  {
+    name: 'corral_sampler_idle_interval_seconds',
+    type: 'gauge',
+    help: 'The longest a quiet container (CPU and memory counters unchanged) goes without a full reading (--sample-idle-interval), in seconds.',
+    perContainer: false,
+  },
   { name: 'corral_sampler_full_reads_total', type: 'counter', help: 'Readings of every stats file of a container.', perContainer: false },
-  { name: 'corral_sampler_open_files', type: 'gauge', help: 'Stats files the sampler keeps open to re-read (at most half the daemon\'s open-files limit).', perContainer: false },
-  { name: 'corral_sampler_unkept_reads_total', type: 'counter', help: 'Stats file reads that opened and closed the file because the sampler already kept half the open-files limit: raise LimitNOFILE.', perContainer: false },
-  { name: 'corral_sampler_quiet_reads_total', type: 'counter', help: 'Readings of a quiet container: its CPU and memory counters only, as at its last full reading, the other values carried from it.', perContainer: false },
+  { name: 'corral_sampler_open_files', type: 'gauge', help: "Stats files the sampler keeps open to re-read (at most half the daemon's open-files limit).", perContainer: false },
+  {
+    name: 'corral_sampler_unkept_reads_total',
+    type: 'counter',
+    help: 'Stats file reads that opened and closed the file because the sampler already kept half the open-files limit: raise LimitNOFILE.',
+    perContainer: false,
+  },
+  {
+    name: 'corral_sampler_quiet_reads_total',
+    type: 'counter',
+    help: 'Readings of a quiet container: its CPU and memory counters only, as at its last full reading, the other values carried from it.',
+    perContainer: false,
+  },
 ];
 
 /** The names alone. */

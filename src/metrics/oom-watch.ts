@@ -60,7 +60,18 @@ import { fromV1Limit } from '../cgroups/v1/memory.js';
 import type { Logger } from '../log.js';
 import { sharedPoller, type FdPoller } from '../sys/fd-poller.js';
 import type { Syscalls } from '../sys/syscalls.js';
-import { diffCounters, killSnapshot, nearLimitThreshold, oomEventAttributes, parseMemoryEvents, parseOomControl, ZERO_COUNTERS, type MemorySnapshot, type OomCounters, type OomDelta } from './oom-counters.js';
+import {
+  diffCounters,
+  killSnapshot,
+  nearLimitThreshold,
+  oomEventAttributes,
+  parseMemoryEvents,
+  parseOomControl,
+  ZERO_COUNTERS,
+  type MemorySnapshot,
+  type OomCounters,
+  type OomDelta,
+} from './oom-counters.js';
 
 /** the slow re-read of every watched cgroup, in case a notification was lost */
 export const BACKSTOP_MS = 5_000;
@@ -188,9 +199,22 @@ export class OomWatcher {
       return;
     }
     const w: Watch = {
-      id, mode, dir, onKill, baseline: options.baseline, last: undefined, beforeKill: undefined, afterKill: undefined,
-      snapshotAt: 0, disarm: () => {}, ready: Promise.resolve(), release: async () => {}, reading: undefined, again: false,
-      timers: new Set(), ended: false,
+      id,
+      mode,
+      dir,
+      onKill,
+      baseline: options.baseline,
+      last: undefined,
+      beforeKill: undefined,
+      afterKill: undefined,
+      snapshotAt: 0,
+      disarm: () => {},
+      ready: Promise.resolve(),
+      release: async () => {},
+      reading: undefined,
+      again: false,
+      timers: new Set(),
+      ended: false,
     };
     this.watches.set(id, w);
     w.ready = (mode === 'v2' ? this.watchV2(w) : this.watchV1(w)).then(
@@ -281,7 +305,7 @@ export class OomWatcher {
    */
   async limitChanged(id: string): Promise<void> {
     const w = this.watches.get(id);
-    if (!w || w.mode !== 'v1') return;
+    if (w?.mode !== 'v1') return;
     await w.ready;
     if (w.ended || !this.poller) return;
     const sys = await this.loadSys();
@@ -502,10 +526,12 @@ export class OomWatcher {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    await Promise.all([...this.watches.values()].map(async (w) => {
-      await w.ready;
-      await this.end(w, 'closed');
-    }));
+    await Promise.all(
+      [...this.watches.values()].map(async (w) => {
+        await w.ready;
+        await this.end(w, 'closed');
+      }),
+    );
     this.watches.clear();
     // the shared poller gives its thread back by itself once every watch unregistered its eventfd
   }

@@ -11,7 +11,7 @@
 import { Registry, collectDefaultMetrics, type Metric } from 'prom-client';
 import { cpuWeightToShares } from '../cgroups/convert.js';
 import { memoryUsage } from './derive.js';
-import { CONTAINER_LABELS, METRICS, type MetricName } from './names.js';
+import { METRICS, type MetricName } from './names.js';
 import type { ContainerSample, TrackedContainer } from './sample.js';
 import type { SamplerHealth } from './sampler.js';
 
@@ -181,7 +181,11 @@ function eachSeries(m: MetricName, source: ExporterSource, snapshot: Snapshot, e
   }
   const containers = snapshot.get();
   if (m.name === 'corral_container_state') {
-    for (const { c, states } of containers) CONTAINER_STATES.forEach((state, i) => emit(states[i]!, c.status === state ? 1 : 0));
+    for (const { c, states } of containers) {
+      CONTAINER_STATES.forEach((state, i) => {
+        emit(states[i]!, c.status === state ? 1 : 0);
+      });
+    }
     return;
   }
   if (m.name === 'corral_sample_errors_total') {

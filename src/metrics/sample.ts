@@ -3,7 +3,7 @@
  * and its latest two samples. Samples are replaced, never changed: readers (the stats API, the
  * exporter, `corral stats`) hold on to one without copying.
  */
-import type { CgroupMode, CgroupStats, Limit } from '../cgroups/types.js';
+import type { CgroupStats, Limit } from '../cgroups/types.js';
 import type { ContainerStatus } from '../container/records.js';
 import type { NetDevCounters } from './procfs.js';
 

@@ -118,13 +118,7 @@ function message(err: unknown): string {
 }
 
 /** A sample of `time`, with the tick's host-wide values. */
-function sampleOf(
-  time: number,
-  cgroup: CgroupStats,
-  errors: ContainerSample['errors'],
-  networks: ContainerSample['networks'],
-  host: HostReading,
-): ContainerSample {
+function sampleOf(time: number, cgroup: CgroupStats, errors: ContainerSample['errors'], networks: ContainerSample['networks'], host: HostReading): ContainerSample {
   const sample: ContainerSample = { time, cgroup, errors };
   if (networks) sample.networks = networks;
   if (host.systemCpuNs !== undefined) sample.systemCpuNs = host.systemCpuNs;
@@ -174,10 +168,16 @@ export class Sampler {
   private readonly idleMs: number;
 
   constructor(private readonly o: SamplerOptions) {
-    const files = (this.fs = o.fs ?? new OpenFileCgroupFs({ maxKept: ownKeptFilesBudget() }));
+    this.fs = o.fs ?? new OpenFileCgroupFs({ maxKept: ownKeptFilesBudget() });
+    const files = this.fs;
     // the descriptor counts are the file system's own, read when asked
     this.health = {
-      ticks: 0, cpuSeconds: 0, lastTickSeconds: 0, lastTickContainers: 0, fullReads: 0, quietReads: 0,
+      ticks: 0,
+      cpuSeconds: 0,
+      lastTickSeconds: 0,
+      lastTickContainers: 0,
+      fullReads: 0,
+      quietReads: 0,
       get openFiles() {
         return files.openCount;
       },

@@ -21,11 +21,7 @@ export function corruptName(file: string, now: Date): string {
  * Check each of `files` in `dir` with its parser; one that exists and throws is renamed aside.
  * A missing file is fine (not every container has every file); other read errors propagate.
  */
-export async function quarantineUnparsable(
-  dir: string,
-  parsers: Record<string, (text: string, file: string) => unknown>,
-  now: () => Date = () => new Date(),
-): Promise<Quarantined[]> {
+export async function quarantineUnparsable(dir: string, parsers: Record<string, (text: string, file: string) => unknown>, now: () => Date = () => new Date()): Promise<Quarantined[]> {
   const moved: Quarantined[] = [];
   for (const [name, parse] of Object.entries(parsers)) {
     const file = path.join(dir, name);

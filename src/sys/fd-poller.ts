@@ -134,6 +134,9 @@ const shared = new WeakMap<object, FdPoller>();
  */
 export function sharedPoller(sys: EpollSyscalls, onError: (err: Error) => void): FdPoller {
   let poller = shared.get(sys);
-  if (!poller) shared.set(sys, (poller = new FdPoller(sys, onError)));
+  if (!poller) {
+    poller = new FdPoller(sys, onError);
+    shared.set(sys, poller);
+  }
   return poller;
 }

@@ -39,7 +39,7 @@ export interface Syscalls {
   pollReadable(fd: number, timeoutMs: number): boolean;
 }
 
-/** Flags of eventfd(2) and epoll_create1(2) (x86_64 and aarch64 share these values). */
+/** Flags of pipe2(2), eventfd(2) and epoll_create1(2) (x86_64 and aarch64 share these values). */
 const O_CLOEXEC = 0o2000000;
 const EFD_NONBLOCK = 0o4000;
 const EPOLLIN = 0x1;
@@ -92,7 +92,6 @@ async function loadLibc(): Promise<Syscalls> {
   const statfs = libc.func('int statfs(const char *path, _Out_ uint8_t *buf)');
   const close = libc.func('int close(int fd)');
   const pipe2 = libc.func('int pipe2(_Out_ int *fds, int flags)');
-  const O_CLOEXEC = 0o2000000;
   const eventfd = libc.func('int eventfd(unsigned int initval, int flags)');
   const read = libc.func('long read(int fd, _Out_ uint8_t *buf, unsigned long count)');
   const write = libc.func('long write(int fd, const uint8_t *buf, unsigned long count)');

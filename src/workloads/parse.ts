@@ -142,7 +142,7 @@ class Reader {
     if (!range) return { ...(fallback ?? { line: 1, column: 1 }), path: fieldPath, text: '' };
     const { line, col } = this.lines.linePos(range[0]);
     const n = node && !isPair(node) ? this.deref(node) : undefined;
-    return { line, column: col, path: fieldPath, text: n && isScalar(n) ? this.scalarText(n) ?? '' : '' };
+    return { line, column: col, path: fieldPath, text: n && isScalar(n) ? (this.scalarText(n) ?? '') : '' };
   }
 
   problem(at: Origin, reason: string): void {
@@ -181,7 +181,7 @@ class Reader {
       }
       seen.set(key, at);
       const value = this.deref(pair.value as Node | null);
-      out.push({ key, value, at: { ...at, text: value && isScalar(value) ? this.scalarText(value) ?? '' : '' } });
+      out.push({ key, value, at: { ...at, text: value && isScalar(value) ? (this.scalarText(value) ?? '') : '' } });
     }
     return out;
   }
@@ -237,7 +237,10 @@ class Reader {
     const text = node && isScalar(node) && typeof node.value !== 'boolean' ? this.scalarText(node) : undefined;
     const m = text === undefined ? null : /^(\d{1,6})?(?:\.(\d{0,9})0*)?$/.exec(text);
     if (text === undefined || !m || !/\d/.test(text)) {
-      this.problem(at, text === undefined ? `expected a number of CPUs such as 0.5${describe(node)}` : `invalid value "${text}": expected a number of CPUs such as 0.5 or 2, with at most 9 decimal places`);
+      this.problem(
+        at,
+        text === undefined ? `expected a number of CPUs such as 0.5${describe(node)}` : `invalid value "${text}": expected a number of CPUs such as 0.5 or 2, with at most 9 decimal places`,
+      );
       return undefined;
     }
     return Number(m[1] ?? '0') * 1e9 + Number((m[2] ?? '').padEnd(9, '0'));
@@ -315,7 +318,12 @@ function command(node: Node | null, at: Origin, svc: ServiceBuilder): void {
     return;
   }
   const words = r.stringList(node, at);
-  if (words) svc.set('Cmd', words.map((w) => w.value), at);
+  if (words)
+    svc.set(
+      'Cmd',
+      words.map((w) => w.value),
+      at,
+    );
 }
 
 function environment(node: Node | null, at: Origin, svc: ServiceBuilder): void {
@@ -348,7 +356,11 @@ function environment(node: Node | null, at: Origin, svc: ServiceBuilder): void {
     r.problem(at, `expected a list of KEY=VALUE or a mapping${describe(node)}`);
     return;
   }
-  svc.set('Env', items.map((i) => i.value), at);
+  svc.set(
+    'Env',
+    items.map((i) => i.value),
+    at,
+  );
   svc.itemOrigins.Env = items;
 }
 
@@ -376,7 +388,11 @@ function volumes(node: Node | null, at: Origin, svc: ServiceBuilder): void {
     }
     binds.push({ value: [r.resolveHostPath(host), target, ...(mode === undefined ? [] : [mode])].join(':'), origin: itemAt });
   }
-  svc.set('HostConfig.Binds', binds.map((b) => b.value), at);
+  svc.set(
+    'HostConfig.Binds',
+    binds.map((b) => b.value),
+    at,
+  );
   svc.itemOrigins['HostConfig.Binds'] = binds;
 }
 

@@ -19,7 +19,6 @@
  */
 import type { DesiredService, ExistingContainer } from './service.js';
 
-
 export type Action =
   | { kind: 'create'; want: DesiredService }
   | { kind: 'recreate'; want: DesiredService; old: ExistingContainer; why: 'changed' | 'dead' | 'forced' }

@@ -22,12 +22,15 @@ export const LABEL_FILE = 'corral.workloads.file';
  */
 export function projectName(absFile: string, topLevelName: string | undefined, override: string | undefined): string {
   if (override !== undefined) {
-    if (!PROJECT_NAME.test(override)) throw new InvalidArgumentError('-p', override, 'a project name matching [a-z0-9][a-z0-9_-]* (Compose\'s rule)');
+    if (!PROJECT_NAME.test(override)) throw new InvalidArgumentError('-p', override, "a project name matching [a-z0-9][a-z0-9_-]* (Compose's rule)");
     return override;
   }
   if (topLevelName !== undefined) return topLevelName;
   const dir = path.basename(path.dirname(absFile));
-  const normalized = dir.toLowerCase().replace(/[^-_a-z0-9]+/g, '').replace(/^[-_]+/, '');
+  const normalized = dir
+    .toLowerCase()
+    .replace(/[^-_a-z0-9]+/g, '')
+    .replace(/^[-_]+/, '');
   if (normalized === '') throw new InvalidArgumentError('-p', '', `a project name: the directory name "${dir}" gives none, so give -p NAME or a top-level name in the file`);
   return normalized;
 }
@@ -42,7 +45,10 @@ function canonicalJson(value: unknown): string {
   if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
   if (typeof value === 'object' && value !== null) {
     const o = value as Record<string, unknown>;
-    return `{${Object.keys(o).sort().map((k) => `${JSON.stringify(k)}:${canonicalJson(o[k])}`).join(',')}}`;
+    return `{${Object.keys(o)
+      .sort()
+      .map((k) => `${JSON.stringify(k)}:${canonicalJson(o[k])}`)
+      .join(',')}}`;
   }
   return JSON.stringify(value);
 }

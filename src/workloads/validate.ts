@@ -6,7 +6,7 @@
  */
 import { dockerFieldOf } from '../container/config/body.js';
 import { RunUsageError } from '../container/config/run-flags.js';
-import { CorralError, InvalidArgumentError, InvalidParameterError, InvalidLimitError, UnsupportedError } from '../errors.js';
+import { type CorralError, InvalidArgumentError, InvalidParameterError, InvalidLimitError, UnsupportedError } from '../errors.js';
 import { WorkloadsFileError, type FileProblem, type Origin, type WorkloadService } from './parse.js';
 import type { DesiredService } from './service.js';
 

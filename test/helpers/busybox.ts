@@ -3,6 +3,7 @@
  * tests that need a real container root: an overlay lower dir, a pivot_root target, a chroot.
  */
 import { execFile } from 'node:child_process';
+import type { Stats } from 'node:fs';
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -103,7 +104,7 @@ async function listApplets(): Promise<string[]> {
 
 /** Identifies the host busybox the tree is made from; checks that it exists and is static. */
 async function busyboxStamp(): Promise<string> {
-  let st;
+  let st: Stats;
   try {
     st = await fs.stat(HOST_BUSYBOX);
   } catch (err) {
@@ -112,9 +113,7 @@ async function busyboxStamp(): Promise<string> {
     });
   }
   if (!(await isStaticElf(HOST_BUSYBOX))) {
-    throw new Error(
-      `${HOST_BUSYBOX} is dynamically linked: it cannot run inside a bare rootfs (install busybox-static)`,
-    );
+    throw new Error(`${HOST_BUSYBOX} is dynamically linked: it cannot run inside a bare rootfs (install busybox-static)`);
   }
   return `format=${FORMAT} size=${st.size} mtime=${Math.trunc(st.mtimeMs)}`;
 }

@@ -50,15 +50,16 @@ export async function stopAllCorrals(): Promise<void> {
   }
   // every cgroup, even when one of them fails; the first failure is thrown after
   let failure: unknown;
-  for (const name of await driver.list()) await driver.open(name).destroy().catch((err: unknown) => (failure ??= err));
+  for (const name of await driver.list())
+    await driver
+      .open(name)
+      .destroy()
+      .catch((err: unknown) => (failure ??= err));
   if (failure !== undefined) throw failure;
   await driver.removeParentIfEmpty();
 }
 
-export function startCorral(
-  args: string[],
-  env: NodeJS.ProcessEnv = {},
-): { child: ChildProcess; result: Promise<CorralResult>; stdout: () => string } {
+export function startCorral(args: string[], env: NodeJS.ProcessEnv = {}): { child: ChildProcess; result: Promise<CorralResult>; stdout: () => string } {
   const child = spawn(process.execPath, [CORRAL_BIN, ...withTestParent(args)], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
   let stdout = '';
   let stderr = '';

@@ -66,10 +66,14 @@ export async function startTestDaemon(root: string, socket: string, opts: { time
   return daemon;
 }
 
+/** A parsed JSON answer of the API, as the tests read it: any field at any depth, checked by assert. */
+// biome-ignore lint/suspicious/noExplicitAny: typing each answer the tests look into would copy the API's schema here
+export type ApiJson = Record<string, any>;
+
 /** A request with an optional JSON body; `json()` parses the answer. */
 export async function apiCall(socket: string, method: string, p: string, body?: unknown) {
   const r = await request(socket, { method, path: p, ...(body === undefined ? {} : { body: JSON.stringify(body), headers: { 'Content-Type': 'application/json' } }) });
-  return { ...r, json: () => JSON.parse(r.body) as Record<string, any> };
+  return { ...r, json: () => JSON.parse(r.body) as ApiJson };
 }
 
 /** the same, by the name the OOM tests use */
@@ -153,13 +157,13 @@ export async function stopDaemonProcess(d: DaemonProcess, signal: NodeJS.Signals
 }
 
 export interface ApiResult extends HttpResult {
-  json: () => Record<string, any>;
+  json: () => ApiJson;
 }
 
 /** A JSON request to the API on `socket` (the body, when given, is sent as JSON). */
 export async function apiRequest(socket: string, method: string, target: string, body?: unknown): Promise<ApiResult> {
   const r = await request(socket, { method, path: target, ...(body === undefined ? {} : { body: JSON.stringify(body), headers: { 'Content-Type': 'application/json' } }) });
-  return { ...r, json: () => JSON.parse(r.body) as Record<string, any> };
+  return { ...r, json: () => JSON.parse(r.body) as ApiJson };
 }
 
 /** A GET whose body is kept as bytes (the log stream is binary framing). */
@@ -257,8 +261,7 @@ export function subscribeEvents(socket: string, filters: Record<string, string[]
       res.on('data', (chunk: Buffer) => {
         const arrivedNs = process.hrtime.bigint();
         buffered += chunk.toString('utf8');
-        let nl: number;
-        while ((nl = buffered.indexOf('\n')) >= 0) {
+        for (let nl = buffered.indexOf('\n'); nl >= 0; nl = buffered.indexOf('\n')) {
           const line = buffered.slice(0, nl);
           buffered = buffered.slice(nl + 1);
           if (line.trim() !== '') events.push({ ...(JSON.parse(line) as Omit<StreamedEvent, 'arrivedNs'>), arrivedNs });
@@ -304,7 +307,10 @@ export function inotifyWatches(pid: number): number {
   for (const fd of fs.readdirSync(`/proc/${pid}/fd`)) {
     try {
       if (fs.readlinkSync(`/proc/${pid}/fd/${fd}`) !== 'anon_inode:inotify') continue;
-      watches += fs.readFileSync(`/proc/${pid}/fdinfo/${fd}`, 'utf8').split('\n').filter((l) => l.startsWith('inotify wd:')).length;
+      watches += fs
+        .readFileSync(`/proc/${pid}/fdinfo/${fd}`, 'utf8')
+        .split('\n')
+        .filter((l) => l.startsWith('inotify wd:')).length;
     } catch {
       // closed while we looked
     }
@@ -318,7 +324,10 @@ export function fdKinds(pid: number): Record<string, number> {
   for (const fd of fs.readdirSync(`/proc/${pid}/fd`)) {
     let target: string;
     try {
-      target = fs.readlinkSync(`/proc/${pid}/fd/${fd}`).replace(/:\[\d+\]$/, ':').replace(/^\/.*/, 'file');
+      target = fs
+        .readlinkSync(`/proc/${pid}/fd/${fd}`)
+        .replace(/:\[\d+\]$/, ':')
+        .replace(/^\/.*/, 'file');
     } catch {
       continue;
     }

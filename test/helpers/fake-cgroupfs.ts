@@ -97,7 +97,11 @@ export class FakeKernel extends NodeCgroupFs {
   private removePid(mount: string, pid: number): void {
     for (const d of this.allDirs(mount)) {
       const before = this.procs(d);
-      if (before.includes(pid)) this.setProcs(d, before.filter((p) => p !== pid));
+      if (before.includes(pid))
+        this.setProcs(
+          d,
+          before.filter((p) => p !== pid),
+        );
     }
   }
 
@@ -254,7 +258,8 @@ export class FakeKernel extends NodeCgroupFs {
           'cpu.stat': 'nr_periods 0\nnr_throttled 0\nthrottled_time 0\nnr_bursts 0\nburst_time 0\n',
         });
       }
-      if (controllers.includes('cpuacct')) Object.assign(files, { 'cpuacct.usage': '0\n', 'cpuacct.usage_user': '0\n', 'cpuacct.usage_sys': '0\n', 'cpuacct.usage_all': 'cpu user system\n0 0 0\n1 0 0\n' });
+      if (controllers.includes('cpuacct'))
+        Object.assign(files, { 'cpuacct.usage': '0\n', 'cpuacct.usage_user': '0\n', 'cpuacct.usage_sys': '0\n', 'cpuacct.usage_all': 'cpu user system\n0 0 0\n1 0 0\n' });
       if (controllers.includes('cpuset')) {
         Object.assign(files, { 'cpuset.cpus': '\n', 'cpuset.mems': '\n', 'cpuset.effective_cpus': '\n', 'cpuset.effective_mems': '\n' });
       }
@@ -358,7 +363,15 @@ export function fakeV1(opts: { own?: Record<string, string>; comount?: boolean; 
   const root = tempRoot('corral-fake-v1-');
   const sysBlockDir = fakeSysBlock(fs.mkdtempSync(path.join(os.tmpdir(), 'corral-fake-sys-')), opts.schedulers ?? { vda: 'none [mq-deadline] kyber bfq' });
   const names = opts.comount
-    ? [['cpu,cpuacct', ['cpu', 'cpuacct']], ['cpuset', ['cpuset']], ['memory', ['memory']], ['pids', ['pids']], ['blkio', ['blkio']], ['freezer', ['freezer']], ['devices', ['devices']]]
+    ? [
+        ['cpu,cpuacct', ['cpu', 'cpuacct']],
+        ['cpuset', ['cpuset']],
+        ['memory', ['memory']],
+        ['pids', ['pids']],
+        ['blkio', ['blkio']],
+        ['freezer', ['freezer']],
+        ['devices', ['devices']],
+      ]
     : ['cpu', 'cpuacct', 'cpuset', 'memory', 'pids', 'blkio', 'freezer', 'devices'].map((c) => [c, [c]]);
   const hierarchies = new Map<string, string[]>();
   for (const [name, controllers] of names as [string, string[]][]) hierarchies.set(path.join(root, name), controllers);

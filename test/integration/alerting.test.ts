@@ -73,7 +73,7 @@ async function until<T>(what: string, fn: () => Promise<T | undefined | false>, 
 
 async function getJson<T>(url: string): Promise<T | undefined> {
   const res = await fetch(url).catch(() => undefined);
-  if (!res || res.status !== 200) return undefined;
+  if (res?.status !== 200) return undefined;
   return (await res.json()) as T;
 }
 
@@ -99,7 +99,7 @@ after(async () => {
   fs.rmSync(tmp, { recursive: true, force: true });
 });
 
-test('an OOM kill fires ContainerOOMKilled: Prometheus evaluates dashboards/alerts.yml, Alertmanager routes it, the sidecar webhook receives it with the container\'s labels', async () => {
+test("an OOM kill fires ContainerOOMKilled: Prometheus evaluates dashboards/alerts.yml, Alertmanager routes it, the sidecar webhook receives it with the container's labels", async () => {
   const [metricsPort, promPort, amPort, sidecarPort] = [await freePort(), await freePort(), await freePort(), await freePort()];
 
   sidecar = http.createServer((req, res) => {
@@ -168,7 +168,12 @@ test('an OOM kill fires ContainerOOMKilled: Prometheus evaluates dashboards/aler
     getJson<{ data: { groups: { rules: { name: string }[] }[] } }>(`http://127.0.0.1:${promPort}/api/v1/rules`).then((r) => (r && r.data.groups.length > 0 ? r : undefined)),
   );
   assert.ok(rules.data.groups.flatMap((g) => g.rules.map((x) => x.name)).includes('ContainerOOMKilled'));
-  await until('Alertmanager ready', () => fetch(`http://127.0.0.1:${amPort}/-/ready`).then((r) => r.status === 200, () => false));
+  await until('Alertmanager ready', () =>
+    fetch(`http://127.0.0.1:${amPort}/-/ready`).then(
+      (r) => r.status === 200,
+      () => false,
+    ),
+  );
 
   // a container whose child is OOM-killed once the trigger file appears; the container survives
   const trigger = path.join(tmp, 'trigger');
@@ -184,7 +189,8 @@ test('an OOM kill fires ContainerOOMKilled: Prometheus evaluates dashboards/aler
     assert.equal((await apiRequest(daemon.socket, 'POST', `/containers/${id}/start`)).status, 204);
     // Prometheus holds the counter at 0 before the kill, so increase() sees it move
     const series = `corral_container_oom_kills_total{name="alert-oom"}`;
-    const query = (q: string) => getJson<{ data: { result: { value: [number, string] }[] } }>(`http://127.0.0.1:${promPort}/api/v1/query?query=${encodeURIComponent(q)}`).then((r) => r?.data.result[0]?.value[1]);
+    const query = (q: string) =>
+      getJson<{ data: { result: { value: [number, string] }[] } }>(`http://127.0.0.1:${promPort}/api/v1/query?query=${encodeURIComponent(q)}`).then((r) => r?.data.result[0]?.value[1]);
     await until('Prometheus to scrape the oom-kill counter at 0', async () => (await query(series)) === '0');
     fs.writeFileSync(path.join(trigger, 'go'), '');
     await until('the kill in Prometheus', async () => (await query(series)) === '1');
@@ -199,7 +205,10 @@ test('an OOM kill fires ContainerOOMKilled: Prometheus evaluates dashboards/aler
 
     // Alertmanager itself holds it as active
     const active = await getJson<{ labels: Record<string, string>; status: { state: string } }[]>(`http://127.0.0.1:${amPort}/api/v2/alerts`);
-    assert.ok(active?.some((a) => a.labels.alertname === 'ContainerOOMKilled' && a.labels.name === 'alert-oom' && a.status.state === 'active'), JSON.stringify(active));
+    assert.ok(
+      active?.some((a) => a.labels.alertname === 'ContainerOOMKilled' && a.labels.name === 'alert-oom' && a.status.state === 'active'),
+      JSON.stringify(active),
+    );
     // nothing else fired for a healthy, running container
     assert.deepEqual([...new Set(received.map((a) => a.labels.alertname))], ['ContainerOOMKilled']);
   } finally {

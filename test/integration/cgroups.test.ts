@@ -67,7 +67,13 @@ function exited(child: ChildProcess): Promise<{ code: number | null; signal: Nod
 
 const read = (file: string) => fs.readFileSync(file, 'utf8').trim();
 const subdirs = (dir: string) =>
-  fs.existsSync(dir) ? fs.readdirSync(dir, { withFileTypes: true }).filter((e) => e.isDirectory() && e.name !== SUPERVISOR_LEAF).map((e) => e.name).sort() : [];
+  fs.existsSync(dir)
+    ? fs
+        .readdirSync(dir, { withFileTypes: true })
+        .filter((e) => e.isDirectory() && e.name !== SUPERVISOR_LEAF)
+        .map((e) => e.name)
+        .sort()
+    : [];
 
 /** the own cgroup directory per hierarchy, and what is in it before the tests */
 let driver: CgroupDriver;
@@ -112,7 +118,10 @@ async function processesAndStats(cg: Cgroup): Promise<void> {
   const burner = start('sh', '-c', 'while :; do :; done');
   await cg.addProcess(sleeper.pid);
   await cg.addProcess(burner.pid);
-  assert.deepEqual((await cg.pids()).sort((a, b) => a - b), [sleeper.pid, burner.pid].sort((a, b) => a - b));
+  assert.deepEqual(
+    (await cg.pids()).sort((a, b) => a - b),
+    [sleeper.pid, burner.pid].sort((a, b) => a - b),
+  );
   for (const file of cg.procsFiles) assert.ok(read(file).split('\n').map(Number).includes(sleeper.pid), `${file} lists the sleeper`);
   const s0 = await cg.stats();
   await sleep(400);

@@ -12,7 +12,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { ensureBusyboxRootfs } from '../helpers/busybox.js';
 import { corral, startCorral, containerCgroups, launcherProcesses, stopAllCorrals, type CorralResult } from '../helpers/corral.js';
-import { forceRemoveContainers, startTestDaemon, until, type TestDaemon } from '../helpers/daemon.js';
+import { forceRemoveContainers, startTestDaemon, until, type ApiJson, type TestDaemon } from '../helpers/daemon.js';
 
 if (process.getuid?.() !== 0) throw new Error('the integration tests need root: run them as root (sudo npm test)');
 
@@ -38,10 +38,10 @@ async function runDetached(...args: string[]): Promise<string> {
   return r.stdout.trim();
 }
 
-async function inspectOne(ref: string): Promise<Record<string, any>> {
+async function inspectOne(ref: string): Promise<ApiJson> {
   const r = await cli('inspect', ref);
   assert.equal(r.code, 0, r.stderr);
-  const list = JSON.parse(r.stdout) as Record<string, any>[];
+  const list = JSON.parse(r.stdout) as ApiJson[];
   assert.equal(list.length, 1);
   return list[0]!;
 }
@@ -70,9 +70,12 @@ before(async () => {
 // A test that failed before its `rm` must not leave its containers to the later tests and the final
 // "no container, cgroup or launcher left". Bounded: a hung daemon fails the test instead of hanging
 // the file.
-afterEach(async () => {
-  if (daemon !== undefined) await forceRemoveContainers(socket);
-}, { timeout: 120_000 });
+afterEach(
+  async () => {
+    if (daemon !== undefined) await forceRemoveContainers(socket);
+  },
+  { timeout: 120_000 },
+);
 
 after(async () => {
   await daemon.stop();
@@ -88,13 +91,17 @@ test('run -d prints the full id; ps, ps -a, -q, --no-trunc, --format json and a 
   const ps = await cli('ps');
   assert.equal(ps.code, 0, ps.stderr);
   const [header, ...rows] = ps.stdout.trimEnd().split('\n');
-  assert.match(header!, /^CONTAINER ID   IMAGE +COMMAND +CREATED +STATUS +PORTS +NAMES$/);
+  assert.match(header!, /^CONTAINER ID {3}IMAGE +COMMAND +CREATED +STATUS +PORTS +NAMES$/);
   const web = rows.find((r) => r.endsWith(' cli-web'));
   assert.ok(web, ps.stdout);
   assert.ok(web.startsWith(`${id.slice(0, 12)}   ${rootfs}`), web);
   assert.match(web, /"sh -c 'echo ready; …"/);
   assert.match(web, / (Less than a second|\d+ seconds?) ago +Up (Less than a second|\d+ seconds?) +cli-web$/);
-  assert.equal(rows.some((r) => r.includes('cli-done')), false, 'ps shows running containers only');
+  assert.equal(
+    rows.some((r) => r.includes('cli-done')),
+    false,
+    'ps shows running containers only',
+  );
 
   const all = await cli('ps', '-a');
   assert.match(all.stdout, /Exited \(3\) (Less than a second|\d+ seconds?) ago +cli-done\n/);
@@ -102,7 +109,10 @@ test('run -d prints the full id; ps, ps -a, -q, --no-trunc, --format json and a 
   assert.deepEqual(quiet.stdout.trim().split('\n').sort(), [id, done].sort());
 
   const json = await cli('ps', '-a', '--format', 'json');
-  const objects = json.stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, string>);
+  const objects = json.stdout
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as Record<string, string>);
   const doneJson = objects.find((o) => o.Names === 'cli-done')!;
   assert.equal(doneJson.ID, done.slice(0, 12));
   assert.equal(doneJson.State, 'exited');
@@ -243,7 +253,7 @@ test('run attached: the output here, the exit code, nothing said about stand-alo
   assert.equal((await cli('inspect', 'cli-att-missing')).stdout, '[]\n');
 });
 
-test('run with a --root other than the daemon\'s: stand-alone in that root, said once; -d refuses it', async () => {
+test("run with a --root other than the daemon's: stand-alone in that root, said once; -d refuses it", async () => {
   const other = path.join(tmp, 'other-root');
   const r = await corral(['--host', `unix://${socket}`, '--root', other, 'run', '--rm', '--rootfs', rootfs, 'sh', '-c', 'echo here; exit 6']);
   assert.equal(r.code, 6, r.stderr);
@@ -255,7 +265,7 @@ test('run with a --root other than the daemon\'s: stand-alone in that root, said
   assert.equal((await cli('ps', '-aq')).stdout, '', 'nothing reached the daemon');
 });
 
-test('run attached: an OOM kill is exit 137 with the stand-alone run\'s message', async () => {
+test("run attached: an OOM kill is exit 137 with the stand-alone run's message", async () => {
   const r = await cli('run', '--rm', '-m', '32m', '--rootfs', rootfs, 'tail', '/dev/zero');
   assert.equal(r.code, 137, r.stderr);
   assert.match(r.stderr, /^corral: killed by the OOM killer: memory limit 32MiB\n$/);
@@ -278,7 +288,10 @@ test('events: --since/--until replay, --filter, the text line, --format json and
   assert.match(lines[2]!, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z container die [0-9a-f]{64} \(exitCode=2, image=\S+, name=cli-ev\)$/);
 
   const json = await cli('events', '--since', since, '--until', untilTime, '--filter', 'event=die', '--filter', 'container=cli-ev', '--format', 'json');
-  const events = json.stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, any>);
+  const events = json.stdout
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as ApiJson);
   assert.equal(events.length, 1, json.stdout);
   assert.equal(events[0]!.Action, 'die');
   assert.equal(events[0]!.Actor.Attributes.exitCode, '2');
@@ -301,7 +314,7 @@ test('events: --since/--until replay, --filter, the text line, --format json and
   }
 });
 
-test('update: limits and the restart policy in Docker\'s update body', async () => {
+test("update: limits and the restart policy in Docker's update body", async () => {
   await runDetached('--name', 'cli-upd', '-m', '64m', 'sleep', '300');
   const r = await cli('update', '-m', '128m', '--memory-swap', '256m', '--cpus', '0.5', '--pids-limit', '50', '--restart', 'on-failure:2', 'cli-upd');
   try {

@@ -135,7 +135,10 @@ test('the socket: mode 0660, in a directory made 0755, group corral when that gr
   assert.ok(st.isSocket());
   assert.equal(st.mode & 0o777, 0o660);
   assert.equal(st.uid, 0);
-  const line = fs.readFileSync('/etc/group', 'utf8').split('\n').find((l) => l.startsWith('corral:'));
+  const line = fs
+    .readFileSync('/etc/group', 'utf8')
+    .split('\n')
+    .find((l) => l.startsWith('corral:'));
   assert.equal(st.gid, line ? Number(line.split(':')[2]) : process.getegid!());
   assert.equal(fs.statSync(path.dirname(main.socket)).mode & 0o777, 0o755);
 });
@@ -207,7 +210,7 @@ test('GET /containers/json on an empty state dir', async () => {
   assert.deepEqual([info.Containers, info.ContainersRunning, info.ContainersStopped], [0, 0, 0]);
 });
 
-test('GET /containers/json lists the containers `corral run` recorded, in Docker\'s shape', async () => {
+test("GET /containers/json lists the containers `corral run` recorded, in Docker's shape", async () => {
   const started = Math.floor(Date.now() / 1000);
   const x = await corral(['--root', root, 'run', '--rootfs', rootfs, '--name', 'xx', 'true']);
   assert.equal(x.code, 0, x.stderr);
@@ -216,7 +219,11 @@ test('GET /containers/json lists the containers `corral run` recorded, in Docker
   const ended = Math.ceil(Date.now() / 1000);
 
   const list = await getJson<Summary[]>('/v1.41/containers/json?all=1');
-  assert.deepEqual(list.map((c) => c.Names), [['/yy'], ['/xx']], 'newest first');
+  assert.deepEqual(
+    list.map((c) => c.Names),
+    [['/yy'], ['/xx']],
+    'newest first',
+  );
   const [cy, cx] = list as [Summary, Summary];
   assert.match(cx.Id, /^[0-9a-f]{64}$/);
   assert.equal(cx.Id, path.basename(fs.readlinkSync(path.join(root, 'names', 'xx'))));
@@ -231,14 +238,29 @@ test('GET /containers/json lists the containers `corral run` recorded, in Docker
 
   // stopped containers only with all, a limit or a status filter
   assert.deepEqual(await getJson('/containers/json'), []);
-  assert.deepEqual((await getJson<Summary[]>('/containers/json?limit=1')).map((c) => c.Names[0]), ['/yy']);
+  assert.deepEqual(
+    (await getJson<Summary[]>('/containers/json?limit=1')).map((c) => c.Names[0]),
+    ['/yy'],
+  );
   const q = (filters: unknown) => `/containers/json?all=1&filters=${encodeURIComponent(JSON.stringify(filters))}`;
-  assert.deepEqual((await getJson<Summary[]>(q({ name: ['xx'] }))).map((c) => c.Names[0]), ['/xx']);
-  assert.deepEqual((await getJson<Summary[]>(q({ name: { '^/yy$': true } }))).map((c) => c.Names[0]), ['/yy']);
-  assert.deepEqual((await getJson<Summary[]>(q({ id: [cx.Id.slice(0, 12)] }))).map((c) => c.Names[0]), ['/xx']);
+  assert.deepEqual(
+    (await getJson<Summary[]>(q({ name: ['xx'] }))).map((c) => c.Names[0]),
+    ['/xx'],
+  );
+  assert.deepEqual(
+    (await getJson<Summary[]>(q({ name: { '^/yy$': true } }))).map((c) => c.Names[0]),
+    ['/yy'],
+  );
+  assert.deepEqual(
+    (await getJson<Summary[]>(q({ id: [cx.Id.slice(0, 12)] }))).map((c) => c.Names[0]),
+    ['/xx'],
+  );
   assert.deepEqual((await getJson<Summary[]>(`/containers/json?filters=${encodeURIComponent(JSON.stringify({ status: ['exited'] }))}`)).length, 2);
   assert.deepEqual(await getJson(q({ status: ['running'] })), []);
-  assert.deepEqual((await getJson<Summary[]>(q({ exited: ['3'] }))).map((c) => c.Names[0]), ['/yy']);
+  assert.deepEqual(
+    (await getJson<Summary[]>(q({ exited: ['3'] }))).map((c) => c.Names[0]),
+    ['/yy'],
+  );
 
   const info = await getJson<Record<string, number>>('/info');
   assert.deepEqual([info.Containers, info.ContainersRunning, info.ContainersStopped], [2, 0, 2]);
@@ -260,7 +282,10 @@ test('a running container is listed as running while it runs', async () => {
       running = await getJson<Summary[]>('/containers/json');
       if (running.length === 0) await sleep(100);
     }
-    assert.deepEqual(running.map((c) => [c.Names[0], c.State]), [['/rr', 'running']]);
+    assert.deepEqual(
+      running.map((c) => [c.Names[0], c.State]),
+      [['/rr', 'running']],
+    );
     assert.match(running[0]!.Status, /^Up (Less than a second|1 second|\d+ seconds)$/);
     const info = await getJson<Record<string, number>>('/info');
     assert.deepEqual([info.Containers, info.ContainersRunning, info.ContainersStopped], [3, 1, 2]);
@@ -291,7 +316,7 @@ async function docker(...args: string[]): Promise<{ code: number; stdout: string
   }
 }
 
-test('the Docker CLI works against corral\'s socket: version, info, ps -a', async () => {
+test("the Docker CLI works against corral's socket: version, info, ps -a", async () => {
   const version = await docker('version', '--format', '{{.Server.Version}} {{.Server.APIVersion}} {{.Server.MinAPIVersion}} {{.Server.Os}}');
   assert.equal(version.code, 0, version.stderr);
   assert.equal(version.stdout.trim(), `${CORRAL_VERSION} 1.41 1.24 linux`);
@@ -303,7 +328,10 @@ test('the Docker CLI works against corral\'s socket: version, info, ps -a', asyn
 
   const ps = await docker('ps', '-a', '--no-trunc', '--format', '{{.ID}}|{{.Names}}|{{.Image}}|{{.Command}}|{{.Status}}');
   assert.equal(ps.code, 0, ps.stderr);
-  const rows = ps.stdout.trim().split('\n').map((l) => l.split('|'));
+  const rows = ps.stdout
+    .trim()
+    .split('\n')
+    .map((l) => l.split('|'));
   assert.deepEqual(rows.map((r) => r[1]).sort(), ['rr', 'xx', 'yy']);
   const x = rows.find((r) => r[1] === 'xx')!;
   assert.equal(x[0], path.basename(fs.readlinkSync(path.join(root, 'names', 'xx'))));
@@ -336,7 +364,12 @@ test('bad input: each gets its 4xx and message, and the daemon keeps serving', a
     ['not an object', { method: 'POST', path: create, headers: json, body: '["busybox"]' }, 400, 'request body must be a JSON object, not an array'],
     ['empty body', { method: 'POST', path: create, headers: json }, 400, 'request body is empty: a JSON object is required'],
     ['unknown field', { method: 'POST', path: create, headers: json, body: '{"Image":"bb","Imagee":"x"}' }, 400, 'unknown field "Imagee" in the request body'],
-    ['wrong type', { method: 'POST', path: create, headers: json, body: '{"Image":"bb","Cmd":5}' }, 400, 'invalid value for field "Cmd" in the request body: expected a string or an array of strings, not a number'],
+    [
+      'wrong type',
+      { method: 'POST', path: create, headers: json, body: '{"Image":"bb","Cmd":5}' },
+      400,
+      'invalid value for field "Cmd" in the request body: expected a string or an array of strings, not a number',
+    ],
     ['wrong content type', { method: 'POST', path: create, headers: { 'Content-Type': 'text/plain' }, body: '{}' }, 400, "Content-Type specified (text/plain) must be 'application/json'"],
     ['invalid UTF-8', { method: 'POST', path: create, headers: json, body: Buffer.from([0x7b, 0x22, 0xff, 0x22, 0x7d]) }, 400, 'request body is not valid UTF-8'],
     ['path-like name on create', { method: 'POST', path: `${create}?name=..%2Fx`, headers: json, body: '{}' }, 400, 'Invalid container name (../x), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed'],
@@ -401,9 +434,14 @@ test('requests node:http cannot parse get the same error shape, and the daemon k
 
 // --- the socket's lifecycle --------------------------------------------------------------------------------
 
-test('a second daemon on the same socket and root refuses to start before it adopts the first one\'s containers; the first keeps serving', async () => {
+test("a second daemon on the same socket and root refuses to start before it adopts the first one's containers; the first keeps serving", async () => {
   // a running container of the first daemon, which the second must leave alone
-  const created = await request(main.socket, { method: 'POST', path: '/containers/create?name=api-owned', body: JSON.stringify({ Image: rootfs, Cmd: ['sleep', '600'], HostConfig: { CgroupParent: TEST_CGROUP_PARENT } }), headers: { 'Content-Type': 'application/json' } });
+  const created = await request(main.socket, {
+    method: 'POST',
+    path: '/containers/create?name=api-owned',
+    body: JSON.stringify({ Image: rootfs, Cmd: ['sleep', '600'], HostConfig: { CgroupParent: TEST_CGROUP_PARENT } }),
+    headers: { 'Content-Type': 'application/json' },
+  });
   assert.equal(created.status, 201, created.body);
   const id = (JSON.parse(created.body) as { Id: string }).Id;
   try {
@@ -411,10 +449,18 @@ test('a second daemon on the same socket and root refuses to start before it ado
     const second = spawnDaemon(['--root', root, '--host', `unix://${main.socket}`, 'daemon']);
     const { code } = await second.exited;
     assert.equal(code, 1);
-    const lines = second.stderr().trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    const lines = second
+      .stderr()
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
     assert.equal(lines.at(-1)!.level, 'error');
     assert.equal(lines.at(-1)!.msg, `cannot start: another daemon is already listening on ${main.socket}: stop it first, or choose another socket with --host`);
-    assert.deepEqual(lines.filter((l) => String(l.msg).startsWith('following a container')), [], 'the second daemon adopted nothing');
+    assert.deepEqual(
+      lines.filter((l) => String(l.msg).startsWith('following a container')),
+      [],
+      'the second daemon adopted nothing',
+    );
     assert.ok(fs.statSync(main.socket).isSocket());
     await assertServing(main, 'a second daemon');
     const inspect = JSON.parse((await request(main.socket, { path: `/containers/${id}/json` })).body) as { State: { Running: boolean } };
@@ -465,7 +511,9 @@ test('a stale socket is replaced; CORRAL_HOST selects the socket; --api-listen a
   const { code, signal } = await stopDaemon(d);
   assert.deepEqual({ code, signal }, { code: 0, signal: null });
   assert.equal(fs.existsSync(socket), false, 'the socket is removed');
-  const end = logLines(d).slice(-2).map((l) => l.msg);
+  const end = logLines(d)
+    .slice(-2)
+    .map((l) => l.msg);
   assert.deepEqual(end, ['shutting down', 'stopped']);
 });
 

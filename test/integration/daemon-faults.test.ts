@@ -51,7 +51,11 @@ async function loggedNumbers(id: string): Promise<number[]> {
   assert.equal(r.status, 200, r.body.toString());
   assert.equal(r.type, 'application/vnd.docker.raw-stream');
   const frames = demux(r.body);
-  assert.deepEqual(frames.filter((f) => f.stream !== 1), [], `${id.slice(0, 12)} wrote to stderr`);
+  assert.deepEqual(
+    frames.filter((f) => f.stream !== 1),
+    [],
+    `${id.slice(0, 12)} wrote to stderr`,
+  );
   return frames.map((f) => {
     assert.match(f.text, /^\d+\n$/, `${id.slice(0, 12)}: a log line that is not one number: ${JSON.stringify(f.text)}`);
     return Number(f.text);
@@ -81,82 +85,89 @@ after(async () => {
   fs.rmSync(tmp, { recursive: true, force: true });
 });
 
-nodeTest(`kill -9 the daemon with ${COUNTERS} logging containers and one that exits meanwhile: a new daemon adopts them all, no log line lost or doubled, the real exit code`, { timeout: 600_000 }, async (t) => {
-  const counters: string[] = [];
-  for (let i = 0; i < COUNTERS; i++) counters.push(await create(COUNTER_SCRIPT));
-  const exiter = await create(EXITER_SCRIPT, [`${trigger}:/trigger:ro`]);
-  for (const id of [...counters, exiter]) assert.equal((await api('POST', `/containers/${id}/start`)).status, 204, id);
+nodeTest(
+  `kill -9 the daemon with ${COUNTERS} logging containers and one that exits meanwhile: a new daemon adopts them all, no log line lost or doubled, the real exit code`,
+  { timeout: 600_000 },
+  async (t) => {
+    const counters: string[] = [];
+    for (let i = 0; i < COUNTERS; i++) counters.push(await create(COUNTER_SCRIPT));
+    const exiter = await create(EXITER_SCRIPT, [`${trigger}:/trigger:ro`]);
+    for (const id of [...counters, exiter]) assert.equal((await api('POST', `/containers/${id}/start`)).status, 204, id);
 
-  const pids = new Map<string, number>();
-  for (const id of [...counters, exiter]) {
-    const info = await inspect(id);
-    assert.equal(info.State.Running, true, `${id.slice(0, 12)}: ${JSON.stringify(info.State)}`);
-    assert.ok(info.State.Pid > 0);
-    pids.set(id, info.State.Pid as number);
-  }
-  // every counter has logged before the daemon dies, so that its log spans the outage
-  const before = new Map<string, number>();
-  for (const id of counters) {
-    await until(`${id.slice(0, 12)} logging`, async () => (await loggedNumbers(id)).length >= 3, 60_000);
-    before.set(id, (await loggedNumbers(id)).length);
-  }
+    const pids = new Map<string, number>();
+    for (const id of [...counters, exiter]) {
+      const info = await inspect(id);
+      assert.equal(info.State.Running, true, `${id.slice(0, 12)}: ${JSON.stringify(info.State)}`);
+      assert.ok(info.State.Pid > 0);
+      pids.set(id, info.State.Pid as number);
+    }
+    // every counter has logged before the daemon dies, so that its log spans the outage
+    const before = new Map<string, number>();
+    for (const id of counters) {
+      await until(`${id.slice(0, 12)} logging`, async () => (await loggedNumbers(id)).length >= 3, 60_000);
+      before.set(id, (await loggedNumbers(id)).length);
+    }
 
-  const killedAt = Date.now();
-  const killed = await stopDaemonProcess(daemon!, 'SIGKILL');
-  assert.equal(killed.signal, 'SIGKILL');
-  assert.equal(launcherProcesses(root).length, COUNTERS + 1, 'every launcher outlives the daemon');
-  fs.writeFileSync(path.join(trigger, 'go'), '');
-  const exitFile = path.join(root, 'containers', exiter, 'exit');
-  await until('the exiter\'s exit file (written by its launcher, no daemon running)', () => fs.existsSync(exitFile), 60_000);
-  await sleep(1000);
+    const killedAt = Date.now();
+    const killed = await stopDaemonProcess(daemon!, 'SIGKILL');
+    assert.equal(killed.signal, 'SIGKILL');
+    assert.equal(launcherProcesses(root).length, COUNTERS + 1, 'every launcher outlives the daemon');
+    fs.writeFileSync(path.join(trigger, 'go'), '');
+    const exitFile = path.join(root, 'containers', exiter, 'exit');
+    await until("the exiter's exit file (written by its launcher, no daemon running)", () => fs.existsSync(exitFile), 60_000);
+    await sleep(1000);
 
-  daemon = await startDaemonProcess(root, socket);
-  const downMs = Date.now() - killedAt;
+    daemon = await startDaemonProcess(root, socket);
+    const downMs = Date.now() - killedAt;
 
-  const running = await api('GET', '/containers/json');
-  assert.equal(running.status, 200, running.body);
-  const listed = new Map((JSON.parse(running.body) as { Id: string; State: string }[]).map((c) => [c.Id, c.State]));
-  for (const id of counters) assert.equal(listed.get(id), 'running', `${id.slice(0, 12)} listed as running`);
-  assert.equal(listed.has(exiter), false, 'the exited container is not among the running ones');
-  for (const id of counters) {
-    const info = await inspect(id);
-    assert.equal(info.State.Status, 'running', id);
-    assert.equal(info.State.Running, true, id);
-    assert.equal(info.State.Pid, pids.get(id), `${id.slice(0, 12)}: the same workload, not a restarted one`);
-  }
+    const running = await api('GET', '/containers/json');
+    assert.equal(running.status, 200, running.body);
+    const listed = new Map((JSON.parse(running.body) as { Id: string; State: string }[]).map((c) => [c.Id, c.State]));
+    for (const id of counters) assert.equal(listed.get(id), 'running', `${id.slice(0, 12)} listed as running`);
+    assert.equal(listed.has(exiter), false, 'the exited container is not among the running ones');
+    for (const id of counters) {
+      const info = await inspect(id);
+      assert.equal(info.State.Status, 'running', id);
+      assert.equal(info.State.Running, true, id);
+      assert.equal(info.State.Pid, pids.get(id), `${id.slice(0, 12)}: the same workload, not a restarted one`);
+    }
 
-  assert.deepEqual((await api('POST', `/containers/${exiter}/wait`)).json(), { StatusCode: EXIT_CODE, Error: null });
-  const ended = await inspect(exiter);
-  assert.equal(ended.State.Status, 'exited');
-  assert.equal(ended.State.Running, false);
-  assert.equal(ended.State.ExitCode, EXIT_CODE);
-  assert.equal(ended.State.OOMKilled, false);
-  assert.notEqual(ended.State.FinishedAt, '0001-01-01T00:00:00Z');
-  assert.deepEqual(demux((await getBytes(socket, `/containers/${exiter}/logs?stdout=1`)).body).map((f) => f.text), ['waiting\n', 'bye\n']);
+    assert.deepEqual((await api('POST', `/containers/${exiter}/wait`)).json(), { StatusCode: EXIT_CODE, Error: null });
+    const ended = await inspect(exiter);
+    assert.equal(ended.State.Status, 'exited');
+    assert.equal(ended.State.Running, false);
+    assert.equal(ended.State.ExitCode, EXIT_CODE);
+    assert.equal(ended.State.OOMKilled, false);
+    assert.notEqual(ended.State.FinishedAt, '0001-01-01T00:00:00Z');
+    assert.deepEqual(
+      demux((await getBytes(socket, `/containers/${exiter}/logs?stdout=1`)).body).map((f) => f.text),
+      ['waiting\n', 'bye\n'],
+    );
 
-  const lengths: number[] = [];
-  for (const id of counters) {
-    const numbers = await loggedNumbers(id);
-    lengths.push(numbers.length);
-    const at = firstBreak(numbers);
-    assert.equal(at, -1, `${id.slice(0, 12)}: line ${at} holds ${numbers[at]} (around it: ${numbers.slice(Math.max(0, at - 3), at + 3).join(',')})`);
-    assert.ok(numbers.length > before.get(id)!, `${id.slice(0, 12)} kept logging: ${numbers.length} lines now, ${before.get(id)} before the kill`);
-  }
-
-  t.diagnostic(`lines logged per counter: ${Math.min(...lengths)} to ${Math.max(...lengths)}; daemon down ${downMs} ms`);
-
-  // the adopted containers are still managed: kill, wait, delete each
-  await Promise.all(
-    counters.map(async (id) => {
-      assert.equal((await api('POST', `/containers/${id}/kill?signal=KILL`)).status, 204, id);
-      assert.deepEqual((await api('POST', `/containers/${id}/wait`)).json(), { StatusCode: 137, Error: null });
+    const lengths: number[] = [];
+    for (const id of counters) {
       const numbers = await loggedNumbers(id);
-      assert.equal(firstBreak(numbers), -1, `${id.slice(0, 12)}: the complete log after the end`);
-      assert.equal((await api('DELETE', `/containers/${id}`)).status, 204, id);
-    }),
-  );
-  assert.equal((await api('DELETE', `/containers/${exiter}`)).status, 204);
-  await until('the cgroups removed', async () => (await containerCgroups()).length === 0);
-  assert.deepEqual(launcherProcesses(root), []);
-  assert.deepEqual(fs.readdirSync(path.join(root, 'containers')), []);
-});
+      lengths.push(numbers.length);
+      const at = firstBreak(numbers);
+      assert.equal(at, -1, `${id.slice(0, 12)}: line ${at} holds ${numbers[at]} (around it: ${numbers.slice(Math.max(0, at - 3), at + 3).join(',')})`);
+      assert.ok(numbers.length > before.get(id)!, `${id.slice(0, 12)} kept logging: ${numbers.length} lines now, ${before.get(id)} before the kill`);
+    }
+
+    t.diagnostic(`lines logged per counter: ${Math.min(...lengths)} to ${Math.max(...lengths)}; daemon down ${downMs} ms`);
+
+    // the adopted containers are still managed: kill, wait, delete each
+    await Promise.all(
+      counters.map(async (id) => {
+        assert.equal((await api('POST', `/containers/${id}/kill?signal=KILL`)).status, 204, id);
+        assert.deepEqual((await api('POST', `/containers/${id}/wait`)).json(), { StatusCode: 137, Error: null });
+        const numbers = await loggedNumbers(id);
+        assert.equal(firstBreak(numbers), -1, `${id.slice(0, 12)}: the complete log after the end`);
+        assert.equal((await api('DELETE', `/containers/${id}`)).status, 204, id);
+      }),
+    );
+    assert.equal((await api('DELETE', `/containers/${exiter}`)).status, 204);
+    await until('the cgroups removed', async () => (await containerCgroups()).length === 0);
+    assert.deepEqual(launcherProcesses(root), []);
+    assert.deepEqual(fs.readdirSync(path.join(root, 'containers')), []);
+  },
+);

@@ -112,7 +112,10 @@ async function createKnown(name: string, start: boolean): Promise<void> {
 
 /** Put the two known containers back in their states (a fuzzed start or delete may have changed them). */
 async function restoreKnown(): Promise<void> {
-  for (const [name, status] of [[KNOWN_CREATED, 'created'], [KNOWN_EXITED, 'exited']] as const) {
+  for (const [name, status] of [
+    [KNOWN_CREATED, 'created'],
+    [KNOWN_EXITED, 'exited'],
+  ] as const) {
     const r = await apiRequest(socket, 'GET', `/containers/${name}/json`);
     if (r.status === 200 && r.json().State.Status === status) continue;
     if (r.status === 200) {
@@ -143,7 +146,28 @@ async function removeContainers(all: boolean): Promise<void> {
 const anyText = fc.string({ unit: 'binary', maxLength: 40 });
 
 /** Path segments sent exactly as written (already percent-encoded where needed). */
-const pathLikeRef = fc.constantFrom('..', '.', '../x', '..%2Fx', '%2e%2e%2f', '%2E%2E', '%2e%2e%2fetc%2fpasswd', '..%2F..%2Fetc', '%00', 'x%00', '%2F', '%2Fx', 'a%2Fb', '%5C..%5C', '....', '.%2E', '%252e%252e%252f', '-', '_x', '%20');
+const pathLikeRef = fc.constantFrom(
+  '..',
+  '.',
+  '../x',
+  '..%2Fx',
+  '%2e%2e%2f',
+  '%2E%2E',
+  '%2e%2e%2fetc%2fpasswd',
+  '..%2F..%2Fetc',
+  '%00',
+  'x%00',
+  '%2F',
+  '%2Fx',
+  'a%2Fb',
+  '%5C..%5C',
+  '....',
+  '.%2E',
+  '%252e%252e%252f',
+  '-',
+  '_x',
+  '%20',
+);
 const containerRef = fc.oneof(
   { arbitrary: pathLikeRef, weight: 3 },
   { arbitrary: anyText.map(encodeURIComponent), weight: 3 },
@@ -155,7 +179,29 @@ const containerRef = fc.oneof(
 
 const QUERY_KEYS = ['all', 'limit', 'size', 'filters', 'name', 'signal', 't', 'force', 'v', 'link', 'condition', 'stdout', 'stderr', 'tail', 'timestamps', 'since', 'until', 'follow', 'platform'];
 const queryValue = fc.oneof(
-  fc.constantFrom('', '0', '1', 'true', 'false', 'yes', '-1', '-2', '10', '99999999999999999999', '1.5', 'all', 'KILL', 'SIGTERM', '0x10', 'NaN', '{}', '[]', '{"status":["exited"]}', '{"name":["x"]}', '{"label":["a=b"]}'),
+  fc.constantFrom(
+    '',
+    '0',
+    '1',
+    'true',
+    'false',
+    'yes',
+    '-1',
+    '-2',
+    '10',
+    '99999999999999999999',
+    '1.5',
+    'all',
+    'KILL',
+    'SIGTERM',
+    '0x10',
+    'NaN',
+    '{}',
+    '[]',
+    '{"status":["exited"]}',
+    '{"name":["x"]}',
+    '{"label":["a=b"]}',
+  ),
   anyText,
 );
 /** A query string: random keys (mostly known ones) with random values, or raw junk. */
@@ -206,7 +252,10 @@ const createShaped = fc.record(
           PidsLimit: fc.oneof(intLike, fc.constant(null)),
           CpusetCpus: fc.oneof(fc.constantFrom('', '0', '0-1', '0,1', '99', '1-0', 'x'), anyText),
           CpusetMems: fc.oneof(fc.constantFrom('', '0', '1', 'x'), anyText),
-          Binds: fc.oneof(fc.constant(null), fc.array(fc.oneof(fc.constantFrom('/tmp:/mnt', '/tmp:/mnt:ro', '/nonexistent:/x', 'relative:/x', '/tmp:relative', '/tmp:/x:zz', '/tmp'), anyText), { maxLength: 2 })),
+          Binds: fc.oneof(
+            fc.constant(null),
+            fc.array(fc.oneof(fc.constantFrom('/tmp:/mnt', '/tmp:/mnt:ro', '/nonexistent:/x', 'relative:/x', '/tmp:relative', '/tmp:/x:zz', '/tmp'), anyText), { maxLength: 2 }),
+          ),
           ReadonlyRootfs: fc.boolean(),
           NetworkMode: fc.oneof(fc.constantFrom('none', 'host', 'default', 'bridge', 'container:x', ''), anyText),
           CapAdd: fc.array(fc.oneof(fc.constantFrom('NET_ADMIN', 'CAP_SYS_ADMIN', 'ALL', 'NOPE'), anyText), { maxLength: 2 }),
@@ -276,7 +325,19 @@ const bodySpec: fc.Arbitrary<BodySpec | undefined> = fc.oneof(
   { arbitrary: anyText.map((text) => ({ text })), weight: 2 },
   {
     arbitrary: fc
-      .constantFrom('{', '{"Image":', '[', '{"a":1}}', 'nul', '"\\ud800"', '{"Cmd":["\\u0000"]}', '1e999999', '{"__proto__":{"x":1}}', '{"constructor":{"prototype":{}}}', `${'['.repeat(60)}${']'.repeat(60)}`)
+      .constantFrom(
+        '{',
+        '{"Image":',
+        '[',
+        '{"a":1}}',
+        'nul',
+        '"\\ud800"',
+        '{"Cmd":["\\u0000"]}',
+        '1e999999',
+        '{"__proto__":{"x":1}}',
+        '{"constructor":{"prototype":{}}}',
+        `${'['.repeat(60)}${']'.repeat(60)}`,
+      )
       .map((text) => ({ text })),
     weight: 2,
   },
@@ -405,14 +466,19 @@ for (const route of ROUTES) {
       }),
       { numRuns: RUNS, seed: SEED, includeErrorInReport: true },
     );
-    t.diagnostic(`answers (including shrinking): ${[...statuses].sort(([a], [b]) => a - b).map(([status, n]) => `${status}×${n}`).join(' ')}`);
+    t.diagnostic(
+      `answers (including shrinking): ${[...statuses]
+        .sort(([a], [b]) => a - b)
+        .map(([status, n]) => `${status}×${n}`)
+        .join(' ')}`,
+    );
     await assertServing(route.pattern);
     assertNoBugsLogged();
     await removeContainers(false);
   });
 }
 
-nodeTest('a container that never started: wait answers at once (Docker\'s not-running), logs?follow=1 ends at once', { timeout: 60_000 }, async () => {
+nodeTest("a container that never started: wait answers at once (Docker's not-running), logs?follow=1 ends at once", { timeout: 60_000 }, async () => {
   await restoreKnown();
   assert.deepEqual((await apiRequest(socket, 'POST', `/containers/${KNOWN_CREATED}/wait`)).json(), { StatusCode: 0, Error: null });
   const logs = await timedRequest({ path: `/containers/${KNOWN_CREATED}/logs?stdout=1&follow=1` });
@@ -430,7 +496,7 @@ nodeTest('after the fuzzing: the daemon serves, and nothing is left outside the 
   assert.deepEqual(fs.readdirSync(path.join(root, 'containers')), []);
   assert.deepEqual(fs.readdirSync(path.join(root, 'names')), []);
   assert.deepEqual(fs.readdirSync(tmp).sort(), tmpEntries, 'the temp dir around the state root');
-  assert.deepEqual(fs.readdirSync(cwd), [], 'the daemon\'s working directory');
-  assert.deepEqual(await defaultParentCgroups(), defaultCgroupsBefore, 'cgroups under corral\'s default parent');
+  assert.deepEqual(fs.readdirSync(cwd), [], "the daemon's working directory");
+  assert.deepEqual(await defaultParentCgroups(), defaultCgroupsBefore, "cgroups under corral's default parent");
   assertNoBugsLogged();
 });

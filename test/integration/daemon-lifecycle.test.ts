@@ -75,11 +75,14 @@ before(async () => {
 // A test that failed midway may have left the daemon down (killed to test adoption) or containers
 // behind: the later tests and "no leaks" must not fail for it as well.
 // Bounded: a hung daemon fails the test instead of hanging the file.
-afterEach(async () => {
-  if (daemon === undefined) return;
-  if (daemon.child.exitCode !== null || daemon.child.signalCode !== null) daemon = await startDaemon();
-  await forceRemoveContainers(socket);
-}, { timeout: 120_000 });
+afterEach(
+  async () => {
+    if (daemon === undefined) return;
+    if (daemon.child.exitCode !== null || daemon.child.signalCode !== null) daemon = await startDaemon();
+    await forceRemoveContainers(socket);
+  },
+  { timeout: 120_000 },
+);
 
 after(async () => {
   if (daemon.child.exitCode === null) {
@@ -122,8 +125,14 @@ test('create, start, wait: the exit code; logs with Docker framing; inspect; del
   });
   assert.equal(logs.type, 'application/vnd.docker.raw-stream');
   const frames = demux(logs.body);
-  assert.deepEqual(frames.filter((f) => f.stream === 1).map((f) => f.text), ['out1\n', 'out2\n']);
-  assert.deepEqual(frames.filter((f) => f.stream === 2).map((f) => f.text), ['err1\n']);
+  assert.deepEqual(
+    frames.filter((f) => f.stream === 1).map((f) => f.text),
+    ['out1\n', 'out2\n'],
+  );
+  assert.deepEqual(
+    frames.filter((f) => f.stream === 2).map((f) => f.text),
+    ['err1\n'],
+  );
   const tail = demux(Buffer.from((await api('GET', `/containers/${id}/logs?stdout=1&tail=3&timestamps=1`)).body, 'latin1'));
   assert.equal(tail.length, 2);
   assert.match(tail[1]!.text, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z out2\n$/);
@@ -230,7 +239,7 @@ test('AutoRemove: the container is gone once it exited', async () => {
   assert.deepEqual(await containerCgroups(), []);
 });
 
-test('a start that fails (command not found) is a 400 with Docker\'s message and leaves no cgroup; the Docker CLI stops and removes', async () => {
+test("a start that fails (command not found) is a 400 with Docker's message and leaves no cgroup; the Docker CLI stops and removes", async () => {
   const id = await create(['no-such-command']);
   const r = await api('POST', `/containers/${id}/start`);
   assert.equal(r.status, 400, r.body);
@@ -304,8 +313,14 @@ test('events: the history since a time holds create, start, die with the exit co
   const untilNow = (Date.now() / 1000 + 0.001).toFixed(3);
   const history = await api('GET', `/events?since=${since}&until=${untilNow}&filters=${encodeURIComponent(JSON.stringify({ container: ['lc-events'] }))}`);
   assert.equal(history.status, 200, history.body);
-  const events = history.body.trim().split('\n').map((l) => JSON.parse(l) as { Action: string; Actor: { ID: string; Attributes: Record<string, string> } });
-  assert.deepEqual(events.map((e) => e.Action), ['create', 'start', 'die', 'destroy']);
+  const events = history.body
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as { Action: string; Actor: { ID: string; Attributes: Record<string, string> } });
+  assert.deepEqual(
+    events.map((e) => e.Action),
+    ['create', 'start', 'die', 'destroy'],
+  );
   assert.ok(events.every((e) => e.Actor.ID === id && e.Actor.Attributes.name === 'lc-events' && e.Actor.Attributes.image === rootfs));
   assert.equal(events[2]!.Actor.Attributes.exitCode, '5');
   const onlyDie = await api('GET', `/events?since=${since}&until=${untilNow}&filters=${encodeURIComponent('{"event":["die"],"container":["lc-events"]}')}`);
@@ -342,24 +357,36 @@ test('HostConfig.LogConfig max-size/max-file: the log rotates into at most max-f
   assert.equal((await api('POST', `/containers/${id}/start`)).status, 204);
   assert.deepEqual((await api('POST', `/containers/${id}/wait?condition=next-exit`)).json(), { StatusCode: 0, Error: null });
   const dir = path.join(root, 'containers', id);
-  const files = fs.readdirSync(dir).filter((f) => f.startsWith('container.log')).sort();
+  const files = fs
+    .readdirSync(dir)
+    .filter((f) => f.startsWith('container.log'))
+    .sort();
   assert.deepEqual(files, ['container.log', 'container.log.1', 'container.log.2'], 'three files in all, the oldest dropped');
   // a record is ~70 bytes: a file never holds much more than max-size
   for (const f of files) assert.ok(fs.statSync(path.join(dir, f)).size <= 2048 + 200, `${f} is ${fs.statSync(path.join(dir, f)).size} bytes`);
   const { default: http } = await import('node:http');
   const body = await new Promise<Buffer>((resolve, reject) => {
-    http.get({ socketPath: socket, path: `/containers/${id}/logs?stdout=1` }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve(Buffer.concat(chunks)));
-    }).on('error', reject);
+    http
+      .get({ socketPath: socket, path: `/containers/${id}/logs?stdout=1` }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => resolve(Buffer.concat(chunks)));
+      })
+      .on('error', reject);
   });
-  const lines = demux(body).map((f) => f.text).join('').trim().split('\n');
+  const lines = demux(body)
+    .map((f) => f.text)
+    .join('')
+    .trim()
+    .split('\n');
   assert.equal(lines.at(-1), 'line-399');
   // what is kept is a contiguous tail: the oldest lines went with the dropped file
   const first = Number(lines[0]!.slice('line-'.length));
   assert.ok(first > 0, 'the oldest lines were rotated away');
-  assert.deepEqual(lines, Array.from({ length: 400 - first }, (_, k) => `line-${first + k}`));
+  assert.deepEqual(
+    lines,
+    Array.from({ length: 400 - first }, (_, k) => `line-${first + k}`),
+  );
   const bad = await api('POST', '/containers/create', { Image: rootfs, Cmd: ['true'], HostConfig: { CgroupParent: TEST_CGROUP_PARENT, LogConfig: { Type: 'json-file', Config: { 'max-fil': '3' } } } });
   assert.equal(bad.status, 400);
   assert.match(bad.json().message, /^HostConfig.LogConfig: invalid value "max-fil=3" for --log-opt: unknown log opt 'max-fil'/);

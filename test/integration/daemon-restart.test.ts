@@ -72,7 +72,12 @@ async function eventsOf(id: string, sinceSec: number): Promise<Ev[]> {
   const untilSec = (Date.now() / 1000 + 0.001).toFixed(3);
   const r = await api('GET', `/events?since=${sinceSec.toFixed(3)}&until=${untilSec}&filters=${encodeURIComponent(JSON.stringify({ container: [id] }))}`);
   assert.equal(r.status, 200, r.body);
-  return r.body.trim() === '' ? [] : r.body.trim().split('\n').map((l) => JSON.parse(l) as Ev);
+  return r.body.trim() === ''
+    ? []
+    : r.body
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as Ev);
 }
 
 /** The live limit files of a container's cgroup, read from the kernel, in this mode's names. */
@@ -96,11 +101,14 @@ before(async () => {
 // A test that failed midway may have left the daemon down (killed to test a restart) or containers
 // behind (a restart loop, too): the later tests and "no leaks" must not fail for it as well.
 // Bounded: a hung daemon fails the test instead of hanging the file.
-afterEach(async () => {
-  if (daemon === undefined) return;
-  if (daemon.child.exitCode !== null || daemon.child.signalCode !== null) daemon = await startDaemon();
-  await forceRemoveContainers(socket);
-}, { timeout: 120_000 });
+afterEach(
+  async () => {
+    if (daemon === undefined) return;
+    if (daemon.child.exitCode !== null || daemon.child.signalCode !== null) daemon = await startDaemon();
+    await forceRemoveContainers(socket);
+  },
+  { timeout: 120_000 },
+);
 
 after(async () => {
   // remove every container this file made through the API (ending restart loops first), then whatever is left
@@ -164,9 +172,14 @@ test('back-off: the waits before the restarts grow (at least 100, 200, 400, 800 
     .filter(Boolean)
     .map((l) => JSON.parse(l) as { msg: string; id?: string; backoffMs?: number; waitedMs?: number })
     .filter((l) => l.msg === 'restarting container' && l.id === id);
-  assert.deepEqual(waits.map((w) => w.backoffMs), delays);
+  assert.deepEqual(
+    waits.map((w) => w.backoffMs),
+    delays,
+  );
   const waited = waits.map((w) => w.waitedMs!);
-  waited.forEach((w, i) => assert.ok(w >= delays[i]!, `wait ${i + 1} was ${w} ms, below the ${delays[i]} ms back-off (${waited.join(', ')})`));
+  waited.forEach((w, i) => {
+    assert.ok(w >= delays[i]!, `wait ${i + 1} was ${w} ms, below the ${delays[i]} ms back-off (${waited.join(', ')})`);
+  });
   for (let i = 1; i < waited.length; i++) assert.ok(waited[i]! > waited[i - 1]!, `the waits do not grow: ${waited.join(', ')}`);
   // seen from outside, each gap between a die and the next start is at least its back-off (plus a
   // noisy launch), less the 1 ms resolution of the events' wall-clock milliseconds
@@ -176,7 +189,9 @@ test('back-off: the waits before the restarts grow (at least 100, 200, 400, 800 
     if (events[i]!.Action === 'die' && events[i + 1]!.Action === 'start') gaps.push((events[i + 1]!.timeNano - events[i]!.timeNano) / 1e6);
   }
   assert.equal(gaps.length, 4, JSON.stringify(events.map((e) => e.Action)));
-  gaps.forEach((g, i) => assert.ok(g > delays[i]! - 1, `gap ${i + 1} was ${g.toFixed(0)} ms, below the ${delays[i]} ms back-off (gaps ${gaps.map((x) => x.toFixed(0)).join(', ')})`));
+  gaps.forEach((g, i) => {
+    assert.ok(g > delays[i]! - 1, `gap ${i + 1} was ${g.toFixed(0)} ms, below the ${delays[i]} ms back-off (gaps ${gaps.map((x) => x.toFixed(0)).join(', ')})`);
+  });
   const info = await inspect(id);
   assert.equal(info.RestartCount, 4);
   assert.equal(info.State.Status, 'exited');
@@ -225,7 +240,7 @@ test('start of an exited container runs it again in the same layer and log; rest
   for (const c of [id, loop]) assert.equal((await api('DELETE', `/containers/${c}?force=1`)).status, 204);
 });
 
-test('update: new limits reach the running cgroup\'s files, inspect and the next start; the update event names the fields', async () => {
+test("update: new limits reach the running cgroup's files, inspect and the next start; the update event names the fields", async () => {
   const since = Date.now() / 1000 - 1;
   const id = await create(['sh', '-c', 'trap "exit 0" TERM; while :; do sleep 0.1; done'], { Memory: 64 * MiB, NanoCpus: 500_000_000, PidsLimit: 20 });
   assert.equal((await api('POST', `/containers/${id}/start`)).status, 204);
@@ -343,12 +358,20 @@ test('a corrupt state file is moved aside with a warning; the daemon starts and 
   });
   daemon = await startDaemon();
   const list = (await api('GET', '/containers/json?all=1')).json() as unknown as { Id: string }[];
-  assert.deepEqual(list.map((c) => c.Id).filter((c) => c === good || c === broken), [good]);
+  assert.deepEqual(
+    list.map((c) => c.Id).filter((c) => c === good || c === broken),
+    [good],
+  );
   assert.equal((await api('GET', `/containers/${broken}/json`)).status, 404);
   assert.equal(fs.existsSync(config), false);
   const aside = fs.readdirSync(path.dirname(config)).filter((f) => f.startsWith('config.json.corrupt-'));
   assert.equal(aside.length, 1);
-  const warning = daemon.stderr().split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>).find((l) => l.msg === 'corrupt state file moved aside');
+  const warning = daemon
+    .stderr()
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as Record<string, unknown>)
+    .find((l) => l.msg === 'corrupt state file moved aside');
   assert.ok(warning, daemon.stderr());
   assert.equal(warning.level, 'warn');
   assert.equal(warning.file, config);

@@ -44,8 +44,14 @@ async function connectAs(socket: string, uid: number, gid: number): Promise<stri
 }
 
 before(async () => {
-  for (const [file, id] of [['/etc/passwd', 2], ['/etc/group', 2]] as const) {
-    const taken = fs.readFileSync(file, 'utf8').split('\n').some((l) => [OUTSIDER, STAND_IN_GROUP].includes(Number(l.split(':')[id])));
+  for (const [file, id] of [
+    ['/etc/passwd', 2],
+    ['/etc/group', 2],
+  ] as const) {
+    const taken = fs
+      .readFileSync(file, 'utf8')
+      .split('\n')
+      .some((l) => [OUTSIDER, STAND_IN_GROUP].includes(Number(l.split(':')[id])));
     assert.equal(taken, false, `${file} has an entry with id ${OUTSIDER} or ${STAND_IN_GROUP}: this test needs ids that belong to no one`);
   }
   ({ tmp } = await daemonScratch('corral-socket-'));
@@ -59,7 +65,7 @@ after(async () => {
   fs.rmSync(tmp, { recursive: true, force: true });
 });
 
-test('the socket is 0660, owned by root, with group corral if it exists (else root\'s group)', () => {
+test("the socket is 0660, owned by root, with group corral if it exists (else root's group)", () => {
   const st = fs.statSync(daemon.socket);
   assert.ok(st.isSocket());
   assert.equal(st.mode & 0o777, 0o660);
@@ -70,7 +76,7 @@ test('the socket is 0660, owned by root, with group corral if it exists (else ro
   for (let dir = path.dirname(daemon.socket); dir !== '/'; dir = path.dirname(dir)) assert.equal(fs.statSync(dir).mode & 0o001, 0o001, `${dir} is not searchable by others`);
 });
 
-test('a user outside the socket\'s group cannot connect (EACCES); the same user in that group can', async () => {
+test("a user outside the socket's group cannot connect (EACCES); the same user in that group can", async () => {
   const socketGid = fs.statSync(daemon.socket).gid;
   assert.equal(await connectAs(daemon.socket, OUTSIDER, OUTSIDER), 'EACCES');
   assert.equal(await connectAs(daemon.socket, OUTSIDER, socketGid), 'OK');
@@ -82,7 +88,13 @@ test('with a corral group (a stand-in group file), its members can connect and o
   const socket = path.join(tmp, 'group.sock');
   const groupFile = path.join(tmp, 'group');
   fs.writeFileSync(groupFile, `root:x:0:\n${SOCKET_GROUP}:x:${STAND_IN_GROUP}:\n`);
-  const server = await startApiServer({ socketPath: socket, groupFile, facts: { stateRoot: path.join(tmp, 'root') } as SystemFacts, log: createLogger({ level: 'error', write: () => {} }), now: () => new Date() });
+  const server = await startApiServer({
+    socketPath: socket,
+    groupFile,
+    facts: { stateRoot: path.join(tmp, 'root') } as SystemFacts,
+    log: createLogger({ level: 'error', write: () => {} }),
+    now: () => new Date(),
+  });
   try {
     const st = fs.statSync(socket);
     assert.equal(st.gid, STAND_IN_GROUP);

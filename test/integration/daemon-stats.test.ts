@@ -19,7 +19,7 @@ import zlib from 'node:zlib';
 import { ensureBusyboxRootfs } from '../helpers/busybox.js';
 import { CORRAL_BIN, TEST_CGROUP_PARENT, corral, stopAllCorrals, testDriver } from '../helpers/corral.js';
 import { request } from '../helpers/http.js';
-import { apiRequest, startDaemonProcess, stopDaemonProcess } from '../helpers/daemon.js';
+import { apiRequest, startDaemonProcess, stopDaemonProcess, type ApiJson } from '../helpers/daemon.js';
 import { promtool } from '../helpers/promtool.js';
 import type { DockerStats } from '../../src/metrics/docker-stats-types.js';
 import { freePort } from '../helpers/ports.js';
@@ -55,7 +55,7 @@ async function until<T>(what: string, fn: () => Promise<T | undefined | false>, 
 
 async function api(method: string, p: string, body?: unknown) {
   const r = await request(socket, { method, path: p, ...(body === undefined ? {} : { body: JSON.stringify(body), headers: { 'Content-Type': 'application/json' } }) });
-  return { ...r, json: <T = Record<string, any>>() => JSON.parse(r.body) as T };
+  return { ...r, json: <T = ApiJson>() => JSON.parse(r.body) as T };
 }
 
 const read = (dir: string, file: string) => fs.readFileSync(path.join(dir, file), 'utf8');
@@ -99,15 +99,21 @@ before(async () => {
   socket = path.join(tmp, 'corral.sock');
   rootfs = await ensureBusyboxRootfs(path.join(tmp, 'busybox'));
   metricsPort = await freePort();
-  const child = spawn(
-    process.execPath,
-    [CORRAL_BIN, '--root', root, '--host', `unix://${socket}`, 'daemon', '--metrics-addr', `127.0.0.1:${metricsPort}`, '--sample-interval', `${INTERVAL_MS}ms`],
-    { stdio: ['ignore', 'ignore', 'pipe'] },
-  );
+  const child = spawn(process.execPath, [CORRAL_BIN, '--root', root, '--host', `unix://${socket}`, 'daemon', '--metrics-addr', `127.0.0.1:${metricsPort}`, '--sample-interval', `${INTERVAL_MS}ms`], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   let stderr = '';
   child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
   daemon = { child, stderr: () => stderr, exited: new Promise((resolve) => child.once('close', resolve)) };
-  await until('the daemon', async () => child.exitCode === null && (await request(socket, { path: '/_ping' }).then((r) => r.body === 'OK', () => false)));
+  await until(
+    'the daemon',
+    async () =>
+      child.exitCode === null &&
+      (await request(socket, { path: '/_ping' }).then(
+        (r) => r.body === 'OK',
+        () => false,
+      )),
+  );
 
   const created = await api('POST', '/containers/create?name=stats-load', {
     Image: rootfs,
@@ -120,10 +126,7 @@ before(async () => {
   assert.equal((await api('POST', `/containers/${id}/start`)).status, 204);
   const driver = await testDriver();
   const paths = driver.open(id).paths;
-  dirs =
-    driver.mode === 'v2'
-      ? { memory: paths.unified!, cpu: paths.unified!, pids: paths.unified!, mode: 'v2' }
-      : { memory: paths.memory!, cpu: paths.cpuacct!, pids: paths.pids!, mode: 'v1' };
+  dirs = driver.mode === 'v2' ? { memory: paths.unified!, cpu: paths.unified!, pids: paths.unified!, mode: 'v2' } : { memory: paths.memory!, cpu: paths.cpuacct!, pids: paths.pids!, mode: 'v1' };
   // the workload holds its memory and is back in its loop with one process
   await until('the workload holding its memory', async () => {
     const r = readCgroup();
@@ -178,7 +181,10 @@ test('one-shot, the stream, GET /containers/stats, and a bad combination', async
   assert.equal((await api('GET', '/containers/nosuch/stats?stream=0')).status, 404);
 
   const all = (await api('GET', '/containers/stats')).json<DockerStats[]>();
-  assert.deepEqual(all.map((s) => s.id), [id]);
+  assert.deepEqual(
+    all.map((s) => s.id),
+    [id],
+  );
   assert.ok(all[0]!.memory_stats!.usage! > HELD_BYTES);
 
   // the stream: the first object at once, then one per tick, each with the one before as precpu
@@ -189,8 +195,7 @@ test('one-shot, the stream, GET /containers/stats, and a bad combination', async
       const req = http.get({ socketPath: socket, path: `/v1.41/containers/${id}/stats` }, (res) => {
         res.on('data', (d: Buffer) => {
           buffer += d.toString();
-          let nl;
-          while ((nl = buffer.indexOf('\n')) >= 0) {
+          for (let nl = buffer.indexOf('\n'); nl >= 0; nl = buffer.indexOf('\n')) {
             got.push(JSON.parse(buffer.slice(0, nl)) as DockerStats);
             buffer = buffer.slice(nl + 1);
             if (got.length === 3) {
@@ -245,26 +250,28 @@ test('a real Prometheus server scrapes the daemon and answers PromQL with the wo
     `global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\nscrape_configs:\n  - job_name: corral\n    static_configs:\n      - targets: ['127.0.0.1:${metricsPort}']\n`,
   );
   let promErr = '';
-  const prom = spawn(
-    'prometheus',
-    [`--config.file=${path.join(promDir, 'prometheus.yml')}`, `--storage.tsdb.path=${path.join(promDir, 'data')}`, `--web.listen-address=127.0.0.1:${port}`],
-    { stdio: ['ignore', 'ignore', 'pipe'] },
-  );
+  const prom = spawn('prometheus', [`--config.file=${path.join(promDir, 'prometheus.yml')}`, `--storage.tsdb.path=${path.join(promDir, 'data')}`, `--web.listen-address=127.0.0.1:${port}`], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   prom.stderr!.on('data', (d: Buffer) => (promErr = (promErr + d.toString()).slice(-20_000)));
   const promExited = new Promise((resolve) => prom.once('close', resolve));
   prom.once('error', (err) => (promErr += `\nspawn: ${err.message} (install Debian's prometheus package)`));
   try {
     const query = async (q: string): Promise<[number, string] | undefined> => {
       const res = await fetch(`http://127.0.0.1:${port}/api/v1/query?query=${encodeURIComponent(q)}`).catch(() => undefined);
-      if (!res || res.status !== 200) return undefined;
+      if (res?.status !== 200) return undefined;
       const body = (await res.json()) as { data: { result: { value: [number, string] }[] } };
       return body.data.result[0]?.value;
     };
     const selector = `{id="/corral/${id}",name="stats-load"}`;
-    await until(`Prometheus to have scraped the container (prometheus stderr:\n${promErr})`, async () => {
-      if (prom.exitCode !== null) throw new Error(`prometheus exited ${prom.exitCode}:\n${promErr}`);
-      return (await query(`container_memory_working_set_bytes${selector}`)) !== undefined;
-    }, 180_000);
+    await until(
+      `Prometheus to have scraped the container (prometheus stderr:\n${promErr})`,
+      async () => {
+        if (prom.exitCode !== null) throw new Error(`prometheus exited ${prom.exitCode}:\n${promErr}`);
+        return (await query(`container_memory_working_set_bytes${selector}`)) !== undefined;
+      },
+      180_000,
+    );
     // The value Prometheus holds was sampled at container_last_seen (same scrape): read the cgroup from
     // before any sample it may hold (one scrape interval + one sampling interval back) until after the query.
     let checked = false;
@@ -300,15 +307,23 @@ test('an update: the new limits are in the stats and the metrics within a tick (
   // the kernel holds them: what the stats must show
   assert.equal(Number(read(dirs.pids, 'pids.max')), 48);
   assert.equal(Number(read(dirs.memory, dirs.mode === 'v1' ? 'memory.limit_in_bytes' : 'memory.max')), 96 << 20);
-  const s = await until('the new limits in the stats', async () => {
-    const one = (await api('GET', `/containers/${id}/stats?stream=0&one-shot=1`)).json<DockerStats>();
-    return one.pids_stats?.limit === 48 && one.memory_stats?.limit === 96 << 20 && one;
-  }, 10 * INTERVAL_MS);
+  const s = await until(
+    'the new limits in the stats',
+    async () => {
+      const one = (await api('GET', `/containers/${id}/stats?stream=0&one-shot=1`)).json<DockerStats>();
+      return one.pids_stats?.limit === 48 && one.memory_stats?.limit === 96 << 20 && one;
+    },
+    10 * INTERVAL_MS,
+  );
   assert.equal(s.memory_stats?.limit, 96 << 20);
-  const text = await until('the new limits in the metrics', async () => {
-    const t = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
-    return t.includes(`corral_container_pids_limit{id="/corral/${id}",name="stats-load",image="${rootfs}"} 48\n`) && t;
-  }, 10 * INTERVAL_MS);
+  const text = await until(
+    'the new limits in the metrics',
+    async () => {
+      const t = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+      return t.includes(`corral_container_pids_limit{id="/corral/${id}",name="stats-load",image="${rootfs}"} 48\n`) && t;
+    },
+    10 * INTERVAL_MS,
+  );
   assert.match(text, new RegExp(`container_spec_memory_limit_bytes\\{id="/corral/${id}"[^}]*\\} ${96 << 20}\n`));
 });
 
@@ -348,11 +363,13 @@ test('a quiet container gets quiet readings, and a full one the tick after it mo
 test('a scrape asking for gzip gets the same exposition gzipped; one without gets it plain', async () => {
   const get = (encoding: string) =>
     new Promise<{ headers: http.IncomingHttpHeaders; body: Buffer }>((resolve, reject) => {
-      http.get({ host: '127.0.0.1', port: metricsPort, path: '/metrics', headers: { 'accept-encoding': encoding }, agent: false }, (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (d: Buffer) => chunks.push(d));
-        res.on('end', () => resolve({ headers: res.headers, body: Buffer.concat(chunks) }));
-      }).on('error', reject);
+      http
+        .get({ host: '127.0.0.1', port: metricsPort, path: '/metrics', headers: { 'accept-encoding': encoding }, agent: false }, (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (d: Buffer) => chunks.push(d));
+          res.on('end', () => resolve({ headers: res.headers, body: Buffer.concat(chunks) }));
+        })
+        .on('error', reject);
     });
   const zipped = await get('gzip');
   assert.equal(zipped.headers['content-encoding'], 'gzip');
@@ -386,19 +403,28 @@ test("the container's end: its stats go empty, its descriptors are given back, t
       return '';
     }
   });
-  assert.deepEqual(fds.filter((l) => l.includes(id) || l.includes(TEST_CGROUP_PARENT)), []);
+  assert.deepEqual(
+    fds.filter((l) => l.includes(id) || l.includes(TEST_CGROUP_PARENT)),
+    [],
+  );
   assert.equal((await api('DELETE', `/containers/${id}`)).status, 204);
   const gone = await until('the container gone from the metrics', async () => {
     const t = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
     // the next tick reads no container
     return t.includes(id) || !/^corral_sampler_containers 0$/m.test(t) ? undefined : t;
   });
-  assert.match(gone, /^corral_sampler_interval_seconds 0.5$/m, "--sample-interval 500ms");
+  assert.match(gone, /^corral_sampler_interval_seconds 0.5$/m, '--sample-interval 500ms');
 });
 
 test('a daemon with a low open-files limit (ulimit -n 100) keeps at most half of it for stats files and reads the rest afresh: the stats stay right', async () => {
   const lowPort = await freePort();
-  const low = await startDaemonProcess(path.join(tmp, 'low-root'), path.join(tmp, 'low.sock'), ['--metrics-addr', `127.0.0.1:${lowPort}`, '--sample-interval', `${INTERVAL_MS}ms`, '--sample-idle-interval', `${INTERVAL_MS}ms`], undefined, 100);
+  const low = await startDaemonProcess(
+    path.join(tmp, 'low-root'),
+    path.join(tmp, 'low.sock'),
+    ['--metrics-addr', `127.0.0.1:${lowPort}`, '--sample-interval', `${INTERVAL_MS}ms`, '--sample-idle-interval', `${INTERVAL_MS}ms`],
+    undefined,
+    100,
+  );
   const call = (method: string, p: string, body?: unknown) => apiRequest(low.socket, method, p, body);
   const ids: string[] = [];
   try {
@@ -415,7 +441,14 @@ test('a daemon with a low open-files limit (ulimit -n 100) keeps at most half of
       return metric(t, 'corral_sampler_containers') === 5 && metric(t, 'corral_sampler_unkept_reads_total') > 0 ? t : undefined;
     });
     assert.ok(metric(text, 'corral_sampler_open_files') <= 50, `corral_sampler_open_files ${metric(text, 'corral_sampler_open_files')}: at most half of 100`);
-    assert.equal(metric(text, 'corral_sample_errors_total'), NaN, `no read failed (EMFILE): ${text.split('\n').filter((l) => l.startsWith('corral_sample_errors_total')).join('; ')}`);
+    assert.equal(
+      metric(text, 'corral_sample_errors_total'),
+      NaN,
+      `no read failed (EMFILE): ${text
+        .split('\n')
+        .filter((l) => l.startsWith('corral_sample_errors_total'))
+        .join('; ')}`,
+    );
     // every container's stats, the unkept files included, from a reading of this tick
     const driver = await testDriver();
     for (const cid of ids) {

@@ -15,7 +15,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ensureBusyboxRootfs } from '../helpers/busybox.js';
-import { forceRemoveContainers, startTestDaemon, type TestDaemon } from '../helpers/daemon.js';
+import { forceRemoveContainers, startTestDaemon, type ApiJson, type TestDaemon } from '../helpers/daemon.js';
 import { CORRAL_BIN, TEST_CGROUP_PARENT, containerCgroups, expectedMode, launcherProcesses, mountPoints, stopAllCorrals, testDriver } from '../helpers/corral.js';
 import { planExec } from '../../src/container/exec.js';
 import { launcherPath } from '../../src/container/launcher.js';
@@ -39,7 +39,7 @@ interface Answer {
   status: number;
   headers: http.IncomingHttpHeaders;
   body: Buffer;
-  json: () => Record<string, any>;
+  json: () => ApiJson;
 }
 
 /** One API request with the whole answer as bytes. */
@@ -52,7 +52,7 @@ function api(method: string, p: string, body?: unknown): Promise<Answer> {
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('end', () => {
         const all = Buffer.concat(chunks);
-        resolve({ status: res.statusCode ?? 0, headers: res.headers, body: all, json: () => JSON.parse(all.toString('utf8')) as Record<string, any> });
+        resolve({ status: res.statusCode ?? 0, headers: res.headers, body: all, json: () => JSON.parse(all.toString('utf8')) as ApiJson });
       });
     });
     req.on('error', reject);
@@ -107,7 +107,7 @@ interface ExecResult {
   code: number;
   stdout: string;
   stderr: string;
-  inspect: Record<string, any>;
+  inspect: ApiJson;
 }
 
 async function createExec(container: string, body: Record<string, unknown>): Promise<string> {
@@ -171,9 +171,12 @@ before(async () => {
 // A test that failed before its removal (e.g. while its container started) must not leave it for
 // the later tests and the final no-leak checks. Bounded: a hung daemon fails the test instead of
 // hanging the file.
-afterEach(async () => {
-  if (daemon !== undefined) await forceRemoveContainers(socket);
-}, { timeout: 120_000 });
+afterEach(
+  async () => {
+    if (daemon !== undefined) await forceRemoveContainers(socket);
+  },
+  { timeout: 120_000 },
+);
 
 after(async () => {
   await daemon?.stop();
@@ -221,7 +224,10 @@ test("exec runs inside the container: its hostname, /proc, root, cgroup and capa
     const detached = await api('POST', `/exec/${execId}/start`, { Detach: true, Tty: false });
     assert.equal(detached.status, 200, detached.body.toString());
     let info = (await api('GET', `/exec/${execId}/json`)).json();
-    await until('the exec pid', async () => (info = (await api('GET', `/exec/${execId}/json`)).json()).Pid > 0);
+    await until('the exec pid', async () => {
+      info = (await api('GET', `/exec/${execId}/json`)).json();
+      return info.Pid > 0;
+    });
     assert.equal(info.Running, true);
     assert.equal(info.ExitCode, null);
     assert.equal(info.ContainerID, id);
@@ -254,7 +260,10 @@ test("exit codes: 0, 3, 127 for a command not found (with Docker's message on st
       .trim()
       .split('\n')
       .map((l) => JSON.parse(l) as { Action: string; Actor: { Attributes: Record<string, string> } });
-    assert.deepEqual(events.map((e) => e.Action), ['exec_create: sh -c exit 3', 'exec_start: sh -c exit 3', 'exec_die']);
+    assert.deepEqual(
+      events.map((e) => e.Action),
+      ['exec_create: sh -c exit 3', 'exec_start: sh -c exit 3', 'exec_die'],
+    );
     assert.equal(events[2]!.Actor.Attributes.exitCode, '3');
     assert.equal(new Set(events.map((e) => e.Actor.Attributes.execID)).size, 1);
     const missing = await execIn(id, ['no-such-command']);
@@ -289,7 +298,10 @@ test('409 for a container that does not run, 404 for an unknown container or exe
       [{}, 'No exec command specified'],
       [{ Cmd: ['sh'], Tty: true }, 'Tty: corral exec has no terminal support yet; use Tty false'],
       [{ Cmd: ['sh'], AttachStdin: true }, 'AttachStdin: corral exec does not take input yet; use AttachStdin false'],
-      [{ Cmd: ['id'], User: 'nobody' }, 'User: invalid value "nobody" for --user: user and group names are not supported; expected a numeric uid[:gid] from 0 to 4294967294, such as 1000 or 1000:1000'],
+      [
+        { Cmd: ['id'], User: 'nobody' },
+        'User: invalid value "nobody" for --user: user and group names are not supported; expected a numeric uid[:gid] from 0 to 4294967294, such as 1000 or 1000:1000',
+      ],
       [{ Cmd: ['ls'], WorkingDir: 'tmp' }, 'WorkingDir: invalid value "tmp" for --workdir: expected an absolute path inside the container'],
     ] as const) {
       const bad = await api('POST', `/containers/${id}/exec`, body);
@@ -344,7 +356,10 @@ test('output framing: stdout and stderr round-trip apart, plain and hijacked; a 
     const headLines = hijacked.head.split('\r\n');
     assert.equal(headLines[0], 'HTTP/1.1 101 UPGRADED');
     for (const h of ['Content-Type: application/vnd.docker.raw-stream', 'Connection: Upgrade', 'Upgrade: tcp']) assert.ok(headLines.includes(h), `${h} in\n${hijacked.head}`);
-    assert.ok(headLines.some((l) => /^api-version: 1\.41$/i.test(l)), hijacked.head);
+    assert.ok(
+      headLines.some((l) => /^api-version: 1\.41$/i.test(l)),
+      hijacked.head,
+    );
     const out = demux(hijacked.body);
     assert.deepEqual([out.stdout, out.stderr], ['o1\no2\n', 'e1\ne2\nvia-dev-stderr\n'], 'the stream survives the client half-close');
     assert.equal((await api('GET', `/exec/${execId}/json`)).json().ExitCode, 4, 'the exit code is there as soon as the stream ends');
@@ -358,7 +373,7 @@ test('output framing: stdout and stderr round-trip apart, plain and hijacked; a 
   }
 });
 
-test('corral exec: output on our stdout and stderr, the exit code, -e/-w/-u/-d, and 1 with the daemon\'s reason when the container does not run (as docker exec)', async () => {
+test("corral exec: output on our stdout and stderr, the exit code, -e/-w/-u/-d, and 1 with the daemon's reason when the container does not run (as docker exec)", async () => {
   const id = await runningContainer();
   try {
     const r = await corralExec(['-e', 'FOO=bar', '-w', '/tmp', '-u', '1000:1000', id.slice(0, 12), 'sh', '-c', 'echo "$FOO $(pwd) $(id -u)"; echo oops >&2; exit 5']);
@@ -450,14 +465,20 @@ test('no process, cgroup or mount is left once the container is removed, even wi
   const execId = await createExec(id, { Cmd: ['sleep', '600'] });
   const stream = api('POST', `/exec/${execId}/start`, { Detach: false, Tty: false });
   let pid = 0;
-  await until('the exec to run', async () => (pid = (await api('GET', `/exec/${execId}/json`)).json().Pid as number) > 0);
+  await until('the exec to run', async () => {
+    pid = (await api('GET', `/exec/${execId}/json`)).json().Pid as number;
+    return pid > 0;
+  });
   await remove(id);
   const ended = await stream;
   assert.equal(ended.status, 200, 'the stream ends when the container is removed');
   await until('the exec process to be gone', async () => !fs.existsSync(`/proc/${pid}`) || !fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').startsWith('sleep'));
   await until('no launcher of this root', async () => launcherProcesses(root).length === 0);
   assert.deepEqual(await containerCgroups(), []);
-  assert.deepEqual(mountPoints().filter((m) => m.startsWith(tmp)), mountsBefore);
+  assert.deepEqual(
+    mountPoints().filter((m) => m.startsWith(tmp)),
+    mountsBefore,
+  );
   assert.equal((await api('GET', `/exec/${execId}/json`)).status, 404, 'the exec went with its container');
   assert.deepEqual(fs.readdirSync(path.join(root, 'containers')), []);
 });

@@ -12,7 +12,7 @@ import path from 'node:path';
 import { ensureBusyboxRootfs } from '../helpers/busybox.js';
 import { CORRAL_BIN, TEST_CGROUP_PARENT, containerCgroups, launcherProcesses, stopAllCorrals } from '../helpers/corral.js';
 import { request } from '../helpers/http.js';
-import { forceRemoveContainers, startTestDaemon, type TestDaemon } from '../helpers/daemon.js';
+import { forceRemoveContainers, startTestDaemon, type ApiJson, type TestDaemon } from '../helpers/daemon.js';
 
 if (process.getuid?.() !== 0) throw new Error('the integration tests need root: run them as root (sudo npm test)');
 
@@ -51,7 +51,7 @@ function front(args: string[], opts: { input?: string; root?: string; onStdout?:
 
 async function api(method: string, p: string) {
   const r = await request(socket, { method, path: p });
-  return { ...r, json: () => JSON.parse(r.body) as any };
+  return { ...r, json: () => JSON.parse(r.body) as ApiJson };
 }
 
 function containerDirs(stateRoot = root): string[] {
@@ -74,9 +74,12 @@ before(async () => {
 // A failed test may leave its container (and a front still running it): force-remove every container
 // of this file's daemon, so that the next test's "leaves nothing" checks report only their own
 // findings. After a passing test there is none. Bounded: a hung daemon fails the test, not the file.
-afterEach(async () => {
-  if (daemon !== undefined) await forceRemoveContainers(socket);
-}, { timeout: 120_000 });
+afterEach(
+  async () => {
+    if (daemon !== undefined) await forceRemoveContainers(socket);
+  },
+  { timeout: 120_000 },
+);
 
 after(async () => {
   await daemon?.stop();
@@ -84,7 +87,7 @@ after(async () => {
   fs.rmSync(tmp, { recursive: true, force: true });
 });
 
-test('through the daemon: stdout, stderr and stdin pass straight through; the exit code is the workload\'s; --rm leaves nothing', async () => {
+test("through the daemon: stdout, stderr and stdin pass straight through; the exit code is the workload's; --rm leaves nothing", async () => {
   const since = (Date.now() / 1000 - 1).toFixed(3);
   const r = await front(['--rm', '--name', 'front-io', 'sh', '-c', 'read line; echo "got $line"; echo err >&2; hostname; exit 3'], { input: 'hello\n' });
   assert.equal(r.code, 3, r.stderr);
@@ -95,7 +98,13 @@ test('through the daemon: stdout, stderr and stdin pass straight through; the ex
   assert.deepEqual(launcherProcesses(root), []);
   // it really went through the daemon: its event history has the container
   const events = await api('GET', `/events?since=${since}&until=${(Date.now() / 1000 + 0.001).toFixed(3)}&filters=${encodeURIComponent('{"container":["front-io"]}')}`);
-  assert.deepEqual(events.body.trim().split('\n').map((l) => (JSON.parse(l) as { Action: string }).Action), ['create', 'start', 'die', 'destroy']);
+  assert.deepEqual(
+    events.body
+      .trim()
+      .split('\n')
+      .map((l) => (JSON.parse(l) as { Action: string }).Action),
+    ['create', 'start', 'die', 'destroy'],
+  );
 });
 
 test('without --rm the container stays, exited, with its exit code in inspect', async () => {
@@ -110,7 +119,7 @@ test('without --rm the container stays, exited, with its exit code in inspect', 
   assert.deepEqual(containerDirs(), []);
 });
 
-test('a missing command is 127, a bad flag 125, each with the stand-alone run\'s message, and leave nothing', async () => {
+test("a missing command is 127, a bad flag 125, each with the stand-alone run's message, and leave nothing", async () => {
   const missing = await front(['--rm', 'nosuchcmd']);
   assert.equal(missing.code, 127);
   assert.equal(missing.stderr, 'corral: exec "nosuchcmd": executable file not found in $PATH\n');
@@ -142,7 +151,7 @@ test('SIGTERM to the command reaches the workload', async () => {
   assert.equal(r.code, 7, r.stderr);
 });
 
-test('a --root other than the daemon\'s runs stand-alone in that root, not through the daemon', async () => {
+test("a --root other than the daemon's runs stand-alone in that root, not through the daemon", async () => {
   const other = path.join(tmp, 'other-root');
   const r = await front(['--name', 'front-other', 'sh', '-c', 'exit 6'], { root: other });
   assert.equal(r.code, 6, r.stderr);

@@ -155,14 +155,7 @@ function containerSpec(box: Box, command: string[], opts: ContainerOptions = {})
     ['state-dir', box.state],
     ...(opts.header ?? []),
     ['mount', '', '/', '', 'rprivate', ''],
-    [
-      'mount',
-      'overlay',
-      box.merged,
-      'overlay',
-      '',
-      `lowerdir=${rootfs},upperdir=${box.upper},workdir=${box.work}`,
-    ],
+    ['mount', 'overlay', box.merged, 'overlay', '', `lowerdir=${rootfs},upperdir=${box.upper},workdir=${box.work}`],
     ['mount', 'proc', `${box.merged}/proc`, 'proc', 'nosuid,nodev,noexec', ''],
     ['mount', 'tmpfs', `${box.merged}/dev`, 'tmpfs', 'nosuid,noexec', 'mode=755,size=64k'],
     ['mknod', `${box.merged}/dev/null`, 'c', '1', '3', '666'],
@@ -279,6 +272,19 @@ async function waitForFile(file: string, ms: number): Promise<void> {
   }
 }
 
+/** rmdir `dir`, again every 20 ms while it is busy (up to 50 times); any other error is thrown. */
+async function rmdirWhenFree(dir: string): Promise<void> {
+  for (let i = 0; ; i++) {
+    try {
+      await fs.rmdir(dir);
+      return;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EBUSY' || i >= 50) throw err;
+      await delay(20);
+    }
+  }
+}
+
 /** Boxes whose launcher detached; afterEach ends what a failed test left running. */
 const detachedBoxes = new Set<Box>();
 
@@ -310,9 +316,7 @@ interface RawRecord {
  */
 async function readRawLog(dir: string, base: string): Promise<{ files: string[]; sizes: number[]; records: RawRecord[] }> {
   const rotated = new RegExp(`^${base.replace(/\./g, '\\.')}\\.(\\d+)$`);
-  const files = (await fs.readdir(dir))
-    .filter((n) => n === base || rotated.test(n))
-    .sort((a, b) => (a === base ? 1 : b === base ? -1 : Number(rotated.exec(b)![1]) - Number(rotated.exec(a)![1])));
+  const files = (await fs.readdir(dir)).filter((n) => n === base || rotated.test(n)).sort((a, b) => (a === base ? 1 : b === base ? -1 : Number(rotated.exec(b)![1]) - Number(rotated.exec(a)![1])));
   const sizes: number[] = [];
   const records: RawRecord[] = [];
   for (const file of files) {
@@ -321,7 +325,7 @@ async function readRawLog(dir: string, base: string): Promise<{ files: string[];
     if (text === '') continue;
     assert.ok(text.endsWith('\n'), `${file} ends with a complete record`);
     for (const line of text.slice(0, -1).split('\n')) {
-      assert.doesNotMatch(line, /[\u0000-\u001f]/, `${file}: no raw control character in ${JSON.stringify(line)}`);
+      assert.ok(![...line].some((c) => c.charCodeAt(0) < 0x20), `${file}: no raw control character in ${JSON.stringify(line)}`);
       const value = JSON.parse(line) as RawRecord;
       assert.deepEqual(Object.keys(value), ['log', 'stream', 'time'], line);
       assert.ok(value.stream === 'stdout' || value.stream === 'stderr', line);
@@ -519,7 +523,7 @@ describe('corral-launch as root on the host', { timeout: 120_000 }, () => {
     assert.equal(r.stdout, 'secret=[]\nhidden=0\ndata=data\nro,nosuid,nodev,noexec,relatime\n');
   });
 
-  it('remount adds flags, keeps each mount\'s own, reaches the mounts below with rec; nodev refuses device nodes', { timeout: TIMEOUT }, async () => {
+  it("remount adds flags, keeps each mount's own, reaches the mounts below with rec; nodev refuses device nodes", { timeout: TIMEOUT }, async () => {
     const box = await makeBox();
     const m = box.merged;
     const script = [
@@ -549,12 +553,7 @@ describe('corral-launch as root on the host', { timeout: 120_000 }, () => {
     );
     assert.equal(r.code, 0, r.describe());
     const [mounts = '', nodes = ''] = r.stdout.split('---\n');
-    assert.deepEqual(mounts.trim().split('\n'), [
-      '/mnt/flat ro,nosuid,noexec,relatime',
-      '/mnt/flat/sub rw,relatime',
-      '/mnt/vol rw,nodev,relatime',
-      '/mnt/vol/sub rw,nosuid,nodev,noexec,relatime',
-    ]);
+    assert.deepEqual(mounts.trim().split('\n'), ['/mnt/flat ro,nosuid,noexec,relatime', '/mnt/flat/sub rw,relatime', '/mnt/vol rw,nodev,relatime', '/mnt/vol/sub rw,nosuid,nodev,noexec,relatime']);
     // the node is made (CAP_MKNOD), but a nodev mount refuses to open it; the overlay root is not nodev here
     assert.deepEqual(nodes.trim().split('\n'), [
       '/mnt/vol made',
@@ -591,10 +590,7 @@ describe('corral-launch as root on the host', { timeout: 120_000 }, () => {
       }),
     );
     assert.equal(r.code, 0, r.describe());
-    assert.equal(
-      r.stdout,
-      '755 directory\n755 directory\n700 directory\n666 character special file\n/proc/self/fd\n4\n',
-    );
+    assert.equal(r.stdout, '755 directory\n755 directory\n700 directory\n666 character special file\n/proc/self/fd\n4\n');
   });
 
   it('the environment is exactly the env directives, and cwd is applied', { timeout: TIMEOUT }, async () => {
@@ -616,7 +612,10 @@ describe('corral-launch as root on the host', { timeout: 120_000 }, () => {
     const box = await makeBox();
     const r = await run(box, containerSpec(box, ['sh', '-c', 'exit 7']));
     assert.equal(r.code, 7, r.describe());
-    assert.deepEqual(r.status.map((l) => l[0]), ['pid', 'started', 'exit']);
+    assert.deepEqual(
+      r.status.map((l) => l[0]),
+      ['pid', 'started', 'exit'],
+    );
     assert.deepEqual(r.status[2], ['exit', 'exited', '7']);
     assert.equal(await readExit(box), 'exited 7');
     assert.match(await readState(box, 'pid'), new RegExp(`^${r.workloadPid} \\d+\\n$`));
@@ -675,10 +674,7 @@ describe('corral-launch as root on the host', { timeout: 120_000 }, () => {
 
   it('not executable: 126 and error exec EACCES', { timeout: TIMEOUT }, async () => {
     const box = await makeBox();
-    const r = await run(
-      box,
-      containerSpec(box, ['/tmp/not-executable'], { body: [['touch', '/tmp/not-executable']] }),
-    );
+    const r = await run(box, containerSpec(box, ['/tmp/not-executable'], { body: [['touch', '/tmp/not-executable']] }));
     assert.equal(r.code, 126, r.describe());
     assert.deepEqual(r.status.at(-1), ['error', 'exec', '13', 'EACCES', '/tmp/not-executable']);
     assert.equal(await readExit(box), 'failed exec EACCES');
@@ -702,7 +698,12 @@ describe('corral-launch as root on the host', { timeout: 120_000 }, () => {
 
   it('rejects a bad spec before creating the child: 125, step spec', { timeout: TIMEOUT }, async () => {
     const box = await makeBox();
-    const r = await run(box, [['version', '1'], ['state-dir', box.state], ['bogus', 'x'], ['exec', 'true', 'true']]);
+    const r = await run(box, [
+      ['version', '1'],
+      ['state-dir', box.state],
+      ['bogus', 'x'],
+      ['exec', 'true', 'true'],
+    ]);
     assert.equal(r.code, 125, r.describe());
     assert.deepEqual(r.status, [['error', 'spec', '22', 'EINVAL', 'line 3: unknown directive "bogus"']]);
     assert.equal(await readExit(box), 'failed spec EINVAL');
@@ -711,7 +712,11 @@ describe('corral-launch as root on the host', { timeout: 120_000 }, () => {
   it('reports a clone3 CLONE_INTO_CGROUP failure as step clone', { timeout: TIMEOUT }, async () => {
     const box = await makeBox();
     // not a cgroup v2 directory: the kernel refuses the fd with EBADF (no fallback for that errno)
-    const r = await run(box, [['version', '1'], ['cgroup-dir', box.dir], ['exec', 'true', 'true']]);
+    const r = await run(box, [
+      ['version', '1'],
+      ['cgroup-dir', box.dir],
+      ['exec', 'true', 'true'],
+    ]);
     assert.equal(r.code, 125, r.describe());
     assert.deepEqual(r.status, [['error', 'clone', '9', 'EBADF', `clone3 into ${box.dir}`]]);
   });
@@ -813,15 +818,7 @@ describe('corral-launch as root on the host', { timeout: 120_000 }, () => {
       assert.equal(r2.stdout, '/\n');
     } finally {
       // the pid namespace is gone once the launcher has reaped its init; allow the kernel a moment
-      for (let i = 0; ; i++) {
-        try {
-          await fs.rmdir(dir);
-          break;
-        } catch (err) {
-          if ((err as NodeJS.ErrnoException).code !== 'EBUSY' || i >= 50) throw err;
-          await delay(20);
-        }
-      }
+      await rmdirWhenFree(dir);
     }
   });
 
@@ -848,12 +845,10 @@ describe('corral-launch as root on the host', { timeout: 120_000 }, () => {
     const launch = new Launch('unshare', ['-m', '--propagation', 'private', 'chroot', plain, '/corral-launch', '/spec']);
     const { code } = await launch.done;
     assert.equal(code, 0, launch.describe());
-    assert.deepEqual(launch.status.map((l) => l.join(' ')), [
-      `pid ${launch.workloadPid}`,
-      'note fallback chroot',
-      'started',
-      'exit exited 0',
-    ]);
+    assert.deepEqual(
+      launch.status.map((l) => l.join(' ')),
+      [`pid ${launch.workloadPid}`, 'note fallback chroot', 'started', 'exit exited 0'],
+    );
     assert.equal(launch.stdout, 'in-new-root\nok\n');
   });
 
@@ -868,14 +863,19 @@ describe('corral-launch as root on the host', { timeout: 120_000 }, () => {
     const script = `i=1; while [ $i -le ${N} ]; do echo $i; echo $i >&2; i=$((i+1)); done; printf out-partial; printf err-partial >&2`;
     const r = await run(box, containerSpec(box, ['sh', '-c', script], { header: [['log', path.join(logs, 'container.log'), String(maxSize), '1000']] }));
     assert.equal(r.code, 0, r.describe());
-    assert.equal(r.stdout + r.stderr, '', 'the output went to the log, not to the launcher\'s stdio');
-    assert.deepEqual(r.status.map((l) => l[0]), ['pid', 'started', 'exit']);
+    assert.equal(r.stdout + r.stderr, '', "the output went to the log, not to the launcher's stdio");
+    assert.deepEqual(
+      r.status.map((l) => l[0]),
+      ['pid', 'started', 'exit'],
+    );
     assert.equal(await readExit(box), 'exited 0');
 
     const { files, sizes, records } = await readRawLog(logs, 'container.log');
     // about 75 bytes a record, 2N + 2 records: some 45 files
     assert.ok(files.length >= 20, `several rotations: ${files.join(' ')}`);
-    sizes.forEach((size, i) => assert.ok(size <= maxSize, `${files[i]} has ${size} bytes, more than max-size ${maxSize}`));
+    sizes.forEach((size, i) => {
+      assert.ok(size <= maxSize, `${files[i]} has ${size} bytes, more than max-size ${maxSize}`);
+    });
     assert.deepEqual(logOf(records, 'stdout'), [...numbers(1, N), 'out-partial']);
     assert.deepEqual(logOf(records, 'stderr'), [...numbers(1, N), 'err-partial']);
     assertTimesNeverDecrease(records);
@@ -883,13 +883,19 @@ describe('corral-launch as root on the host', { timeout: 120_000 }, () => {
     // the reader of src/container/logfile.ts sees the same records in the same order
     const read: LogRecord[] = [];
     for await (const record of readLog(path.join(logs, 'container.log'))) read.push(record);
-    assert.deepEqual(read, records.map((x) => ({ stream: x.stream, time: parseLogTime(x.time), line: x.log })));
+    assert.deepEqual(
+      read,
+      records.map((x) => ({ stream: x.stream, time: parseLogTime(x.time), line: x.log })),
+    );
   });
 
   it('log: max-file is honoured, older files are deleted and what stays is the newest, without gaps', { timeout: TIMEOUT }, async () => {
     const N = 5000;
     const script = `i=1; while [ $i -le ${N} ]; do echo $i; echo $i >&2; i=$((i+1)); done; printf out-partial; printf err-partial >&2`;
-    for (const [maxSize, maxFile] of [[16 * 1024, 3], [4096, 1]] as const) {
+    for (const [maxSize, maxFile] of [
+      [16 * 1024, 3],
+      [4096, 1],
+    ] as const) {
       const box = await makeBox();
       const logs = path.join(box.dir, 'logs');
       await fs.mkdir(logs);
@@ -899,7 +905,9 @@ describe('corral-launch as root on the host', { timeout: 120_000 }, () => {
       const expected = ['container.log.2', 'container.log.1', 'container.log'].slice(3 - maxFile);
       assert.deepEqual(await fs.readdir(logs).then((n) => n.sort()), [...expected].sort(), `max-file ${maxFile}: only these files`);
       assert.deepEqual(files, expected);
-      sizes.forEach((size, i) => assert.ok(size <= maxSize, `${files[i]} has ${size} bytes, more than max-size ${maxSize}`));
+      sizes.forEach((size, i) => {
+        assert.ok(size <= maxSize, `${files[i]} has ${size} bytes, more than max-size ${maxSize}`);
+      });
       assert.ok(records.length < 2 * N + 2, `max-file ${maxFile}: the oldest records are gone`);
       for (const stream of ['stdout', 'stderr'] as const) {
         // the launcher reads each pipe in 16 KiB chunks, so one stream's kept part may be short
@@ -929,7 +937,7 @@ describe('corral-launch as root on the host', { timeout: 120_000 }, () => {
     const r = await run(box, containerSpec(box, ['cat', '/tmp/input'], { header: [['log', log, '0', '1']] }));
     assert.equal(r.code, 0, r.describe());
     const raw = await fs.readFile(log, 'utf8');
-    for (const escape of ['\\"', '\\\\', '\\t', '\\r', '\\u0001', '\\ufffd']) assert.ok(raw.includes(escape), `the file has ${escape}`);
+    for (const seq of ['\\"', '\\\\', '\\t', '\\r', '\\u0001', '\\ufffd']) assert.ok(raw.includes(seq), `the file has ${seq}`);
     const { records } = await readRawLog(box.dir, 'container.log');
     assert.deepEqual(logOf(records, 'stdout'), [
       valid,
@@ -987,7 +995,12 @@ describe('corral-launch as root on the host', { timeout: 120_000 }, () => {
       assert.deepEqual(r.status, [['error', 'spec', '22', 'EINVAL', message]]);
     }
     const missing = path.join(box.dir, 'no-such-dir');
-    const r = await run(box, [['version', '1'], ['state-dir', box.state], ['log', `${missing}/c.log`, '0', '1'], ['exec', 'true', 'true']]);
+    const r = await run(box, [
+      ['version', '1'],
+      ['state-dir', box.state],
+      ['log', `${missing}/c.log`, '0', '1'],
+      ['exec', 'true', 'true'],
+    ]);
     assert.equal(r.code, 125, r.describe());
     assert.deepEqual(r.status, [['error', 'log', '2', 'ENOENT', missing]]);
     assert.equal(await readExit(box), 'failed log ENOENT');
@@ -1001,8 +1014,12 @@ describe('corral-launch as root on the host', { timeout: 120_000 }, () => {
     const script = 'trap "echo got-term; exit 42" TERM; echo ready; i=0; while :; do i=$((i+1)); echo $i; echo $i >&2; sleep 0.01; done';
     const caller = await startDetached(box, containerSpec(box, ['sh', '-c', script], { header: [['detach'], ['log', log, '1024', '1000']] }));
     await caller.waitFor('fd 3 closed', () => caller.statusEnded);
-    assert.deepEqual(caller.status.map((l) => l[0]), ['pid', 'started'], 'after started, nothing more on fd 3');
-    await caller.waitFor('the launcher\'s code', () => caller.stderr.includes('\n'));
+    assert.deepEqual(
+      caller.status.map((l) => l[0]),
+      ['pid', 'started'],
+      'after started, nothing more on fd 3',
+    );
+    await caller.waitFor("the launcher's code", () => caller.stderr.includes('\n'));
     assert.equal(caller.stderr, 'launcher exited 0\n', 'the process the caller started exits 0 once detached');
 
     const launcher = await readProcFile(box, 'launcher.pid');
@@ -1014,8 +1031,8 @@ describe('corral-launch as root on the host', { timeout: 120_000 }, () => {
     // launcher.pid names a running corral-launch, with its start time
     assert.ok(await alive(launcher), 'launcher.pid names a running process with that start time');
     assert.match(await fs.readFile(`/proc/${launcher.pid}/cmdline`, 'utf8'), /corral-launch\0/);
-    assert.equal(Number(wf[1]), launcher.pid, 'the launcher is the workload\'s parent');
-    assert.notEqual(Number(lf[1]), callerPid, 'the launcher is not the caller\'s child');
+    assert.equal(Number(wf[1]), launcher.pid, "the launcher is the workload's parent");
+    assert.notEqual(Number(lf[1]), callerPid, "the launcher is not the caller's child");
     assert.notEqual(lf[2], cf[2], 'nor in its process group');
     assert.notEqual(lf[3], cf[3], 'nor in its session');
     assert.notEqual(Number(lf[3]), launcher.pid, 'and it does not lead its own session (no controlling terminal can be acquired)');
@@ -1042,7 +1059,7 @@ describe('corral-launch as root on the host', { timeout: 120_000 }, () => {
     assertTimesNeverDecrease(records);
   });
 
-  it('detach: the workload\'s stdin is /dev/null and it inherits fd 0, 1 and 2 only', { timeout: TIMEOUT }, async () => {
+  it("detach: the workload's stdin is /dev/null and it inherits fd 0, 1 and 2 only", { timeout: TIMEOUT }, async () => {
     const box = await makeBox();
     const log = path.join(box.dir, 'container.log');
     const script = 'ls /proc/$$/fd; stat -L -c %t:%T /proc/$$/fd/0; exit 0';
@@ -1057,7 +1074,7 @@ describe('corral-launch as root on the host', { timeout: 120_000 }, () => {
     await caller.done;
   });
 
-  it('detach: a setup failure comes on fd 3 and in the exit file; the caller\'s process still exits 0', { timeout: TIMEOUT }, async () => {
+  it("detach: a setup failure comes on fd 3 and in the exit file; the caller's process still exits 0", { timeout: TIMEOUT }, async () => {
     const box = await makeBox();
     const caller = await startDetached(box, containerSpec(box, ['no-such-command'], { header: [['detach']] }));
     await caller.waitFor('fd 3 closed', () => caller.statusEnded);
@@ -1068,7 +1085,7 @@ describe('corral-launch as root on the host', { timeout: 120_000 }, () => {
     await waitForFile(path.join(box.state, 'exit'), 10_000);
     assert.equal(await readExit(box), 'failed exec ENOENT');
     await waitGone(await readProcFile(box, 'launcher.pid'), 5_000);
-    await caller.waitFor('the launcher\'s code', () => caller.stderr.includes('\n'));
+    await caller.waitFor("the launcher's code", () => caller.stderr.includes('\n'));
     assert.equal(caller.stderr, 'launcher exited 0\n');
     process.kill(caller.child.pid!, 'SIGKILL');
     await caller.done;
@@ -1103,7 +1120,13 @@ describe('corral-launch as root on the host', { timeout: 120_000 }, () => {
     t.diagnostic(`launcher VmRSS ${Math.min(...samples)}-${Math.max(...samples)} kB, peak VmHWM ${peak} kB (RssAnon ${status.get('RssAnon')}, RssFile ${status.get('RssFile')})`);
     assert.ok(peak < 1024, `launcher peak VmHWM ${peak} kB is not under 1 MiB`);
     // (NAME itself may be missing for an instant: rotation renames it before creating the new one)
-    assert.ok(await fs.stat(`${log}.1`).then(() => true, () => false), 'the log rotated: the workload really wrote');
+    assert.ok(
+      await fs.stat(`${log}.1`).then(
+        () => true,
+        () => false,
+      ),
+      'the log rotated: the workload really wrote',
+    );
     process.kill((await readProcFile(box, 'pid')).pid, 'SIGKILL');
     await waitForFile(path.join(box.state, 'exit'), 10_000);
     assert.equal(await readExit(box), 'signaled 9');

@@ -45,9 +45,12 @@ before(async () => {
 // A container a failed test did not get to remove (the warm-up one, say) must not be left to the
 // later tests and the final no-leak checks. Bounded: a hung daemon fails the test instead of
 // hanging the file.
-afterEach(async () => {
-  if (daemon !== undefined) await forceRemoveContainers(daemon.socket);
-}, { timeout: 120_000 });
+afterEach(
+  async () => {
+    if (daemon !== undefined) await forceRemoveContainers(daemon.socket);
+  },
+  { timeout: 120_000 },
+);
 
 after(async () => {
   await daemon.stop();
@@ -127,7 +130,10 @@ test('a hog as PID 1: exactly one oom event with counters and a memory.stat snap
       assert.deepEqual((await call('POST', `/containers/${id}/wait`)).json(), { StatusCode: 137, Error: null });
       await stream.waitFor((e) => e.Action === 'die', 'die');
       await sleep(500); // a second oom would come now
-      assert.deepEqual(stream.events.map((e) => e.Action), ['start', 'oom', 'die']);
+      assert.deepEqual(
+        stream.events.map((e) => e.Action),
+        ['start', 'oom', 'die'],
+      );
       checkOomAttributes(stream.events[1]!, 1);
       assert.equal(stream.events[1]!.Actor.Attributes.image, rootfs);
       const info = await inspect(id);
@@ -160,7 +166,10 @@ test('a hog child killed twice: the container survives, one oom event per kill (
       assert.deepEqual((await call('POST', `/containers/${id}/wait`)).json(), { StatusCode: 137, Error: null });
       await stream.waitFor((e) => e.Action === 'die', 'die');
       await sleep(300);
-      assert.deepEqual(stream.events.map((e) => e.Action), ['start', 'oom', 'oom', 'kill', 'die']);
+      assert.deepEqual(
+        stream.events.map((e) => e.Action),
+        ['start', 'oom', 'oom', 'kill', 'die'],
+      );
       assert.equal((await inspect(id)).State.OOMKilled, true, 'the kernel counter says it: OOMKilled stays true after the end');
     } finally {
       stream.close();
@@ -168,7 +177,7 @@ test('a hog child killed twice: the container survives, one oom event per kill (
   });
 });
 
-test('no leaks: the daemon\'s fds and inotify watches are back where they were after 10 containers came and went', async () => {
+test("no leaks: the daemon's fds and inotify watches are back where they were after 10 containers came and went", async () => {
   // warm up: lazily made handles (libuv's inotify fd, koffi) stay for the daemon's life
   const warm = await create(['true']);
   await start(warm);
@@ -191,14 +200,21 @@ test('no leaks: the daemon\'s fds and inotify watches are back where they were a
   } finally {
     for (const id of ids) await call('DELETE', `/containers/${id}?force=1`);
   }
-  assert.deepEqual((await containerCgroups()).filter((c) => ids.includes(c)), []);
+  assert.deepEqual(
+    (await containerCgroups()).filter((c) => ids.includes(c)),
+    [],
+  );
 
   let after = { fds: 0, watches: 0 };
   try {
-    await until('the fds and watches back to their count', () => {
-      after = { fds: openFds(daemon.pid), watches: inotifyWatches(daemon.pid) };
-      return after.fds === before.fds && after.watches === before.watches;
-    }, 10_000);
+    await until(
+      'the fds and watches back to their count',
+      () => {
+        after = { fds: openFds(daemon.pid), watches: inotifyWatches(daemon.pid) };
+        return after.fds === before.fds && after.watches === before.watches;
+      },
+      10_000,
+    );
   } catch {
     assert.deepEqual({ ...after, kinds: fdKinds(daemon.pid) }, before);
   }
@@ -214,32 +230,33 @@ function thresholdCrossings(id: string): { threshold: number; usage?: number }[]
 }
 
 // v1 only: v2 has no usage threshold to move (memory.events `max` follows memory.max by itself)
-if (MODE === 'v1') test('v1: an update of the memory limit moves the usage threshold the OOM snapshot is read at', async () => {
-  const trigger = path.join(tmp, 'update-trigger');
-  fs.mkdirSync(trigger);
-  const r = await call('POST', '/containers/create', {
-    Image: rootfs,
-    // 58 MiB in the container's /dev/shm (a tmpfs of 64 MiB, charged to the container): over the
-    // new threshold (57.6 MiB) and over the old one (28.8 MiB), under the new limit
-    Cmd: ['sh', '-c', 'while [ ! -e /trigger/go ]; do sleep 0.01; done; dd if=/dev/zero of=/dev/shm/f bs=1M count=58 2>/dev/null; echo filled; exec sleep 3600'],
-    HostConfig: { CgroupParent: TEST_CGROUP_PARENT, NetworkMode: 'none', Memory: LIMIT, MemorySwap: -1, Binds: [`${trigger}:/trigger`] },
+if (MODE === 'v1')
+  test('v1: an update of the memory limit moves the usage threshold the OOM snapshot is read at', async () => {
+    const trigger = path.join(tmp, 'update-trigger');
+    fs.mkdirSync(trigger);
+    const r = await call('POST', '/containers/create', {
+      Image: rootfs,
+      // 58 MiB in the container's /dev/shm (a tmpfs of 64 MiB, charged to the container): over the
+      // new threshold (57.6 MiB) and over the old one (28.8 MiB), under the new limit
+      Cmd: ['sh', '-c', 'while [ ! -e /trigger/go ]; do sleep 0.01; done; dd if=/dev/zero of=/dev/shm/f bs=1M count=58 2>/dev/null; echo filled; exec sleep 3600'],
+      HostConfig: { CgroupParent: TEST_CGROUP_PARENT, NetworkMode: 'none', Memory: LIMIT, MemorySwap: -1, Binds: [`${trigger}:/trigger`] },
+    });
+    assert.equal(r.status, 201, r.body);
+    const id = r.json().Id as string;
+    try {
+      await start(id);
+      const updated = await call('POST', `/containers/${id}/update`, { Memory: 2 * LIMIT, MemorySwap: -1 });
+      assert.equal(updated.status, 200, updated.body);
+      fs.writeFileSync(path.join(trigger, 'go'), '');
+      await until('"filled" in the log', async () => (await call('GET', `/containers/${id}/logs?stdout=1`)).body.includes('filled'));
+      await until('the new threshold crossed', () => thresholdCrossings(id).length > 0, 5_000);
+      const thresholds = new Set(thresholdCrossings(id).map((c) => c.threshold));
+      assert.deepEqual([...thresholds], [2 * LIMIT - Math.floor((2 * LIMIT) / 10)], 'only the threshold under the new limit');
+      assert.equal((await inspect(id)).State.Running, true, 'no OOM kill under the new limit');
+    } finally {
+      await call('DELETE', `/containers/${id}?force=1`);
+    }
   });
-  assert.equal(r.status, 201, r.body);
-  const id = r.json().Id as string;
-  try {
-    await start(id);
-    const updated = await call('POST', `/containers/${id}/update`, { Memory: 2 * LIMIT, MemorySwap: -1 });
-    assert.equal(updated.status, 200, updated.body);
-    fs.writeFileSync(path.join(trigger, 'go'), '');
-    await until('"filled" in the log', async () => (await call('GET', `/containers/${id}/logs?stdout=1`)).body.includes('filled'));
-    await until('the new threshold crossed', () => thresholdCrossings(id).length > 0, 5_000);
-    const thresholds = new Set(thresholdCrossings(id).map((c) => c.threshold));
-    assert.deepEqual([...thresholds], [2 * LIMIT - Math.floor((2 * LIMIT) / 10)], 'only the threshold under the new limit');
-    assert.equal((await inspect(id)).State.Running, true, 'no OOM kill under the new limit');
-  } finally {
-    await call('DELETE', `/containers/${id}?force=1`);
-  }
-});
 
 /** Read a file on libuv's thread pool; rejects if that takes longer than `ms` (a starved pool). */
 async function readWithin(file: string, ms: number): Promise<number> {
@@ -297,7 +314,10 @@ test('50 watched cgroups hold at most one thread-pool thread: fs calls still run
     assert.equal(await runIn(cgroups[7]!, 'exec tail /dev/zero'), 'SIGKILL');
     await until('the kill reported', () => kills.length > 0, 15_000);
     await sleep(500);
-    assert.deepEqual(kills.map((k) => [k.id, k.killNumber]), [['c7', 1]]);
+    assert.deepEqual(
+      kills.map((k) => [k.id, k.killNumber]),
+      [['c7', 1]],
+    );
     assert.equal(await watcher.unwatch('c7'), 1, 'unwatch gives the kernel counter');
     assert.equal(kills.length, 1, 'the last re-read reports nothing twice');
   } finally {
@@ -307,7 +327,7 @@ test('50 watched cgroups hold at most one thread-pool thread: fs calls still run
     await driver.removeParentIfEmpty();
   }
   assert.deepEqual(watcher.active(), []);
-  await until('the test process\'s fds back (eventfds, epoll fd, inotify)', () => openFds(process.pid) <= fdsBefore.count, 5_000).catch(() => {
+  await until("the test process's fds back (eventfds, epoll fd, inotify)", () => openFds(process.pid) <= fdsBefore.count, 5_000).catch(() => {
     assert.deepEqual(fdKinds(process.pid), fdsBefore.kinds);
   });
 });
@@ -331,7 +351,8 @@ test('what filled the memory: 30 MiB of tmpfs pages under a 32 MiB limit, then a
   const driver = await testDriver();
   const mnt = path.join(tmp, 'shm');
   fs.mkdirSync(mnt, { recursive: true });
-  const sh = (cmd: string, args: string[]) => new Promise<void>((res, rej) => spawn(cmd, args, { stdio: 'inherit' }).once('exit', (c) => (c === 0 ? res() : rej(new Error(`${cmd} ${args.join(' ')}: exit ${c}`)))));
+  const sh = (cmd: string, args: string[]) =>
+    new Promise<void>((res, rej) => spawn(cmd, args, { stdio: 'inherit' }).once('exit', (c) => (c === 0 ? res() : rej(new Error(`${cmd} ${args.join(' ')}: exit ${c}`)))));
   await sh('mount', ['-t', 'tmpfs', '-o', 'size=128m', 'corral-test-shm', mnt]);
   const lines: Record<string, unknown>[] = [];
   const watcher = new OomWatcher({ log: createLogger({ level: 'debug', write: (line) => lines.push(JSON.parse(line) as Record<string, unknown>) }) });

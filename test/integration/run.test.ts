@@ -56,15 +56,18 @@ async function waitFor<T>(what: string, probe: () => T | undefined, timeoutMs = 
 // A failed test may leave its corral running: end it and its container now, not only in `after`, so
 // that the leak test at the end reports only its own findings. A corral killed so leaves its state
 // dir (and name) behind: remove those too once its launcher is gone. After a passing test: nothing.
-afterEach(async () => {
-  if (stateRoot === undefined) return; // before() failed: nothing of this file's ran
-  await stopAllCorrals();
-  await waitFor('the launchers of this file to end', () => (launcherProcesses(stateRoot).length === 0 ? true : undefined));
-  for (const dir of ['containers', 'names']) {
-    const at = path.join(stateRoot, dir);
-    for (const entry of fs.existsSync(at) ? fs.readdirSync(at) : []) fs.rmSync(path.join(at, entry), { recursive: true, force: true });
-  }
-}, { timeout: 60_000 });
+afterEach(
+  async () => {
+    if (stateRoot === undefined) return; // before() failed: nothing of this file's ran
+    await stopAllCorrals();
+    await waitFor('the launchers of this file to end', () => (launcherProcesses(stateRoot).length === 0 ? true : undefined));
+    for (const dir of ['containers', 'names']) {
+      const at = path.join(stateRoot, dir);
+      for (const entry of fs.existsSync(at) ? fs.readdirSync(at) : []) fs.rmSync(path.join(at, entry), { recursive: true, force: true });
+    }
+  },
+  { timeout: 60_000 },
+);
 
 test('the cgroup mode is the one this run expects', async () => {
   const mode = (await createCgroupDriver({})).mode;
@@ -82,7 +85,10 @@ test('the workload is PID 1 and sees no host process', async () => {
   assert.equal(first, '1');
   const pids = rest.filter((e) => /^\d+$/.test(e)).map(Number);
   assert.ok(pids.includes(1));
-  assert.ok(pids.every((p) => p < 10), `only the container's own processes, got ${pids.join(',')}`);
+  assert.ok(
+    pids.every((p) => p < 10),
+    `only the container's own processes, got ${pids.join(',')}`,
+  );
   assert.ok(!pids.includes(process.pid) || process.pid < 10);
 });
 
@@ -174,7 +180,7 @@ test('capabilities: Docker default set, --cap-drop really removes one, no_new_pr
   assert.match(r.stdout, /NoNewPrivs:\s*1/);
 });
 
-test('nodev everywhere: a node for the host\'s root disk cannot be opened; /dev/null, zero, urandom work', async () => {
+test("nodev everywhere: a node for the host's root disk cannot be opened; /dev/null, zero, urandom work", async () => {
   // st_dev of / in glibc's dev_t encoding: the host's root file system device
   const dev = fs.statSync('/').dev;
   const major = Math.floor(dev / 256) & 0xfff;
@@ -230,7 +236,19 @@ test('user, workdir, env and volumes', async () => {
   fs.chmodSync(vol, 0o755); // uid 1000 inside must be able to enter it
   fs.writeFileSync(path.join(vol, 'in.txt'), 'from host');
   try {
-    const r = await run('-u', '1000:1000', '-w', '/data', '-e', 'GREETING=hi', '-v', `${vol}:/data:ro`, 'sh', '-c', 'id -u; id -g; pwd; echo $GREETING; cat in.txt; echo x > /data/new 2>/dev/null && echo wrote; true');
+    const r = await run(
+      '-u',
+      '1000:1000',
+      '-w',
+      '/data',
+      '-e',
+      'GREETING=hi',
+      '-v',
+      `${vol}:/data:ro`,
+      'sh',
+      '-c',
+      'id -u; id -g; pwd; echo $GREETING; cat in.txt; echo x > /data/new 2>/dev/null && echo wrote; true',
+    );
     assert.equal(r.code, 0, r.stderr);
     assert.deepEqual(r.stdout.trim().split('\n'), ['1000', '1000', '/data', 'hi', 'from host']);
     assert.equal(fs.existsSync(path.join(vol, 'new')), false);
@@ -247,7 +265,7 @@ test('--read-only: the root cannot be written, /tmp-less writes fail', async () 
 
 // --- exit codes --------------------------------------------------------------------------------
 
-test('exit codes: the workload\'s own, 127 not found, 126 not executable', async () => {
+test("exit codes: the workload's own, 127 not found, 126 not executable", async () => {
   assert.equal((await run('sh', '-c', 'exit 7')).code, 7);
   const missing = await run('no-such-command');
   assert.equal(missing.code, 127);
@@ -285,7 +303,7 @@ test('killed by a signal: 128+N; SIGTERM to corral is forwarded to the workload'
 // it, says so, sleeps, and stops it.
 const BURN_7S = 'sh -c "while :; do :; done" & echo burning; sleep 7; kill $!; wait; true';
 
-test('--cpus 0.5: a CPU burner gets 0.5 +/- 0.05 cores by the cgroup\'s own accounting', async () => {
+test("--cpus 0.5: a CPU burner gets 0.5 +/- 0.05 cores by the cgroup's own accounting", async () => {
   const burner = startCorral(['--root', stateRoot, 'run', '--rm', '--name', 'burner', '--cpus', '0.5', '--rootfs', rootfs, 'sh', '-c', BURN_7S]);
   const id = await waitFor('the container', () => {
     try {

@@ -86,7 +86,10 @@ async function daemonEvents(): Promise<{ Action: string; Actor: { Attributes: Re
   // after the truncated `now`, and would be left out of a stream that ends at `now`
   const r = await request(socket, { path: `/events?since=0&until=${(Date.now() / 1000 + 0.001).toFixed(3)}&filters=${filters}` });
   assert.equal(r.status, 200, r.body);
-  return r.body.split('\n').filter(Boolean).map((l) => JSON.parse(l) as { Action: string; Actor: { Attributes: Record<string, string> } });
+  return r.body
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as { Action: string; Actor: { Attributes: Record<string, string> } });
 }
 
 before(async () => {
@@ -151,7 +154,12 @@ test('a daemon with --config keeps the running set, then follows edits: recreate
     await sleep(2);
   }
   fs.writeFileSync(file, EDITED());
-  const kept = JSON.parse(daemon.stderr().split('\n').find((l) => l.includes('"msg":"workloads file applied"'))!) as Record<string, unknown>;
+  const kept = JSON.parse(
+    daemon
+      .stderr()
+      .split('\n')
+      .find((l) => l.includes('"msg":"workloads file applied"'))!,
+  ) as Record<string, unknown>;
   assert.deepEqual([kept.keep, kept.create, kept.recreate, kept.remove], [2, 0, 0, 0], 'an unchanged file keeps the same containers');
 
   await until('web recreated, worker added, db removed', async () => {
@@ -161,7 +169,7 @@ test('a daemon with --config keeps the running set, then follows edits: recreate
   const now = await project();
   assert.equal((await limits(now['shop-web-1']!.id)).memory, String(48 * MiB));
   assert.equal((await limits(now['shop-worker-1']!.id)).pids, '30');
-  await until('the old containers\' cgroups gone', async () => {
+  await until("the old containers' cgroups gone", async () => {
     const cgroups = await containerCgroups();
     return !cgroups.includes(firstIds['shop-web-1']!.id) && !cgroups.includes(firstIds['shop-db-1']!.id);
   });
@@ -173,11 +181,17 @@ test('a daemon with --config keeps the running set, then follows edits: recreate
   const running = await project();
   saveAtomically(EDITED().replace('mem_limit: 48m', 'mem_limit: 64q'));
   await until('the rejection logged', async () => daemon.stderr().includes('"msg":"workloads file rejected; nothing changed"'));
-  const logLine = daemon.stderr().split('\n').find((l) => l.includes('workloads file rejected'))!;
+  const logLine = daemon
+    .stderr()
+    .split('\n')
+    .find((l) => l.includes('workloads file rejected'))!;
   const logged = JSON.parse(logLine) as Record<string, unknown>;
   assert.equal(logged.level, 'warn');
   assert.equal(logged.line, 6);
-  assert.equal(logged.error, `${file}:6:5: services.web.mem_limit: invalid value "64q": unknown unit "q"; expected a number of bytes with an optional unit b, k, m, g, t or p (binary multiples, e.g. 512m)`);
+  assert.equal(
+    logged.error,
+    `${file}:6:5: services.web.mem_limit: invalid value "64q": unknown unit "q"; expected a number of bytes with an optional unit b, k, m, g, t or p (binary multiples, e.g. 512m)`,
+  );
   const errors = (await daemonEvents()).filter((e) => e.Action === 'config-error');
   assert.equal(errors.length, 1);
   assert.deepEqual({ ...errors[0]!.Actor.Attributes, error: undefined }, { file, line: '6', column: '5', error: undefined });

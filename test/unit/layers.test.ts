@@ -39,7 +39,11 @@ const graph = new Map(files.map((f) => [f, importsOf(f, fs.readFileSync(f, 'utf8
 
 test('every folder of src/ has a place in the layers', () => {
   const folders = [...new Set(files.map(folderOf))];
-  assert.deepEqual(folders.filter((f) => rank(f) < 0), [], `add new folders to LAYERS in ${import.meta.url}`);
+  assert.deepEqual(
+    folders.filter((f) => rank(f) < 0),
+    [],
+    `add new folders to LAYERS in ${import.meta.url}`,
+  );
 });
 
 test('imports point down the layers: none up, none sideways', () => {

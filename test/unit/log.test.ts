@@ -6,7 +6,10 @@ import { CorralError } from '../../src/errors.js';
 const T = new Date('2026-11-23T12:00:00.000Z');
 
 test('one JSON object per line: time, level, msg, then the fields', () => {
-  assert.equal(formatLine(T, 'info', 'listening', { socket: '/run/corral/corral.sock', n: 1 }, false), '{"time":"2026-11-23T12:00:00.000Z","level":"info","msg":"listening","socket":"/run/corral/corral.sock","n":1}\n');
+  assert.equal(
+    formatLine(T, 'info', 'listening', { socket: '/run/corral/corral.sock', n: 1 }, false),
+    '{"time":"2026-11-23T12:00:00.000Z","level":"info","msg":"listening","socket":"/run/corral/corral.sock","n":1}\n',
+  );
   // reserved names do not overwrite the entry's own; undefined fields are left out
   assert.equal(formatLine(T, 'warn', 'm', { msg: 'x', level: 'y', gone: undefined }, false), '{"time":"2026-11-23T12:00:00.000Z","level":"warn","msg":"m","field.msg":"x","field.level":"y"}\n');
   // errors: message and code; the stack only at debug level
@@ -26,10 +29,13 @@ test('levels: lines below the threshold are dropped; child loggers add fields', 
   log.info('i');
   log.warn('w');
   log.child({ req: 7 }).error('e', { x: 1 });
-  assert.deepEqual(lines.map((l) => JSON.parse(l)), [
-    { time: T.toISOString(), level: 'warn', msg: 'w' },
-    { time: T.toISOString(), level: 'error', msg: 'e', req: 7, x: 1 },
-  ]);
+  assert.deepEqual(
+    lines.map((l) => JSON.parse(l)),
+    [
+      { time: T.toISOString(), level: 'warn', msg: 'w' },
+      { time: T.toISOString(), level: 'error', msg: 'e', req: 7, x: 1 },
+    ],
+  );
   assert.equal(log.enabled('debug'), false);
   assert.equal(log.enabled('error'), true);
 });

@@ -25,7 +25,7 @@ test('cgroup v2 guest: the integration suite', { timeout: GUEST_TIMEOUT_MS + 60_
   const results = parseTap(guest.output);
   assert.ok(results.length >= 20, `the guest ran too few tests (${results.length}); its output ends:\n${guest.output.slice(-3000)}`);
   for (const r of results) {
-    await t.test(`[v2 guest] ${r.name}`, { skip: r.skip ? r.details.reason ?? 'skipped in the guest' : false }, () => {
+    await t.test(`[v2 guest] ${r.name}`, { skip: r.skip ? (r.details.reason ?? 'skipped in the guest') : false }, () => {
       if (!r.ok && !r.todo) {
         assert.fail(`${r.details.error ?? 'failed'}\n${r.details.subtestOutput}\n${r.details.comments.join('\n')}`.trim());
       }

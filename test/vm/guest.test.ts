@@ -34,8 +34,7 @@ const SCRIPT = [
     ' && echo hi > /tmp/ov/merged/etc/corral-overlay-probe && test -f /tmp/ov/upper/etc/corral-overlay-probe' +
     ' && ! test -e /etc/corral-overlay-probe && echo upper-written' +
     ' && findmnt -n -o FSTYPE /tmp/ov/merged && umount /tmp/ov/merged',
-  'echo "=== state-dirs"; for d in /tmp /var/tmp /run /root /var/lib /dev/shm; do touch $d/.corral-probe && echo $d; done;' +
-    ' test -f /var/lib/dpkg/status && echo host-content-visible',
+  'echo "=== state-dirs"; for d in /tmp /var/tmp /run /root /var/lib /dev/shm; do touch $d/.corral-probe && echo $d; done;' + ' test -f /var/lib/dpkg/status && echo host-content-visible',
   'echo "=== end"',
   'exit 3',
 ].join('\n');
@@ -161,13 +160,10 @@ function qemuChildren(): number[] {
 
 describe('cgroup v2 guest: timeout', { timeout: 5 * 60_000 }, () => {
   test('a timeout kills qemu and rejects with the last output', async () => {
-    await assert.rejects(
-      runInGuest('echo before-sleep; sleep 600', { timeoutMs: 1_500 }),
-      (e: Error) => {
-        assert.match(e.message, /timed out after 1500 ms/);
-        return true;
-      },
-    );
+    await assert.rejects(runInGuest('echo before-sleep; sleep 600', { timeoutMs: 1_500 }), (e: Error) => {
+      assert.match(e.message, /timed out after 1500 ms/);
+      return true;
+    });
     // qemu was SIGKILLed; give the kernel a moment to reap it
     for (let i = 0; i < 50 && qemuChildren().length; i++) await new Promise((r) => setTimeout(r, 100));
     assert.deepEqual(qemuChildren(), []);

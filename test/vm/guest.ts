@@ -60,19 +60,7 @@ export interface GuestResult {
 }
 
 /** Order matters: each module depends on the ones before it. */
-export const GUEST_MODULES = [
-  'virtio_ring',
-  'virtio',
-  'virtio_pci_modern_dev',
-  'virtio_pci_legacy_dev',
-  'virtio_pci',
-  'netfs',
-  'fscache',
-  '9pnet',
-  '9pnet_virtio',
-  '9p',
-  'overlay',
-] as const;
+export const GUEST_MODULES = ['virtio_ring', 'virtio', 'virtio_pci_modern_dev', 'virtio_pci_legacy_dev', 'virtio_pci', 'netfs', 'fscache', '9pnet', '9pnet_virtio', '9p', 'overlay'] as const;
 
 const DEFAULT_TIMEOUT_MS = 20 * 60 * 1000;
 const MARK_START = '@@CORRAL-VM-START';
@@ -274,9 +262,7 @@ export function findHostTools(): HostTools {
   versions.sort(compareVersions);
   const kernelVersion = versions[versions.length - 1];
   if (!kernelVersion) {
-    throw new Error(
-      `no /boot/vmlinuz-<version> with matching /lib/modules/<version>/kernel${wanted ? ` for CORRAL_VM_KERNEL_VERSION=${wanted}` : ''}: install the Debian package linux-image-amd64`,
-    );
+    throw new Error(`no /boot/vmlinuz-<version> with matching /lib/modules/<version>/kernel${wanted ? ` for CORRAL_VM_KERNEL_VERSION=${wanted}` : ''}: install the Debian package linux-image-amd64`);
   }
   const kernelImage = join('/boot', `vmlinuz-${kernelVersion}`);
   try {
@@ -364,9 +350,7 @@ function loadModule(tools: HostTools, name: string, builtin: Set<string>): Buffe
   const found = findModuleFile(join(tools.modulesDir, 'kernel'), name);
   if (!found) {
     if (builtin.has(name.replace(/-/g, '_'))) return null;
-    throw new Error(
-      `kernel module ${name} not found under ${tools.modulesDir}/kernel and not built in: install the Debian package linux-image-amd64 (kernel ${tools.kernelVersion})`,
-    );
+    throw new Error(`kernel module ${name} not found under ${tools.modulesDir}/kernel and not built in: install the Debian package linux-image-amd64 (kernel ${tools.kernelVersion})`);
   }
   if (found.endsWith('.ko')) return readFileSync(found);
   const [tool, pkg] = found.endsWith('.xz') ? ['xz', 'xz-utils'] : found.endsWith('.zst') ? ['zstd', 'zstd'] : found.endsWith('.gz') ? ['gzip', 'gzip'] : ['', ''];
@@ -387,7 +371,7 @@ function findModuleFile(root: string, name: string): string | null {
         if (ent.isDirectory()) walk(p);
         else {
           const m = /^(.+)\.ko(\.xz|\.zst|\.gz)?$/.exec(ent.name);
-          if (m && m[1]) {
+          if (m?.[1]) {
             const key = m[1].replace(/-/g, '_');
             if (!index!.has(key)) index!.set(key, p);
           }
@@ -767,10 +751,7 @@ export class GuestConsoleParser {
  * guest does not come up, the command does not finish within `timeoutMs`, or qemu dies.
  * qemu is killed on every path.
  */
-export async function runInGuest(
-  command: string,
-  opts: GuestOptions = {},
-): Promise<GuestResult> {
+export async function runInGuest(command: string, opts: GuestOptions = {}): Promise<GuestResult> {
   const tools = findHostTools();
   const [initramfs, { kernel }] = await Promise.all([ensureInitramfs(), ensureKernel()]);
   const checkout = repoRoot();
@@ -800,39 +781,43 @@ export async function runInGuest(
     ].join(' ');
     const fsdevPath = (p: string): string => p.replace(/,/g, ',,');
     const qemuArgs = [
-      '-accel', cpus > 1 ? 'tcg,thread=multi' : 'tcg',
-      '-cpu', 'max',
-      '-m', String(memoryMiB),
-      '-smp', String(cpus),
+      '-accel',
+      cpus > 1 ? 'tcg,thread=multi' : 'tcg',
+      '-cpu',
+      'max',
+      '-m',
+      String(memoryMiB),
+      '-smp',
+      String(cpus),
       '-nographic',
       '-no-reboot',
-      '-nic', 'none',
+      '-nic',
+      'none',
       ...(tools.qboot ? ['-bios', tools.qboot] : []),
-      '-kernel', kernel,
-      '-initrd', initramfs,
-      '-append', append,
-      '-fsdev', `local,id=hostroot,path=/,security_model=passthrough,readonly=on,multidevs=remap`,
-      '-device', 'virtio-9p-pci,fsdev=hostroot,mount_tag=hostroot',
-      '-fsdev', `local,id=work,path=${fsdevPath(checkout)},security_model=passthrough,multidevs=remap`,
-      '-device', 'virtio-9p-pci,fsdev=work,mount_tag=work',
+      '-kernel',
+      kernel,
+      '-initrd',
+      initramfs,
+      '-append',
+      append,
+      '-fsdev',
+      `local,id=hostroot,path=/,security_model=passthrough,readonly=on,multidevs=remap`,
+      '-device',
+      'virtio-9p-pci,fsdev=hostroot,mount_tag=hostroot',
+      '-fsdev',
+      `local,id=work,path=${fsdevPath(checkout)},security_model=passthrough,multidevs=remap`,
+      '-device',
+      'virtio-9p-pci,fsdev=work,mount_tag=work',
     ];
     // With setpriv, qemu also dies if this node process is SIGKILLed.
-    const [file, args] = tools.setpriv
-      ? [tools.setpriv, ['--pdeathsig', 'KILL', '--', tools.qemu, ...qemuArgs]]
-      : [tools.qemu, qemuArgs];
+    const [file, args] = tools.setpriv ? [tools.setpriv, ['--pdeathsig', 'KILL', '--', tools.qemu, ...qemuArgs]] : [tools.qemu, qemuArgs];
     return await runQemu(file, args, nonce, timeoutMs, opts.onOutput);
   } finally {
     await rm(runDir, { recursive: true, force: true });
   }
 }
 
-function runQemu(
-  file: string,
-  args: string[],
-  nonce: string,
-  timeoutMs: number,
-  onOutput: ((chunk: string) => void) | undefined,
-): Promise<GuestResult> {
+function runQemu(file: string, args: string[], nonce: string, timeoutMs: number, onOutput: ((chunk: string) => void) | undefined): Promise<GuestResult> {
   installExitHook();
   const startedAt = Date.now();
   return new Promise<GuestResult>((resolvePromise, reject) => {
@@ -852,7 +837,14 @@ function runQemu(
       }
     };
     const lastLines = (): string => {
-      const lines = [...parser.consoleTail, ...stderr.split('\n').filter(Boolean).slice(-10).map((l) => `[qemu stderr] ${l}`)];
+      const lines = [
+        ...parser.consoleTail,
+        ...stderr
+          .split('\n')
+          .filter(Boolean)
+          .slice(-10)
+          .map((l) => `[qemu stderr] ${l}`),
+      ];
       return lines.length ? lines.join('\n') : '(no output)';
     };
     let closed = false;
@@ -865,7 +857,10 @@ function runQemu(
       if (graceTimer) clearTimeout(graceTimer);
       kill();
       const settle = (): void => (err ? reject(err) : resolvePromise(result!));
-      if (closed) return settle();
+      if (closed) {
+        settle();
+        return;
+      }
       const cap = setTimeout(settle, 10_000);
       closeWaiters.push(() => {
         clearTimeout(cap);
@@ -887,11 +882,7 @@ function runQemu(
     );
 
     const timer = setTimeout(() => {
-      finish(
-        new Error(
-          `runInGuest: timed out after ${timeoutMs} ms (${parser.started ? 'command still running' : 'guest never reached the command'}); qemu killed. Last output:\n${lastLines()}`,
-        ),
-      );
+      finish(new Error(`runInGuest: timed out after ${timeoutMs} ms (${parser.started ? 'command still running' : 'guest never reached the command'}); qemu killed. Last output:\n${lastLines()}`));
     }, timeoutMs);
 
     child.stdout.setEncoding('utf8');
@@ -1007,7 +998,7 @@ function parseYamlBlock(lines: string[]): Record<string, string> {
     const line = lines[i] ?? '';
     const m = /^([A-Za-z_][\w-]*):(?:\s(.*))?$/.exec(line);
     i++;
-    if (!m || !m[1]) continue;
+    if (!m?.[1]) continue;
     const key = m[1];
     const value = (m[2] ?? '').trim();
     // continuation: every following line indented more than the key
@@ -1083,4 +1074,3 @@ export function parseTap(text: string): TapTestResult[] {
   }
   return results;
 }
-

@@ -53,7 +53,7 @@ async function main(argv: string[]): Promise<number> {
       }
       case '-h':
       case '--help':
-        usage();
+        return usage();
       default:
         if (a.startsWith('--env=')) {
           const kv = a.slice('--env='.length);

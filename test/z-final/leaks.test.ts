@@ -8,12 +8,16 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import { defaultParentCgroups, launcherProcesses, mountPoints } from '../helpers/corral.js';
 
-test('no container cgroup is left under corral\'s default parent cgroup', async () => {
+test("no container cgroup is left under corral's default parent cgroup", async () => {
   assert.deepEqual(await defaultParentCgroups(), []);
 });
 
 test('no test cgroup parent (corral-test-<pid>) of a finished test process is left in any hierarchy', () => {
-  const own = fs.readFileSync('/proc/self/cgroup', 'utf8').trim().split('\n').map((l) => l.split(':'));
+  const own = fs
+    .readFileSync('/proc/self/cgroup', 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => l.split(':'));
   const roots = fs.existsSync('/sys/fs/cgroup/cgroup.controllers')
     ? [`/sys/fs/cgroup${own.find((f) => f[0] === '0')![2]}`]
     : own.filter((f) => f[1] && !f[1].startsWith('name=')).map((f) => `/sys/fs/cgroup/${f[1]!.split(',')[0]}${f[2]}`);
@@ -36,5 +40,8 @@ test('no launcher process is left', () => {
 });
 
 test('no mount from a corral state directory is left on the host', () => {
-  assert.deepEqual(mountPoints().filter((m) => /corral/.test(m)), []);
+  assert.deepEqual(
+    mountPoints().filter((m) => /corral/.test(m)),
+    [],
+  );
 });

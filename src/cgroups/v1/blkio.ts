@@ -65,7 +65,10 @@ export function blkioDevices(bytes: BlkioDeviceCounters[] | undefined, ios: Blki
   const entry = (d: BlkioDeviceCounters) => {
     const key = `${d.major}:${d.minor}`;
     let e = byKey.get(key);
-    if (!e) byKey.set(key, (e = { major: d.major, minor: d.minor }));
+    if (!e) {
+      e = { major: d.major, minor: d.minor };
+      byKey.set(key, e);
+    }
     return e;
   };
   for (const d of bytes ?? []) Object.assign(entry(d), { rbytes: d.ops.Read, wbytes: d.ops.Write, dbytes: d.ops.Discard });

@@ -181,13 +181,7 @@ export class V1Driver implements CgroupDriver {
       }
     }
 
-    return [
-      ...cpuset.plan(resources.cpuset, cpusetCtx),
-      ...cpu.plan(resources.cpu),
-      ...memory.plan(resources.memory, memoryCtx),
-      ...pids.plan(resources.pids),
-      ...blkio.plan(resources.io, blkioCtx),
-    ];
+    return [...cpuset.plan(resources.cpuset, cpusetCtx), ...cpu.plan(resources.cpu), ...memory.plan(resources.memory, memoryCtx), ...pids.plan(resources.pids), ...blkio.plan(resources.io, blkioCtx)];
   }
 
   async create(name: string, resources: Resources): Promise<Cgroup> {
@@ -197,7 +191,9 @@ export class V1Driver implements CgroupDriver {
     const created: string[] = [];
     try {
       for (const h of this.hierarchies) {
-        const chain = pathsDown(h.boundaryPath, h.parentPath).slice(1).map((p) => this.dirIn(h, p));
+        const chain = pathsDown(h.boundaryPath, h.parentPath)
+          .slice(1)
+          .map((p) => this.dirIn(h, p));
         for (const dir of chain) {
           if (await this.fs.mkdir(dir)) created.push(dir);
           if (h.controllers.includes('cpuset')) await cpuset.inherit(this.fs, dir);
@@ -331,7 +327,12 @@ class V1Cgroup implements Cgroup {
       if (frozen) await this.thaw();
     }
     const where = this.driver.hierarchies.map((h) => this.dirOf(h)).join(', ');
-    await waitUntilEmpty(where, () => this.pids(), this.o.killTimeoutMs, (left) => this.o.signal(left));
+    await waitUntilEmpty(
+      where,
+      () => this.pids(),
+      this.o.killTimeoutMs,
+      (left) => this.o.signal(left),
+    );
   }
 
   async destroy(): Promise<void> {

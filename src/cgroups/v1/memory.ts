@@ -77,9 +77,7 @@ export function plan(limits: MemoryLimits | undefined, ctx: MemoryPlanContext = 
     }
     if (swap === 'max') memsw = 'max';
     else if (mem === 'max') {
-      throw new UnsupportedError(
-        `memory.swap.max ${swap} without a memory.max is not supported on cgroup v1: it limits memory + swap (${MEMSW}), so the swap limit needs a memory limit`,
-      );
+      throw new UnsupportedError(`memory.swap.max ${swap} without a memory.max is not supported on cgroup v1: it limits memory + swap (${MEMSW}), so the swap limit needs a memory limit`);
     } else {
       memsw = mem + swap;
       if (!Number.isSafeInteger(memsw)) throw new InvalidLimitError(`invalid memory.max + memory.swap.max ${mem} + ${swap}: too large`);

@@ -50,7 +50,10 @@ export interface V2DriverOptions {
 }
 
 function words(text: string | undefined): string[] {
-  return (text ?? '').trim().split(/\s+/).filter((w) => w !== '');
+  return (text ?? '')
+    .trim()
+    .split(/\s+/)
+    .filter((w) => w !== '');
 }
 
 /** the controllers a Resources object needs (a section with at least one field set) */
@@ -140,9 +143,7 @@ export class V2Driver implements CgroupDriver {
           where === this.o.layout.mountPoint
             ? 'the kernel does not offer it on the cgroup v2 hierarchy (it may be bound to a v1 hierarchy, or disabled with cgroup_disable=)'
             : `enable it in the parent's cgroup.subtree_control (echo +${missing} > ${path.dirname(where)}/cgroup.subtree_control), or choose another --cgroup-parent`;
-        throw new UnsupportedError(
-          `${missing} limits need the ${missing} controller, which is not available in ${where} (cgroup.controllers: "${have.join(' ')}"): ${hint}`,
-        );
+        throw new UnsupportedError(`${missing} limits need the ${missing} controller, which is not available in ${where} (cgroup.controllers: "${have.join(' ')}"): ${hint}`);
       }
     }
 
@@ -167,11 +168,7 @@ export class V2Driver implements CgroupDriver {
       const dir = leaf ?? (await this.probeDir('io'));
       if (dir) {
         ioCtx.checkedDir = dir;
-        ioCtx.weightFile = (await this.fs.exists(path.join(dir, 'io.bfq.weight')))
-          ? 'io.bfq.weight'
-          : (await this.fs.exists(path.join(dir, 'io.weight')))
-            ? 'io.weight'
-            : null;
+        ioCtx.weightFile = (await this.fs.exists(path.join(dir, 'io.bfq.weight'))) ? 'io.bfq.weight' : (await this.fs.exists(path.join(dir, 'io.weight'))) ? 'io.weight' : null;
       } else {
         // Only the root to look at: blk-iocost's root files mean its io.weight exists in children.
         ioCtx.checkedDir = root;
@@ -376,7 +373,12 @@ class V2Cgroup implements Cgroup {
     } finally {
       if (canFreeze) await this.thaw();
     }
-    await waitUntilEmpty(this.dir, () => this.allPids(), this.o.killTimeoutMs, (left) => this.o.signal(left));
+    await waitUntilEmpty(
+      this.dir,
+      () => this.allPids(),
+      this.o.killTimeoutMs,
+      (left) => this.o.signal(left),
+    );
   }
 
   async destroy(): Promise<void> {

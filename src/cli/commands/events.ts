@@ -18,7 +18,7 @@ interface EventsOptions {
 }
 
 export function eventsCommand() {
-  return clientCommand('events', '[OPTIONS]', 'stream the daemon\'s events (create, start, die, oom, kill, stop, destroy, ...)')
+  return clientCommand('events', '[OPTIONS]', "stream the daemon's events (create, start, die, oom, kill, stop, destroy, ...)")
     .option('--since <time>', 'also the kept events since a time: unix seconds, RFC 3339 or a duration back from now (10m)')
     .option('--until <time>', 'stop at this time (same forms as --since)')
     .addOption(repeatable('-f, --filter <key=value>', 'filter: container, event, type, image, label, daemon'))

@@ -42,7 +42,9 @@ export function filtersQuery(flag: string, values: readonly string[]): string | 
   for (const v of values) {
     const eq = v.indexOf('=');
     if (eq <= 0) throw new InvalidArgumentError(flag, v, 'KEY=VALUE, such as event=die or container=web');
-    (filters[v.slice(0, eq)] ??= []).push(v.slice(eq + 1));
+    const key = v.slice(0, eq);
+    filters[key] ??= [];
+    filters[key].push(v.slice(eq + 1));
   }
   return JSON.stringify(filters);
 }

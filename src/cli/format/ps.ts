@@ -74,7 +74,9 @@ export function goTimeString(unixSeconds: number): string {
 export function psFields(c: ContainerSummary, trunc: boolean, now: Date): Record<string, string> {
   const names = c.Names.map((n) => n.replace(/^\//, ''));
   const mounts = (c.Mounts ?? []).map((m) => (m.Name ? m.Name : (m.Source ?? ''))).map((n) => (trunc ? ellipsis(n, 15) : n));
-  const labels = Object.entries(c.Labels ?? {}).map(([k, v]) => `${k}=${v}`).sort();
+  const labels = Object.entries(c.Labels ?? {})
+    .map(([k, v]) => `${k}=${v}`)
+    .sort();
   const fields: Record<string, string> = {
     Command: goQuote(trunc ? ellipsis(c.Command, 20) : c.Command),
     CreatedAt: goTimeString(c.Created),

@@ -72,7 +72,7 @@ export function goValue(v: unknown): string {
 function lookup(data: unknown, path: string[]): unknown {
   let v = data;
   for (const [i, name] of path.entries()) {
-    if (typeof v !== 'object' || v === null || !Object.prototype.hasOwnProperty.call(v, name)) {
+    if (typeof v !== 'object' || v === null || !Object.hasOwn(v, name)) {
       // Go: a struct without the field is an error; a map without the key is <no value>
       if (i > 0 && typeof v === 'object' && v !== null && (v as { [MAP]?: boolean })[MAP]) return undefined;
       throw new TemplateError(`can't evaluate field ${name}`);
@@ -133,7 +133,10 @@ export function parseDockerFormat(flag: string, text: string, defaultTable: stri
     source = source.slice('table'.length);
     table = true;
   }
-  source = source.replace(/^ +| +$/g, '').replace(/\\t/g, '\t').replace(/\\n/g, '\n');
+  source = source
+    .replace(/^ +| +$/g, '')
+    .replace(/\\t/g, '\t')
+    .replace(/\\n/g, '\n');
   try {
     const template = parseTemplate(source);
     renderTemplate(template, sample);

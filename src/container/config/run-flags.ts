@@ -142,12 +142,11 @@ export const EXPECT = {
   cpusetMems: 'a list of memory nodes such as 0-1,3',
   pidsLimit: 'a positive number of processes, or 0 or -1 for no limit',
   blkioWeight: 'a weight from 10 to 1000, or 0 for the default',
-  logOpt: 'max-size=SIZE (e.g. 10m) or max-file=N (N >= 1, with max-size), the json-file log driver\'s options',
+  logOpt: "max-size=SIZE (e.g. 10m) or max-file=N (N >= 1, with max-size), the json-file log driver's options",
   deviceBps: `DEVICE:RATE such as /dev/sda:10m, RATE in bytes per second: ${SIZE_SYNTAX}, above 0`,
   deviceIops: 'DEVICE:N such as /dev/sda:100, N a positive number of operations per second',
-  hostname:
-    'a hostname of at most 64 characters: dot-separated labels of letters, digits and hyphens, not starting or ending with a hyphen',
-  env: 'KEY=VALUE, or KEY to copy the host\'s value (KEY not empty)',
+  hostname: 'a hostname of at most 64 characters: dot-separated labels of letters, digits and hyphens, not starting or ending with a hyphen',
+  env: "KEY=VALUE, or KEY to copy the host's value (KEY not empty)",
   workdir: 'an absolute path inside the container',
   user: 'a numeric uid[:gid] from 0 to 4294967294, such as 1000 or 1000:1000',
   volume: 'HOST:CONTAINER[:ro|rw] with absolute paths, HOST existing',
@@ -156,13 +155,13 @@ export const EXPECT = {
 } as const;
 
 const FLAGS: readonly FlagSpec[] = [
-  { flags: '--rm', description: 'remove the container\'s state when it exits' },
-  { flags: '-d, --detach', description: 'run in the background through the daemon and print the container\'s id' },
+  { flags: '--rm', description: "remove the container's state when it exits" },
+  { flags: '-d, --detach', description: "run in the background through the daemon and print the container's id" },
   { flags: '--name <name>', description: 'name the container', expected: EXPECT.name },
   { flags: '--restart <policy>', description: 'restart policy when the container exits (through the daemon only): no, always, unless-stopped, on-failure[:MAX]', expected: EXPECT.restart },
   { flags: '--log-opt <key=value>', description: 'json-file log rotation: max-size=SIZE, max-file=N', expected: EXPECT.logOpt, repeatable: true },
-  { flags: '--rootfs <dir>', description: 'lower layer of the root file system (default: the host\'s system directories)', expected: EXPECT.rootfs },
-  { flags: '--cgroup-parent <path>', description: 'parent cgroup of the container\'s cgroup', expected: EXPECT.cgroupParent },
+  { flags: '--rootfs <dir>', description: "lower layer of the root file system (default: the host's system directories)", expected: EXPECT.rootfs },
+  { flags: '--cgroup-parent <path>', description: "parent cgroup of the container's cgroup", expected: EXPECT.cgroupParent },
   { flags: '-m, --memory <bytes>', description: 'memory limit (memory.max)', expected: EXPECT.memory },
   { flags: '--memory-reservation <bytes>', description: 'memory soft limit (memory.low)', expected: EXPECT.memoryReservation },
   {
@@ -183,11 +182,11 @@ const FLAGS: readonly FlagSpec[] = [
   { flags: '--device-read-iops <device:n>', description: 'limit read operations per second from a device (io.max riops)', expected: EXPECT.deviceIops, repeatable: true },
   { flags: '--device-write-iops <device:n>', description: 'limit write operations per second to a device (io.max wiops)', expected: EXPECT.deviceIops, repeatable: true },
   { flags: '-h, --hostname <name>', description: 'container host name (default: the first 12 characters of the id)', expected: EXPECT.hostname },
-  { flags: '-e, --env <KEY=VALUE>', description: 'set an environment variable; KEY alone copies the host\'s value', expected: EXPECT.env, repeatable: true },
+  { flags: '-e, --env <KEY=VALUE>', description: "set an environment variable; KEY alone copies the host's value", expected: EXPECT.env, repeatable: true },
   { flags: '-w, --workdir <dir>', description: 'working directory inside the container (default: /)', expected: EXPECT.workdir },
   { flags: '-u, --user <uid[:gid]>', description: 'numeric user and group (default: 0:0)', expected: EXPECT.user },
   { flags: '-v, --volume <host:container[:ro|rw]>', description: 'bind mount a host path', expected: EXPECT.volume, repeatable: true },
-  { flags: '--read-only', description: 'mount the container\'s root file system read-only' },
+  { flags: '--read-only', description: "mount the container's root file system read-only" },
   { flags: '--network <mode>', description: 'network: none (default) or host', expected: EXPECT.network },
   { flags: '--cap-add <cap>', description: 'add a Linux capability', expected: EXPECT.cap, repeatable: true },
   { flags: '--cap-drop <cap>', description: 'drop a Linux capability', expected: EXPECT.cap, repeatable: true },
@@ -297,7 +296,8 @@ export function parseLogOpts(values: readonly string[]): LogOptions {
       throw new InvalidArgumentError('--log-opt', value, `unknown log opt '${key}' for the json-file log driver: expected max-size=SIZE or max-file=N`);
     }
   }
-  if (maxFiles !== undefined && maxFiles > 1 && maxSize === undefined) throw new InvalidArgumentError('--log-opt', `max-file=${maxFiles}`, 'max-file needs max-size (Docker\'s rule: without a size nothing rotates)');
+  if (maxFiles !== undefined && maxFiles > 1 && maxSize === undefined)
+    throw new InvalidArgumentError('--log-opt', `max-file=${maxFiles}`, "max-file needs max-size (Docker's rule: without a size nothing rotates)");
   return { maxSize: maxSize ?? 0, maxFiles: maxFiles ?? 1 };
 }
 
@@ -389,11 +389,7 @@ function memoryFrom(options: RawRunOptions): MemoryLimits | undefined {
       throw new InvalidArgumentError(flag, options.memoryReservation, `the minimum memory reservation allowed is 6MB (${MIN_MEMORY} bytes)`);
     }
     if (memory !== undefined && bytes > memory) {
-      throw new InvalidArgumentError(
-        flag,
-        options.memoryReservation,
-        `the reservation cannot be above the memory limit --memory ${memory} (${formatSize(memory)})`,
-      );
+      throw new InvalidArgumentError(flag, options.memoryReservation, `the reservation cannot be above the memory limit --memory ${memory} (${formatSize(memory)})`);
     }
     if (bytes !== 0) out.low = bytes;
   }
@@ -406,18 +402,10 @@ function memoryFrom(options: RawRunOptions): MemoryLimits | undefined {
       const total = parseByteSize(flag, value, EXPECT.memorySwap);
       if (total !== 0) {
         if (memory === undefined) {
-          throw new InvalidArgumentError(
-            flag,
-            value,
-            'set --memory too: --memory-swap is the memory+swap total and needs the memory limit (or use -1 for unlimited swap)',
-          );
+          throw new InvalidArgumentError(flag, value, 'set --memory too: --memory-swap is the memory+swap total and needs the memory limit (or use -1 for unlimited swap)');
         }
         if (total < memory) {
-          throw new InvalidArgumentError(
-            flag,
-            value,
-            `the memory+swap total must be at least the memory limit --memory ${memory} (${formatSize(memory)}), or -1 for unlimited swap`,
-          );
+          throw new InvalidArgumentError(flag, value, `the memory+swap total must be at least the memory limit --memory ${memory} (${formatSize(memory)}), or -1 for unlimited swap`);
         }
         out.swapMax = total - memory;
       }
@@ -470,11 +458,7 @@ function cpuFrom(options: RawRunOptions, facts: HostFacts): CpuLimits | undefine
       throw new InvalidArgumentError('--cpus', value, 'conflicting options: --cpus and --cpu-quota cannot both be set');
     }
     if (nano < 10_000_000 || nano > available * 1e9) {
-      throw new InvalidArgumentError(
-        '--cpus',
-        value,
-        `the range of CPUs is from 0.01 to ${available}.00, as there ${available === 1 ? 'is only 1 CPU' : `are only ${available} CPUs`} available`,
-      );
+      throw new InvalidArgumentError('--cpus', value, `the range of CPUs is from 0.01 to ${available}.00, as there ${available === 1 ? 'is only 1 CPU' : `are only ${available} CPUs`} available`);
     }
     quota = Math.round((nano * CPUS_PERIOD) / 1e9);
     period = CPUS_PERIOD;

@@ -11,7 +11,6 @@ import { InvalidParameterError, quoteInput } from '../../errors.js';
 /** The HostConfig fields an update can change (and that are stored for inspect and restarts). */
 export const UPDATABLE_FIELDS = ['Memory', 'MemorySwap', 'MemoryReservation', 'NanoCpus', 'CpuShares', 'CpuPeriod', 'CpuQuota', 'CpusetCpus', 'CpusetMems', 'PidsLimit', 'BlkioWeight'] as const;
 
-
 /** The list-valued fields of UpdateConfig: checkFields' 'object' type does not take arrays, so these are checked here. */
 const LIST_FIELDS = ['BlkioWeightDevice', 'BlkioDeviceReadBps', 'BlkioDeviceWriteBps', 'BlkioDeviceReadIOps', 'BlkioDeviceWriteIOps', 'Devices', 'DeviceRequests', 'Ulimits'];
 
@@ -58,12 +57,14 @@ export function mergeUpdate(stored: Record<string, unknown>, body: Record<string
       hostConfig[field] = field === 'PidsLimit' && value === 0 ? -1 : value;
       changed.push(field);
     } else if (!isZero(value)) {
-      throw new InvalidParameterError(`invalid value for field "${field}" in the update body: corral cannot update ${field} (supported: ${UPDATABLE_FIELDS.join(', ')}, RestartPolicy), got ${quoteInput(JSON.stringify(value))}`);
+      throw new InvalidParameterError(
+        `invalid value for field "${field}" in the update body: corral cannot update ${field} (supported: ${UPDATABLE_FIELDS.join(', ')}, RestartPolicy), got ${quoteInput(JSON.stringify(value))}`,
+      );
     }
   }
   const rp = body.RestartPolicy as Record<string, unknown> | undefined;
   // an empty Name is the CLI's "not given" (UpdateConfig carries a zero RestartPolicy)
-  const givesPolicy = rp !== undefined && !(rp.Name === undefined || rp.Name === '') ;
+  const givesPolicy = rp !== undefined && !(rp.Name === undefined || rp.Name === '');
   if (givesPolicy) changed.push('RestartPolicy');
   return { hostConfig, changed, ...(givesPolicy ? { restartPolicy: rp } : {}) };
 }

@@ -23,7 +23,7 @@ function isApiError(status: number, message: string, close?: boolean) {
   };
 }
 
-test('Content-Type: Docker\'s rule (none is fine without a body, else application/json)', () => {
+test("Content-Type: Docker's rule (none is fine without a body, else application/json)", () => {
   const ok: IncomingHttpHeaders[] = [
     {},
     { 'content-length': '0' },
@@ -46,7 +46,11 @@ test('JSON bodies: empty is undefined, bad bytes and bad JSON are a 400', () => 
   assert.deepEqual(parseJsonBody(Buffer.from('{"a":[1,"é"]}')), { a: [1, 'é'] });
   assert.throws(() => parseJsonBody(Buffer.from([0x7b, 0xff, 0x7d])), isApiError(400, 'request body is not valid UTF-8'));
   for (const bad of ['{', '{"a":}', "{'a':1}", '{"a":1}x', 'nul']) {
-    assert.throws(() => parseJsonBody(Buffer.from(bad)), (err: unknown) => err instanceof ApiError && err.status === 400 && err.message.startsWith('invalid JSON in the request body: '), bad);
+    assert.throws(
+      () => parseJsonBody(Buffer.from(bad)),
+      (err: unknown) => err instanceof ApiError && err.status === 400 && err.message.startsWith('invalid JSON in the request body: '),
+      bad,
+    );
   }
   // deep nesting is data, not a crash
   const deep = '['.repeat(100_000) + ']'.repeat(100_000);

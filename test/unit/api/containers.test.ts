@@ -18,7 +18,7 @@ const CREATED = record('c', { status: 'created' });
 const DEAD = record('d', { name: 'db', status: 'dead' });
 const ALL = [RUNNING, EXITED, CREATED, DEAD];
 
-test('Status is Docker\'s State.String()', () => {
+test("Status is Docker's State.String()", () => {
   assert.equal(dockerStatus(RUNNING, NOW), 'Up 5 minutes');
   assert.equal(dockerStatus(EXITED, NOW), 'Exited (3) 2 hours ago');
   assert.equal(dockerStatus(CREATED, NOW), 'Created');
@@ -26,24 +26,49 @@ test('Status is Docker\'s State.String()', () => {
   assert.equal(dockerStatus({ ...EXITED, finishedAt: ago(500) }, NOW), 'Exited (3) Less than a second ago');
 });
 
-test('Command quotes the arguments with spaces, as Docker\'s list does', () => {
+test("Command quotes the arguments with spaces, as Docker's list does", () => {
   assert.equal(dockerCommand(['sleep', '3600']), 'sleep 3600');
   // compare the "busy" container in v1.41-containers-json-21-running.json
   assert.equal(dockerCommand(['sh', '-c', 'x=aaaaaaaa; x=$x$x$x$x$x$x$x$x; while :; do :; done']), "sh -c 'x=aaaaaaaa; x=$x$x$x$x$x$x$x$x; while :; do :; done'");
   assert.equal(dockerCommand(['/bin/my prog', 'a']), '/bin/my prog a');
 });
 
-test('a list entry has the fields of Docker\'s, with corral\'s values', () => {
+test("a list entry has the fields of Docker's, with corral's values", () => {
   const docker = (JSON.parse(dockerFixture('v1.41-containers-json.json')) as Record<string, unknown>[])[0]!;
   const entry = containerSummary({ ...RUNNING, volumes: [{ source: '/data', target: '/d', readOnly: true }] }, NOW);
   assert.deepEqual(Object.keys(entry).sort(), Object.keys(docker).sort());
   assert.deepEqual(
-    { Id: entry.Id, Names: entry.Names, Image: entry.Image, Command: entry.Command, Created: entry.Created, State: entry.State, Status: entry.Status, HostConfig: entry.HostConfig, Ports: entry.Ports, Labels: entry.Labels },
-    { Id: 'a'.repeat(64), Names: ['/web'], Image: '/srv/bb', Command: 'true', Created: Math.floor(ago(3_600_000).getTime() / 1000), State: 'running', Status: 'Up 5 minutes', HostConfig: { NetworkMode: 'none' }, Ports: [], Labels: {} },
+    {
+      Id: entry.Id,
+      Names: entry.Names,
+      Image: entry.Image,
+      Command: entry.Command,
+      Created: entry.Created,
+      State: entry.State,
+      Status: entry.Status,
+      HostConfig: entry.HostConfig,
+      Ports: entry.Ports,
+      Labels: entry.Labels,
+    },
+    {
+      Id: 'a'.repeat(64),
+      Names: ['/web'],
+      Image: '/srv/bb',
+      Command: 'true',
+      Created: Math.floor(ago(3_600_000).getTime() / 1000),
+      State: 'running',
+      Status: 'Up 5 minutes',
+      HostConfig: { NetworkMode: 'none' },
+      Ports: [],
+      Labels: {},
+    },
   );
   assert.deepEqual(containerSummary({ ...RUNNING, labels: { tier: 'front' } }, NOW).Labels, { tier: 'front' });
   assert.deepEqual(entry.Mounts, [{ Type: 'bind', Source: '/data', Destination: '/d', Mode: 'ro', RW: false, Propagation: 'rprivate' }]);
-  assert.deepEqual(Object.keys((entry.NetworkSettings as { Networks: { none: object } }).Networks.none).sort(), Object.keys((docker.NetworkSettings as { Networks: { none: object } }).Networks.none).sort());
+  assert.deepEqual(
+    Object.keys((entry.NetworkSettings as { Networks: { none: object } }).Networks.none).sort(),
+    Object.keys((docker.NetworkSettings as { Networks: { none: object } }).Networks.none).sort(),
+  );
   const nameless = containerSummary(CREATED, NOW);
   assert.deepEqual([nameless.Names, nameless.Image], [[], 'host']);
 });
@@ -73,7 +98,7 @@ test('list queries select as Docker does', () => {
   for (const [q, want] of table) assert.deepEqual(ids(q), want, q);
 });
 
-test('the label filter: key or key=value, every one must match (Docker\'s MatchKVList)', () => {
+test("the label filter: key or key=value, every one must match (Docker's MatchKVList)", () => {
   const labelled = [
     record('a', { status: 'running', labels: { 'corral.workloads.project': 'shop', 'corral.workloads.service': 'web' } }),
     record('b', { status: 'exited', labels: { 'corral.workloads.project': 'shop', 'corral.workloads.service': 'db' } }),
@@ -89,7 +114,7 @@ test('the label filter: key or key=value, every one must match (Docker\'s MatchK
     [['corral.workloads.service'], ['a', 'b']],
     [['corral.workloads.project='], []],
   ];
-  for (const [labels, want] of table) assert.deepEqual(ids(labels), want, labels.join(" "));
+  for (const [labels, want] of table) assert.deepEqual(ids(labels), want, labels.join(' '));
 });
 
 test('bad list queries are a 400 naming what is wrong', () => {
@@ -102,6 +127,10 @@ test('bad list queries are a 400 naming what is wrong', () => {
     ['filters=[', 'invalid filters: '],
   ];
   for (const [q, message] of table) {
-    assert.throws(() => parseListQuery(new URLSearchParams(q)), (err: unknown) => err instanceof ApiError && err.status === 400 && err.message.startsWith(message), q);
+    assert.throws(
+      () => parseListQuery(new URLSearchParams(q)),
+      (err: unknown) => err instanceof ApiError && err.status === 400 && err.message.startsWith(message),
+      q,
+    );
   }
 });

@@ -8,7 +8,7 @@ import { InvalidArgumentError } from '../../../src/errors.js';
 
 const ID = 'a'.repeat(64);
 
-test('a container event has Docker\'s shape: status/id/from, Actor attributes with image and name, time and timeNano', () => {
+test("a container event has Docker's shape: status/id/from, Actor attributes with image and name, time and timeNano", () => {
   const bus = new EventBus(10, () => 1_795_435_798_635_691_070n);
   const e = bus.container('die', { id: ID, name: 'oomer', image: 'bb' }, { exitCode: 137, skipped: undefined });
   assert.deepEqual(e, {
@@ -20,7 +20,7 @@ test('a container event has Docker\'s shape: status/id/from, Actor attributes wi
     Actor: { ID, Attributes: { image: 'bb', name: 'oomer', exitCode: '137' } },
     scope: 'local',
     time: 1795435798,
-    timeNano: 1795435798635691070,
+    timeNano: Number(1795435798635691070n),
   });
 });
 
@@ -35,8 +35,14 @@ test('the history keeps the newest `capacity` events and between() selects by ti
   let t = 1_000_000_000n;
   const bus = new EventBus(3, () => (t += 1_000_000_000n));
   for (const action of ['create', 'start', 'kill', 'die', 'destroy']) bus.container(action, { id: ID });
-  assert.deepEqual(bus.between(undefined, undefined).map((e) => e.Action), ['kill', 'die', 'destroy']);
-  assert.deepEqual(bus.between(5_000_000_000, 5_000_000_000).map((e) => e.Action), ['die']);
+  assert.deepEqual(
+    bus.between(undefined, undefined).map((e) => e.Action),
+    ['kill', 'die', 'destroy'],
+  );
+  assert.deepEqual(
+    bus.between(5_000_000_000, 5_000_000_000).map((e) => e.Action),
+    ['die'],
+  );
 });
 
 test('subscribers get each event once; a throwing subscriber does not stop the others', () => {
@@ -52,11 +58,17 @@ test('subscribers get each event once; a throwing subscriber does not stop the o
   assert.deepEqual(got, ['create']);
 });
 
-test('filters: Docker\'s JSON lists and the old map form; unknown names and bad JSON are 400s', () => {
+test("filters: Docker's JSON lists and the old map form; unknown names and bad JSON are 400s", () => {
   assert.deepEqual(parseEventFilters('{"event":["die","oom"],"container":{"web":true}}'), { event: ['die', 'oom'], container: ['web'] });
   assert.deepEqual(parseEventFilters(null), {});
-  assert.throws(() => parseEventFilters('{"colour":["red"]}'), (e: unknown) => e instanceof ApiError && /invalid filter 'colour'/.test(e.message));
-  assert.throws(() => parseEventFilters('{"event":'), (e: unknown) => e instanceof ApiError && e.status === 400);
+  assert.throws(
+    () => parseEventFilters('{"colour":["red"]}'),
+    (e: unknown) => e instanceof ApiError && /invalid filter 'colour'/.test(e.message),
+  );
+  assert.throws(
+    () => parseEventFilters('{"event":'),
+    (e: unknown) => e instanceof ApiError && e.status === 400,
+  );
   assert.throws(() => parseEventFilters('{"event":[1]}'), /expected a list of strings/);
   assert.throws(() => parseEventFilters('[]'), /expected a JSON object/);
 });
@@ -90,5 +102,8 @@ test('cliTimeToTimestamp: seconds pass through, durations count back from now, R
   assert.equal(cliTimeToTimestamp('10m', '--since', now), (now / 1000 - 600).toFixed(9));
   assert.equal(cliTimeToTimestamp('1h30m', '--since', now), (now / 1000 - 5400).toFixed(9));
   assert.equal(cliTimeToTimestamp('2026-11-23T09:00:00Z', '--since', now), (now / 1000 - 3600).toFixed(3));
-  assert.throws(() => cliTimeToTimestamp('yesterday', '--until', now), (e: unknown) => e instanceof InvalidArgumentError && e.flag === '--until');
+  assert.throws(
+    () => cliTimeToTimestamp('yesterday', '--until', now),
+    (e: unknown) => e instanceof InvalidArgumentError && e.flag === '--until',
+  );
 });

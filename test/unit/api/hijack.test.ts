@@ -11,8 +11,7 @@ import { readJsonObject } from '../../../src/api/body.js';
 test("upgradeHead is moby's 101 with the response's own headers after the upgrade ones", () => {
   assert.equal(
     upgradeHead('application/vnd.docker.raw-stream', { 'api-version': '1.41', server: 'corral/0.1.0 (linux)', 'content-type': 'application/json', 'content-length': 3 }),
-    'HTTP/1.1 101 UPGRADED\r\nContent-Type: application/vnd.docker.raw-stream\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n' +
-      'api-version: 1.41\r\nserver: corral/0.1.0 (linux)\r\n\r\n',
+    'HTTP/1.1 101 UPGRADED\r\nContent-Type: application/vnd.docker.raw-stream\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n' + 'api-version: 1.41\r\nserver: corral/0.1.0 (linux)\r\n\r\n',
   );
   assert.equal(upgradeHead('x', { a: 'line\r\nInjected: 1' }), 'HTTP/1.1 101 UPGRADED\r\nContent-Type: x\r\nConnection: Upgrade\r\nUpgrade: tcp\r\na: line  Injected: 1\r\n\r\n');
 });
@@ -60,7 +59,7 @@ function exchange(socketPath: string, pieces: string[], halfClose: boolean): Pro
 
 const head = (length: number) => `POST /exec/x/start HTTP/1.1\r\nHost: d\r\nConnection: Upgrade\r\nUpgrade: tcp\r\nContent-Type: application/json\r\nContent-Length: ${length}\r\n\r\n`;
 
-test('serveUpgrade: the body reaches the handler (in pieces), the socket is the handler\'s, and stays writable after the client half-closes', async () => {
+test("serveUpgrade: the body reaches the handler (in pieces), the socket is the handler's, and stays writable after the client half-closes", async () => {
   await withServer(
     async (req) => {
       const body = await readJsonObject(req);

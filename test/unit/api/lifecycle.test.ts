@@ -5,7 +5,7 @@ import { rawOptionsFromBody } from '../../../src/container/config/body.js';
 import { frame, logFramer, parseWaitCondition } from '../../../src/api/lifecycle-routes.js';
 import { parseTimestampNanos } from '../../../src/api/validate.js';
 
-test('Docker\'s create body becomes corral run\'s flags; 0 means unset; NanoCpus exactly', () => {
+test("Docker's create body becomes corral run's flags; 0 means unset; NanoCpus exactly", () => {
   const { options, command } = rawOptionsFromBody(
     {
       Image: 'host',
@@ -45,7 +45,7 @@ test('wait conditions: not-running by default, next-exit; removed and anything e
   assert.throws(() => parseWaitCondition('soon'), { status: 400, message: 'invalid condition: "soon": expected not-running, next-exit or removed' });
 });
 
-test('Docker\'s Blkio fields become the --blkio-weight and --device-* flags; a malformed list is a 400 naming the field', () => {
+test("Docker's Blkio fields become the --blkio-weight and --device-* flags; a malformed list is a 400 naming the field", () => {
   const { options } = rawOptionsFromBody(
     { HostConfig: { BlkioWeight: 300, BlkioDeviceReadBps: [{ Path: '/dev/sda', Rate: 1048576 }], BlkioDeviceWriteIOps: [{ Path: '/dev/sdb', Rate: 50 }], BlkioDeviceWriteBps: [] } },
     undefined,

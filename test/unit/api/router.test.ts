@@ -15,7 +15,7 @@ import { promisify } from 'node:util';
 
 const execFileAsync = promisify(execFile);
 
-test('versions compare as Docker\'s do: number by number', () => {
+test("versions compare as Docker's do: number by number", () => {
   const table: [string, string, number][] = [
     ['1.41', '1.41', 0],
     ['1.41', '1.5', 1],
@@ -66,9 +66,14 @@ before(async () => {
         return text;
       },
     })
-    .add('DELETE', '/containers/{id}', (ctx) => {
-      throw new NoSuchContainerError(ctx.params.id!);
-    }, { id: (t) => t })
+    .add(
+      'DELETE',
+      '/containers/{id}',
+      (ctx) => {
+        throw new NoSuchContainerError(ctx.params.id!);
+      },
+      { id: (t) => t },
+    )
     .add('GET', '/boom', () => {
       throw new TypeError('x is not a function');
     })
@@ -100,7 +105,12 @@ test('routing: status and body for each request, in the one error shape', async 
     ['GET', '/containers/json', 200, { route: 'list', all: null }], // the literal route wins over {id}
     ['GET', '/containers/web/json', 200, { route: 'inspect', id: 'web' }],
     ['GET', '/containers/%2Fweb/json', 200, { route: 'inspect', id: '/web' }],
-    ['GET', '/containers/..%2Fx/json', 400, { message: 'invalid container name or ID "../x": expected a container ID (64 hex digits), a unique prefix of one, or a name matching [a-zA-Z0-9][a-zA-Z0-9_.-]+' }],
+    [
+      'GET',
+      '/containers/..%2Fx/json',
+      400,
+      { message: 'invalid container name or ID "../x": expected a container ID (64 hex digits), a unique prefix of one, or a name matching [a-zA-Z0-9][a-zA-Z0-9_.-]+' },
+    ],
     ['GET', '/containers/../x/json', 404, { message: 'page not found' }],
     ['GET', '/containers/%E0%A4%A/json', 400, { message: 'invalid percent-encoding in path segment "%E0%A4%A"' }],
     ['DELETE', '/containers/gone', 404, { message: 'No such container: gone' }],
@@ -114,8 +124,8 @@ test('routing: status and body for each request, in the one error shape', async 
     assert.deepEqual(JSON.parse(r.body), body, `${method} ${target}`);
     assert.equal(r.headers['content-type'], 'application/json');
     assert.equal(r.headers['api-version'], '1.41');
-    assert.equal(r.headers['ostype'], 'linux');
-    assert.equal(r.headers['server'], 'corral/test (linux)');
+    assert.equal(r.headers.ostype, 'linux');
+    assert.equal(r.headers.server, 'corral/test (linux)');
     assert.equal(r.headers['docker-experimental'], 'false');
   }
 });
@@ -162,5 +172,8 @@ test('a body the route does not read is drained before the answer ends: a client
     }
     console.log(JSON.stringify(out));`;
   const { stdout } = await execFileAsync(process.execPath, ['--input-type=module', '-e', script]);
-  assert.deepEqual(JSON.parse(stdout), [2, 64 * 1024, 3 << 20].map((size) => [size, 200, '{"version":"1.41"}']));
+  assert.deepEqual(
+    JSON.parse(stdout),
+    [2, 64 * 1024, 3 << 20].map((size) => [size, 200, '{"version":"1.41"}']),
+  );
 });

@@ -31,11 +31,11 @@ function keys(value: unknown): string[] {
   return Object.keys(value as object).sort();
 }
 
-test('corral\'s version is package.json\'s', () => {
+test("corral's version is package.json's", () => {
   assert.equal(CORRAL_VERSION, (JSON.parse(fs.readFileSync(`${REPO}/package.json`, 'utf8')) as { version: string }).version);
 });
 
-test('/version has Docker\'s fields, with corral\'s values', () => {
+test("/version has Docker's fields, with corral's values", () => {
   const docker = JSON.parse(dockerFixture('v1.41-version.json')) as Record<string, unknown>;
   const body = versionBody(FACTS);
   assert.deepEqual(keys(body), keys(docker));
@@ -50,15 +50,15 @@ test('/version has Docker\'s fields, with corral\'s values', () => {
   assert.equal(body.Os, 'linux');
 });
 
-test('/info has Docker\'s fields (all but NGoroutines: there are none), with corral\'s values', () => {
+test("/info has Docker's fields (all but NGoroutines: there are none), with corral's values", () => {
   const docker = JSON.parse(dockerFixture('v1.41-info.json')) as Record<string, unknown>;
   const body = infoBody(FACTS, NOW);
-  assert.deepEqual(keys(body), keys(docker).filter((k) => k !== 'NGoroutines'));
-  for (const k of Object.keys(body)) assert.equal(typeof body[k], typeof docker[k], `type of ${k}`);
   assert.deepEqual(
-    [body.Containers, body.ContainersRunning, body.ContainersStopped, body.ContainersPaused, body.Images],
-    [3, 1, 2, 0, 0],
+    keys(body),
+    keys(docker).filter((k) => k !== 'NGoroutines'),
   );
+  for (const k of Object.keys(body)) assert.equal(typeof body[k], typeof docker[k], `type of ${k}`);
+  assert.deepEqual([body.Containers, body.ContainersRunning, body.ContainersStopped, body.ContainersPaused, body.Images], [3, 1, 2, 0, 0]);
   assert.equal(body.CgroupDriver, 'cgroupfs');
   assert.equal(body.CgroupVersion, '2');
   assert.equal(infoBody({ ...FACTS, cgroupMode: 'v1' }, NOW).CgroupVersion, '1');
@@ -72,7 +72,7 @@ test('/info has Docker\'s fields (all but NGoroutines: there are none), with cor
   assert.deepEqual((body.Swarm as { LocalNodeState: string }).LocalNodeState, 'inactive');
 });
 
-test('/info says what the cgroups cannot limit, in Docker\'s warnings', () => {
+test("/info says what the cgroups cannot limit, in Docker's warnings", () => {
   const body = infoBody({ ...FACTS, controllers: ['cpu', 'memory'], swapLimit: false }, NOW);
   assert.deepEqual([body.MemoryLimit, body.SwapLimit, body.CpuCfsQuota, body.CPUSet, body.PidsLimit], [true, false, true, false, false]);
   assert.deepEqual(body.Warnings, ['WARNING: No swap limit support', 'WARNING: No cpuset support', 'WARNING: No pids limit support']);
@@ -80,12 +80,15 @@ test('/info says what the cgroups cannot limit, in Docker\'s warnings', () => {
 
 test('/etc/os-release, GOARCH names, /etc/group', () => {
   const osRelease = parseOsRelease('PRETTY_NAME="Debian GNU/Linux 12 (bookworm)"\nNAME=\'Debian\'\nVERSION_ID="12"\n# comment\nBAD LINE\nX="a \\"b\\""\n');
-  assert.deepEqual([...osRelease], [
-    ['PRETTY_NAME', 'Debian GNU/Linux 12 (bookworm)'],
-    ['NAME', 'Debian'],
-    ['VERSION_ID', '12'],
-    ['X', 'a "b"'],
-  ]);
+  assert.deepEqual(
+    [...osRelease],
+    [
+      ['PRETTY_NAME', 'Debian GNU/Linux 12 (bookworm)'],
+      ['NAME', 'Debian'],
+      ['VERSION_ID', '12'],
+      ['X', 'a "b"'],
+    ],
+  );
   assert.deepEqual(['x64', 'arm64', 'ia32', 'mips'].map(goArch), ['amd64', 'arm64', '386', 'mips']);
   const group = 'root:x:0:\ndocker:x:999:alice\ncorral:x:998:bob,carol\ncorralx:x:5:\nbroken:x:y:\n';
   assert.equal(groupId(group, 'corral'), 998);

@@ -1,16 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import {
-  checkFields,
-  rejectNulBytes,
-  checkNewContainerName,
-  matchesFilterPattern,
-  parseContainerRef,
-  parseFilters,
-  queryBool,
-  queryInt,
-  type ObjectSchema,
-} from '../../../src/api/validate.js';
+import { checkFields, rejectNulBytes, checkNewContainerName, matchesFilterPattern, parseContainerRef, parseFilters, queryBool, queryInt, type ObjectSchema } from '../../../src/api/validate.js';
 import { ApiError } from '../../../src/api/errors.js';
 
 const ID = 'fb8a59bd6942b32e57ece47de8430cf42e39b92c285a971b208838ab7156f0e1';
@@ -39,20 +29,19 @@ test('container references: IDs, ID prefixes, names (with an optional leading sl
 });
 
 test('path-like and other impossible references are a 400 before any file is touched', () => {
-  const expected = (shown: string) =>
-    `invalid container name or ID ${shown}: expected a container ID (64 hex digits), a unique prefix of one, or a name matching [a-zA-Z0-9][a-zA-Z0-9_.-]+`;
+  const expected = (shown: string) => `invalid container name or ID ${shown}: expected a container ID (64 hex digits), a unique prefix of one, or a name matching [a-zA-Z0-9][a-zA-Z0-9_.-]+`;
   for (const bad of ['..', '../x', '.', '/', '//web', 'a/b', 'x y', '-x', '_x', '.x', 'web\0', '', 'x'.repeat(129), 'ü1', 'web%2F']) {
     rejects(() => parseContainerRef(bad), 400, expected(JSON.stringify(bad.length > 80 ? `${bad.slice(0, 80)}...` : bad)));
   }
 });
 
-test('create names follow Docker\'s rule, with Docker\'s message', () => {
+test("create names follow Docker's rule, with Docker's message", () => {
   assert.equal(checkNewContainerName('web'), 'web');
   assert.equal(checkNewContainerName('/web'), 'web');
   for (const bad of ['a', '../x', 'a b', '']) rejects(() => checkNewContainerName(bad), 400, `Invalid container name (${bad}), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed`);
 });
 
-test('boolean query parameters: Docker\'s BoolValue', () => {
+test("boolean query parameters: Docker's BoolValue", () => {
   const table: [string, boolean][] = [
     ['', false],
     ['all=', false],
@@ -80,15 +69,11 @@ test('integer query parameters: in range, or a 400 naming the parameter', () => 
   ];
   for (const [q, want] of table) assert.equal(queryInt(new URLSearchParams(q), 'limit', -1, 100), want, q);
   for (const bad of ['x', '1.5', '1e3', '-2', '101', '99999999999999999', ' 1']) {
-    rejects(
-      () => queryInt(new URLSearchParams({ limit: bad }), 'limit', -1, 100),
-      400,
-      `invalid value ${JSON.stringify(bad)} for query parameter "limit": expected an integer from -1 to 100`,
-    );
+    rejects(() => queryInt(new URLSearchParams({ limit: bad }), 'limit', -1, 100), 400, `invalid value ${JSON.stringify(bad)} for query parameter "limit": expected an integer from -1 to 100`);
   }
 });
 
-test('filters: both of Docker\'s JSON forms', () => {
+test("filters: both of Docker's JSON forms", () => {
   const table: [string | null, [string, string[]][]][] = [
     [null, []],
     ['', []],
@@ -111,7 +96,10 @@ test('bad filters are a 400 with the reason', () => {
     [JSON.stringify({ name: Array.from({ length: 257 }, (_, i) => `n${i}`) }), 'invalid filters: more than 256 values'],
   ];
   for (const [text, message] of table) rejects(() => parseFilters(text), 400, message);
-  assert.throws(() => parseFilters('{'), (err: unknown) => err instanceof ApiError && err.status === 400 && err.message.startsWith('invalid filters: '));
+  assert.throws(
+    () => parseFilters('{'),
+    (err: unknown) => err instanceof ApiError && err.status === 400 && err.message.startsWith('invalid filters: '),
+  );
 });
 
 test('name and ID filter patterns: literal substrings with ^ and $ anchors, never a regular expression', () => {
@@ -162,7 +150,11 @@ test('object fields: integer[] (exec ConsoleSize) takes an array of whole number
   assert.deepEqual({ ...checkFields({ ConsoleSize: [24, 80] }, schema) }, { ConsoleSize: [24, 80] });
   assert.deepEqual({ ...checkFields({ ConsoleSize: [] }, schema) }, { ConsoleSize: [] });
   for (const bad of [[1.5], ['24'], 24, [null]]) {
-    rejects(() => checkFields({ ConsoleSize: bad }, schema), 400, `invalid value for field "ConsoleSize" in the request body: expected an array of integers, not ${Array.isArray(bad) ? 'an array' : 'a number'}`);
+    rejects(
+      () => checkFields({ ConsoleSize: bad }, schema),
+      400,
+      `invalid value for field "ConsoleSize" in the request body: expected an array of integers, not ${Array.isArray(bad) ? 'an array' : 'a number'}`,
+    );
   }
 });
 
@@ -175,5 +167,10 @@ test('a NUL byte anywhere in a body is a 400 naming the field; everything else p
     [{ Labels: { 'k\0': 'v' } }, 'invalid field name "Labels.k\\u0000" in the request body: contains a NUL byte'],
     [{ Image: '\0' }, 'invalid value for field "Image" in the request body: contains a NUL byte'],
   ];
-  for (const [value, message] of table) assert.throws(() => rejectNulBytes(value, ''), (err: ApiError) => err.status === 400 && err.message === message, message);
+  for (const [value, message] of table)
+    assert.throws(
+      () => rejectNulBytes(value, ''),
+      (err: ApiError) => err.status === 400 && err.message === message,
+      message,
+    );
 });

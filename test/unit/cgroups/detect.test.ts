@@ -10,13 +10,23 @@ describe('detectLayout', () => {
     const layout = detectLayout({ root: '/sys/fs/cgroup', mountinfo: fixture('v1', 'proc-self-mountinfo'), procSelfCgroup: fixture('v1', 'proc-self-cgroup') });
     assert.equal(layout.mode, 'v1');
     if (layout.mode !== 'v1') return;
-    assert.deepEqual(layout.hierarchies.map((h) => h.controllers.join(',')), ['cpu', 'cpuacct', 'cpuset', 'memory', 'devices', 'freezer', 'blkio', 'pids']);
+    assert.deepEqual(
+      layout.hierarchies.map((h) => h.controllers.join(',')),
+      ['cpu', 'cpuacct', 'cpuset', 'memory', 'devices', 'freezer', 'blkio', 'pids'],
+    );
     const memory = layout.hierarchies.find((h) => h.controllers.includes('memory'));
     assert.match(memory?.ownPath ?? '', /^\/process_api\/[0-9a-f]+$/);
     assert.equal(memory?.ownDir, `/sys/fs/cgroup/memory${memory?.ownPath}`);
-    assert.deepEqual(layout.hierarchies.find((h) => h.controllers.includes('cpu')), {
-      controllers: ['cpu'], mountPoint: '/sys/fs/cgroup/cpu', mountRoot: '/', ownPath: '/', ownDir: '/sys/fs/cgroup/cpu',
-    });
+    assert.deepEqual(
+      layout.hierarchies.find((h) => h.controllers.includes('cpu')),
+      {
+        controllers: ['cpu'],
+        mountPoint: '/sys/fs/cgroup/cpu',
+        mountRoot: '/',
+        ownPath: '/',
+        ownDir: '/sys/fs/cgroup/cpu',
+      },
+    );
   });
 
   test('co-mounted cpu,cpuacct (a systemd hybrid host): one hierarchy for both', () => {
@@ -24,9 +34,7 @@ describe('detectLayout', () => {
     assert.equal(layout.mode, 'v1');
     if (layout.mode !== 'v1') return;
     const cpu = layout.hierarchies.filter((h) => h.controllers.includes('cpu') || h.controllers.includes('cpuacct'));
-    assert.deepEqual(cpu, [
-      { controllers: ['cpu', 'cpuacct'], mountPoint: '/sys/fs/cgroup/cpu,cpuacct', mountRoot: '/', ownPath: '/user.slice', ownDir: '/sys/fs/cgroup/cpu,cpuacct/user.slice' },
-    ]);
+    assert.deepEqual(cpu, [{ controllers: ['cpu', 'cpuacct'], mountPoint: '/sys/fs/cgroup/cpu,cpuacct', mountRoot: '/', ownPath: '/user.slice', ownDir: '/sys/fs/cgroup/cpu,cpuacct/user.slice' }]);
     assert.equal(layout.hierarchies.find((h) => h.controllers.includes('memory'))?.ownDir, '/sys/fs/cgroup/memory/user.slice/user-1000.slice/session-2.scope');
     assert.ok(!layout.hierarchies.some((h) => h.mountPoint.includes('net_cls')), 'unknown controllers are left out');
   });
@@ -39,7 +47,11 @@ describe('detectLayout', () => {
       rootControllers: fixture('v2', 'guest-6.1/cgroup.controllers'),
     });
     assert.deepEqual(layout, {
-      mode: 'v2', mountPoint: '/sys/fs/cgroup', mountRoot: '/', ownPath: '/', ownDir: '/sys/fs/cgroup',
+      mode: 'v2',
+      mountPoint: '/sys/fs/cgroup',
+      mountRoot: '/',
+      ownPath: '/',
+      ownDir: '/sys/fs/cgroup',
       rootControllers: ['cpuset', 'cpu', 'io', 'memory', 'hugetlb', 'pids', 'rdma', 'misc'],
     });
   });
@@ -70,7 +82,7 @@ describe('detectLayout', () => {
     assert.equal(layout.mode === 'v2' && layout.ownDir, '/tmp/x/app');
   });
 
-  test('the hybrid host\'s unified mount (no controllers) is not chosen over v1', () => {
+  test("the hybrid host's unified mount (no controllers) is not chosen over v1", () => {
     const layout = detectLayout({ root: '/sys/fs/cgroup/unified', mountinfo: fixture('v1', 'proc-self-mountinfo'), procSelfCgroup: fixture('v1', 'proc-self-cgroup'), rootControllers: 'hugetlb\n' });
     // /sys/fs/cgroup/unified is cgroup2 with controllers ("hugetlb"): as a root it is v2.
     assert.equal(layout.mode, 'v2');
@@ -78,20 +90,16 @@ describe('detectLayout', () => {
 
   test('nothing usable: UnsupportedError that says what the root is', () => {
     assert.throws(
-      () => detectLayout({ root: '/sys/fs/cgroup', mountinfo: '31 27 0:28 / /sys/fs/cgroup rw - tmpfs tmpfs rw\n41 31 0:38 / /sys/fs/cgroup/unified rw - cgroup2 cgroup2 rw\n', procSelfCgroup: '0::/\n' }),
-      (err: unknown) =>
-        err instanceof UnsupportedError &&
-        err.message === 'no usable cgroup hierarchy at /sys/fs/cgroup: it is a tmpfs mount and no cgroup v1 controller is mounted below it',
+      () =>
+        detectLayout({ root: '/sys/fs/cgroup', mountinfo: '31 27 0:28 / /sys/fs/cgroup rw - tmpfs tmpfs rw\n41 31 0:38 / /sys/fs/cgroup/unified rw - cgroup2 cgroup2 rw\n', procSelfCgroup: '0::/\n' }),
+      (err: unknown) => err instanceof UnsupportedError && err.message === 'no usable cgroup hierarchy at /sys/fs/cgroup: it is a tmpfs mount and no cgroup v1 controller is mounted below it',
     );
   });
 
   test('own cgroup outside a bind-mounted hierarchy: UnsupportedError', () => {
-    assert.throws(
-      () => detectLayout({ root: '/sys/fs/cgroup', mountinfo: '31 27 0:28 /docker/abc /sys/fs/cgroup rw - cgroup2 cgroup2 rw\n', procSelfCgroup: '0::/other\n', rootControllers: 'cpu' }),
-      {
-        name: 'UnsupportedError',
-        message: 'the own cgroup v2 cgroup /other is not visible under /sys/fs/cgroup, which mounts /docker/abc: mount the hierarchy\'s root or use a cgroup namespace',
-      },
-    );
+    assert.throws(() => detectLayout({ root: '/sys/fs/cgroup', mountinfo: '31 27 0:28 /docker/abc /sys/fs/cgroup rw - cgroup2 cgroup2 rw\n', procSelfCgroup: '0::/other\n', rootControllers: 'cpu' }), {
+      name: 'UnsupportedError',
+      message: "the own cgroup v2 cgroup /other is not visible under /sys/fs/cgroup, which mounts /docker/abc: mount the hierarchy's root or use a cgroup namespace",
+    });
   });
 });

@@ -11,7 +11,9 @@ const Mi = 1024 * 1024;
 const Gi = 1024 * Mi;
 const OWN_MEMORY = '/process_api/1a8cdddd9ef1845e4f3a2d27146fa32c';
 const roots: string[] = [];
-after(() => roots.forEach((r) => fs.rmSync(r, { recursive: true, force: true })));
+after(() => {
+  for (const r of roots) fs.rmSync(r, { recursive: true, force: true });
+});
 
 async function setup(opts: { comount?: boolean; fake?: FakeOptions; parent?: string; schedulers?: Record<string, string> } = {}) {
   const f = fakeV1({
@@ -47,12 +49,17 @@ describe('v1 driver: create', () => {
     assert.equal(leaf('memory', 'c1'), `${root}/memory${OWN_MEMORY}/corral/c1`);
     assert.equal(leaf('cpu', 'c1'), `${root}/cpu/corral/c1`);
     assert.deepEqual(cg.paths, {
-      cpuset: leaf('cpuset', 'c1'), cpu: leaf('cpu', 'c1'), cpuacct: leaf('cpuacct', 'c1'), memory: leaf('memory', 'c1'),
-      pids: leaf('pids', 'c1'), blkio: leaf('blkio', 'c1'), freezer: leaf('freezer', 'c1'),
+      cpuset: leaf('cpuset', 'c1'),
+      cpu: leaf('cpu', 'c1'),
+      cpuacct: leaf('cpuacct', 'c1'),
+      memory: leaf('memory', 'c1'),
+      pids: leaf('pids', 'c1'),
+      blkio: leaf('blkio', 'c1'),
+      freezer: leaf('freezer', 'c1'),
     });
     assert.equal(cg.procsFiles.length, 7);
     assert.ok(!exists(path.join(root, 'devices', 'corral')), 'devices is not managed');
-    assert.equal(kernel.text(path.join(ownDirs.cpuset!, 'corral', 'cpuset.cpus')), '0-1', 'the intermediate cpuset got the parent\'s cpus');
+    assert.equal(kernel.text(path.join(ownDirs.cpuset!, 'corral', 'cpuset.cpus')), '0-1', "the intermediate cpuset got the parent's cpus");
     assert.equal(kernel.text(path.join(ownDirs.cpuset!, 'corral', 'cpuset.mems')), '0');
     assert.equal(kernel.text(path.join(leaf('cpuset', 'c1'), 'cpuset.cpus')), '1');
     assert.equal(kernel.text(path.join(leaf('cpuset', 'c1'), 'cpuset.mems')), '0');
@@ -62,7 +69,10 @@ describe('v1 driver: create', () => {
     assert.equal(kernel.text(path.join(leaf('cpu', 'c1'), 'cpu.cfs_quota_us')), '50000');
     assert.equal(kernel.text(path.join(leaf('pids', 'c1'), 'pids.max')), '16');
     for (const w of kernel.writes) {
-      assert.ok(Object.values(ownDirs).some((own) => w.path.startsWith(`${own}/`)), `${w.path} is inside an own cgroup`);
+      assert.ok(
+        Object.values(ownDirs).some((own) => w.path.startsWith(`${own}/`)),
+        `${w.path} is inside an own cgroup`,
+      );
     }
     // A task can join: every cpuset on the way has cpus (the fake refuses with ENOSPC otherwise).
     await cg.addProcess(4_300_001);
@@ -118,7 +128,10 @@ describe('v1 driver: create', () => {
 
   test('memory.high is refused before anything is created', async () => {
     const { driver, kernel } = await setup();
-    await assert.rejects(driver.create('c1', { memory: { high: Mi } }), { name: 'UnsupportedError', message: 'memory.high is not supported on cgroup v1: it has no throttling limit (use memory.max)' });
+    await assert.rejects(driver.create('c1', { memory: { high: Mi } }), {
+      name: 'UnsupportedError',
+      message: 'memory.high is not supported on cgroup v1: it has no throttling limit (use memory.max)',
+    });
     assert.deepEqual(kernel.writes, []);
   });
 
@@ -146,7 +159,7 @@ describe('v1 driver: create', () => {
     assert.equal((await cg.stats()).cpu?.usageUsec, 5000);
   });
 
-  test('parentInfo: the cpuset parent\'s effective cpus, the mounted controllers, the parent dirs', async () => {
+  test("parentInfo: the cpuset parent's effective cpus, the mounted controllers, the parent dirs", async () => {
     const { driver, ownDirs } = await setup();
     const info = await driver.parentInfo();
     assert.equal(info.effectiveCpus, '0-1');
@@ -156,8 +169,8 @@ describe('v1 driver: create', () => {
   });
 });
 
-describe('v1 driver: a cgroup\'s life', () => {
-  test('stats from the fixtures\' formats; partial on a broken file', async () => {
+describe("v1 driver: a cgroup's life", () => {
+  test("stats from the fixtures' formats; partial on a broken file", async () => {
     const { driver, leaf } = await setup();
     const cg = await driver.create('c1', { memory: { max: 32 * Mi } });
     fs.writeFileSync(path.join(leaf('cpuacct', 'c1'), 'cpuacct.usage'), '162540060\n');

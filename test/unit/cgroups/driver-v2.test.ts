@@ -11,7 +11,9 @@ const ME = 4_200_001; // fake pids: above any real pid_max, never signalled (the
 const OTHER = 4_200_002;
 const Mi = 1024 * 1024;
 const roots: string[] = [];
-after(() => roots.forEach((r) => fs.rmSync(r, { recursive: true, force: true })));
+after(() => {
+  for (const r of roots) fs.rmSync(r, { recursive: true, force: true });
+});
 
 async function setup(opts: Parameters<typeof fakeV2>[0] & { parent?: string; fake?: FakeOptions } = {}) {
   const f = fakeV2({ ownProcs: [ME], ...opts });
@@ -74,7 +76,10 @@ describe('v2 driver: create', () => {
     await driver.create('a', {});
     const before = kernel.writes.length;
     await driver.create('b', { pids: { max: 5 } });
-    assert.deepEqual(kernel.writes.slice(before).map((w) => path.basename(w.path)), ['pids.max']);
+    assert.deepEqual(
+      kernel.writes.slice(before).map((w) => path.basename(w.path)),
+      ['pids.max'],
+    );
     assert.deepEqual(await driver.list(), ['a', 'b']);
   });
 
@@ -137,7 +142,7 @@ describe('v2 driver: create', () => {
     assert.equal(exists(path.join(ownDir, 'corral')), false);
   });
 
-  test('a cpuset outside the parent\'s effective set is refused before anything is created', async () => {
+  test("a cpuset outside the parent's effective set is refused before anything is created", async () => {
     const { driver, ownDir } = await setup({ effectiveCpus: '0-1' });
     assert.equal((await driver.parentInfo()).effectiveCpus, '0-1');
     await assert.rejects(driver.create('c1', { cpuset: { cpus: '2-3' } }), (err: unknown) => {
@@ -194,7 +199,7 @@ describe('v2 driver: create', () => {
   });
 });
 
-describe('v2 driver: a cgroup\'s life', () => {
+describe("v2 driver: a cgroup's life", () => {
   test('addProcess, pids, apply, stats, oomKillCount', async () => {
     const { driver, kernel, ownDir } = await setup();
     const cg = await driver.create('c1', { memory: { max: 64 * Mi } });
@@ -210,7 +215,9 @@ describe('v2 driver: a cgroup\'s life', () => {
     const stats = await cg.stats();
     assert.deepEqual(stats.errors, []);
     assert.deepEqual(stats.memory, {
-      current: 1234, peak: 0, max: 67108864,
+      current: 1234,
+      peak: 0,
+      max: 67108864,
       events: { low: 0, high: 2, max: 5, oom: 1, oomKill: 1, oomGroupKill: 0 },
       stat: { anon: 0, file: 0, kernel_stack: 0 },
     });
@@ -229,10 +236,13 @@ describe('v2 driver: a cgroup\'s life', () => {
     fs.unlinkSync(path.join(leaf, 'pids.current')); // broken: required
     fs.unlinkSync(path.join(leaf, 'cpu.pressure')); // no PSI: absence is data
     const stats = await cg.stats();
-    assert.deepEqual([...stats.errors].sort((a, b) => a.file.localeCompare(b.file)), [
-      { file: `${leaf}/io.stat`, message: `parse nested keyed (${leaf}/io.stat): unexpected line "8:0 rbytes=oops"` },
-      { file: `${leaf}/pids.current`, message: `read ${leaf}/pids.current: ENOENT` },
-    ]);
+    assert.deepEqual(
+      [...stats.errors].sort((a, b) => a.file.localeCompare(b.file)),
+      [
+        { file: `${leaf}/io.stat`, message: `parse nested keyed (${leaf}/io.stat): unexpected line "8:0 rbytes=oops"` },
+        { file: `${leaf}/pids.current`, message: `read ${leaf}/pids.current: ENOENT` },
+      ],
+    );
     assert.equal(stats.memory?.peak, undefined);
     assert.equal(stats.memory?.current, 0);
     assert.deepEqual(stats.pids, { max: 'max' }, 'pids.current is absent, not 0');

@@ -61,9 +61,14 @@ test('past maxKept descriptors, a file is opened, read and closed each time: the
   const fdsOpen = () => fs.readdirSync('/proc/self/fd').length;
   try {
     const files = ['cpu.stat', 'memory.current', 'pids.current'].map((f) => path.join(tmp, f));
-    files.forEach((f, i) => fs.writeFileSync(f, `${i}\n`));
+    files.forEach((f, i) => {
+      fs.writeFileSync(f, `${i}\n`);
+    });
     const before = fdsOpen();
-    assert.deepEqual(files.map((f) => ofs.readSync(f)), ['0\n', '1\n', '2\n']);
+    assert.deepEqual(
+      files.map((f) => ofs.readSync(f)),
+      ['0\n', '1\n', '2\n'],
+    );
     assert.equal(ofs.openCount, 2);
     assert.equal(ofs.unkeptReads, 1);
     assert.equal(fdsOpen(), before + 2, 'the third file was closed after its read');

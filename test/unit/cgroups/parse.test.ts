@@ -81,7 +81,14 @@ describe('parseFlatKeyed', () => {
   });
   test('captured v2 cpu.stat of a throttled cgroup (guest, 6.1)', () => {
     assert.deepEqual(parseFlatKeyed(fixture('v2', 'guest-6.1/cpu.stat')), {
-      usage_usec: 2578763, user_usec: 728692, system_usec: 1850070, nr_periods: 54, nr_throttled: 51, throttled_usec: 2437277, nr_bursts: 0, burst_usec: 0,
+      usage_usec: 2578763,
+      user_usec: 728692,
+      system_usec: 1850070,
+      nr_periods: 54,
+      nr_throttled: 51,
+      throttled_usec: 2437277,
+      nr_bursts: 0,
+      burst_usec: 0,
     });
   });
   test('captured v2 memory.stat (guest, 6.1)', () => {
@@ -111,7 +118,8 @@ describe('parseNestedKeyed', () => {
       '8:16': { rbps: 2097152, wbps: 'max', riops: 'max', wiops: 120 },
     });
   });
-  test('a pair without "=" is a ParseError', () => throwsParse(() => parseNestedKeyed('8:0 rbytes=1 wbytes\n', '/x/io.stat'), 'parse nested keyed (/x/io.stat): unexpected line "8:0 rbytes=1 wbytes"'));
+  test('a pair without "=" is a ParseError', () =>
+    throwsParse(() => parseNestedKeyed('8:0 rbytes=1 wbytes\n', '/x/io.stat'), 'parse nested keyed (/x/io.stat): unexpected line "8:0 rbytes=1 wbytes"'));
   test('a bad value is a ParseError', () => throwsParse(() => parseNestedKeyed('8:0 rbytes=x\n'), 'parse nested keyed: unexpected line "8:0 rbytes=x"'));
 });
 
@@ -148,13 +156,19 @@ describe('parseProcCgroup', () => {
     const entries = parseProcCgroup(fixture('v1', 'proc-self-cgroup'));
     const memory = entries.find((e) => e.controllers.includes('memory'));
     assert.match(memory?.path ?? '', /^\/process_api\/[0-9a-f]+$/);
-    assert.deepEqual(entries.find((e) => e.controllers.includes('cpu')), { id: 1, controllers: ['cpu'], path: '/' });
+    assert.deepEqual(
+      entries.find((e) => e.controllers.includes('cpu')),
+      { id: 1, controllers: ['cpu'], path: '/' },
+    );
     assert.deepEqual(entries.at(-1), { id: 0, controllers: [], path: '/' });
     assert.deepEqual(entries.find((e) => e.id === 9)?.controllers, ['name=systemd']);
   });
   test('co-mounted cpu,cpuacct', () => {
     const entries = parseProcCgroup(fixture('v1', 'proc-self-cgroup-comounted'));
-    assert.deepEqual(entries.find((e) => e.id === 4), { id: 4, controllers: ['cpu', 'cpuacct'], path: '/user.slice' });
+    assert.deepEqual(
+      entries.find((e) => e.id === 4),
+      { id: 4, controllers: ['cpu', 'cpuacct'], path: '/user.slice' },
+    );
   });
   test('a path with a colon stays whole', () => assert.equal(parseProcCgroup('0::/a:b\n')[0]?.path, '/a:b'));
   test('a bad line is a ParseError', () => throwsParse(() => parseProcCgroup('0::/\ngarbage\n', '/proc/self/cgroup'), 'parse /proc/<pid>/cgroup (/proc/self/cgroup): unexpected line "garbage"'));
@@ -174,12 +188,22 @@ describe('parseMountinfo', () => {
   test('optional fields and escaped spaces', () => {
     const [m] = parseMountinfo('36 35 98:0 /mnt1 /mnt\\040two rw,noatime master:1 shared:2 - ext3 /dev/root rw,errors=continue\n');
     assert.deepEqual(m, {
-      mountId: 36, parentId: 35, device: '98:0', root: '/mnt1', mountPoint: '/mnt two', mountOptions: ['rw', 'noatime'],
-      fsType: 'ext3', source: '/dev/root', superOptions: ['rw', 'errors=continue'],
+      mountId: 36,
+      parentId: 35,
+      device: '98:0',
+      root: '/mnt1',
+      mountPoint: '/mnt two',
+      mountOptions: ['rw', 'noatime'],
+      fsType: 'ext3',
+      source: '/dev/root',
+      superOptions: ['rw', 'errors=continue'],
     });
   });
   test('a line without the separator is a ParseError', () => {
-    throwsParse(() => parseMountinfo('36 35 98:0 / /mnt rw ext3 /dev/root rw\n', '/proc/self/mountinfo'), 'parse mountinfo (/proc/self/mountinfo): unexpected line "36 35 98:0 / /mnt rw ext3 /dev/root rw"');
+    throwsParse(
+      () => parseMountinfo('36 35 98:0 / /mnt rw ext3 /dev/root rw\n', '/proc/self/mountinfo'),
+      'parse mountinfo (/proc/self/mountinfo): unexpected line "36 35 98:0 / /mnt rw ext3 /dev/root rw"',
+    );
   });
 });
 
@@ -221,7 +245,7 @@ describe('parsePidList', () => {
   test('a bad line is a ParseError', () => throwsParse(() => parsePidList('1\nx\n', '/x/cgroup.procs'), 'parse pid list (/x/cgroup.procs): unexpected line "x"'));
 });
 
-describe('integerAt (the hot parsers\' in-place numbers)', () => {
+describe("integerAt (the hot parsers' in-place numbers)", () => {
   for (const [text, want] of [
     ['0', 0],
     ['42', 42],
@@ -282,17 +306,36 @@ describe('the fast paths agree with the general rule', () => {
   const chunk = fc.constantFrom('cache', 'total_rss', 'a', '_', '1', '0', '9', '-', ' ', '  ', '\t', '\r', '\n', '\n\n', 'max', '12345678901234567890', '\u00a0');
   const text = fc.array(chunk, { maxLength: 24 }).map((parts) => parts.join(''));
   test('parseFlatKeyed', () => {
-    fc.assert(fc.property(text, (t) => assert.deepEqual(outcome(() => parseFlatKeyed(t, '/x/f')), outcome(() => generalFlatKeyed(t, '/x/f')))), { numRuns: 5000 });
+    fc.assert(
+      fc.property(text, (t) =>
+        assert.deepEqual(
+          outcome(() => parseFlatKeyed(t, '/x/f')),
+          outcome(() => generalFlatKeyed(t, '/x/f')),
+        ),
+      ),
+      { numRuns: 5000 },
+    );
   });
   test('parseSingleValue', () => {
-    fc.assert(fc.property(text, (t) => assert.deepEqual(outcome(() => parseSingleValue(t, '/x/f')), outcome(() => generalSingleValue(t, '/x/f')))), { numRuns: 5000 });
+    fc.assert(
+      fc.property(text, (t) =>
+        assert.deepEqual(
+          outcome(() => parseSingleValue(t, '/x/f')),
+          outcome(() => generalSingleValue(t, '/x/f')),
+        ),
+      ),
+      { numRuns: 5000 },
+    );
   });
   test('parseFlatKeyed with a memo of the keys: the same result whatever the memo holds from an earlier text', () => {
     fc.assert(
       fc.property(text, text, (earlier, t) => {
         const keys: string[] = [];
         outcome(() => parseFlatKeyed(earlier, '/x/f', keys));
-        assert.deepEqual(outcome(() => parseFlatKeyed(t, '/x/f', keys)), outcome(() => generalFlatKeyed(t, '/x/f')));
+        assert.deepEqual(
+          outcome(() => parseFlatKeyed(t, '/x/f', keys)),
+          outcome(() => generalFlatKeyed(t, '/x/f')),
+        );
       }),
       { numRuns: 5000 },
     );
@@ -306,7 +349,14 @@ describe('the fast paths agree with the general rule', () => {
     assert.ok(keys.every((k, i) => k === first[i]));
   });
   test('every captured flat keyed file', () => {
-    for (const [mode, name] of [['v1', 'memory.stat'], ['v1', 'cpu.stat'], ['v1', 'memory.oom_control'], ['v2', 'guest-6.1/memory.stat'], ['v2', 'guest-6.1/memory.events'], ['v2', 'guest-6.1/cpu.stat']] as const) {
+    for (const [mode, name] of [
+      ['v1', 'memory.stat'],
+      ['v1', 'cpu.stat'],
+      ['v1', 'memory.oom_control'],
+      ['v2', 'guest-6.1/memory.stat'],
+      ['v2', 'guest-6.1/memory.events'],
+      ['v2', 'guest-6.1/cpu.stat'],
+    ] as const) {
       assert.deepEqual(parseFlatKeyed(fixture(mode, name)), generalFlatKeyed(fixture(mode, name)), `${mode}/${name}`);
     }
   });
@@ -319,10 +369,17 @@ describe('parseCpuacctUsageAll', () => {
       { cpu: 0, user: 167979119, system: 12000000 },
       { cpu: 1, user: 0, system: 12000000 },
     ]);
-    assert.equal(cpus.reduce((sum, c) => sum + c.user, 0), parseNumber(fixture('v1', 'cpuacct.usage_user')));
-    assert.equal(cpus.reduce((sum, c) => sum + c.system, 0), parseNumber(fixture('v1', 'cpuacct.usage_sys')));
+    assert.equal(
+      cpus.reduce((sum, c) => sum + c.user, 0),
+      parseNumber(fixture('v1', 'cpuacct.usage_user')),
+    );
+    assert.equal(
+      cpus.reduce((sum, c) => sum + c.system, 0),
+      parseNumber(fixture('v1', 'cpuacct.usage_sys')),
+    );
   });
-  test('another header is a ParseError', () => throwsParse(() => parseCpuacctUsageAll('cpu user\n0 1\n', '/x/cpuacct.usage_all'), 'parse cpuacct.usage_all header (/x/cpuacct.usage_all): unexpected line "cpu user"'));
+  test('another header is a ParseError', () =>
+    throwsParse(() => parseCpuacctUsageAll('cpu user\n0 1\n', '/x/cpuacct.usage_all'), 'parse cpuacct.usage_all header (/x/cpuacct.usage_all): unexpected line "cpu user"'));
   test('a short line is a ParseError', () => throwsParse(() => parseCpuacctUsageAll('cpu user system\n0 1\n'), 'parse cpuacct.usage_all: unexpected line "0 1"'));
   test('a negative counter is a ParseError', () => throwsParse(() => parseCpuacctUsageAll('cpu user system\n0 -1 2\n'), 'parse cpuacct.usage_all: unexpected line "0 -1 2"'));
 });

@@ -23,11 +23,7 @@ describe('v1 plans', () => {
     ['cpu weight 100 -> shares 1024', () => cpu.plan({ weight: 100 }), [w('cpu', 'cpu.shares', '1024')]],
     ['cpu weight 1 -> shares 2', () => cpu.plan({ weight: 1 }), [w('cpu', 'cpu.shares', '2')]],
     ['cpu weight 10000 -> shares 262144', () => cpu.plan({ weight: 10000 }), [w('cpu', 'cpu.shares', '262144')]],
-    [
-      'cpu quota and period: period first',
-      () => cpu.plan({ quota: 50000, period: 100000 }),
-      [w('cpu', 'cpu.cfs_period_us', '100000'), w('cpu', 'cpu.cfs_quota_us', '50000')],
-    ],
+    ['cpu quota and period: period first', () => cpu.plan({ quota: 50000, period: 100000 }), [w('cpu', 'cpu.cfs_period_us', '100000'), w('cpu', 'cpu.cfs_quota_us', '50000')]],
     ['cpu quota max -> -1', () => cpu.plan({ quota: 'max' }), [w('cpu', 'cpu.cfs_quota_us', '-1')]],
     // New cgroup (memory and memsw unlimited): memory first, then memsw = memory + swap.
     ['memory 32Mi + swap 0 on a new cgroup', () => memory.plan({ max: 32 * Mi, swapMax: 0 }), [w('memory', LIMIT, '33554432'), w('memory', MEMSW, '33554432')]],
@@ -53,11 +49,7 @@ describe('v1 plans', () => {
       () => memory.plan({ max: 64 * Mi }, { current: { limit: 128 * Mi, memsw: 160 * Mi } }),
       [w('memory', LIMIT, '67108864'), w('memory', MEMSW, '100663296')],
     ],
-    [
-      'unlimited memory on a limited cgroup: memsw -1 first',
-      () => memory.plan({ max: 'max' }, { current: { limit: 32 * Mi, memsw: 32 * Mi } }),
-      [w('memory', MEMSW, '-1'), w('memory', LIMIT, '-1')],
-    ],
+    ['unlimited memory on a limited cgroup: memsw -1 first', () => memory.plan({ max: 'max' }, { current: { limit: 32 * Mi, memsw: 32 * Mi } }), [w('memory', MEMSW, '-1'), w('memory', LIMIT, '-1')]],
     ['swap alone uses the current memory limit', () => memory.plan({ swapMax: 8 * Mi }, { current: { limit: 32 * Mi, memsw: 32 * Mi } }), [w('memory', MEMSW, '41943040')]],
     ['swap max', () => memory.plan({ max: 32 * Mi, swapMax: 'max' }, { current: { limit: 64 * Mi, memsw: 64 * Mi } }), [w('memory', MEMSW, '-1'), w('memory', LIMIT, '33554432')]],
     ['memory without swap accounting', () => memory.plan({ max: 32 * Mi }, { hasMemsw: false, current: { limit: 64 * Mi, memsw: 'max' } }), [w('memory', LIMIT, '33554432')]],
@@ -121,7 +113,7 @@ describe('v1 plan errors', () => {
 });
 
 describe('v1 limit values', () => {
-  test('9223372036854771712 reads as max', () => assert.equal(memory.fromV1Limit(9223372036854771712), 'max'));
+  test('9223372036854771712 reads as max', () => assert.equal(memory.fromV1Limit(Number('9223372036854771712')), 'max'));
   test('-1 reads as max', () => assert.equal(memory.fromV1Limit(-1), 'max'));
   test('a real limit stays', () => assert.equal(memory.fromV1Limit(33554432), 33554432));
 });

@@ -37,7 +37,13 @@ describe('v2 plans', () => {
     ['io weight under BFQ (converted to 1-1000)', () => io.plan({ weight: 100 }, { weightFile: 'io.bfq.weight' }), [w('io.bfq.weight', 'default 20')]],
     [
       'io max per device',
-      () => io.plan({ max: [{ major: 8, minor: 0, rbps: 1048576, wiops: 'max' }, { major: 253, minor: 1, wbps: 2097152 }] }),
+      () =>
+        io.plan({
+          max: [
+            { major: 8, minor: 0, rbps: 1048576, wiops: 'max' },
+            { major: 253, minor: 1, wbps: 2097152 },
+          ],
+        }),
       [w('io.max', '8:0 rbps=1048576 wiops=max'), w('io.max', '253:1 wbps=2097152')],
     ],
   ];
@@ -66,12 +72,7 @@ describe('v2 plan errors', () => {
     ['pids -1', () => pids.plan({ max: -1 }), InvalidLimitError, "invalid pids.max -1: expected an integer >= 0 (tasks) or 'max'"],
     ['cpuset syntax', () => cpuset.plan({ cpus: '0-' }), InvalidLimitError, 'invalid cpuset.cpus "0-": expected a kernel list such as "0-3,5"'],
     ['cpuset empty', () => cpuset.plan({ cpus: '' }), InvalidLimitError, 'invalid cpuset.cpus "": expected at least one entry'],
-    [
-      'cpuset outside the parent',
-      () => cpuset.plan({ cpus: '1-3' }, { parentCpus: '0-1' }),
-      InvalidLimitError,
-      'cpuset.cpus "1-3" is outside the parent\'s effective cpus "0-1" (not allowed: "2-3")',
-    ],
+    ['cpuset outside the parent', () => cpuset.plan({ cpus: '1-3' }, { parentCpus: '0-1' }), InvalidLimitError, 'cpuset.cpus "1-3" is outside the parent\'s effective cpus "0-1" (not allowed: "2-3")'],
     ['cpuset mems outside', () => cpuset.plan({ mems: '1' }, { parentMems: '0' }), InvalidLimitError, 'cpuset.mems "1" is outside the parent\'s effective mems "0" (not allowed: "1")'],
     ['io weight 0', () => io.plan({ weight: 0 }), InvalidLimitError, 'invalid io.weight 0: expected an integer in 1-10000'],
     ['io max 0 bytes', () => io.plan({ max: [{ major: 8, minor: 0, rbps: 0 }] }), InvalidLimitError, "invalid io.max rbps 0: expected an integer >= 1 (bytes per second) or 'max'"],

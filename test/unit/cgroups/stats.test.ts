@@ -54,7 +54,12 @@ describe('v2 stats from captured files (QEMU guest, kernel 6.1)', () => {
   test('cpu.stat with the cpu controller', async () => {
     const c = new StatsCollector(fs);
     assert.deepEqual(v2cpu.stats(files, c), {
-      usageUsec: 2578763, userUsec: 728692, systemUsec: 1850070, nrPeriods: 54, nrThrottled: 51, throttledUsec: 2437277,
+      usageUsec: 2578763,
+      userUsec: 728692,
+      systemUsec: 1850070,
+      nrPeriods: 54,
+      nrThrottled: 51,
+      throttledUsec: 2437277,
     });
     assert.equal(v2cpu.pressure(files, c), undefined, 'cpu.pressure not captured: absent is data');
     assert.deepEqual(c.errors, []);

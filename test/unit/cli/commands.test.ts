@@ -23,12 +23,15 @@ test('command lines: an unknown flag, a flag without its value and a missing con
   usage(() => parseCommand(logsCommand(), []), /^missing CONTAINER: usage: corral logs \[OPTIONS\] CONTAINER/);
   usage(() => parseCommand(logsCommand(), ['a', 'b']), /^too many arguments: usage: corral logs/);
   usage(() => parseCommand(actionCommand('stop'), ['-t', '3']), /^missing CONTAINER \(at least one\)/);
-  assert.throws(() => parseCommand(psCommand(), ['--help']), (e: Error) => e instanceof HelpRequested && /Usage: corral ps/.test(e.text));
+  assert.throws(
+    () => parseCommand(psCommand(), ['--help']),
+    (e: Error) => e instanceof HelpRequested && /Usage: corral ps/.test(e.text),
+  );
   const { opts, args } = parseCommand<{ all?: boolean; trunc: boolean; filter?: string[] }>(psCommand(), ['-a', '--no-trunc', '-f', 'name=a', '--filter', 'status=exited']);
   assert.deepEqual([opts.all, opts.trunc, opts.filter, args], [true, false, ['name=a', 'status=exited'], []]);
 });
 
-test('per-container requests: Docker\'s paths and query parameters; bad flag values name the flag', () => {
+test("per-container requests: Docker's paths and query parameters; bad flag values name the flag", () => {
   assert.deepEqual(CONTAINER_ACTIONS.stop!.request('web', { time: '3' }), { method: 'POST', path: '/containers/web/stop?t=3' });
   assert.deepEqual(CONTAINER_ACTIONS.restart!.request('a/b', {}), { method: 'POST', path: '/containers/a%2Fb/restart' });
   assert.deepEqual(CONTAINER_ACTIONS.kill!.request('web', { signal: 'HUP' }), { method: 'POST', path: '/containers/web/kill?signal=HUP' });
@@ -55,7 +58,7 @@ test('flag values: seconds, signals, --tail, --filter and times, each error nami
   invalid(() => parseTimeFlag('--until', 'yesterday', now), '--until');
 });
 
-test('update: Docker\'s UpdateConfig fields for the flags given, units as run reads them; --restart policies', () => {
+test("update: Docker's UpdateConfig fields for the flags given, units as run reads them; --restart policies", () => {
   assert.deepEqual(updateBody({ memory: '64m', memorySwap: '-1', cpus: '1.5', pidsLimit: '-1', cpusetCpus: '0-1', restart: 'on-failure:3' }), {
     Memory: 64 * 1024 * 1024,
     MemorySwap: -1,

@@ -42,7 +42,12 @@ test('FrameDecoder: frames split anywhere across chunks come out whole and in or
     const frames = [...d.push(stream.subarray(0, cut)), ...d.push(stream.subarray(cut))];
     assert.deepEqual(
       frames.map((f) => [f.stream, f.payload.toString()]),
-      [[1, 'out1\n'], [2, 'err\n'], [1, ''], [1, 'ü2']],
+      [
+        [1, 'out1\n'],
+        [2, 'err\n'],
+        [1, ''],
+        [1, 'ü2'],
+      ],
       `cut at ${cut}`,
     );
     assert.equal(d.pending, 0);

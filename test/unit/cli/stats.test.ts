@@ -20,11 +20,21 @@ const entry: StatsEntry = {
   pidsCurrent: 1,
 };
 const line: StatsLine = { entry, ref: 'limited' };
-const stopped: StatsLine = { entry: { ...entry, id: 'a'.repeat(64), name: 'stopped', cpuPercent: undefined, memory: undefined, memoryLimit: undefined, memoryPercent: undefined, pidsCurrent: undefined, networkRx: 0 }, ref: 'aaaaaaaaaaaa' };
+const stopped: StatsLine = {
+  entry: { ...entry, id: 'a'.repeat(64), name: 'stopped', cpuPercent: undefined, memory: undefined, memoryLimit: undefined, memoryPercent: undefined, pidsCurrent: undefined, networkRx: 0 },
+  ref: 'aaaaaaaaaaaa',
+};
 
 test('flags: Docker names, containers anywhere, clear usage errors', () => {
   assert.deepEqual(parseStatsArgs([]), { all: false, noStream: false, noTrunc: false, format: 'table', containers: [], help: false });
-  assert.deepEqual(parseStatsArgs(['-a', '--no-stream', 'web', '--format=json', '--no-trunc', 'db']), { all: true, noStream: true, noTrunc: true, format: 'json', containers: ['web', 'db'], help: false });
+  assert.deepEqual(parseStatsArgs(['-a', '--no-stream', 'web', '--format=json', '--no-trunc', 'db']), {
+    all: true,
+    noStream: true,
+    noTrunc: true,
+    format: 'json',
+    containers: ['web', 'db'],
+    help: false,
+  });
   assert.equal(parseStatsArgs(['--format', '{{.Name}}']).format, '{{.Name}}');
   assert.throws(() => parseStatsArgs(['--format']), { message: 'flag needs an argument: --format' });
   assert.throws(() => parseStatsArgs(['--stream']), { message: "unknown flag: --stream (see 'corral stats --help')" });
@@ -40,7 +50,7 @@ test("the default table is Docker's, as format.ts renders it", () => {
       'aaaaaaaaaaaa   stopped   --        -- / --             --        0B / 0B      0B / 0B     --\n',
   );
   assert.equal(renderStats([line], DEFAULT_STATS_FORMAT, false), renderStats([line], 'table', false));
-  assert.match(renderStats([line], 'table', true), /^fb8a59bd6942b32e57ece47de8430cf42e39b92c285a971b208838ab7156f0e1   limited/m, '--no-trunc: the full id');
+  assert.match(renderStats([line], 'table', true), /^fb8a59bd6942b32e57ece47de8430cf42e39b92c285a971b208838ab7156f0e1 {3}limited/m, '--no-trunc: the full id');
 });
 
 test('--format json and templates', () => {
@@ -50,7 +60,9 @@ test('--format json and templates', () => {
   );
   assert.equal(renderStats([line, stopped], '{{.Name}}: {{ .CPUPerc }}', false), 'limited: 51.01%\nstopped: --\n');
   assert.equal(renderStats([line], 'table {{.Container}}\\t{{.MemUsage}}', false), 'CONTAINER   MEM USAGE / LIMIT\nlimited     460KiB / 64MiB\n');
-  assert.throws(() => renderStats([line], '{{.Bogus}}', false), { message: 'invalid --format template "{{.Bogus}}": unknown action {{.Bogus}} (fields: .Container .ID .Name .CPUPerc .MemUsage .MemPerc .NetIO .BlockIO .PIDs, or json .)' });
+  assert.throws(() => renderStats([line], '{{.Bogus}}', false), {
+    message: 'invalid --format template "{{.Bogus}}": unknown action {{.Bogus}} (fields: .Container .ID .Name .CPUPerc .MemUsage .MemPerc .NetIO .BlockIO .PIDs, or json .)',
+  });
 });
 
 test('daemon --sample-interval, --sample-idle-interval and --metrics-addr', () => {

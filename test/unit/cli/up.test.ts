@@ -20,7 +20,7 @@ test('up and down flags: -f, -p, -t, --force-recreate (up only), --help', () => 
   for (const [argv, command, message] of table) assert.throws(() => parseUpArgs(argv, command), { message }, argv.join(' '));
 });
 
-test('daemon --config takes the file as an absolute path; --project follows Compose\'s rule', () => {
+test("daemon --config takes the file as an absolute path; --project follows Compose's rule", () => {
   assert.deepEqual(parseDaemonArgs(['--config', 'w.yml', '--project', 'shop']), { logLevel: 'info', config: path.resolve('w.yml'), project: 'shop', help: false });
   assert.deepEqual(parseDaemonArgs(['--config=/etc/corral/w.yml']), { logLevel: 'info', config: '/etc/corral/w.yml', help: false });
   assert.throws(() => parseDaemonArgs(['--project', 'Shop']), { message: 'invalid value "Shop" for --project: a project name matching [a-z0-9][a-z0-9_-]* (Compose\'s rule)' });

@@ -12,7 +12,7 @@ const expected = [
   [1, 'x'.repeat(70_000)],
 ];
 
-test('the daemon\'s frames come back whole, however the transport cuts them', () => {
+test("the daemon's frames come back whole, however the transport cuts them", () => {
   for (const size of [1, 3, 7, 8, 9, 1000, stream.length]) {
     const demux = new StreamDemuxer();
     const got: [number, string][] = [];
@@ -22,7 +22,7 @@ test('the daemon\'s frames come back whole, however the transport cuts them', ()
   }
 });
 
-test('an unfinished frame at the end is counted; a header that is not a frame\'s is a ParseError', () => {
+test("an unfinished frame at the end is counted; a header that is not a frame's is a ParseError", () => {
   const demux = new StreamDemuxer();
   assert.deepEqual(demux.push(stream.subarray(0, 10)), []);
   assert.equal(demux.leftover, 10);

@@ -43,7 +43,7 @@ test("mergeEnvironment is Docker's ReplaceOrAppendEnvValues", () => {
   for (const [base, overrides, expected] of cases) assert.deepEqual(mergeEnvironment(base, overrides), expected, `${base} + ${overrides}`);
 });
 
-test("planExec joins the container: no namespaces of its own, its cgroup, all seven namespaces, its pid and start time", () => {
+test('planExec joins the container: no namespaces of its own, its cgroup, all seven namespaces, its pid and start time', () => {
   const { header } = plan({}, v2);
   assert.deepEqual(header, {
     version: 1,
@@ -59,8 +59,14 @@ test("planExec joins the container: no namespaces of its own, its cgroup, all se
 
 test("planExec runs as the container's process would: its environment, workdir, user, capabilities, no_new_privs", () => {
   const { directives } = plan({ command: ['sh', '-c', 'id'] });
-  assert.deepEqual(directives.map((d) => d.kind), ['env', 'env', 'env', 'env', 'cwd', 'user', 'caps', 'no-new-privs', 'exec']);
-  assert.deepEqual(only(directives, 'env').map((d) => d.entry), ['PATH=/usr/bin:/bin', 'HOSTNAME=box', 'LANG=C', 'HOME=/']);
+  assert.deepEqual(
+    directives.map((d) => d.kind),
+    ['env', 'env', 'env', 'env', 'cwd', 'user', 'caps', 'no-new-privs', 'exec'],
+  );
+  assert.deepEqual(
+    only(directives, 'env').map((d) => d.entry),
+    ['PATH=/usr/bin:/bin', 'HOSTNAME=box', 'LANG=C', 'HOME=/'],
+  );
   assert.deepEqual(only(directives, 'cwd'), [{ kind: 'cwd', path: '/srv' }]);
   assert.deepEqual(only(directives, 'user'), [{ kind: 'user', uid: 1000, gid: 1000, additionalGids: [27] }]);
   assert.deepEqual(only(directives, 'caps'), [{ kind: 'caps', mask: capabilityMask(['NET_ADMIN'], ['CHOWN']) }]);
@@ -69,7 +75,10 @@ test("planExec runs as the container's process would: its environment, workdir, 
 
 test("planExec applies the exec's own env, workdir and user over the container's", () => {
   const { directives } = plan({ env: ['LANG=de_DE', 'HOSTNAME', 'FOO=bar'], workdir: '/tmp/../var/', user: '0' });
-  assert.deepEqual(only(directives, 'env').map((d) => d.entry), ['PATH=/usr/bin:/bin', 'LANG=de_DE', 'FOO=bar', 'HOME=/root']);
+  assert.deepEqual(
+    only(directives, 'env').map((d) => d.entry),
+    ['PATH=/usr/bin:/bin', 'LANG=de_DE', 'FOO=bar', 'HOME=/root'],
+  );
   assert.deepEqual(only(directives, 'cwd'), [{ kind: 'cwd', path: '/var' }]);
   // Docker takes a missing gid from /etc/passwd; corral reads none: 0, and no supplementary groups
   assert.deepEqual(only(directives, 'user'), [{ kind: 'user', uid: 0, gid: 0, additionalGids: [] }]);

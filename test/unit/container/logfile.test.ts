@@ -4,15 +4,7 @@ import * as fs from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import {
-  formatLogTime,
-  logFiles,
-  parseLogRecord,
-  parseLogTime,
-  readLog,
-  type LogRecord,
-  type ReadLogOptions,
-} from '../../../src/container/logfile.js';
+import { formatLogTime, logFiles, parseLogRecord, parseLogTime, readLog, type LogRecord, type ReadLogOptions } from '../../../src/container/logfile.js';
 
 // this file runs from dist/test/unit/container/; the fixtures stay in the source tree (README.md there)
 const FIXTURES = fileURLToPath(new URL('../../../../test/unit/container/fixtures/', import.meta.url));
@@ -42,14 +34,20 @@ async function collect(file: string, options?: ReadLogOptions): Promise<LogRecor
 }
 
 test('logFiles: rotated files oldest first, then the current one; other files ignored', async () => {
-  assert.deepEqual(await logFiles(LOG), ['container.log.3', 'container.log.2', 'container.log.1', 'container.log'].map((n) => path.join(FIXTURES, 'logfile', n)));
+  assert.deepEqual(
+    await logFiles(LOG),
+    ['container.log.3', 'container.log.2', 'container.log.1', 'container.log'].map((n) => path.join(FIXTURES, 'logfile', n)),
+  );
 });
 
 test('logFiles: NAME.10 sorts before NAME.9 (older), by number, not by name', async () => {
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'corral-logfile-'));
   try {
     for (const name of ['c.log', 'c.log.1', 'c.log.9', 'c.log.10', 'c.log.01', 'c.log.2.gz']) await fs.writeFile(path.join(dir, name), '');
-    assert.deepEqual(await logFiles(path.join(dir, 'c.log')), ['c.log.10', 'c.log.9', 'c.log.1', 'c.log'].map((n) => path.join(dir, n)));
+    assert.deepEqual(
+      await logFiles(path.join(dir, 'c.log')),
+      ['c.log.10', 'c.log.9', 'c.log.1', 'c.log'].map((n) => path.join(dir, n)),
+    );
   } finally {
     await fs.rm(dir, { recursive: true });
   }

@@ -3,16 +3,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import {
-  listContainerRecords,
-  parseExitFile,
-  parseLabelsFile,
-  parsePidFile,
-  parseRecordFile,
-  procStatStartTime,
-  readContainerRecord,
-  resolveContainerId,
-} from '../../../src/container/records.js';
+import { listContainerRecords, parseExitFile, parseLabelsFile, parsePidFile, parseRecordFile, procStatStartTime, readContainerRecord, resolveContainerId } from '../../../src/container/records.js';
 
 const A = 'a'.repeat(64);
 const AB = 'ab' + 'c'.repeat(62);
@@ -46,10 +37,15 @@ test('config.json records are read field by field', () => {
     [JSON.stringify({ id: '../x', config: { isolation: { command: [] } } }), 'container record f: bad id "../x"'],
     [JSON.stringify({ id: A, config: { isolation: { command: 'sh' } } }), 'container record f: config.isolation.command is not a list of strings'],
   ];
-  for (const [text, start] of table) assert.throws(() => parseRecordFile(text, 'f'), (err: Error) => err.message.startsWith(start), text);
+  for (const [text, start] of table)
+    assert.throws(
+      () => parseRecordFile(text, 'f'),
+      (err: Error) => err.message.startsWith(start),
+      text,
+    );
 });
 
-test('the launcher\'s pid and exit files, and /proc/PID/stat\'s start time', () => {
+test("the launcher's pid and exit files, and /proc/PID/stat's start time", () => {
   assert.deepEqual(parsePidFile('1188 466012\n'), { pid: 1188, startTime: '466012' });
   for (const bad of ['', '0 1\n', 'x 1', '1188', '1188 466012 7']) assert.equal(parsePidFile(bad), undefined, bad);
   assert.deepEqual(parseExitFile('exited 0\n'), { exitCode: 0 });
@@ -91,10 +87,13 @@ test('records and states come back from the state dir, newest first', async () =
   try {
     const { records, errors } = await listContainerRecords(root, fakeProc({ 4242: '777' }));
     assert.deepEqual(errors, []);
-    assert.deepEqual(records.map((r) => [r.id, r.name, r.status, r.exitCode, r.pid]), [
-      [B, 'db', 'running', undefined, 4242],
-      [A, 'web', 'exited', 0, undefined],
-    ]);
+    assert.deepEqual(
+      records.map((r) => [r.id, r.name, r.status, r.exitCode, r.pid]),
+      [
+        [B, 'db', 'running', undefined, 4242],
+        [A, 'web', 'exited', 0, undefined],
+      ],
+    );
     assert.deepEqual(records[1]!.finishedAt, new Date('2026-11-23T12:05:00.000Z'));
     // the pid is reused by another process (other start time): the workload is gone unrecorded
     assert.equal((await readContainerRecord(root, B, fakeProc({ 4242: '999' })))?.status, 'dead');
@@ -104,7 +103,10 @@ test('records and states come back from the state dir, newest first', async () =
     // a broken record is reported, and the others still listed
     fs.writeFileSync(path.join(root, 'containers', B, 'config.json'), '{');
     const broken = await listContainerRecords(root, fakeProc({}));
-    assert.deepEqual(broken.records.map((r) => r.id), [A]);
+    assert.deepEqual(
+      broken.records.map((r) => r.id),
+      [A],
+    );
     assert.equal(broken.errors.length, 1);
     assert.equal(broken.errors[0]!.id, B);
   } finally {
@@ -116,7 +118,10 @@ test('labels.json: an object of strings, read with the record; a broken one is a
   assert.deepEqual(parseLabelsFile('{"corral.workloads.service":"web","a":""}\n', 'f'), { 'corral.workloads.service': 'web', a: '' });
   assert.throws(() => parseLabelsFile('{"a":1}', 'f'), { message: 'container record f: not an object of string labels' });
   assert.throws(() => parseLabelsFile('[]', 'f'), { message: 'container record f: not an object of string labels' });
-  assert.throws(() => parseLabelsFile('{', 'f'), (err: Error) => err.message.startsWith('container record f: not JSON'));
+  assert.throws(
+    () => parseLabelsFile('{', 'f'),
+    (err: Error) => err.message.startsWith('container record f: not JSON'),
+  );
   const root = makeState();
   try {
     assert.equal((await readContainerRecord(root, A, fakeProc({})))?.labels, undefined);
@@ -131,7 +136,7 @@ test('an empty or missing state dir lists nothing', async () => {
   assert.deepEqual(await listContainerRecords('/nonexistent/corral-state'), { records: [], errors: [] });
 });
 
-test('references resolve in Docker\'s order: full ID, name, unique prefix', async () => {
+test("references resolve in Docker's order: full ID, name, unique prefix", async () => {
   const root = makeState();
   try {
     const table: [{ text: string; idPrefix?: string; name?: string }, string][] = [

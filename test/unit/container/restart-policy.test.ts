@@ -73,7 +73,9 @@ test('--restart: the CLI syntax and the daemon rules, with messages naming the f
   assert.deepEqual(parseRestartFlag('on-failure'), { name: 'on-failure', maximumRetryCount: 0 });
   assert.deepEqual(parseRestartFlag('on-failure:5'), { name: 'on-failure', maximumRetryCount: 5 });
   assert.deepEqual(parseRestartFlag('unless-stopped'), { name: 'unless-stopped', maximumRetryCount: 0 });
-  assert.throws(() => parseRestartFlag('sometimes'), { message: 'invalid value "sometimes" for --restart: unknown policy "sometimes"; expected no, always, unless-stopped, on-failure or on-failure:MAX (MAX a whole number of retries, 0 for no limit)' });
+  assert.throws(() => parseRestartFlag('sometimes'), {
+    message: 'invalid value "sometimes" for --restart: unknown policy "sometimes"; expected no, always, unless-stopped, on-failure or on-failure:MAX (MAX a whole number of retries, 0 for no limit)',
+  });
   assert.throws(() => parseRestartFlag(':3'), /no policy before the colon/);
   assert.throws(() => parseRestartFlag('on-failure:x'), /the maximum retry count must be a whole number/);
   assert.throws(() => parseRestartFlag('always:3'), { message: `invalid value "always:3" for --restart: invalid restart policy: maximum retry count can only be used with 'on-failure'` });
@@ -84,13 +86,16 @@ test('--restart: the CLI syntax and the daemon rules, with messages naming the f
   assert.equal(formatRestartPolicy(onFailure(0)), 'on-failure');
 });
 
-test('HostConfig.RestartPolicy: Docker\'s object and its validation messages', () => {
+test("HostConfig.RestartPolicy: Docker's object and its validation messages", () => {
   assert.equal(restartPolicyFromJson(undefined), undefined);
   assert.deepEqual(restartPolicyFromJson({ Name: '', MaximumRetryCount: 5 }), { name: 'no', maximumRetryCount: 0 });
   assert.deepEqual(restartPolicyFromJson({ Name: 'on-failure', MaximumRetryCount: 2 }), onFailure(2));
   assert.deepEqual(restartPolicyFromJson({ Name: 'always' }), always);
   assert.throws(() => restartPolicyFromJson({ Name: 'always', MaximumRetryCount: 2 }), /HostConfig\.RestartPolicy: invalid restart policy: maximum retry count can only be used with 'on-failure'$/);
-  assert.throws(() => restartPolicyFromJson({ Name: 'never' }), /HostConfig\.RestartPolicy\.Name: invalid restart policy: unknown policy 'never'; use one of 'no', 'always', 'on-failure', or 'unless-stopped'/);
+  assert.throws(
+    () => restartPolicyFromJson({ Name: 'never' }),
+    /HostConfig\.RestartPolicy\.Name: invalid restart policy: unknown policy 'never'; use one of 'no', 'always', 'on-failure', or 'unless-stopped'/,
+  );
   assert.throws(() => restartPolicyFromJson({ Name: 'on-failure', MaximumRetryCount: 1.5 }), /HostConfig\.RestartPolicy\.MaximumRetryCount: expected an integer/);
   assert.throws(() => restartPolicyFromJson({ Name: 7 }), /HostConfig\.RestartPolicy\.Name: expected a string/);
   assert.throws(() => restartPolicyFromJson('always'), /expected an object/);

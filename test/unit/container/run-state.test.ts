@@ -10,7 +10,13 @@ const ID = 'c'.repeat(64);
 const F = '/r/state.json';
 
 test('state.json is parsed field by field; a broken one names the problem', () => {
-  const good = { status: 'restarting', restartCount: 2, manuallyStopped: false, startedAt: '2026-11-23T12:00:00.000Z', lastExit: { exitCode: 137, signal: 9, oomKilled: true, finishedAt: '2026-11-23T12:00:01.000Z' } };
+  const good = {
+    status: 'restarting',
+    restartCount: 2,
+    manuallyStopped: false,
+    startedAt: '2026-11-23T12:00:00.000Z',
+    lastExit: { exitCode: 137, signal: 9, oomKilled: true, finishedAt: '2026-11-23T12:00:01.000Z' },
+  };
   assert.deepEqual(parseRunState(JSON.stringify(good), F), good);
   assert.deepEqual(parseRunState('{"status":"running","restartCount":0}', F), { status: 'running', restartCount: 0, manuallyStopped: false });
   assert.throws(() => parseRunState('{"status":"runn', F), /container record \/r\/state\.json: not JSON/);
@@ -27,7 +33,10 @@ test('records read state.json: restarting with the last exit and the restart cou
     const dir = path.join(root, 'containers', ID);
     fs.mkdirSync(dir, { recursive: true });
     // an older record's end in config.json must not hide a run the daemon started again
-    fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify({ id: ID, config: { isolation: { command: ['true'], network: 'none' } }, state: { status: 'exited', exitCode: 9, oomKilled: false } }));
+    fs.writeFileSync(
+      path.join(dir, 'config.json'),
+      JSON.stringify({ id: ID, config: { isolation: { command: ['true'], network: 'none' } }, state: { status: 'exited', exitCode: 9, oomKilled: false } }),
+    );
     await writeRunState(dir, { status: 'restarting', restartCount: 3, manuallyStopped: false, lastExit: { exitCode: 137, oomKilled: true, finishedAt: '2026-11-23T12:00:01.000Z' } });
     let r = await readContainerRecord(root, ID);
     assert.equal(r?.status, 'restarting');

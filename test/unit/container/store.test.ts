@@ -20,10 +20,16 @@ test('a name can be claimed once; the second claim names the holder', async () =
 });
 
 test('container paths live under <root>/containers/<id>', () => {
-  assert.deepEqual(containerPaths('/s', 'ab'), { dir: '/s/containers/ab', upper: '/s/containers/ab/upper', work: '/s/containers/ab/work', merged: '/s/containers/ab/rootfs', spec: '/s/containers/ab/launch.spec' });
+  assert.deepEqual(containerPaths('/s', 'ab'), {
+    dir: '/s/containers/ab',
+    upper: '/s/containers/ab/upper',
+    work: '/s/containers/ab/work',
+    merged: '/s/containers/ab/rootfs',
+    spec: '/s/containers/ab/launch.spec',
+  });
 });
 
-test('names follow Docker\'s rule; path-like names are refused', () => {
+test("names follow Docker's rule; path-like names are refused", () => {
   for (const ok of ['web', 'a1', 'my_app.v2-x']) assert.equal(checkName(ok), ok);
   for (const bad of ['a', '../x', '-x', 'a/b', '', 'x y']) {
     assert.throws(() => checkName(bad), { message: `invalid value "${bad}" for --name: a name matching [a-zA-Z0-9][a-zA-Z0-9_.-]+ (at most 128 characters)` });

@@ -8,13 +8,19 @@ function fakeIo() {
   const procs = new Map<number, string>();
   const calls = { exists: 0, readText: 0, processExists: 0 };
   const io: PollerIo = {
-    exists: (f) => (calls.exists++, files.has(f)),
+    exists: (f) => {
+      calls.exists++;
+      return files.has(f);
+    },
     readText: (f) => {
       calls.readText++;
       const m = /^\/proc\/(\d+)\/stat$/.exec(f);
       return m ? procs.get(Number(m[1])) : files.get(f);
     },
-    processExists: (pid) => (calls.processExists++, procs.has(pid)),
+    processExists: (pid) => {
+      calls.processExists++;
+      return procs.has(pid);
+    },
   };
   return { files, procs, calls, io };
 }

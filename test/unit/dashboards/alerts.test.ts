@@ -13,7 +13,12 @@ const rules = text.split(/\n\s*- alert: /).slice(1);
 
 test('the six alerts of the issue are there', () => {
   assert.deepEqual(rules.map((r) => r.split('\n')[0]?.trim()).sort(), [
-    'ContainerCPUThrottled', 'ContainerDown', 'ContainerMemoryNearLimit', 'ContainerOOMKilled', 'ContainerPidsNearLimit', 'ContainerRestartLoop',
+    'ContainerCPUThrottled',
+    'ContainerDown',
+    'ContainerMemoryNearLimit',
+    'ContainerOOMKilled',
+    'ContainerPidsNearLimit',
+    'ContainerRestartLoop',
   ]);
 });
 

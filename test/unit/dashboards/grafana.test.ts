@@ -12,12 +12,37 @@ import { METRIC_NAMES } from '../../../src/metrics/names.js';
 import { metricNamesIn } from '../../helpers/promql.js';
 import { promtool, REPO_ROOT } from '../../helpers/promtool.js';
 
-interface Target { refId?: string; expr?: string; datasource?: { type?: string; uid?: string } }
-interface Panel { id?: number; type?: string; title?: string; datasource?: { type?: string; uid?: string }; targets?: Target[]; gridPos?: object }
-interface Variable { name?: string; type?: string; query?: unknown; definition?: string; datasource?: { type?: string; uid?: string } }
-interface Dashboard { schemaVersion?: number; title?: string; uid?: string; __inputs?: unknown[]; panels?: Panel[]; templating?: { list?: Variable[] } }
+interface Target {
+  refId?: string;
+  expr?: string;
+  datasource?: { type?: string; uid?: string };
+}
+interface Panel {
+  id?: number;
+  type?: string;
+  title?: string;
+  datasource?: { type?: string; uid?: string };
+  targets?: Target[];
+  gridPos?: object;
+}
+interface Variable {
+  name?: string;
+  type?: string;
+  query?: unknown;
+  definition?: string;
+  datasource?: { type?: string; uid?: string };
+}
+interface Dashboard {
+  schemaVersion?: number;
+  title?: string;
+  uid?: string;
+  __inputs?: unknown[];
+  panels?: Panel[];
+  templating?: { list?: Variable[] };
+}
 
 const text = fs.readFileSync(path.join(REPO_ROOT, 'dashboards/corral.json'), 'utf8');
+// biome-ignore lint/suspicious/noTemplateCurlyInString: Grafana's own variable syntax: the dashboard's datasource uid is the literal text ${datasource}
 const DS = { type: 'prometheus', uid: '${datasource}' };
 
 function parse(): Dashboard {
@@ -29,7 +54,10 @@ const exprs = panels.flatMap((p) => (p.targets ?? []).map((t) => ({ where: `${p.
 
 /** Grafana's variables replaced by values promtool can parse. */
 function withoutVariables(expr: string): string {
-  return expr.replaceAll('$__rate_interval', '5m').replaceAll('$__interval', '1m').replace(/\$\{?container\}?/g, '.+');
+  return expr
+    .replaceAll('$__rate_interval', '5m')
+    .replaceAll('$__interval', '1m')
+    .replace(/\$\{?container\}?/g, '.+');
 }
 
 test('valid JSON with a title, a uid, __inputs and schemaVersion 39', () => {
@@ -50,10 +78,10 @@ test('the variables: datasource (prometheus) and container from label_values(con
 });
 
 test('the panels of the issue are there, with unique ids and positions', () => {
-  assert.deepEqual(panels.map((p) => p.title), [
-    'CPU usage vs quota', 'CPU throttling', 'Memory working set vs limit', 'OOM kills', 'Restarts', 'State',
-    'PIDs vs limit', 'Network I/O', 'Block I/O', 'Pressure (PSI)',
-  ]);
+  assert.deepEqual(
+    panels.map((p) => p.title),
+    ['CPU usage vs quota', 'CPU throttling', 'Memory working set vs limit', 'OOM kills', 'Restarts', 'State', 'PIDs vs limit', 'Network I/O', 'Block I/O', 'Pressure (PSI)'],
+  );
   assert.equal(new Set(panels.map((p) => p.id)).size, panels.length);
   for (const p of panels) assert.ok(p.gridPos, `${p.title}: no gridPos`);
 });
@@ -80,10 +108,7 @@ describe('every expression uses only the metric names of src/metrics/names.ts, f
 });
 
 test('the helper finds metric names and nothing else', () => {
-  assert.deepEqual(
-    metricNamesIn('sum by (name) (rate(a_total{name=~"$container"}[$__rate_interval])) / on(id) (b > 0.5e3) and ignoring(x) c'),
-    ['a_total', 'b', 'c'],
-  );
+  assert.deepEqual(metricNamesIn('sum by (name) (rate(a_total{name=~"$container"}[$__rate_interval])) / on(id) (b > 0.5e3) and ignoring(x) c'), ['a_total', 'b', 'c']);
 });
 
 test('every expression passes promtool check rules (as recording rules)', () => {

@@ -1,16 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { InvalidArgumentError } from '../../../src/errors.js';
-import {
-  CAPABILITIES,
-  capabilityMask,
-  DOCKER_DEFAULT_CAPS,
-  formatCapabilityMask,
-  LAST_CAP,
-  maskOf,
-  namesOf,
-  normalizeCapability,
-} from '../../../src/isolate/caps.js';
+import { CAPABILITIES, capabilityMask, DOCKER_DEFAULT_CAPS, formatCapabilityMask, LAST_CAP, maskOf, namesOf, normalizeCapability } from '../../../src/isolate/caps.js';
 
 const DEFAULT = 0xa80425fbn;
 const ALL = (1n << 41n) - 1n;
@@ -18,7 +9,10 @@ const bit = (n: number) => 1n << BigInt(n);
 
 test('the table holds every capability from 0 to CAP_LAST_CAP, each number once', () => {
   const numbers = Object.values(CAPABILITIES).sort((a, b) => a - b);
-  assert.deepEqual(numbers, Array.from({ length: LAST_CAP + 1 }, (_, i) => i));
+  assert.deepEqual(
+    numbers,
+    Array.from({ length: LAST_CAP + 1 }, (_, i) => i),
+  );
   assert.equal(CAPABILITIES.CAP_CHOWN, 0);
   assert.equal(CAPABILITIES.CAP_NET_ADMIN, 12);
   assert.equal(CAPABILITIES.CAP_SYS_ADMIN, 21);
@@ -63,10 +57,7 @@ test('an unknown name is an InvalidArgumentError naming the flag and the name as
       assert.ok(error instanceof InvalidArgumentError);
       assert.equal(error.flag, '--cap-add');
       assert.equal(error.value, 'NET_FOO');
-      assert.equal(
-        error.message,
-        'invalid value "NET_FOO" for --cap-add: unknown capability; expected a name such as NET_RAW or cap_net_raw (see capabilities(7)), or ALL',
-      );
+      assert.equal(error.message, 'invalid value "NET_FOO" for --cap-add: unknown capability; expected a name such as NET_RAW or cap_net_raw (see capabilities(7)), or ALL');
       return true;
     },
   );

@@ -104,7 +104,10 @@ test('default root, split /usr: /bin, /sbin, /lib, /lib64 get their own overlays
 
 test('every overlay, with or without --rootfs, is nodev', () => {
   for (const d of [plan().directives, plan({}, splitUsr).directives, plan({ rootfs: '/srv/alpine' }).directives]) {
-    assert.deepEqual(overlays(d).map((m) => [m.target, m.flags]), overlays(d).map((m) => [m.target, ['nodev']]));
+    assert.deepEqual(
+      overlays(d).map((m) => [m.target, m.flags]),
+      overlays(d).map((m) => [m.target, ['nodev']]),
+    );
   }
 });
 
@@ -146,7 +149,10 @@ test('--rootfs: one overlay with the rootfs as lower, no host system directory',
     overlays(d).map((m) => [m.target, m.data]),
     [[R, `lowerdir=/srv/alpine,upperdir=${DIR}/upper/root,workdir=${DIR}/work/root,index=off`]],
   );
-  assert.ok(d.some((x) => x.kind === 'mkdir' && x.path === `${R}/proc`), 'mount points are created in the rootfs');
+  assert.ok(
+    d.some((x) => x.kind === 'mkdir' && x.path === `${R}/proc`),
+    'mount points are created in the rootfs',
+  );
 });
 
 test('/proc, /dev and /sys are mounted as runc does, /dev nodev', () => {
@@ -231,15 +237,20 @@ test('pivot-root comes after every host-side mount; masks and read-only paths af
     if (x.kind === 'mask' || (x.kind === 'readonly' && !x.path.startsWith(R))) assert.ok(i > pivot, `${x.kind} ${x.path} after pivot`);
   }
   const after = d.slice(pivot + 1);
-  assert.deepEqual(after.filter((x) => x.kind === 'mask').map((x) => (x.kind === 'mask' ? x.path : '')), MASKED_PATHS);
-  assert.deepEqual(after.filter((x) => x.kind === 'readonly').map((x) => (x.kind === 'readonly' ? x.path : '')), READONLY_PATHS);
+  assert.deepEqual(
+    after.filter((x) => x.kind === 'mask').map((x) => (x.kind === 'mask' ? x.path : '')),
+    MASKED_PATHS,
+  );
+  assert.deepEqual(
+    after.filter((x) => x.kind === 'readonly').map((x) => (x.kind === 'readonly' ? x.path : '')),
+    READONLY_PATHS,
+  );
   assert.ok(MASKED_PATHS.includes('/sys/devices/virtual/powercap') && MASKED_PATHS.includes('/proc/kcore'));
 });
 
 test('--read-only remounts the root and each system-directory overlay ro (keeping nodev), after pivot, and nothing else', () => {
   const pivot = (d: Directive[]) => kindIndex(d, 'pivot-root');
-  const remounts = (d: Directive[]) =>
-    d.slice(pivot(d) + 1).flatMap((x) => (x.kind === 'remount' ? [[x.path, x.flags.join(',')]] : []));
+  const remounts = (d: Directive[]) => d.slice(pivot(d) + 1).flatMap((x) => (x.kind === 'remount' ? [[x.path, x.flags.join(',')]] : []));
   assert.deepEqual(remounts(plan().directives), []);
   const d = plan({ readOnly: true, volumes: [{ source: '/srv/data', target: '/data', readOnly: false, kind: 'dir' }] }, splitUsr).directives;
   assert.deepEqual(
@@ -311,14 +322,23 @@ test('the process part, in order, with exec last', () => {
     { kind: 'no-new-privs' },
     { kind: 'exec', command: 'python3', argv: ['python3', '-m', 'http.server'] },
   ]);
-  assert.ok(d.some((x) => x.kind === 'mkdir' && x.path === `${R}/srv/app`), 'a missing workdir is created');
+  assert.ok(
+    d.some((x) => x.kind === 'mkdir' && x.path === `${R}/srv/app`),
+    'a missing workdir is created',
+  );
   const root = plan().directives;
-  assert.deepEqual(root.filter((x) => x.kind === 'env'), [
-    { kind: 'env', entry: 'PATH=/usr/bin:/bin' },
-    { kind: 'env', entry: 'HOSTNAME=c1' },
-    { kind: 'env', entry: 'HOME=/root' },
-  ]);
-  assert.deepEqual(root.find((x) => x.kind === 'caps'), { kind: 'caps', mask: 0xa80425fbn });
+  assert.deepEqual(
+    root.filter((x) => x.kind === 'env'),
+    [
+      { kind: 'env', entry: 'PATH=/usr/bin:/bin' },
+      { kind: 'env', entry: 'HOSTNAME=c1' },
+      { kind: 'env', entry: 'HOME=/root' },
+    ],
+  );
+  assert.deepEqual(
+    root.find((x) => x.kind === 'caps'),
+    { kind: 'caps', mask: 0xa80425fbn },
+  );
   assert.equal(root.at(-1)?.kind, 'exec');
 });
 
@@ -333,8 +353,7 @@ const errors: { name: string; over: Partial<IsolationOptions>; host?: HostLayout
     over: { rootfs: '/srv/a,b' },
     error: {
       name: 'InvalidArgumentError',
-      message:
-        'invalid value "/srv/a,b" for --rootfs: the path contains a comma, and overlayfs mount options cannot carry a comma, colon or backslash in a path',
+      message: 'invalid value "/srv/a,b" for --rootfs: the path contains a comma, and overlayfs mount options cannot carry a comma, colon or backslash in a path',
     },
   },
   {

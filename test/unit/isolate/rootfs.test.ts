@@ -68,7 +68,11 @@ test('ensureHostSkeleton builds the skeleton once, with the host symlinks and mo
 
 test('ensureHostSkeleton makes mount points for real system directories (split /usr)', async (t) => {
   const root = await tempDir(t);
-  const skeleton = await ensureHostSkeleton(root, [{ name: 'usr', kind: 'dir' }, { name: 'bin', kind: 'dir' }, { name: 'lib64', kind: 'dir' }]);
+  const skeleton = await ensureHostSkeleton(root, [
+    { name: 'usr', kind: 'dir' },
+    { name: 'bin', kind: 'dir' },
+    { name: 'lib64', kind: 'dir' },
+  ]);
   assert.ok((await lstat(join(skeleton, 'bin'))).isDirectory());
   assert.ok((await lstat(join(skeleton, 'lib64'))).isDirectory());
 });
@@ -78,10 +82,7 @@ test('a skeleton that no longer matches the host is an error, never rewritten', 
   await ensureHostSkeleton(root, mergedUsr);
   await assert.rejects(ensureHostSkeleton(root, [{ name: 'bin', kind: 'dir' }]), (error: unknown) => {
     assert.ok(error instanceof HostSkeletonError);
-    assert.equal(
-      error.message,
-      `host skeleton ${join(root, 'skeleton')}: bin is not a directory, but /bin is one on the host; remove it while no container runs and it is rebuilt`,
-    );
+    assert.equal(error.message, `host skeleton ${join(root, 'skeleton')}: bin is not a directory, but /bin is one on the host; remove it while no container runs and it is rebuilt`);
     return true;
   });
   await assert.rejects(ensureHostSkeleton(root, [{ name: 'sbin', kind: 'symlink', target: 'usr/sbin' }]), /sbin is missing, but the host has \/sbin/);

@@ -1,15 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ParseError } from '../../../src/errors.js';
-import {
-  decodeSpec,
-  encodeSpec,
-  escapeField,
-  SpecEncodeError,
-  unescapeField,
-  type Directive,
-  type SpecHeader,
-} from '../../../src/isolate/spec.js';
+import { decodeSpec, encodeSpec, escapeField, SpecEncodeError, unescapeField, type Directive, type SpecHeader } from '../../../src/isolate/spec.js';
 
 const header: SpecHeader = {
   version: 1,
@@ -97,10 +89,7 @@ test('a field with a NUL byte is refused, naming the directive and the field', (
     (error: unknown) => {
       assert.ok(error instanceof SpecEncodeError);
       assert.equal(error.code, 'ESPECENCODE');
-      assert.equal(
-        error.message,
-        'encode launcher spec: exec directive: field 3 "a\\0b" contains a NUL byte, which the launcher\'s C strings cannot carry',
-      );
+      assert.equal(error.message, 'encode launcher spec: exec directive: field 3 "a\\0b" contains a NUL byte, which the launcher\'s C strings cannot carry');
       return true;
     },
   );
@@ -149,18 +138,17 @@ test('decodeSpec rejects malformed text with a ParseError quoting the line', () 
 test('decodeSpec takes header directives from any line, as the launcher does', () => {
   const spec = decodeSpec('version\t1\nhostname\tx\nnamespaces\tpid,net\ncgroup-procs\t/a\ncgroup-procs\t/b\nexec\tsh\tsh\n');
   assert.deepEqual(spec.header, { version: 1, namespaces: ['pid', 'net'], cgroupProcs: ['/a', '/b'] });
-  assert.deepEqual(spec.directives.map((d) => d.kind), ['hostname', 'exec']);
+  assert.deepEqual(
+    spec.directives.map((d) => d.kind),
+    ['hostname', 'exec'],
+  );
 });
 
 test('detach and log: encoded after state-dir, decoded back', () => {
   const detached: SpecHeader = { ...header, detach: true, log: { path: '/var/lib/corral/containers/abc/container.log', maxSize: 10_485_760, maxFiles: 3 } };
   const exec: Directive[] = [{ kind: 'exec', command: 'true', argv: ['true'] }];
   const lines = encodeSpec(detached, exec).split('\n');
-  assert.deepEqual(lines.slice(4, 7), [
-    'state-dir\t/var/lib/corral/containers/abc',
-    'detach',
-    'log\t/var/lib/corral/containers/abc/container.log\t10485760\t3',
-  ]);
+  assert.deepEqual(lines.slice(4, 7), ['state-dir\t/var/lib/corral/containers/abc', 'detach', 'log\t/var/lib/corral/containers/abc/container.log\t10485760\t3']);
   assert.deepEqual(decodeSpec(encodeSpec(detached, exec)), { header: detached, directives: exec });
   // detach: false writes nothing
   assert.ok(!encodeSpec({ ...header, detach: false }, exec).includes('detach'));
@@ -178,7 +166,11 @@ test('detach and log: refused as the launcher would refuse them', () => {
   ];
   for (const [h, message] of refused) assert.throws(() => encodeSpec(h, exec), { code: 'ESPECENCODE', message });
   for (const text of ['log\t/l\t0', 'log\t/l\t0\t0', 'log\t/l\t1k\t1', 'detach\tx']) {
-    assert.throws(() => decodeSpec(`version\t1\n${text}\nexec\ta\ta\n`), (e: unknown) => e instanceof ParseError && e.line === text, text);
+    assert.throws(
+      () => decodeSpec(`version\t1\n${text}\nexec\ta\ta\n`),
+      (e: unknown) => e instanceof ParseError && e.line === text,
+      text,
+    );
   }
 });
 
@@ -189,7 +181,10 @@ test('join: encoded after the other header directives, decoded back', () => {
     cgroupProcs: ['/sys/fs/cgroup/pids/corral/abc/cgroup.procs'],
     join: { pid: 4242, startTime: '1082876', namespaces: ['user', 'ipc', 'uts', 'net', 'pid', 'mount', 'cgroup'] },
   };
-  const exec: Directive[] = [{ kind: 'cwd', path: '/tmp' }, { kind: 'exec', command: 'ps', argv: ['ps'] }];
+  const exec: Directive[] = [
+    { kind: 'cwd', path: '/tmp' },
+    { kind: 'exec', command: 'ps', argv: ['ps'] },
+  ];
   assert.deepEqual(encodeSpec(joining, exec).split('\n'), [
     'version\t1',
     'namespaces\t',
@@ -213,6 +208,10 @@ test('join: refused as the launcher would refuse it', () => {
   ];
   for (const [join, message] of refused) assert.throws(() => encodeSpec({ version: 1, namespaces: [], cgroupProcs: [], join }, exec), { code: 'ESPECENCODE', message });
   for (const text of ['join\t1\t2', 'join\tx\t2\tmount', 'join\t1\tx\tmount', 'join\t1\t2\tmount,time']) {
-    assert.throws(() => decodeSpec(`version\t1\n${text}\nexec\ta\ta\n`), (e: unknown) => e instanceof ParseError && e.line === text, text);
+    assert.throws(
+      () => decodeSpec(`version\t1\n${text}\nexec\ta\ta\n`),
+      (e: unknown) => e instanceof ParseError && e.line === text,
+      text,
+    );
   }
 });

@@ -32,10 +32,7 @@ describe('against what `docker stats --no-stream busy` printed', () => {
   test('every column but CPU % is what Docker printed', () => {
     const cols = line.split(/ {2,}/);
     assert.deepEqual(cols, ['0fcb8ea4e8d1', 'busy', '51.01%', '460KiB / 64MiB', '0.70%', '0B / 0B', '0B / 0B', '1']);
-    assert.deepEqual(
-      { ...row, cpu: cols[2] },
-      { container: cols[0], name: cols[1], cpu: cols[2], mem: cols[3], memPerc: cols[4], netIO: cols[5], blockIO: cols[6], pids: cols[7] },
-    );
+    assert.deepEqual({ ...row, cpu: cols[2] }, { container: cols[0], name: cols[1], cpu: cols[2], mem: cols[3], memPerc: cols[4], netIO: cols[5], blockIO: cols[6], pids: cols[7] });
   });
 
   test('CPU % by hand: (4400160000 - 3887594000) / (940180000000 - 938110000000) x 2 x 100 = 49.523...', () => {
@@ -43,7 +40,7 @@ describe('against what `docker stats --no-stream busy` printed', () => {
     assert.ok(Math.abs((cpuPercent(busy.precpu_stats, busy.cpu_stats) ?? NaN) - 49.52328502415459) < 1e-9);
   });
 
-  test('the table has Docker\'s header and column widths (with Docker\'s own CPU % put in)', () => {
+  test("the table has Docker's header and column widths (with Docker's own CPU % put in)", () => {
     assert.equal(renderStatsTable([{ ...row, cpu: '51.01%' }]), `${header}\n${line}\n`);
   });
 });
@@ -52,15 +49,24 @@ describe('every row of the other fixtures, computed by hand from the JSON (no Do
   const cases: [string, DockerStats, Record<string, string>][] = [
     // cpu: no delta (0 -> 0.00%); mem 311296 - inactive_file 0 = 304KiB; limit = host memory 4105367552 = 3.823GiB;
     // 311296 / 4105367552 = 0.0076% -> 0.01%
-    ['stream=false, unlimited (/idle1)', stats('v1.41-containers-id-stats-stream-false.json'),
-      { container: 'bf35357169f2', name: 'idle1', cpu: '0.00%', mem: '304KiB / 3.823GiB', memPerc: '0.01%', netIO: '0B / 0B', blockIO: '0B / 0B', pids: '1' }],
+    [
+      'stream=false, unlimited (/idle1)',
+      stats('v1.41-containers-id-stats-stream-false.json'),
+      { container: 'bf35357169f2', name: 'idle1', cpu: '0.00%', mem: '304KiB / 3.823GiB', memPerc: '0.01%', netIO: '0B / 0B', blockIO: '0B / 0B', pids: '1' },
+    ],
     // cpu: no delta; mem 647168 = 632KiB of 64MiB = 0.964% -> 0.96%
-    ['stream=false, 64m limit (/limited)', stats('v1.41-containers-id-stats-stream-false-limited.json'),
-      { container: 'fb8a59bd6942', name: 'limited', cpu: '0.00%', mem: '632KiB / 64MiB', memPerc: '0.96%', netIO: '0B / 0B', blockIO: '0B / 0B', pids: '1' }],
+    [
+      'stream=false, 64m limit (/limited)',
+      stats('v1.41-containers-id-stats-stream-false-limited.json'),
+      { container: 'fb8a59bd6942', name: 'limited', cpu: '0.00%', mem: '632KiB / 64MiB', memPerc: '0.96%', netIO: '0B / 0B', blockIO: '0B / 0B', pids: '1' },
+    ],
     // one-shot: precpu is all zero without system_cpu_usage, so the deltas are the totals:
     // 342713000 / 670270000000 x 2 x 100 = 0.1023% -> 0.10%
-    ['one-shot (/limited)', stats('v1.41-containers-id-stats-oneshot-limited.json'),
-      { container: 'fb8a59bd6942', name: 'limited', cpu: '0.10%', mem: '632KiB / 64MiB', memPerc: '0.96%', netIO: '0B / 0B', blockIO: '0B / 0B', pids: '1' }],
+    [
+      'one-shot (/limited)',
+      stats('v1.41-containers-id-stats-oneshot-limited.json'),
+      { container: 'fb8a59bd6942', name: 'limited', cpu: '0.10%', mem: '632KiB / 64MiB', memPerc: '0.96%', netIO: '0B / 0B', blockIO: '0B / 0B', pids: '1' },
+    ],
   ];
   for (const [what, s, expected] of cases) test(what, () => assert.deepEqual(statsRow(deriveStats(s)), expected));
 
@@ -131,19 +137,31 @@ describe('networkIO (calculateNetwork)', () => {
 describe('blockIO (calculateBlockIO)', () => {
   test('v2 ops ("read", "write") summed over devices', () => {
     assert.deepEqual(
-      blockIO({ io_service_bytes_recursive: [
-        { major: 8, minor: 0, op: 'read', value: 1000 }, { major: 8, minor: 0, op: 'write', value: 200 },
-        { major: 8, minor: 16, op: 'read', value: 24 }, { major: 8, minor: 16, op: 'write', value: 0 },
-      ] }),
+      blockIO({
+        io_service_bytes_recursive: [
+          { major: 8, minor: 0, op: 'read', value: 1000 },
+          { major: 8, minor: 0, op: 'write', value: 200 },
+          { major: 8, minor: 16, op: 'read', value: 24 },
+          { major: 8, minor: 16, op: 'write', value: 0 },
+        ],
+      }),
       { read: 1024, write: 200 },
     );
   });
   test('v1 ops ("Read", "Write", "Sync", "Async", "Discard", "Total", ""): only Read and Write count', () => {
     assert.deepEqual(
-      blockIO({ io_service_bytes_recursive: [
-        { op: 'Read', value: 4096 }, { op: 'Write', value: 8192 }, { op: 'Sync', value: 1 }, { op: 'Async', value: 2 },
-        { op: 'Discard', value: 3 }, { op: 'Total', value: 12288 }, { op: '', value: 7 }, { value: 9 },
-      ] }),
+      blockIO({
+        io_service_bytes_recursive: [
+          { op: 'Read', value: 4096 },
+          { op: 'Write', value: 8192 },
+          { op: 'Sync', value: 1 },
+          { op: 'Async', value: 2 },
+          { op: 'Discard', value: 3 },
+          { op: 'Total', value: 12288 },
+          { op: '', value: 7 },
+          { value: 9 },
+        ],
+      }),
       { read: 4096, write: 8192 },
     );
   });

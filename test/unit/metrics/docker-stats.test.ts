@@ -27,8 +27,8 @@ function cpuFrom(c: DockerCpuStats): Pick<ContainerSample, 'systemCpuNs' | 'onli
       usageUsec: usec(c.cpu_usage?.total_usage)!,
       systemUsec: usec(c.cpu_usage?.usage_in_kernelmode)!,
       userUsec: usec(c.cpu_usage?.usage_in_usermode)!,
-      nrPeriods: c.throttling_data?.periods!,
-      nrThrottled: c.throttling_data?.throttled_periods!,
+      nrPeriods: c.throttling_data?.periods as number,
+      nrThrottled: c.throttling_data?.throttled_periods as number,
       throttledUsec: usec(c.throttling_data?.throttled_time)!,
     },
     systemCpuNs: c.system_cpu_usage!,
@@ -66,7 +66,10 @@ function samplesFrom(d: DockerStats, hostMemory: number): { current: ContainerSa
 /** Docker's text with its read/preread replaced by the millisecond times corral writes. */
 function withCorralTimes(text: string, d: DockerStats): string {
   const ms = (t: string) => (t === ZERO_TIME ? t : new Date(Date.parse(t)).toISOString());
-  return text.replace(`"read":"${d.read}"`, `"read":"${ms(d.read!)}"`).replace(`"preread":"${d.preread}"`, `"preread":"${ms(d.preread!)}"`).trimEnd();
+  return text
+    .replace(`"read":"${d.read}"`, `"read":"${ms(d.read!)}"`)
+    .replace(`"preread":"${d.preread}"`, `"preread":"${ms(d.preread!)}"`)
+    .trimEnd();
 }
 
 describe("Docker's responses, rebuilt from the samples of the same files", () => {

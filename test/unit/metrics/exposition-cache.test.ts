@@ -9,8 +9,16 @@ import type { TrackedContainer } from '../../../src/metrics/sample.js';
 /** Two running containers with a few counters each. */
 function containers(): TrackedContainer[] {
   return ['1', '2'].map((digit, i) => ({
-    id: digit.repeat(64), name: `c${i}`, image: '/srv/busybox', network: 'none', spec: { memoryLimit: 64 << 20 },
-    status: 'running', startedAt: 1_700_000_000_000, pid: 4242 + i, restarts: 0, readErrors: new Map(),
+    id: digit.repeat(64),
+    name: `c${i}`,
+    image: '/srv/busybox',
+    network: 'none',
+    spec: { memoryLimit: 64 << 20 },
+    status: 'running',
+    startedAt: 1_700_000_000_000,
+    pid: 4242 + i,
+    restarts: 0,
+    readErrors: new Map(),
     latest: {
       time: 1_700_000_060_000,
       cgroup: { cpu: { usageUsec: 2_500_000 + i }, memory: { current: 10_485_760, stat: { total_inactive_file: 2_097_152 } }, pids: { current: 3 }, errors: [] },

@@ -36,11 +36,14 @@ test('parseMemoryEvents: the v2 counters of memory.events', () => {
 });
 
 test('a file without oom_kill (Linux before 4.13) is a ParseError naming the file and the kernel needed', () => {
-  assert.throws(() => parseMemoryEvents('low 0\nhigh 0\nmax 3\noom 1\n', '/sys/fs/cgroup/a/memory.events'), (err: unknown) => {
-    assert.ok(err instanceof ParseError);
-    assert.equal(err.message, 'parse memory.events (no oom_kill counter: Linux 4.13+ needed) (/sys/fs/cgroup/a/memory.events): unexpected line "low 0\nhigh 0\nmax 3\noom 1"');
-    return true;
-  });
+  assert.throws(
+    () => parseMemoryEvents('low 0\nhigh 0\nmax 3\noom 1\n', '/sys/fs/cgroup/a/memory.events'),
+    (err: unknown) => {
+      assert.ok(err instanceof ParseError);
+      assert.equal(err.message, 'parse memory.events (no oom_kill counter: Linux 4.13+ needed) (/sys/fs/cgroup/a/memory.events): unexpected line "low 0\nhigh 0\nmax 3\noom 1"');
+      return true;
+    },
+  );
   assert.throws(() => parseOomControl('oom_kill_disable 0\nunder_oom 0\n'), /no oom_kill counter/);
   assert.throws(() => parseOomControl('oom_kill_disable 0\noom_kill one\n'), ParseError);
 });

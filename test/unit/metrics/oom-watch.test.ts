@@ -58,7 +58,10 @@ test('baseline zero: a kill before the first read is reported; later kills once 
   // two kills in one write: one notification (or several), two calls
   fs.writeFileSync(path.join(dir, 'memory.events'), events(3, 3));
   await until('kills 2 and 3', () => kills.length === 3);
-  assert.deepEqual(kills.map((k) => k.killNumber), [1, 2, 3]);
+  assert.deepEqual(
+    kills.map((k) => k.killNumber),
+    [1, 2, 3],
+  );
   assert.equal(kills[2]!.attributes.oom, '3');
   // notifications without a counter change report nothing
   fs.writeFileSync(path.join(dir, 'memory.events'), events(3, 3));
@@ -97,7 +100,10 @@ test('unwatch re-reads once more: a kill no notification announced is reported b
   fs.writeFileSync(path.join(dir, 'memory.events.new'), events(1, 1));
   fs.renameSync(path.join(dir, 'memory.events.new'), path.join(dir, 'memory.events'));
   assert.equal(await watcher.unwatch('c3'), 1);
-  assert.deepEqual(kills.map((k) => k.killNumber), [1]);
+  assert.deepEqual(
+    kills.map((k) => k.killNumber),
+    [1],
+  );
 });
 
 test('the watch ends by itself when the cgroup directory is gone', async () => {

@@ -23,13 +23,30 @@ const T = Date.UTC(2026, 10, 23, 12, 0, 0);
 export function fixedContainers(): TrackedContainer[] {
   return [
     {
-      id: '1'.repeat(64), name: 'web', image: '/srv/busybox', network: 'none', spec: { memoryLimit: 64 << 20, cpuQuota: 50_000, cpuPeriod: 100_000, cpuWeight: 100, pidsLimit: 64 },
-      status: 'running', startedAt: T - 60_000, pid: 4242, restarts: 2, oomKills: 0, readErrors: new Map(),
+      id: '1'.repeat(64),
+      name: 'web',
+      image: '/srv/busybox',
+      network: 'none',
+      spec: { memoryLimit: 64 << 20, cpuQuota: 50_000, cpuPeriod: 100_000, cpuWeight: 100, pidsLimit: 64 },
+      status: 'running',
+      startedAt: T - 60_000,
+      pid: 4242,
+      restarts: 2,
+      oomKills: 0,
+      readErrors: new Map(),
       latest: {
         time: T,
         cgroup: {
           cpu: { usageUsec: 2_500_000, userUsec: 2_000_000, systemUsec: 500_000, nrPeriods: 120, nrThrottled: 30, throttledUsec: 1_250_000 },
-          memory: { current: 10_485_760, peak: 12_582_912, failcnt: 0, swapCurrent: 0, max: 64 << 20, events: { oomKill: 0 }, stat: { total_inactive_file: 2_097_152, total_rss: 6_291_456, total_cache: 4_194_304 } },
+          memory: {
+            current: 10_485_760,
+            peak: 12_582_912,
+            failcnt: 0,
+            swapCurrent: 0,
+            max: 64 << 20,
+            events: { oomKill: 0 },
+            stat: { total_inactive_file: 2_097_152, total_rss: 6_291_456, total_cache: 4_194_304 },
+          },
           pids: { current: 3, max: 64 },
           io: { devices: [{ major: 254, minor: 0, rbytes: 4096, wbytes: 8192, rios: 1, wios: 2 }] },
           errors: [],
@@ -41,13 +58,29 @@ export function fixedContainers(): TrackedContainer[] {
       },
     },
     {
-      id: '2'.repeat(64), name: 'db "primary"', image: 'host', network: 'none', spec: { memoryReservation: 32 << 20, cpuWeight: 200 },
-      status: 'running', startedAt: T - 5_000, pid: 4343, restarts: 0, oomKills: 1, readErrors: new Map([['io.stat', 3]]),
+      id: '2'.repeat(64),
+      name: 'db "primary"',
+      image: 'host',
+      network: 'none',
+      spec: { memoryReservation: 32 << 20, cpuWeight: 200 },
+      status: 'running',
+      startedAt: T - 5_000,
+      pid: 4343,
+      restarts: 0,
+      oomKills: 1,
+      readErrors: new Map([['io.stat', 3]]),
       latest: {
         time: T,
         cgroup: {
           cpu: { usageUsec: 7_000_000, userUsec: 6_000_000, systemUsec: 1_000_000, nrPeriods: 0, nrThrottled: 0, throttledUsec: 0 },
-          memory: { current: 104_857_600, peak: 209_715_200, swapCurrent: 1_048_576, max: 'max', events: { low: 0, high: 0, max: 5, oom: 2, oomKill: 1 }, stat: { anon: 52_428_800, file: 41_943_040, inactive_file: 20_971_520 } },
+          memory: {
+            current: 104_857_600,
+            peak: 209_715_200,
+            swapCurrent: 1_048_576,
+            max: 'max',
+            events: { low: 0, high: 0, max: 5, oom: 2, oomKill: 1 },
+            stat: { anon: 52_428_800, file: 41_943_040, inactive_file: 20_971_520 },
+          },
           pids: { current: 12, max: 'max' },
           pressure: {
             cpu: { some: { avg10: 0, avg60: 0, avg300: 0, total: 1_500_000 }, full: { avg10: 0, avg60: 0, avg300: 0, total: 500_000 } },
@@ -69,7 +102,12 @@ export function fixedContainers(): TrackedContainer[] {
 
 function source(): ExporterSource {
   const list = fixedContainers();
-  return { list: () => [...list], health: { ticks: 10, cpuSeconds: 0.25, lastTickSeconds: 0.002, lastTickContainers: 2, fullReads: 15, quietReads: 5, openFiles: 24, unkeptReads: 0 }, intervalMs: 1000, idleIntervalMs: 10_000 };
+  return {
+    list: () => [...list],
+    health: { ticks: 10, cpuSeconds: 0.25, lastTickSeconds: 0.002, lastTickContainers: 2, fullReads: 15, quietReads: 5, openFiles: 24, unkeptReads: 0 },
+    intervalMs: 1000,
+    idleIntervalMs: 10_000,
+  };
 }
 
 test('the exposition of a fixed set of containers is exactly the checked-in one', async () => {

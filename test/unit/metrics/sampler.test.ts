@@ -52,7 +52,10 @@ function stateRoot(): string {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'corral-sampler-'));
   const dir = path.join(root, 'containers', ID);
   fs.mkdirSync(dir, { recursive: true });
-  fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify({ id: ID, name: 'quiet', created: '2026-11-23T12:00:00.000Z', config: { isolation: { command: ['sleep', '1'], network: 'host', volumes: [] } } }));
+  fs.writeFileSync(
+    path.join(dir, 'config.json'),
+    JSON.stringify({ id: ID, name: 'quiet', created: '2026-11-23T12:00:00.000Z', config: { isolation: { command: ['sleep', '1'], network: 'host', volumes: [] } } }),
+  );
   fs.writeFileSync(path.join(dir, 'pid'), `${process.pid} ${procStatStartTime(fs.readFileSync('/proc/self/stat', 'utf8'))}\n`);
   return root;
 }
@@ -103,7 +106,7 @@ test('a quiet container: its two activity files every tick, everything else from
     assert.equal(t.reader.activities, 3);
     const quiet = t.latest();
     assert.equal(quiet.time, full.time + 2000, 'the sample is of this tick');
-    assert.equal(quiet.cgroup, full.cgroup, 'the counters are the full reading\'s');
+    assert.equal(quiet.cgroup, full.cgroup, "the counters are the full reading's");
     assert.deepEqual(t.s.health, { ...t.s.health, fullReads: 1, quietReads: 2 });
 
     // page ageing alone is not seen until the idle interval has passed...
@@ -164,7 +167,7 @@ test('CPU time or memory moving makes the next reading full; so does a failed fi
 });
 
 test('containers started together spread their full readings over the idle interval', () => {
-  const ids = Array.from({ length: 500 }, (_, i) => (i * 2654435761 % 2 ** 32).toString(16).padStart(8, '0') + 'f'.repeat(56));
+  const ids = Array.from({ length: 500 }, (_, i) => ((i * 2654435761) % 2 ** 32).toString(16).padStart(8, '0') + 'f'.repeat(56));
   const perSecond = new Map<number, number>();
   for (const id of ids) {
     const phase = idlePhase(id, 10_000);

@@ -71,7 +71,10 @@ test('one wait for many eventfds; a ready fd is drained, then its handler runs',
   sys.ready([101, 102]);
   await tick();
   assert.deepEqual(seen, [101, 102]);
-  assert.deepEqual(sys.log.filter((l) => l.startsWith('read')), ['read 101', 'read 102']);
+  assert.deepEqual(
+    sys.log.filter((l) => l.startsWith('read')),
+    ['read 101', 'read 102'],
+  );
   assert.equal(sys.pendingWaits, 1, 'waiting again');
   await poller.close();
 });
@@ -115,7 +118,10 @@ test('a ready fd unregistered while the wait ran is ignored; a throwing handler 
   sys.ready([100, 101, 102]);
   await tick();
   assert.deepEqual(seen, [101]);
-  assert.deepEqual(errors.map((e) => e.message), ['boom']);
+  assert.deepEqual(
+    errors.map((e) => e.message),
+    ['boom'],
+  );
   await poller.close();
   assert.throws(() => poller.register(103, () => {}), /closed/);
 });
@@ -147,6 +153,12 @@ test('sharedPoller: one poller per syscalls object', async () => {
   const { sharedPoller } = await import('../../../src/sys/fd-poller.js');
   const a = new ScriptedEpoll();
   const b = new ScriptedEpoll();
-  assert.equal(sharedPoller(a, () => {}), sharedPoller(a, () => {}));
-  assert.notEqual(sharedPoller(a, () => {}), sharedPoller(b, () => {}));
+  assert.equal(
+    sharedPoller(a, () => {}),
+    sharedPoller(a, () => {}),
+  );
+  assert.notEqual(
+    sharedPoller(a, () => {}),
+    sharedPoller(b, () => {}),
+  );
 });

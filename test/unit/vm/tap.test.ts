@@ -94,7 +94,12 @@ test('parseTap on empty or non-TAP text returns no records', () => {
 function feed(chunks: string[], nonce = 'n0nce'): { parser: GuestConsoleParser; streamed: string[]; events: string[] } {
   const streamed: string[] = [];
   const events: string[] = [];
-  const parser = new GuestConsoleParser(nonce, (c) => streamed.push(c), () => events.push('start'), () => events.push('exit'));
+  const parser = new GuestConsoleParser(
+    nonce,
+    (c) => streamed.push(c),
+    () => events.push('start'),
+    () => events.push('exit'),
+  );
   for (const c of chunks) parser.push(c);
   return { parser, streamed, events };
 }

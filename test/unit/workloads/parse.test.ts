@@ -60,7 +60,7 @@ services:
   });
 });
 
-test('Compose\'s forms: a string command split into words, environment as a map, deploy.resources, plain numbers', () => {
+test("Compose's forms: a string command split into words, environment as a map, deploy.resources, plain numbers", () => {
   const text = `
 services:
   web:
@@ -96,7 +96,7 @@ services:
   assert.equal(body('services:\n  web:\n    rootfs: host\n    command: [x]\n').Image, 'host');
 });
 
-test('the top level: name, version and x- keys; aliases resolve; services keep the file\'s order', () => {
+test("the top level: name, version and x- keys; aliases resolve; services keep the file's order", () => {
   const file = parse(`
 version: "3.9"
 name: shop
@@ -106,7 +106,10 @@ services:
   a: {command: [b]}
 `);
   assert.equal(file.name, 'shop');
-  assert.deepEqual(file.services.map((s) => s.name), ['web', 'a']);
+  assert.deepEqual(
+    file.services.map((s) => s.name),
+    ['web', 'a'],
+  );
   assert.equal((file.services[0]!.body.HostConfig as Record<string, unknown>).Memory, 64 << 20);
   assert.deepEqual(file.services[0]!.origins['HostConfig.Memory'], { line: 6, column: 23, path: 'services.web.mem_limit', text: '64m' });
 });
@@ -160,7 +163,7 @@ test('bad values: file, line, column, path and reason, every problem at once', (
     'w.yml:15:3: services."bad name!": invalid service name "bad name!": expected [a-zA-Z0-9][a-zA-Z0-9_.-]* (Docker\'s rule for names)',
     'w.yml:16:22: services.ok.cpu_shares: expected a relative weight such as 512 (the default is 1024), not true',
     'w.yml:16:40: services.ok.cpuset: expected a list of CPUs such as 0-1,3, not a list',
-    'w.yml:17:3: services.empty: expected a mapping of the service\'s fields, not an empty value',
+    "w.yml:17:3: services.empty: expected a mapping of the service's fields, not an empty value",
   ]);
 });
 
@@ -168,8 +171,12 @@ test('bad structure: YAML errors, duplicate keys, unknown top-level keys, merge 
   assert.deepEqual(problems('services:\n  web:\n    command: [x\n'), ['w.yml:4:1: invalid YAML: Flow sequence in block collection must be sufficiently indented and end with a ]']);
   assert.deepEqual(problems('services:\n  web: {command: [x]}\n  web: {command: [y]}\n'), ['w.yml:3:3: services.web: given twice (first on line 2)']);
   assert.deepEqual(problems('networks: {}\nservices:\n  web: {command: [x]}\n'), ['w.yml:1:1: networks: unknown key "networks": expected one of services, name, version, x-…']);
-  assert.deepEqual(problems('x-a: &a {mem_limit: 8m}\nservices:\n  web:\n    <<: *a\n    command: [x]\n'), ['w.yml:4:5: services.web."<<": merge keys (<<) are not supported: repeat the fields, or use an alias (*name) for a whole value']);
-  assert.deepEqual(problems('services:\n  web:\n    command: [x]\n    volumes:\n      - type: bind\n'), ['w.yml:4:5: services.web.volumes: only the short syntax HOST:CONTAINER[:ro|rw] is supported, not the long (mapping) syntax']);
+  assert.deepEqual(problems('x-a: &a {mem_limit: 8m}\nservices:\n  web:\n    <<: *a\n    command: [x]\n'), [
+    'w.yml:4:5: services.web."<<": merge keys (<<) are not supported: repeat the fields, or use an alias (*name) for a whole value',
+  ]);
+  assert.deepEqual(problems('services:\n  web:\n    command: [x]\n    volumes:\n      - type: bind\n'), [
+    'w.yml:4:5: services.web.volumes: only the short syntax HOST:CONTAINER[:ro|rw] is supported, not the long (mapping) syntax',
+  ]);
   assert.deepEqual(problems('- a\n'), ['w.yml:1:1: expected a mapping with "services", not a list']);
   assert.deepEqual(problems('name: shop\n'), ['w.yml:1:1: no "services": the file must have a services mapping']);
   assert.deepEqual(problems('name: Shop\nservices: {}\n'), ['w.yml:1:1: name: invalid project name "Shop": expected [a-z0-9][a-z0-9_-]* (Compose\'s rule)']);

@@ -14,8 +14,7 @@ const have = (service: string | undefined, status: string, hash = `h-${service}`
 });
 
 /** An action as a short line: "create web", "recreate web (changed)", "remove old (not in the file)". */
-const show = (a: Action) =>
-  a.kind === 'remove' ? `remove ${a.old.name} (${a.why})` : a.kind === 'recreate' ? `recreate ${a.want.service} (${a.why})` : `${a.kind} ${a.want.service}`;
+const show = (a: Action) => (a.kind === 'remove' ? `remove ${a.old.name} (${a.why})` : a.kind === 'recreate' ? `recreate ${a.want.service} (${a.why})` : `${a.kind} ${a.want.service}`);
 
 test('the plan: create the missing, recreate the changed and the dead, start the never started, keep the rest, remove the others first', () => {
   const desired = [want('web'), want('db', 'new'), want('cache'), want('batch'), want('queue'), want('dead')];
@@ -87,7 +86,10 @@ test('apply: each action through the target, reported as Compose words; a runnin
   const plan = planReconcile([want('web', 'new'), want('db'), want('q')], [have('web', 'running', 'old'), have('gone', 'exited'), have('db', 'running'), have('q', 'created')]);
   const outcome = await applyPlan(plan, target, { stopSeconds: 3, report: (s) => steps.push(s) });
   assert.deepEqual(calls, ['remove id-gone-exited', 'stop id-web-running 3', 'remove id-web-running', 'create p-web-1', 'start new-1', 'start id-q-created']);
-  assert.deepEqual(steps.map((s) => `${s.container} ${s.status}`), ['p-gone-1 Removed', 'p-web-1 Stopped', 'p-web-1 Recreated', 'p-web-1 Started', 'p-db-1 Running', 'p-q-1 Started']);
+  assert.deepEqual(
+    steps.map((s) => `${s.container} ${s.status}`),
+    ['p-gone-1 Removed', 'p-web-1 Stopped', 'p-web-1 Recreated', 'p-web-1 Started', 'p-db-1 Running', 'p-q-1 Started'],
+  );
   assert.deepEqual(outcome, { counts: { create: 0, recreate: 1, start: 1, keep: 1, remove: 1 }, failures: [] });
 });
 
@@ -96,7 +98,10 @@ test('apply: a failed action is reported and the others still run', async () => 
   const steps: StepReport[] = [];
   const outcome = await applyPlan(planReconcile([want('a'), want('b')], []), target, { stopSeconds: 10, report: (s) => steps.push(s) });
   assert.deepEqual(calls, ['create p-a-1', 'create p-b-1', 'start new-1']);
-  assert.deepEqual(steps.map((s) => `${s.container} ${s.status}${s.error ? `: ${s.error}` : ''}`), ['p-a-1 Error: cannot create p-a-1', 'p-b-1 Created', 'p-b-1 Started']);
+  assert.deepEqual(
+    steps.map((s) => `${s.container} ${s.status}${s.error ? `: ${s.error}` : ''}`),
+    ['p-a-1 Error: cannot create p-a-1', 'p-b-1 Created', 'p-b-1 Started'],
+  );
   assert.deepEqual(outcome.failures, [{ container: 'p-a-1', error: 'cannot create p-a-1' }]);
   assert.equal(outcome.counts.create, 1);
 });

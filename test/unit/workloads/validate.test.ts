@@ -28,7 +28,7 @@ async function check(text: string): Promise<string[]> {
   }
 }
 
-test('values create refuses are reported at their key, as written, in the file\'s words, every service at once', async () => {
+test("values create refuses are reported at their key, as written, in the file's words, every service at once", async () => {
   const text = [
     'services:', //                                  1
     '  web:', //                                     2
@@ -76,7 +76,10 @@ test('project names: -p, else the top-level name, else the directory as Compose 
   assert.equal(projectName('/srv/app/w.yml', 'shop', undefined), 'shop');
   assert.equal(projectName('/srv/app/w.yml', 'shop', 'other'), 'other');
   assert.throws(() => projectName('/srv/app/w.yml', undefined, 'Bad'), { message: 'invalid value "Bad" for -p: a project name matching [a-z0-9][a-z0-9_-]* (Compose\'s rule)' });
-  assert.throws(() => projectName('/srv/---/w.yml', undefined, undefined), (err: Error) => err.message.includes('the directory name "---" gives none'));
+  assert.throws(
+    () => projectName('/srv/---/w.yml', undefined, undefined),
+    (err: Error) => err.message.includes('the directory name "---" gives none'),
+  );
   assert.equal(containerName('shop', 'web'), 'shop-web-1');
 });
 

@@ -7,7 +7,9 @@ import { InvalidArgumentError, ParseError } from '../../../../src/errors.js';
 import { eventText, formatEvent, parseEventLine, parseEventsFormat } from '../../../../src/cli/format/events.js';
 
 // `docker events --format '{{json .}}'` as Docker 20.10 printed it
-const lines = readFileSync(join(repoRoot(), 'test', 'fixtures', 'docker-api', 'events-oom-cli-format-json.jsonl'), 'utf8').trim().split('\n');
+const lines = readFileSync(join(repoRoot(), 'test', 'fixtures', 'docker-api', 'events-oom-cli-format-json.jsonl'), 'utf8')
+  .trim()
+  .split('\n');
 const die = lines.find((l) => l.includes('"Action":"die"'))!;
 const ID = '047b45f38e8751910b237ff3515daece6c026c2b0c167b78cd716280cebcd84e';
 
@@ -23,16 +25,22 @@ test('without attributes there is no parenthesis; without timeNano the time is w
   assert.equal(eventText(parseEventLine('{"Type":"daemon","Action":"reload","Actor":{"ID":"d1","Attributes":{}},"time":1700000000}')), '2023-11-14T22:13:20.000000000Z daemon reload d1');
 });
 
-test('--format json prints the line as the daemon sent it; templates use events.Message\'s Go names', () => {
+test("--format json prints the line as the daemon sent it; templates use events.Message's Go names", () => {
   const e = parseEventLine(die);
   assert.equal(formatEvent(e, parseEventsFormat('json')), die);
   assert.equal(formatEvent(e, parseEventsFormat('{{.Type}} {{.Action}} {{.Actor.Attributes.name}} {{.TimeNano}} {{.ID}}')), `container die oomer 1795435802968536940 ${ID}`);
   assert.equal(formatEvent(e, parseEventsFormat('{{json .TimeNano}}')), '1795435802968536940');
   assert.equal(parseEventsFormat(undefined), undefined);
-  assert.throws(() => parseEventsFormat('{{.Foo}}'), (err: Error) => err instanceof InvalidArgumentError && err.flag === '--format');
+  assert.throws(
+    () => parseEventsFormat('{{.Foo}}'),
+    (err: Error) => err instanceof InvalidArgumentError && err.flag === '--format',
+  );
 });
 
 test('a line that is not an event is a ParseError quoting it', () => {
-  assert.throws(() => parseEventLine('not json'), (err: Error) => err instanceof ParseError && /not json/.test(err.message));
+  assert.throws(
+    () => parseEventLine('not json'),
+    (err: Error) => err instanceof ParseError && /not json/.test(err.message),
+  );
   assert.throws(() => parseEventLine('{"Type":"container"}'), ParseError);
 });

@@ -11,11 +11,8 @@ function summary(over: Partial<ContainerSummary>): ContainerSummary {
   return { Id: '2812ec667c0a' + 'f'.repeat(52), Names: ['/hello'], Image: 'host', Command: 'echo hi', Created: at(2), State: 'exited', Status: 'Exited (0) 1 second ago', ...over };
 }
 
-test('the default table is what the Docker CLI printed against corral\'s API (README)', () => {
-  const rows = [
-    summary({}),
-    summary({ Id: '4f544fe1ece3' + '0'.repeat(52), Names: ['/batch'], Image: '/tmp/corral-test-busybox', Command: "sh -c 'exit 3'", Status: 'Exited (3) 1 second ago' }),
-  ];
+test("the default table is what the Docker CLI printed against corral's API (README)", () => {
+  const rows = [summary({}), summary({ Id: '4f544fe1ece3' + '0'.repeat(52), Names: ['/batch'], Image: '/tmp/corral-test-busybox', Command: "sh -c 'exit 3'", Status: 'Exited (3) 1 second ago' })];
   assert.equal(
     renderPs(rows, parsePsFormat(undefined, false), true, NOW),
     [
@@ -27,7 +24,7 @@ test('the default table is what the Docker CLI printed against corral\'s API (RE
   );
 });
 
-test('CREATED and STATUS with a fixed now: Docker\'s go-units HumanDuration texts', () => {
+test("CREATED and STATUS with a fixed now: Docker's go-units HumanDuration texts", () => {
   const record = (over: Partial<ContainerRecord>): ContainerRecord =>
     ({ id: 'a'.repeat(64), created: new Date(NOW.getTime() - 90_000), command: ['sleep', '60'], status: 'running', volumes: [], network: 'none', oomKilled: false, ...over }) as ContainerRecord;
   const line = (r: ContainerRecord) => renderPs([containerSummary(r, NOW) as unknown as ContainerSummary], parsePsFormat('{{.RunningFor}}|{{.Status}}', false), true, NOW);
@@ -67,7 +64,7 @@ test('-q prints the ids only, whatever --format says', () => {
   assert.equal(renderPs([], parsePsFormat(undefined, true), true, NOW), '');
 });
 
-test('Go\'s strconv.Quote, docker/cli\'s Ellipsis and time.String', () => {
+test("Go's strconv.Quote, docker/cli's Ellipsis and time.String", () => {
   assert.equal(goQuote('a "b" \\ \n\t\x01é'), '"a \\"b\\" \\\\ \\n\\t\\x01é"');
   assert.equal(ellipsis('12345', 5), '12345');
   assert.equal(ellipsis('123456', 5), '1234…');

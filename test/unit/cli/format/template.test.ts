@@ -11,7 +11,10 @@ test('fields, nested fields, the dot, json, and the text between', () => {
   assert.equal(renderTemplate(parseTemplate('plain'), data), 'plain');
   // a map without the key prints <no value>, as Go does; a struct without the field is an error
   assert.equal(renderTemplate(parseTemplate('{{.Actor.Attributes.exitCode}}'), data), '<no value>');
-  assert.throws(() => renderTemplate(parseTemplate('{{.Nope}}'), data), (e: Error) => e instanceof TemplateError && /can't evaluate field Nope/.test(e.message));
+  assert.throws(
+    () => renderTemplate(parseTemplate('{{.Nope}}'), data),
+    (e: Error) => e instanceof TemplateError && /can't evaluate field Nope/.test(e.message),
+  );
 });
 
 test('{{- and -}} trim the white space beside them', () => {

@@ -3,15 +3,7 @@ import assert from 'node:assert/strict';
 import type { Resources } from '../../../../src/cgroups/types.js';
 import type { IsolationOptions } from '../../../../src/isolate/types.js';
 import { InvalidArgumentError } from '../../../../src/errors.js';
-import {
-  DEFAULT_PATH,
-  parseRunArgs,
-  runHelp,
-  RunHelpRequested,
-  RunUsageError,
-  type HostFacts,
-  type RunConfig,
-} from '../../../../src/container/config/run-flags.js';
+import { DEFAULT_PATH, parseRunArgs, runHelp, RunHelpRequested, RunUsageError, type HostFacts, type RunConfig } from '../../../../src/container/config/run-flags.js';
 import { SIZE_SYNTAX } from '../../../../src/container/config/units.js';
 
 const KiB = 1024;
@@ -54,7 +46,7 @@ const DEFAULT_ISOLATION: IsolationOptions = {
   command: ['sh'],
 };
 
-test('no flags: Docker\'s defaults, no limits', () => {
+test("no flags: Docker's defaults, no limits", () => {
   assert.deepEqual(parse(['sh']), { rm: false, resources: {}, isolation: DEFAULT_ISOLATION });
 });
 
@@ -137,12 +129,17 @@ const resourceCases: [string[], Resources][] = [
   [
     // merged per device (a link to the same device included); the later value of one field wins
     [
-      '--device-read-bps', '/dev/sda:1m',
-      '--device-write-bps', '/dev/sdb:2m',
-      '--device-read-iops', '/dev/disk/by-id/wwn-1:100',
+      '--device-read-bps',
+      '/dev/sda:1m',
+      '--device-write-bps',
+      '/dev/sdb:2m',
+      '--device-read-iops',
+      '/dev/disk/by-id/wwn-1:100',
       '--device-write-iops=/dev/sda:200',
-      '--device-read-bps', '/dev/sda:3m',
-      '--blkio-weight', '500',
+      '--device-read-bps',
+      '/dev/sda:3m',
+      '--blkio-weight',
+      '500',
     ],
     {
       io: {
@@ -156,8 +153,28 @@ const resourceCases: [string[], Resources][] = [
   ],
   // everything at once
   [
-    ['-m', '256m', '--memory-swap', '512m', '--memory-reservation', '128m', '--cpus', '1.5', '--cpu-shares', '512',
-      '--cpuset-cpus', '0-1', '--cpuset-mems', '0', '--pids-limit', '64', '--blkio-weight', '10', '--device-write-bps', '/dev/sda:1k'],
+    [
+      '-m',
+      '256m',
+      '--memory-swap',
+      '512m',
+      '--memory-reservation',
+      '128m',
+      '--cpus',
+      '1.5',
+      '--cpu-shares',
+      '512',
+      '--cpuset-cpus',
+      '0-1',
+      '--cpuset-mems',
+      '0',
+      '--pids-limit',
+      '64',
+      '--blkio-weight',
+      '10',
+      '--device-write-bps',
+      '/dev/sda:1k',
+    ],
     {
       cpu: { quota: 150000, period: 100000, weight: 59 },
       cpuset: { cpus: '0-1', mems: '0' },
@@ -207,10 +224,7 @@ const isolationCases: [string[], Partial<IsolationOptions>][] = [
   [['--network=none'], { network: 'none' }],
   [['--rootfs', '/srv/rootfs'], { rootfs: '/srv/rootfs' }],
   [['--rootfs', '/srv/rootfs/'], { rootfs: '/srv/rootfs' }],
-  [
-    ['--cap-add', 'net_raw', '--cap-add', 'CAP_SYS_ADMIN', '--cap-add', 'cap_net_raw', '--cap-drop', 'ALL', '--cap-drop', 'Cap_Chown'],
-    { capAdd: ['NET_RAW', 'SYS_ADMIN'], capDrop: ['ALL', 'CHOWN'] },
-  ],
+  [['--cap-add', 'net_raw', '--cap-add', 'CAP_SYS_ADMIN', '--cap-add', 'cap_net_raw', '--cap-drop', 'ALL', '--cap-drop', 'Cap_Chown'], { capAdd: ['NET_RAW', 'SYS_ADMIN'], capDrop: ['ALL', 'CHOWN'] }],
   [['--cap-add=all'], { capAdd: ['ALL'] }],
 ];
 
@@ -286,7 +300,7 @@ const badCases: [string[], string][] = [
   [['--read-only=true', 'sh'], 'flag --read-only takes no value: --read-only=true'],
   [['-m'], `flag --memory needs a value: ${MEMORY_EXPECTED}`],
   [['--rm', '--cpus'], `flag --cpus needs a value: a number of CPUs such as 0.5 or 2, from 0.01 to the number of CPUs available`],
-  [['-e'], 'flag --env needs a value: KEY=VALUE, or KEY to copy the host\'s value (KEY not empty)'],
+  [['-e'], "flag --env needs a value: KEY=VALUE, or KEY to copy the host's value (KEY not empty)"],
   [['--device-read-iops'], `flag --device-read-iops needs a value: ${IOPS_EXPECTED}`],
   // a value-taking flag takes the next word, as in Docker
   [['-m', '--rm', 'sh'], `invalid value "--rm" for --memory: not a size; expected ${MEMORY_EXPECTED}`],
@@ -380,8 +394,14 @@ const badCases: [string[], string][] = [
   // --hostname
   [['-h', 'a_b', 'sh'], 'invalid value "a_b" for --hostname: expected a hostname of at most 64 characters: dot-separated labels of letters, digits and hyphens, not starting or ending with a hyphen'],
   [['-h', '-ab', 'sh'], 'invalid value "-ab" for --hostname: expected a hostname of at most 64 characters: dot-separated labels of letters, digits and hyphens, not starting or ending with a hyphen'],
-  [['-h', 'a..b', 'sh'], 'invalid value "a..b" for --hostname: expected a hostname of at most 64 characters: dot-separated labels of letters, digits and hyphens, not starting or ending with a hyphen'],
-  [['-h', 'x'.repeat(65), 'sh'], `invalid value "${'x'.repeat(65)}" for --hostname: expected a hostname of at most 64 characters: dot-separated labels of letters, digits and hyphens, not starting or ending with a hyphen`],
+  [
+    ['-h', 'a..b', 'sh'],
+    'invalid value "a..b" for --hostname: expected a hostname of at most 64 characters: dot-separated labels of letters, digits and hyphens, not starting or ending with a hyphen',
+  ],
+  [
+    ['-h', 'x'.repeat(65), 'sh'],
+    `invalid value "${'x'.repeat(65)}" for --hostname: expected a hostname of at most 64 characters: dot-separated labels of letters, digits and hyphens, not starting or ending with a hyphen`,
+  ],
   [['-h', '', 'sh'], 'invalid value "" for --hostname: expected a hostname of at most 64 characters: dot-separated labels of letters, digits and hyphens, not starting or ending with a hyphen'],
   // --env
   [['-e', '=x', 'sh'], 'invalid value "=x" for --env: expected KEY=VALUE, or KEY to copy the host\'s value (KEY not empty)'],
@@ -475,14 +495,38 @@ test('--help is RunHelpRequested with the help text, not an error of input', () 
   assert.deepEqual(parse(['sh', '--help']).isolation.command, ['sh', '--help']);
 });
 
-test('the help lists every flag with Docker\'s name', () => {
+test("the help lists every flag with Docker's name", () => {
   const help = runHelp();
   assert.match(help, /^Usage: corral run \[flags\] COMMAND \[ARG\.\.\.\]/);
   for (const flag of [
-    '--rm', '--name', '--rootfs', '--cgroup-parent', '-m, --memory', '--memory-reservation', '--memory-swap', '--cpus',
-    '--cpu-period', '--cpu-quota', '--cpu-shares', '--cpuset-cpus', '--cpuset-mems', '--pids-limit', '--blkio-weight',
-    '--device-read-bps', '--device-write-bps', '--device-read-iops', '--device-write-iops', '-h, --hostname', '-e, --env',
-    '-w, --workdir', '-u, --user', '-v, --volume', '--read-only', '--network', '--cap-add', '--cap-drop',
+    '--rm',
+    '--name',
+    '--rootfs',
+    '--cgroup-parent',
+    '-m, --memory',
+    '--memory-reservation',
+    '--memory-swap',
+    '--cpus',
+    '--cpu-period',
+    '--cpu-quota',
+    '--cpu-shares',
+    '--cpuset-cpus',
+    '--cpuset-mems',
+    '--pids-limit',
+    '--blkio-weight',
+    '--device-read-bps',
+    '--device-write-bps',
+    '--device-read-iops',
+    '--device-write-iops',
+    '-h, --hostname',
+    '-e, --env',
+    '-w, --workdir',
+    '-u, --user',
+    '-v, --volume',
+    '--read-only',
+    '--network',
+    '--cap-add',
+    '--cap-drop',
   ]) {
     assert.ok(help.includes(`  ${flag} `), `help lacks ${flag}`);
   }
@@ -492,9 +536,18 @@ test('parsing is pure: the facts are only asked, and the same argv gives the sam
   const asked: string[] = [];
   const recording: HostFacts = {
     ...facts,
-    deviceNumber: (path) => (asked.push(`device ${path}`), facts.deviceNumber(path)),
-    pathKind: (path) => (asked.push(`path ${path}`), facts.pathKind(path)),
-    getEnv: (name) => (asked.push(`env ${name}`), HOST_ENV[name]),
+    deviceNumber: (path) => {
+      asked.push(`device ${path}`);
+      return facts.deviceNumber(path);
+    },
+    pathKind: (path) => {
+      asked.push(`path ${path}`);
+      return facts.pathKind(path);
+    },
+    getEnv: (name) => {
+      asked.push(`env ${name}`);
+      return HOST_ENV[name];
+    },
   };
   const argv = ['-v', '/srv/data:/d', '--device-read-bps', '/dev/sda:1m', '-e', 'HOME', '--rootfs', '/srv/rootfs', 'sh'];
   const first = parse(argv, recording);
@@ -513,6 +566,10 @@ test('--log-opt: max-size with binary units, max-file >= 1 only with max-size; o
     [['max-size=1m', 'max-file=0'], /max-file=N with N a whole number from 1/],
     [['max-file=3'], /max-file needs max-size/],
   ] as [string[], RegExp][]) {
-    assert.throws(() => parseLogOpts(bad), (e: unknown) => e instanceof Error && (e as { flag?: string }).flag === '--log-opt' && why.test(e.message), bad.join(' '));
+    assert.throws(
+      () => parseLogOpts(bad),
+      (e: unknown) => e instanceof Error && (e as { flag?: string }).flag === '--log-opt' && why.test(e.message),
+      bad.join(' '),
+    );
   }
 });

@@ -91,7 +91,7 @@ test('"32 " with a trailing space is 32 bytes, as in Docker', () => {
   assert.deepEqual(tryParseByteSize('32 '), { ok: true, bytes: 32 });
 });
 
-test('parseByteSize puts the caller\'s expectation in the message', () => {
+test("parseByteSize puts the caller's expectation in the message", () => {
   assert.throws(() => parseByteSize('--memory-swap', '1q', 'a size or -1'), {
     message: 'invalid value "1q" for --memory-swap: unknown unit "q"; expected a size or -1',
   });
