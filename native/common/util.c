@@ -1,4 +1,5 @@
 #include <errno.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "util.h"
@@ -20,4 +21,36 @@ write_all (int fd, const char *buf, size_t len)
       len -= (size_t) n;
     }
   return 0;
+}
+
+int
+name_list_lookup_at (const char *const *first_name, size_t n, size_t stride, const char *list, uint64_t *found,
+                     const char **bad, size_t *bad_len)
+{
+  const char *p = list;
+
+  *found = 0;
+  for (;;)
+    {
+      size_t len = strcspn (p, ",");
+      size_t i;
+
+      for (i = 0; i < n; i++)
+        {
+          const char *name = *(const char *const *) ((const char *) first_name + i * stride);
+
+          if (strlen (name) == len && strncmp (name, p, len) == 0)
+            break;
+        }
+      if (i == n)
+        {
+          *bad = p;
+          *bad_len = len;
+          return -1;
+        }
+      *found |= UINT64_C (1) << i;
+      if (p[len] == '\0')
+        return 0;
+      p += len + 1;
+    }
 }

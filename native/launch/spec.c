@@ -12,6 +12,7 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include "common/util.h"
 #include "join.h"
 #include "log.h"
 #include "spec.h"
@@ -157,75 +158,54 @@ require_absolute (const char *path, const char *what, size_t line, struct failur
 static int
 parse_mount_flags (const char *list, unsigned long *flags, size_t line, struct failure *f)
 {
-  const char *p = list;
+  const char *bad;
+  size_t bad_len;
+  uint64_t found;
 
   *flags = 0;
-  if (*p == '\0')
+  if (*list == '\0')
     return 0;
-  for (;;)
-    {
-      size_t len = strcspn (p, ",");
-      size_t i;
-
-      for (i = 0; i < sizeof mount_flag_names / sizeof mount_flag_names[0]; i++)
-        if (strlen (mount_flag_names[i].name) == len && strncmp (mount_flag_names[i].name, p, len) == 0)
-          break;
-      if (i == sizeof mount_flag_names / sizeof mount_flag_names[0])
-        return spec_error (f, line, "unknown mount flag \"%.*s\"", (int) len, p);
+  if (name_list_lookup (mount_flag_names, list, &found, &bad, &bad_len) < 0)
+    return spec_error (f, line, "unknown mount flag \"%.*s\"", (int) bad_len, bad);
+  for (size_t i = 0; i < ARRAY_SIZE (mount_flag_names); i++)
+    if (found & (UINT64_C (1) << i))
       *flags |= mount_flag_names[i].flags;
-      if (p[len] == '\0')
-        return 0;
-      p += len + 1;
-    }
+  return 0;
 }
 
 static int
 parse_namespaces (struct spec *s, const char *list, size_t line, struct failure *f)
 {
-  const char *p = list;
+  const char *bad;
+  size_t bad_len;
+  uint64_t found;
 
-  if (*p == '\0')
+  if (*list == '\0')
     return 0;
-  for (;;)
-    {
-      size_t len = strcspn (p, ",");
-      size_t i;
-
-      for (i = 0; i < sizeof namespace_names / sizeof namespace_names[0]; i++)
-        if (strlen (namespace_names[i].name) == len && strncmp (namespace_names[i].name, p, len) == 0)
-          break;
-      if (i == sizeof namespace_names / sizeof namespace_names[0])
-        return spec_error (f, line, "unknown namespace \"%.*s\"", (int) len, p);
-      if (namespace_names[i].flag == CLONE_NEWCGROUP)
-        s->cgroup_ns = true;
-      else
-        s->clone_flags |= namespace_names[i].flag;
-      if (p[len] == '\0')
-        return 0;
-      p += len + 1;
-    }
+  if (name_list_lookup (namespace_names, list, &found, &bad, &bad_len) < 0)
+    return spec_error (f, line, "unknown namespace \"%.*s\"", (int) bad_len, bad);
+  for (size_t i = 0; i < ARRAY_SIZE (namespace_names); i++)
+    if (found & (UINT64_C (1) << i))
+      {
+        if (namespace_names[i].flag == CLONE_NEWCGROUP)
+          s->cgroup_ns = true;
+        else
+          s->clone_flags |= namespace_names[i].flag;
+      }
+  return 0;
 }
 
 static int
 parse_join_namespaces (struct spec *s, const char *list, size_t line, struct failure *f)
 {
-  const char *p = list;
+  const char *bad;
+  size_t bad_len;
+  uint64_t found;
 
-  for (;;)
-    {
-      size_t len = strcspn (p, ",");
-      int i;
-
-      for (i = 0; i < J_COUNT; i++)
-        if (strlen (join_names[i].name) == len && strncmp (join_names[i].name, p, len) == 0)
-          break;
-      if (i == J_COUNT)
-        return spec_error (f, line, "unknown namespace to join \"%.*s\"", (int) len, p);
-      s->join_mask |= 1U << i;
-      if (p[len] == '\0')
-        break;
-      p += len + 1;
-    }
+  /* join_names is indexed by enum join_ns, so the names found are the mask */
+  if (name_list_lookup (join_names, list, &found, &bad, &bad_len) < 0)
+    return spec_error (f, line, "unknown namespace to join \"%.*s\"", (int) bad_len, bad);
+  s->join_mask = (unsigned) found;
   /* the child enters the target's root directory, which only means something in its mount namespace */
   if (!(s->join_mask & (1U << J_MOUNT)))
     return spec_error (f, line, "join must name the mount namespace");
