@@ -33,6 +33,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/util.h"
+
 #define DEFAULT_SOCKET "/run/corral/corral.sock"
 #define MAX_RESPONSE (1 << 20)
 #define MAX_STATUS 8192
@@ -136,16 +138,6 @@ static int connect_socket(const char *path) {
   return fd;
 }
 
-static void write_all(int fd, const char *p, size_t n) {
-  while (n > 0) {
-    ssize_t w = write(fd, p, n);
-    if (w < 0 && errno == EINTR) continue;
-    if (w <= 0) fail("cannot talk to the daemon: %s", strerror(errno));
-    p += w;
-    n -= (size_t)w;
-  }
-}
-
 /* Send a POST with a JSON body on a connected socket and read the whole answer (Connection: close). */
 static struct response post(int fd, const char *path, struct buf *body) {
   struct buf req = {0};
@@ -156,26 +148,23 @@ static struct response post(int fd, const char *path, struct buf *body) {
            path, body->len);
   buf_str(&req, head);
   buf_add(&req, body->data, body->len);
-  write_all(fd, req.data, req.len);
+  if (write_all(fd, req.data, req.len) < 0) fail("cannot talk to the daemon: %s", strerror(errno));
   free(req.data);
 
-  struct buf in = {0};
-  char chunk[16384];
-  for (;;) {
-    ssize_t r = read(fd, chunk, sizeof chunk);
-    if (r < 0 && errno == EINTR) continue;
-    if (r < 0) fail("cannot read the daemon's answer: %s", strerror(errno));
-    if (r == 0) break;
-    if (in.len + (size_t)r > MAX_RESPONSE) fail("the daemon's answer is too long");
-    buf_add(&in, chunk, (size_t)r);
+  char *in;
+  size_t in_len;
+  if (read_all(fd, MAX_RESPONSE, &in, &in_len) < 0) {
+    if (errno == EFBIG) fail("the daemon's answer is too long");
+    if (errno == ENOMEM) fail("out of memory");
+    fail("cannot read the daemon's answer: %s", strerror(errno));
   }
   close(fd);
   struct response res = {0};
-  if (!in.data || sscanf(in.data, "HTTP/1.%*d %d", &res.status) != 1) fail("the daemon sent no HTTP answer");
-  char *end = strstr(in.data, "\r\n\r\n");
+  if (sscanf(in, "HTTP/1.%*d %d", &res.status) != 1) fail("the daemon sent no HTTP answer");
+  char *end = strstr(in, "\r\n\r\n");
   if (!end) fail("the daemon's answer has no end of headers");
   *end = 0;
-  for (char *line = strstr(in.data, "\r\n"); line; line = strstr(line + 2, "\r\n")) {
+  for (char *line = strstr(in, "\r\n"); line; line = strstr(line + 2, "\r\n")) {
     if (strncasecmp(line + 2, "x-corral-fallback:", 18) == 0) res.fallback = 1;
     /* the body is sent with Content-Length; a chunked one would be a daemon bug worth a clear error */
     if (strncasecmp(line + 2, "transfer-encoding:", 18) == 0) fail("the daemon sent a chunked answer to %s", path);

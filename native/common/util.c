@@ -1,4 +1,5 @@
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -20,6 +21,57 @@ write_all (int fd, const char *buf, size_t len)
       buf += n;
       len -= (size_t) n;
     }
+  return 0;
+}
+
+int
+read_all (int fd, size_t max, char **out, size_t *len)
+{
+  size_t cap = 16384, off = 0;
+  char *buf = malloc (cap);
+
+  if (buf == NULL)
+    return -1;
+  for (;;)
+    {
+      ssize_t n;
+
+      if (off + 1 >= cap)
+        {
+          char *bigger = realloc (buf, cap *= 2);
+
+          if (bigger == NULL)
+            {
+              free (buf);
+              errno = ENOMEM;
+              return -1;
+            }
+          buf = bigger;
+        }
+      n = read (fd, buf + off, cap - off - 1);
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n < 0)
+        {
+          int e = errno;
+
+          free (buf);
+          errno = e;
+          return -1;
+        }
+      if (n == 0)
+        break;
+      off += (size_t) n;
+      if (off > max)
+        {
+          free (buf);
+          errno = EFBIG;
+          return -1;
+        }
+    }
+  buf[off] = '\0';
+  *out = buf;
+  *len = off;
   return 0;
 }
 

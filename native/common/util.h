@@ -12,6 +12,11 @@
 /* Write all of buf, retrying after EINTR and short writes.  0, or -1 with errno set. */
 int write_all (int fd, const char *buf, size_t len);
 
+/* Read fd to EOF into a new buffer (*out, to be freed, NUL-terminated after its *len bytes),
+   retrying after EINTR.  0, or -1 with errno set: ENOMEM, EFBIG when there are more than `max`
+   bytes, or read(2)'s. */
+int read_all (int fd, size_t max, char **out, size_t *len);
+
 /* A comma list of names ("ro,nosuid"), each looked up in `table`, an array of at most 64 structs
    with a `const char *name` member.  Sets bit i of *found for each name that is table[i].name and
    returns 0; or returns -1 and points *bad (*bad_len bytes, not NUL-terminated) at the first name

@@ -1,6 +1,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
@@ -9,6 +10,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "common/util.h"
 #include "child.h"
 #include "mount.h"
 
@@ -131,54 +133,20 @@ do_readonly (const char *path, struct failure *f)
 static int
 read_proc_file (const char *path, char **text, const char *step, struct failure *f)
 {
-  size_t cap = 16384, off = 0;
-  char *buf = malloc (cap);
+  size_t len;
   int fd;
 
-  if (buf == NULL)
-    return fail (f, step, ENOMEM, "read %s", path);
   fd = open (path, O_RDONLY | O_CLOEXEC);
   if (fd < 0)
+    return fail (f, step, errno, "open %s", path);
+  if (read_all (fd, SIZE_MAX, text, &len) < 0)
     {
       int e = errno;
 
-      free (buf);
-      return fail (f, step, e, "open %s", path);
-    }
-  for (;;)
-    {
-      ssize_t n;
-
-      if (off + 1 >= cap)
-        {
-          char *bigger = realloc (buf, cap *= 2);
-
-          if (bigger == NULL)
-            {
-              close (fd);
-              free (buf);
-              return fail (f, step, ENOMEM, "read %s", path);
-            }
-          buf = bigger;
-        }
-      n = read (fd, buf + off, cap - off - 1);
-      if (n < 0 && errno == EINTR)
-        continue;
-      if (n < 0)
-        {
-          int e = errno;
-
-          close (fd);
-          free (buf);
-          return fail (f, step, e, "read %s", path);
-        }
-      if (n == 0)
-        break;
-      off += (size_t) n;
+      close (fd);
+      return fail (f, step, e, "read %s", path);
     }
   close (fd);
-  buf[off] = '\0';
-  *text = buf;
   return 0;
 }
 
