@@ -33,6 +33,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/json.h"
 #include "common/util.h"
 
 #define DEFAULT_SOCKET "/run/corral/corral.sock"
@@ -121,8 +122,9 @@ static void buf_json_string(struct buf *b, const char *s) {
 /* ---- one HTTP/1.1 exchange on the daemon's socket ---- */
 struct response {
   int status;
-  int fallback; /* X-Corral-Fallback present */
-  char *body;   /* NUL-terminated */
+  int fallback;     /* X-Corral-Fallback present */
+  char *body;       /* NUL-terminated */
+  struct json json; /* the body as JSON; no tokens when it is not JSON */
 };
 
 static int connect_socket(const char *path) {
@@ -170,63 +172,32 @@ static struct response post(int fd, const char *path, struct buf *body) {
     if (strncasecmp(line + 2, "transfer-encoding:", 18) == 0) fail("the daemon sent a chunked answer to %s", path);
   }
   res.body = end + 4;
+  if (json_parse(&res.json, res.body, (size_t)(in + in_len - res.body)) < 0) {
+    if (errno == ENOMEM) fail("out of memory");
+    json_free(&res.json);
+  }
   return res;
 }
 
 /*
- * The value of the string field `key` in a flat JSON object the daemon wrote (JSON.stringify's
- * output: only \" \\ \n \t \r \b \f \uXXXX escapes), decoded to UTF-8; NULL when absent.
+ * The string member `key` of the daemon's answer (a JSON object: src/api/client-run.ts, and
+ * {"message"} for an error), decoded; NULL when the answer is not a JSON object or has no such
+ * string member.
  */
-static char *json_field(const char *json, const char *key) {
-  char pattern[64];
-  snprintf(pattern, sizeof pattern, "\"%s\":\"", key);
-  const char *p = strstr(json, pattern);
-  if (!p) return NULL;
-  p += strlen(pattern);
-  struct buf out = {0};
-  buf_add(&out, "", 0);
-  for (; *p && *p != '"'; p++) {
-    if (*p != '\\') {
-      buf_add(&out, p, 1);
-      continue;
-    }
-    p++;
-    char c = *p;
-    if (c == 'n') c = '\n';
-    else if (c == 't') c = '\t';
-    else if (c == 'r') c = '\r';
-    else if (c == 'b') c = '\b';
-    else if (c == 'f') c = '\f';
-    else if (c == 'u') {
-      unsigned code = 0;
-      if (sscanf(p + 1, "%4x", &code) != 1) break;
-      p += 4;
-      char utf8[4];
-      size_t n = 0;
-      if (code < 0x80) utf8[n++] = (char)code;
-      else if (code < 0x800) {
-        utf8[n++] = (char)(0xc0 | (code >> 6));
-        utf8[n++] = (char)(0x80 | (code & 0x3f));
-      } else {
-        utf8[n++] = (char)(0xe0 | (code >> 12));
-        utf8[n++] = (char)(0x80 | ((code >> 6) & 0x3f));
-        utf8[n++] = (char)(0x80 | (code & 0x3f));
-      }
-      buf_add(&out, utf8, n);
-      continue;
-    }
-    buf_add(&out, &c, 1);
-  }
-  return out.data;
+static char *json_field(const struct response *res, const char *key) {
+  long t = json_get(&res->json, 0, key);
+  if (t < 0 || res->json.tokens[t].type != JSON_STRING) return NULL;
+  char *value = json_string(&res->json, (size_t)t, NULL);
+  if (!value) fail("out of memory");
+  return value;
 }
 
-/* An integer field of a flat JSON object; `fallback` when absent. */
-static long json_int(const char *json, const char *key, long fallback) {
-  char pattern[64];
-  snprintf(pattern, sizeof pattern, "\"%s\":", key);
-  const char *p = strstr(json, pattern);
-  if (!p) return fallback;
-  return strtol(p + strlen(pattern), NULL, 10);
+/* An integer member of the daemon's answer that fits an int; `fallback` when there is none. */
+static int json_int(const struct response *res, const char *key, int fallback) {
+  long t = json_get(&res->json, 0, key);
+  long long value;
+  if (t < 0 || !json_integer(&res->json, (size_t)t, &value) || value < INT_MIN || value > INT_MAX) return fallback;
+  return (int)value;
 }
 
 static void forward_signal(int sig) {
@@ -294,11 +265,11 @@ int main(int argc, char **argv) {
   phase("prepare");
   if (prep.fallback) exec_node();
   if (prep.status != 201) {
-    char *message = json_field(prep.body, "message");
+    char *message = json_field(&prep, "message");
     fprintf(stderr, "corral: %s\n", message ? message : prep.body);
     return 125;
   }
-  char *id = json_field(prep.body, "Id"), *spec = json_field(prep.body, "Spec"), *launcher = json_field(prep.body, "Launcher");
+  char *id = json_field(&prep, "Id"), *spec = json_field(&prep, "Spec"), *launcher = json_field(&prep, "Launcher");
   if (!id || !spec || !launcher) fail("the daemon's prepare answer lacks Id, Spec or Launcher: %s", prep.body);
 
   int status_pipe[2];
@@ -359,11 +330,11 @@ int main(int argc, char **argv) {
   struct response done = post(fd, path, &fin);
   phase("finish");
   if (done.status != 200) {
-    char *message = json_field(done.body, "message");
+    char *message = json_field(&done, "message");
     fprintf(stderr, "corral: %s\n", message ? message : done.body);
     return launcher_code;
   }
-  char *message = json_field(done.body, "Message");
+  char *message = json_field(&done, "Message");
   if (message && *message) fprintf(stderr, "corral: %s\n", message);
-  return (int)json_int(done.body, "ExitCode", launcher_code);
+  return json_int(&done, "ExitCode", launcher_code);
 }
