@@ -22,8 +22,8 @@ int read_all (int fd, size_t max, char **out, size_t *len);
    returns 0; or returns -1 and points *bad (*bad_len bytes, not NUL-terminated) at the first name
    that is in no entry.  The empty list is one empty name: a caller for which it means "none"
    checks for it first. */
-#define name_list_lookup(table, list, found, bad, bad_len)                                                       \
-  name_list_lookup_at (&(table)[0].name, ARRAY_SIZE (table) + NAME_TABLE_FITS_ (table), sizeof (table)[0], (list),  \
+#define name_list_lookup(table, list, found, bad, bad_len)                                                             \
+  name_list_lookup_at (&(table)[0].name, ARRAY_SIZE (table) + NAME_TABLE_FITS_ (table), sizeof (table)[0], (list),     \
                        (found), (bad), (bad_len))
 /* 0, or a compile-time error for a table of more than 64 entries (a negative array size) */
 #define NAME_TABLE_FITS_(table) (0 * sizeof (char[ARRAY_SIZE (table) <= 64 ? 1 : -1]))

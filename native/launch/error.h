@@ -18,7 +18,8 @@ struct failure
 };
 
 /* Fill *f and return -1. */
-__attribute__ ((format (printf, 4, 5))) int fail (struct failure *f, const char *step, int errnum, const char *fmt, ...);
+int fail (struct failure *f, const char *step, int errnum, const char *fmt, ...)
+    __attribute__ ((format (printf, 4, 5)));
 
 /* The errno's name (ENOENT), or "E<number>" in buf for one that glibc does not name. */
 const char *errno_name (int errnum, char buf[16]);

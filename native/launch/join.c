@@ -10,9 +10,12 @@
 #include "status.h"
 
 const struct join_ns_name join_names[J_COUNT] = {
-  [J_USER] = { "user", "user", CLONE_NEWUSER },  [J_IPC] = { "ipc", "ipc", CLONE_NEWIPC },
-  [J_UTS] = { "uts", "uts", CLONE_NEWUTS },      [J_NET] = { "net", "net", CLONE_NEWNET },
-  [J_PID] = { "pid", "pid", CLONE_NEWPID },      [J_MOUNT] = { "mount", "mnt", CLONE_NEWNS },
+  [J_USER] = { "user", "user", CLONE_NEWUSER },
+  [J_IPC] = { "ipc", "ipc", CLONE_NEWIPC },
+  [J_UTS] = { "uts", "uts", CLONE_NEWUTS },
+  [J_NET] = { "net", "net", CLONE_NEWNET },
+  [J_PID] = { "pid", "pid", CLONE_NEWPID },
+  [J_MOUNT] = { "mount", "mnt", CLONE_NEWNS },
   [J_CGROUP] = { "cgroup", "cgroup", CLONE_NEWCGROUP },
 };
 
@@ -30,8 +33,8 @@ open_join_target (const struct spec *s, struct handles *h, int proc, const char 
   if (read_start_time_at (proc, "stat", stat_name, "join", &start, f) < 0)
     return -1;
   if (start != s->join_start)
-    return fail (f, "join", ESRCH, "%s started at %llu, not at %llu: the process to join is gone and its pid reused", shown,
-                 start, s->join_start);
+    return fail (f, "join", ESRCH, "%s started at %llu, not at %llu: the process to join is gone and its pid reused",
+                 shown, start, s->join_start);
   for (int i = 0; i < J_COUNT; i++)
     {
       char name[32], own[48];

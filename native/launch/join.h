@@ -39,10 +39,10 @@ extern const struct join_ns_name join_names[J_COUNT];
    not opened either. */
 struct handles
 {
-  int cgroup_dir;     /* O_PATH of cgroup-dir, for clone3(CLONE_INTO_CGROUP) */
-  int *cgroup_procs;  /* O_WRONLY, one per cgroup-procs directive */
-  int ns[J_COUNT];    /* /proc/PID/ns/... */
-  int root;           /* O_PATH of /proc/PID/root */
+  int cgroup_dir;    /* O_PATH of cgroup-dir, for clone3(CLONE_INTO_CGROUP) */
+  int *cgroup_procs; /* O_WRONLY, one per cgroup-procs directive */
+  int ns[J_COUNT];   /* /proc/PID/ns/... */
+  int root;          /* O_PATH of /proc/PID/root */
 };
 
 int open_handles (const struct spec *s, struct handles *h, struct failure *f);

@@ -27,8 +27,8 @@ log_note (struct launcher *l, struct logger *lg, const char *what, int errnum)
 /* Open (append to) the log file and create the two pipes.  The write ends are returned for the
    child; everything is close-on-exec. */
 int
-logger_open (const char *path, unsigned long long max_size, unsigned max_files, struct logger **out,
-             int pipe_w[2], struct failure *f)
+logger_open (const char *path, unsigned long long max_size, unsigned max_files, struct logger **out, int pipe_w[2],
+             struct failure *f)
 {
   const char *slash = strrchr (path, '/');
   char dir[PATH_MAX];
@@ -183,7 +183,11 @@ json_escape (char *o, const unsigned char *p, size_t len)
       if (n != 0 && (size_t) (end - p) >= n)
         {
           unsigned c1 = p[1];
-          bool ok = (c == 0xe0 ? c1 >= 0xa0 : c == 0xed ? c1 <= 0x9f : c == 0xf0 ? c1 >= 0x90 : c == 0xf4 ? c1 <= 0x8f : true)
+          bool ok = (c == 0xe0   ? c1 >= 0xa0
+                     : c == 0xed ? c1 <= 0x9f
+                     : c == 0xf0 ? c1 >= 0x90
+                     : c == 0xf4 ? c1 <= 0x8f
+                                 : true)
                     && (c1 & 0xc0) == 0x80;
 
           for (size_t i = 2; ok && i < n; i++)

@@ -96,9 +96,9 @@ remount_keeping (const char *path, unsigned long add, const char *step, struct f
   {
     unsigned long st, ms;
   } keep[] = {
-    { ST_RDONLY, MS_RDONLY },       { ST_NOSUID, MS_NOSUID },     { ST_NODEV, MS_NODEV },
-    { ST_NOEXEC, MS_NOEXEC },       { ST_NOATIME, MS_NOATIME },   { ST_NODIRATIME, MS_NODIRATIME },
-    { ST_RELATIME, MS_RELATIME },   { ST_SYNCHRONOUS, MS_SYNCHRONOUS },
+    { ST_RDONLY, MS_RDONLY },     { ST_NOSUID, MS_NOSUID },           { ST_NODEV, MS_NODEV },
+    { ST_NOEXEC, MS_NOEXEC },     { ST_NOATIME, MS_NOATIME },         { ST_NODIRATIME, MS_NODIRATIME },
+    { ST_RELATIME, MS_RELATIME }, { ST_SYNCHRONOUS, MS_SYNCHRONOUS },
   };
   unsigned long flags = MS_BIND | MS_REMOUNT | add;
   struct statvfs sv;

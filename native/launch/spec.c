@@ -89,7 +89,8 @@ static const struct
   { "uts", CLONE_NEWUTS },
   { "ipc", CLONE_NEWIPC },
   { "net", CLONE_NEWNET },
-  { "cgroup", CLONE_NEWCGROUP }, /* unshared by the child, after joining its cgroups */
+  /* unshared by the child, after joining its cgroups */
+  { "cgroup", CLONE_NEWCGROUP },
 };
 
 /* ---------------------------------------------------------------- spec parsing */
@@ -475,7 +476,8 @@ check_join (const struct spec *s, struct failure *f)
       case K_EXEC:
         break;
       default:
-        return spec_error (f, s->join_line, "with join the body may hold only env, cwd, user, caps, no-new-privs and exec, not %s",
+        return spec_error (f, s->join_line,
+                           "with join the body may hold only env, cwd, user, caps, no-new-privs and exec, not %s",
                            s->body[i].name);
       }
   return 0;

@@ -47,11 +47,11 @@ struct directive
 {
   enum kind kind;
   const char *name;
-  char **f;        /* fields after the directive name, NULL-terminated */
-  size_t n;        /* number of fields */
+  char **f;            /* fields after the directive name, NULL-terminated */
+  size_t n;            /* number of fields */
   unsigned long flags; /* mount, remount: MS_* */
-  mode_t mode;     /* mkdir, mknod */
-  dev_t dev;       /* mknod */
+  mode_t mode;         /* mkdir, mknod */
+  dev_t dev;           /* mknod */
 };
 
 struct spec
@@ -68,12 +68,12 @@ struct spec
   size_t detach_line; /* 0: no detach directive */
   size_t join_line;   /* 0: no join directive */
   pid_t join_pid;
-  unsigned long long join_start; /* clock ticks after boot, /proc/PID/stat field 22 */
-  unsigned join_mask;            /* 1 << enum join_ns, for each namespace named */
-  const char *log_path; /* NULL: the workload inherits stdout and stderr */
+  unsigned long long join_start;   /* clock ticks after boot, /proc/PID/stat field 22 */
+  unsigned join_mask;              /* 1 << enum join_ns, for each namespace named */
+  const char *log_path;            /* NULL: the workload inherits stdout and stderr */
   unsigned long long log_max_size; /* bytes; 0: no rotation */
   unsigned log_max_files;          /* files kept in total, the current one included */
-  char **envp; /* NULL-terminated */
+  char **envp;                     /* NULL-terminated */
   size_t n_env;
   const char *path_env; /* value of the last PATH= env directive */
   bool has_user;

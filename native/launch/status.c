@@ -45,8 +45,7 @@ report_error (struct launcher *l, const char *step, int errnum, const char *esca
   if (l->status_broken)
     {
       char buf[1536];
-      int n = snprintf (buf, sizeof buf, "corral-launch: %s %s: %s\n", step, escaped_detail,
-                        errno_name (errnum, name));
+      int n = snprintf (buf, sizeof buf, "corral-launch: %s %s: %s\n", step, escaped_detail, errno_name (errnum, name));
 
       if (n > 0)
         (void) write_all (STDERR_FILENO, buf, (size_t) n < sizeof buf ? (size_t) n : sizeof buf - 1);
@@ -151,8 +150,8 @@ format_time (char out[TIME_BUF], const struct timespec *ts)
   d = (unsigned) (doy - (153 * mp + 2) / 5 + 1);
   m = (unsigned) (mp < 10 ? mp + 3 : mp - 9);
   y = yoe + era * 400 + (m <= 2);
-  snprintf (out, TIME_BUF, "%04lld-%02u-%02uT%02lld:%02lld:%02lld.%09ldZ", y, m, d, rem / 3600,
-            rem / 60 % 60, rem % 60, (long) ts->tv_nsec);
+  snprintf (out, TIME_BUF, "%04lld-%02u-%02uT%02lld:%02lld:%02lld.%09ldZ", y, m, d, rem / 3600, rem / 60 % 60, rem % 60,
+            (long) ts->tv_nsec);
 }
 
 void

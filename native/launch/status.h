@@ -27,7 +27,7 @@ struct launcher
 
 #define TIME_BUF 64 /* "2026-11-23T14:00:00.123456789Z" is 30 bytes until the year 9999 */
 
-__attribute__ ((format (printf, 2, 3))) void status_line (struct launcher *l, const char *fmt, ...);
+void status_line (struct launcher *l, const char *fmt, ...) __attribute__ ((format (printf, 2, 3)));
 void report_error (struct launcher *l, const char *step, int errnum, const char *escaped_detail);
 int write_state (struct launcher *l, const char *name, const char *content, struct failure *f);
 int read_start_time_at (int dirfd, const char *path, const char *shown, const char *step, unsigned long long *start,

@@ -98,11 +98,10 @@ sig_bit (int sig)
   return -1;
 }
 
-/* Read the child's error pipe to EOF.  Forwarded signals that arrive meanwhile are held in
-   *pending: the child ignores them until exec (as PID 1 of its namespace it has no handlers). */
+/* Read the child's error pipe to EOF.  Forwarded signals that arrive meanwhile are held in the
+   mask `pending`: the child ignores them until exec (as PID 1 of its namespace it has no handlers). */
 int
-await_exec (struct launcher *l, int errfd, int sfd, unsigned *pending, struct child_failure *cf,
-            struct failure *f)
+await_exec (struct launcher *l, int errfd, int sfd, unsigned *pending, struct child_failure *cf, struct failure *f)
 {
   char buf[2048];
   size_t len = 0;
