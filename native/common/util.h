@@ -1,5 +1,6 @@
 /*
- * Helpers shared by corral-launch (launch/) and corral-front (front.c).
+ * Helpers of native/'s programs: write_all and read_all are used by both corral-launch (launch/)
+ * and corral-front (front.c), name_list_lookup by the launcher's spec parser.
  */
 #ifndef CORRAL_COMMON_UTIL_H
 #define CORRAL_COMMON_UTIL_H
