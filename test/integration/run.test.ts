@@ -313,22 +313,42 @@ test("--cpus 0.5: a CPU burner gets 0.5 +/- 0.05 cores by the cgroup's own accou
     }
   });
   const cg = (await testDriver()).open(id);
-  const usage = async () => (await cg.stats()).cpu?.usageUsec;
+  const cpu = async () => (await cg.stats()).cpu;
   // measure from the burner's start, not from the container's creation: on a slow machine (a QEMU
   // guest) the start alone may take a second or more, and the window must fall inside the 7 s burn
   await waitFor('the burner', () => (burner.stdout().includes('burning') ? true : undefined));
   await sleep(500);
-  const u0 = await usage();
+  const c0 = await cpu();
+  const idle0 = hostIdleSeconds();
   const t0 = process.hrtime.bigint();
   await sleep(4000);
-  const u1 = await usage();
+  const c1 = await cpu();
+  const idle1 = hostIdleSeconds();
   const t1 = process.hrtime.bigint();
-  assert.ok(u0 !== undefined && u1 !== undefined, 'cpu usage readable');
-  const cores = (u1 - u0) / (Number(t1 - t0) / 1000);
+  assert.ok(c0?.usageUsec !== undefined && c1?.usageUsec !== undefined, 'cpu usage readable');
+  const seconds = Number(t1 - t0) / 1e9;
+  const cores = (c1.usageUsec - c0.usageUsec) / 1e6 / seconds;
+  const idleCores = (idle1 - idle0) / seconds;
   const r = await burner.result;
   assert.equal(r.code, 0, r.stderr);
-  assert.ok(Math.abs(cores - 0.5) <= 0.05, `measured ${cores.toFixed(3)} cores`);
+  // The limit is a ceiling: never above it.
+  assert.ok(cores <= 0.55, `measured ${cores.toFixed(3)} cores, above the 0.5 limit`);
+  // And it is what held the burner back: the cgroup was throttled in most periods of the window.
+  const periods = (c1.nrPeriods ?? 0) - (c0.nrPeriods ?? 0);
+  const throttled = (c1.nrThrottled ?? 0) - (c0.nrThrottled ?? 0);
+  assert.ok(periods > 0 && throttled > 0, `no throttled period in the window (${throttled} of ${periods})`);
+  // Its full share needs half a core to spare: where the machine had it (the burner's own use
+  // plus what stayed idle), the burner got 0.5 +/- 0.05; on a machine busy with other work the
+  // CPU it did not get went to that work, which is the scheduler's doing, not the limit's.
+  if (cores + idleCores >= 0.55) assert.ok(Math.abs(cores - 0.5) <= 0.05, `measured ${cores.toFixed(3)} cores (${idleCores.toFixed(2)} cores idle)`);
 });
+
+/** Seconds all CPUs of the machine spent idle (or waiting for I/O) so far, from /proc/stat. */
+function hostIdleSeconds(): number {
+  const cpu = fs.readFileSync('/proc/stat', 'utf8').split('\n')[0]!.split(/\s+/).slice(1).map(Number);
+  // user nice system idle iowait ...: in USER_HZ ticks, 100 a second on Linux
+  return ((cpu[3] ?? 0) + (cpu[4] ?? 0)) / 100;
+}
 
 // ash gives up at the first failed fork, so an inner shell forks; the orphaned sleeps live on
 // under PID 1, which then execs a sleep of its own (no fork needed) to keep the container up.
