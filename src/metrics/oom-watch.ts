@@ -204,6 +204,7 @@ export class OomWatcher {
       (err: Error) => {
         this.o.log.warn('cannot watch the cgroup for OOM kills', { id, dir, err });
         w.ended = true;
+        void w.source?.close(); // holds nothing after a failed setup; closed for good measure
       },
     );
     this.backstop ??= setInterval(() => {
