@@ -183,7 +183,7 @@ async function measure(kills: number): Promise<EnvResult> {
         const pidfd = sys.pidfdOpen(pid);
         try {
           const cgroup = driver.open(id);
-          const counterFile = v2 ? path.join(cgroup.dir!, 'memory.events') : path.join(cgroup.paths.memory!, 'memory.oom_control');
+          const counterFile = cgroup.mode === 'v2' ? path.join(cgroup.dir, 'memory.events') : path.join(cgroup.paths.memory!, 'memory.oom_control');
           const watched = new Promise<WatchResult>((resolve) => worker.once('message', resolve));
           worker.postMessage({ pidfd, counterFile } satisfies WatchRequest);
           const oom = stream.waitFor((e) => e.Action === 'oom' && e.Actor.ID === id, `the oom event of kill ${i + 1}`);

@@ -134,7 +134,7 @@ export class ExecInstances {
     const [{ stored }, cgroup, sys] = await Promise.all([this.deps.supervisor.hostConfigOf(containerId), this.deps.supervisor.cgroupOf(containerId), this.deps.syscalls()]);
     const late = conflict(); // another start may have won while this one read the files
     if (late) throw late;
-    const spec = planExec(stored.config.isolation, instance.request, target, { mode: cgroup.dir === undefined ? 'v1' : 'v2', dir: cgroup.dir, procsFiles: [...cgroup.procsFiles] });
+    const spec = planExec(stored.config.isolation, instance.request, target, { mode: cgroup.mode, dir: cgroup.dir, procsFiles: [...cgroup.procsFiles] });
     instance.state = 'running';
     await this.deps.supervisor.emit(`exec_start: ${instance.request.command.join(' ')}`, containerId, { execID: id });
     let process: ReturnType<typeof startExec>;

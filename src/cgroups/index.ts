@@ -8,6 +8,7 @@ import { detectCgroupLayout, type CgroupLayout } from './detect.js';
 import { DEFAULT_KILL_TIMEOUT_MS, killAll } from './lifecycle.js';
 import type { CgroupDriver } from './types.js';
 import { V1Driver } from './v1/driver.js';
+import type { EventfdSyscalls } from './v1/memory-events.js';
 import { V2Driver } from './v2/driver.js';
 
 export interface CgroupDriverOptions {
@@ -34,6 +35,8 @@ export interface CgroupDriverOptions {
   sysDevicesDir?: string;
   /** /sys/block, for the block devices' I/O schedulers (whether a BFQ weight acts anywhere) */
   sysBlockDir?: string;
+  /** the native calls of cgroup v1's memory notifications (default: loadSyscalls, on first use) */
+  syscalls?: () => Promise<EventfdSyscalls>;
 }
 
 export async function createCgroupDriver(options: CgroupDriverOptions = {}): Promise<CgroupDriver> {
@@ -58,7 +61,8 @@ export function driverFor(layout: CgroupLayout, fs: CgroupFs, options: CgroupDri
     sysBlockDir: options.sysBlockDir ?? '/sys/block',
     ...(options.parent !== undefined ? { parent: options.parent } : {}),
   };
-  return layout.mode === 'v2' ? new V2Driver({ ...common, layout }) : new V1Driver({ ...common, layout });
+  const syscalls = options.syscalls ?? (async () => (await import('../sys/syscalls.js')).loadSyscalls());
+  return layout.mode === 'v2' ? new V2Driver({ ...common, layout }) : new V1Driver({ ...common, layout, syscalls });
 }
 
 export { NodeCgroupFs, type CgroupFs } from './cgroupfs.js';

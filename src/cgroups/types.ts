@@ -187,14 +187,64 @@ export interface CgroupStatsReader {
 }
 
 /**
- * A container's cgroup (v2: one directory; v1: one directory per hierarchy). Obtained from
- * CgroupDriver.create / open. Every method that a mode cannot do throws UnsupportedError.
+ * What woke a memory cgroup's notification source. A notification only says "look now": several
+ * kernel events may come as one, and the counters (memory.events, memory.oom_control) say what happened.
  */
-export interface Cgroup {
+export type MemoryNotification =
+  /** v1: the OOM eventfd (memory.oom_control): the OOM killer is about to run, or the cgroup was removed */
+  | 'oom'
+  /** v1: memory.usage_in_bytes crossed the threshold of watchUsageThreshold, up or down */
+  | 'usage-threshold'
+  /** v2: memory.events changed (the kernel notifies at most every 20 ms per file, never dropping the last) */
+  | 'events'
+  /** v2: memory.events is gone (the cgroup was removed) */
+  | 'gone';
+
+/**
+ * A memory cgroup's OOM and limit notifications, as the kernel gives them (Cgroup.memoryEvents()):
+ * v1 an eventfd registered through cgroup.event_control and waited on by the process's one fd poller
+ * (src/sys/fd-poller.ts); v2 an inotify watch of memory.events.
+ */
+interface MemoryEventSourceCommon {
+  /**
+   * Resolves once the kernel notifies; rejects when it cannot (no memory controller, the cgroup is
+   * gone): nothing is held then.
+   */
+  readonly ready: Promise<void>;
+  /** call `listener` at each notification until close() */
+  onChange(listener: (what: MemoryNotification) => void): void;
+  /** release the eventfds or the inotify watch (after setup, if it still runs); idempotent */
+  close(): Promise<void>;
+}
+
+/** cgroup v1's source, which also notifies usage thresholds. */
+export interface V1MemoryEventSource extends MemoryEventSourceCommon {
+  readonly mode: 'v1';
+  /**
+   * Notify 'usage-threshold' when memory.usage_in_bytes crosses `bytes` either way, in place of the
+   * threshold set before (undefined: none). One eventfd per threshold: the kernel's unregister removes
+   * every threshold of an eventfd at once, and before Linux 5.6 a second unregister of the same eventfd
+   * dereferenced NULL. Throws when the kernel refuses (PREEMPT_RT kernels have no thresholds).
+   */
+  watchUsageThreshold(bytes: number | undefined): Promise<void>;
+}
+
+/** cgroup v2's source: the watch of memory.events. */
+export interface V2MemoryEventSource extends MemoryEventSourceCommon {
+  readonly mode: 'v2';
+}
+
+export type MemoryEventSource = V1MemoryEventSource | V2MemoryEventSource;
+
+export interface MemoryEventOptions {
+  /** errors of the notification machinery after setup (inotify errors, the fd poller's) */
+  onError?: (err: Error) => void;
+}
+
+/** What both modes' handles have. */
+interface CgroupCommon {
   /** the name relative to the driver's parent, e.g. "<container id>" */
   readonly name: string;
-  /** v2: the absolute directory (the launcher's CLONE_INTO_CGROUP target); v1: undefined */
-  readonly dir: string | undefined;
   /** absolute cgroup.procs files the launcher writes "0" into (one per hierarchy on v1) */
   readonly procsFiles: readonly string[];
   /** the absolute directory per hierarchy: v2 { unified: dir }; v1 { cpu: ..., memory: ..., ... } (co-mounted controllers share one) */
@@ -218,6 +268,30 @@ export interface Cgroup {
   /** kill, then remove every directory of this cgroup; idempotent; a missing cgroup is fine */
   destroy(): Promise<void>;
 }
+
+/** A cgroup v1 container cgroup: one directory per hierarchy. */
+export interface CgroupV1 extends CgroupCommon {
+  readonly mode: 'v1';
+  /** v1 has no one directory (see paths) */
+  readonly dir: undefined;
+  /** the memory cgroup's OOM notification, set up now (see `ready`); throws UnsupportedError without a memory hierarchy */
+  memoryEvents(options?: MemoryEventOptions): V1MemoryEventSource;
+}
+
+/** A cgroup v2 container cgroup: one directory. */
+export interface CgroupV2 extends CgroupCommon {
+  readonly mode: 'v2';
+  /** the absolute directory (the launcher's CLONE_INTO_CGROUP target) */
+  readonly dir: string;
+  /** the watch of memory.events, set up now (see `ready`) */
+  memoryEvents(options?: MemoryEventOptions): V2MemoryEventSource;
+}
+
+/**
+ * A container's cgroup, its mode said by `mode`. Obtained from CgroupDriver.create / open. Every method
+ * that a mode cannot do throws UnsupportedError.
+ */
+export type Cgroup = CgroupV1 | CgroupV2;
 
 /** Facts about where corral may create cgroups, used to validate limits before anything is created. */
 export interface CgroupParentInfo {

@@ -114,7 +114,7 @@ export async function createContainer(config: RunConfig, deps: RunDeps, options:
     if (made.status === 'fulfilled') undo.push(() => made.value.destroy());
     if (dirs.status === 'rejected') throw dirs.reason;
     if (made.status === 'rejected') throw made.reason;
-    const { header, directives } = planIsolation(isolation, paths, { mode: deps.driver.mode, dir: made.value.dir, procsFiles: [...made.value.procsFiles] }, host);
+    const { header, directives } = planIsolation(isolation, paths, { mode: made.value.mode, dir: made.value.dir, procsFiles: [...made.value.procsFiles] }, host);
     writeFileSync(paths.spec, encodeSpec({ ...header, ...options.header }, directives), { mode: 0o600 });
     await writeRecord(paths, { id, name: config.name, created, config: { ...config, isolation } });
     deps.onPhase?.('created');

@@ -639,10 +639,10 @@ export class Supervisor {
   private async applyLive(id: string, driver: CgroupDriver, resources: Resources, previous: Resources): Promise<void> {
     const cgroup = driver.open(id);
     const max = resources.memory?.max;
-    if (driver.mode === 'v2' && typeof max === 'number') {
+    if (cgroup.mode === 'v2' && typeof max === 'number') {
       const mem = (await cgroup.stats()).memory;
       const used = mem?.current === undefined ? undefined : mem.current - (mem.stat?.inactive_file ?? 0);
-      if (used !== undefined && max < used) throw memoryBusy(id, max, used, `${cgroup.dir ?? ''}/memory.max`);
+      if (used !== undefined && max < used) throw memoryBusy(id, max, used, `${cgroup.dir}/memory.max`);
     }
     try {
       await cgroup.apply(resources);

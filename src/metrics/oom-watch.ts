@@ -6,21 +6,16 @@
  * Notifications only say "look now"; the kernel's counters say what happened (oom-counters.ts):
  * every notification re-reads the counters and diffs them against the last read, reads of one
  * container are serialized, and a slow periodic re-read (BACKSTOP_MS) catches what a lost
- * notification would hide. Where notifications come:
+ * notification would hide. The notifications come from the cgroup driver (Cgroup.memoryEvents():
+ * src/cgroups/v1/memory-events.ts and src/cgroups/v2/memory-events.ts own the eventfds and the
+ * inotify watch); this file decides what to read when, and what a change means:
  *
- * - cgroup v2: `memory.events` is watched with chokidar (inotify), through its `raw` event: the
- *   kernel notifies at most every 20 ms per file (a later change is deferred by a timer, never
- *   dropped), but chokidar's `change` drops events within 5 ms of a raw event and within 50 ms of
- *   the last `change`, with no trailing edge, and stats the file first: a kill notified inside that
- *   window would wait for the backstop. `raw` comes straight from the inotify event, every time.
- *   When a read shows `oom` rose but not `oom_kill` (the killer is running), the re-read is repeated
- *   at short steps (FOLLOW_UP_MS) until `oom_kill` moves.
- * - cgroup v1: the memory controller's OOM notification, an eventfd registered with
- *   `cgroup.event_control` ("<eventfd> <fd of memory.oom_control>"); all eventfds are waited on by
- *   one epoll call on one thread (src/sys/fd-poller.ts, shared with the supervisor's exit watching). The kernel signals it when the OOM
- *   killer is about to run, before the kill, and once per OOM episode: the re-read is repeated at
- *   short steps (FOLLOW_UP_MS) until `oom_kill` has moved. The kernel also signals it when the
- *   cgroup is removed: the re-read then finds no file and the watch ends.
+ * - cgroup v2: a change of `memory.events`. When a read shows `oom` rose but not `oom_kill` (the
+ *   killer is running), the re-read is repeated at short steps (FOLLOW_UP_MS) until `oom_kill` moves.
+ * - cgroup v1: the memory controller's OOM notification, signalled when the OOM killer is about to
+ *   run, before the kill, and once per OOM episode: the re-read is repeated at short steps
+ *   (FOLLOW_UP_MS) until `oom_kill` has moved. The kernel also signals it when the cgroup is removed:
+ *   the re-read then finds no file and the watch ends.
  *
  * The memory.stat snapshot: what filled the memory, not what is left once the kernel freed the
  * victim's. A snapshot is read when a notification comes, then the counters: if they still show no
@@ -29,14 +24,12 @@
  * read before it and one read after it (oom-counters.ts killSnapshot), labelled `memory.stat_when`.
  * Notifications that come before a kill:
  *
- * - v1: besides the OOM eventfd (signalled as the OOM killer starts, but a PID-1 victim's pages
- *   were sometimes freed before the daemon's read: 1 kill in 30 on the host), a second eventfd on
- *   a usage threshold of `memory.usage_in_bytes` (cgroup.event_control "<eventfd> <fd> <bytes>")
- *   a tenth under the limit, at most 16 MiB under (nearLimitThreshold): the kernel signals it when
- *   usage crosses it either way, while the hog still allocates and reclaim still runs. Set again
- *   when the limit changes (limitChanged). Own eventfd, one threshold each: the kernel's threshold
- *   unregister removes every entry of an eventfd at once, and before Linux 5.6 a second unregister of
- *   the same eventfd dereferenced NULL.
+ * - v1: besides the OOM notification (signalled as the OOM killer starts, but a PID-1 victim's pages
+ *   were sometimes freed before the daemon's read: 1 kill in 30 on the host), a usage threshold of
+ *   `memory.usage_in_bytes` (V1MemoryEventSource.watchUsageThreshold) a tenth under the limit, at
+ *   most 16 MiB under (nearLimitThreshold): the kernel signals it when usage crosses it either way,
+ *   while the hog still allocates and reclaim still runs. Set again when the limit changes
+ *   (limitChanged).
  * - v2: `memory.events` `max` (usage reached memory.max, reclaim follows) before `oom` and `oom_kill`.
  *
  * It is read synchronously, on purpose: five small kernfs files, tens of microseconds and no disk,
@@ -46,20 +39,16 @@
  * THRESHOLD_MIN_INTERVAL_MS for v1 thresholds, so a cgroup grinding at its limit costs little;
  * every v1 OOM notification reads one.
  *
- * A watch ends when its cgroup is gone (ENOENT on a re-read, chokidar's `unlink`), on unwatch()
+ * A watch ends when its cgroup is gone (ENOENT on a re-read, v2's 'gone' notification), on unwatch()
  * (the Supervisor's call when the container ended: one last re-read reports kills not yet seen,
- * before its `die`) or on close(); it releases its chokidar watcher or eventfd then.
+ * before its `die`) or on close(); it closes its notification source then.
  */
 import fs from 'node:fs';
-import fsp from 'node:fs/promises';
 import { posix as path } from 'node:path';
-import chokidar from 'chokidar';
 import { parseFlatKeyed, parseNumber, parseSingleValue } from '../cgroups/parse.js';
-import type { CgroupMode } from '../cgroups/types.js';
+import type { CgroupMode, CgroupV1, CgroupV2, MemoryEventSource, MemoryNotification, V1MemoryEventSource } from '../cgroups/types.js';
 import { fromV1Limit } from '../cgroups/v1/memory.js';
 import type { Logger } from '../log.js';
-import { sharedPoller, type FdPoller } from '../sys/fd-poller.js';
-import type { Syscalls } from '../sys/syscalls.js';
 import {
   diffCounters,
   killSnapshot,
@@ -99,13 +88,8 @@ export interface OomKill {
   attributes: Record<string, string>;
 }
 
-/** The container's cgroup as the driver gives it (src/cgroups/types.ts Cgroup has both). */
-export interface OomWatchTarget {
-  /** v2: the cgroup's directory; v1: undefined */
-  readonly dir: string | undefined;
-  /** v1: the directory per hierarchy; `memory` is used */
-  readonly paths: Readonly<Record<string, string>>;
-}
+/** The container's cgroup as the driver gives it (src/cgroups/types.ts Cgroup): its directory, and its notifications. */
+export type OomWatchTarget = Pick<CgroupV1, 'mode' | 'paths' | 'memoryEvents'> | Pick<CgroupV2, 'mode' | 'dir' | 'memoryEvents'>;
 
 export interface WatchOptions {
   /**
@@ -118,8 +102,6 @@ export interface WatchOptions {
 
 export interface OomWatcherOptions {
   log: Logger;
-  /** the native calls, loaded on the first v1 watch (default: loadSyscalls) */
-  syscalls?: () => Promise<Pick<Syscalls, 'eventfd' | 'eventfdRead' | 'eventfdWrite' | 'epollCreate' | 'epollCtl' | 'epollWait' | 'close'>>;
   backstopMs?: number;
   now?: () => number;
 }
@@ -139,21 +121,22 @@ interface Watch {
   afterKill: MemorySnapshot | undefined;
   /** when the last notification snapshot was taken (ms) */
   snapshotAt: number;
-  /** v1: releases the usage-threshold eventfd (a no-op without one) */
-  disarm: () => void;
+  /** the driver's notifications of this cgroup; undefined once released */
+  source: MemoryEventSource | undefined;
+  /** v1: the usage threshold set, if any (bytes) */
+  threshold: number | undefined;
   /** setup of the notification source; the watch's reads wait for it */
   ready: Promise<void>;
-  /** releases the notification source (chokidar watcher or eventfd) */
-  release: () => Promise<void>;
   reading: Promise<void> | undefined;
   again: boolean;
   timers: Set<NodeJS.Timeout>;
   ended: boolean;
 }
 
+/** the cgroup is gone: a node:fs error's code, or the errno of the driver's CgroupFileError */
 function isGone(err: unknown): boolean {
-  const code = (err as NodeJS.ErrnoException).code;
-  return code === 'ENOENT' || code === 'ENODEV' || code === 'ENOTDIR';
+  const e = err as { code?: string; errno?: unknown };
+  return [e.code, e.errno].some((code) => code === 'ENOENT' || code === 'ENODEV' || code === 'ENOTDIR');
 }
 
 function readOptionalSync(file: string): string | undefined {
@@ -175,7 +158,6 @@ function parsedOrUndefined<T>(text: string | undefined, parse: (t: string, p: st
 
 export class OomWatcher {
   private readonly watches = new Map<string, Watch>();
-  private poller: FdPoller | undefined;
   private backstop: NodeJS.Timeout | undefined;
   private closed = false;
   private readonly now: () => number;
@@ -192,8 +174,8 @@ export class OomWatcher {
    */
   watch(id: string, target: OomWatchTarget, onKill: (kill: OomKill) => void, options: WatchOptions): void {
     if (this.closed || this.watches.has(id)) return;
-    const mode: CgroupMode = target.dir !== undefined ? 'v2' : 'v1';
-    const dir = target.dir ?? target.paths.memory;
+    const mode = target.mode;
+    const dir = target.mode === 'v2' ? target.dir : target.paths.memory;
     if (dir === undefined) {
       this.o.log.warn('no memory cgroup: OOM kills are not watched', { id });
       return;
@@ -208,20 +190,21 @@ export class OomWatcher {
       beforeKill: undefined,
       afterKill: undefined,
       snapshotAt: 0,
-      disarm: () => {},
+      source: undefined,
+      threshold: undefined,
       ready: Promise.resolve(),
-      release: async () => {},
       reading: undefined,
       again: false,
       timers: new Set(),
       ended: false,
     };
     this.watches.set(id, w);
-    w.ready = (mode === 'v2' ? this.watchV2(w) : this.watchV1(w)).then(
+    w.ready = this.listen(w, target).then(
       () => this.check(w),
       (err: Error) => {
         this.o.log.warn('cannot watch the cgroup for OOM kills', { id, dir, err });
         w.ended = true;
+        void w.source?.close(); // holds nothing after a failed setup; closed for good measure
       },
     );
     this.backstop ??= setInterval(() => {
@@ -229,74 +212,40 @@ export class OomWatcher {
     }, this.o.backstopMs ?? BACKSTOP_MS).unref();
   }
 
-  private async watchV2(w: Watch): Promise<void> {
-    const file = path.join(w.dir, 'memory.events');
-    await fsp.access(file);
-    const watcher = chokidar.watch(file, { ignoreInitial: true });
-    w.release = () => watcher.close();
-    watcher.on('raw', () => this.onV2Notification(w));
-    watcher.on('unlink', () => void this.end(w, 'memory.events is gone'));
-    watcher.on('error', (err) => this.o.log.warn('OOM watch: chokidar error', { id: w.id, err }));
-    await new Promise<void>((resolve) => watcher.once('ready', () => resolve()));
+  /** the driver's notifications, routed by what they say; v1 also gets its usage threshold */
+  private async listen(w: Watch, target: OomWatchTarget): Promise<void> {
+    const source = target.memoryEvents({
+      onError: (err) => (w.mode === 'v2' ? this.o.log.warn('OOM watch: chokidar error', { id: w.id, err }) : this.o.log.warn('fd poller', { err })),
+    });
+    w.source = source;
+    source.onChange((what) => this.onNotification(w, what));
+    await source.ready;
+    if (source.mode === 'v1') await this.armThreshold(w, source);
   }
 
-  private async watchV1(w: Watch): Promise<void> {
-    const sys = await this.loadSys();
-    this.poller ??= sharedPoller(sys, (err) => this.o.log.warn('fd poller', { err }));
-    const efd = sys.eventfd();
-    try {
-      const control = await fsp.open(path.join(w.dir, 'memory.oom_control'), 'r');
-      try {
-        // the kernel takes its own references: the memory.oom_control fd is needed only for this write
-        await fsp.writeFile(path.join(w.dir, 'cgroup.event_control'), `${efd} ${control.fd}`);
-      } finally {
-        await control.close();
-      }
-      this.poller.register(efd, () => this.onV1Notification(w));
-    } catch (err) {
-      sys.close(efd);
-      throw err;
-    }
-    const poller = this.poller;
-    w.release = async () => {
-      w.disarm();
-      poller.unregister(efd);
-      // closing the eventfd also unregisters the kernel's event (cgroup v1 drops it on EPOLLHUP)
-      sys.close(efd);
-    };
-    this.armThreshold(w, sys, poller);
+  private onNotification(w: Watch, what: MemoryNotification): void {
+    if (what === 'oom') this.onV1Notification(w);
+    else if (what === 'usage-threshold') this.onThreshold(w);
+    else if (what === 'events') this.onV2Notification(w);
+    else void this.end(w, 'memory.events is gone');
   }
 
   /**
-   * v1: an eventfd signalled when usage crosses nearLimitThreshold (see the header), replacing the
-   * one set before. Without a limit there is none. A kernel that refuses thresholds (PREEMPT_RT
-   * kernels do) leaves the OOM notification alone, with a warning.
+   * v1: a usage threshold at nearLimitThreshold (see the header), replacing the one set before.
+   * Without a limit there is none. A kernel that refuses thresholds (PREEMPT_RT kernels do) leaves the
+   * OOM notification alone, with a warning.
    */
-  private armThreshold(w: Watch, sys: Pick<Syscalls, 'eventfd' | 'close'>, poller: FdPoller): void {
-    w.disarm();
-    w.disarm = () => {};
+  private async armThreshold(w: Watch, source: V1MemoryEventSource): Promise<void> {
     const limitFile = path.join(w.dir, 'memory.limit_in_bytes');
     const limit = parsedOrUndefined(readOptionalSync(limitFile), parseSingleValue, limitFile);
     const threshold = limit === undefined ? undefined : nearLimitThreshold(fromV1Limit(limit));
-    if (threshold === undefined) return;
-    const tfd = sys.eventfd();
+    w.threshold = undefined;
     try {
-      const usage = fs.openSync(path.join(w.dir, 'memory.usage_in_bytes'), 'r');
-      try {
-        fs.writeFileSync(path.join(w.dir, 'cgroup.event_control'), `${tfd} ${usage} ${threshold}`);
-      } finally {
-        fs.closeSync(usage);
-      }
-      poller.register(tfd, () => this.onThreshold(w, threshold));
+      await source.watchUsageThreshold(threshold);
+      w.threshold = threshold;
     } catch (err) {
-      sys.close(tfd);
       if (!isGone(err)) this.o.log.warn('no usage threshold: the OOM snapshot is read at the OOM notification only', { id: w.id, threshold, err });
-      return;
     }
-    w.disarm = () => {
-      poller.unregister(tfd);
-      sys.close(tfd);
-    };
   }
 
   /**
@@ -307,21 +256,16 @@ export class OomWatcher {
     const w = this.watches.get(id);
     if (w?.mode !== 'v1') return;
     await w.ready;
-    if (w.ended || !this.poller) return;
-    const sys = await this.loadSys();
-    if (!w.ended) this.armThreshold(w, sys, this.poller);
-  }
-
-  /** the native calls (loaded on the first v1 watch: v2 needs none) */
-  private loadSys(): ReturnType<NonNullable<OomWatcherOptions['syscalls']>> {
-    return (this.o.syscalls ?? (async () => (await import('../sys/syscalls.js')).loadSyscalls()))();
+    const source = w.source;
+    if (w.ended || source?.mode !== 'v1') return;
+    await this.armThreshold(w, source);
   }
 
   /** v1: usage crossed the threshold under the limit, up or down: the memory as it is now */
-  private onThreshold(w: Watch, threshold: number): void {
+  private onThreshold(w: Watch): void {
     if (w.ended) return;
     const s = this.noteSnapshot(w, THRESHOLD_MIN_INTERVAL_MS);
-    if (this.o.log.enabled('debug')) this.o.log.debug('memory usage crossed the OOM snapshot threshold', { id: w.id, threshold, usage: s?.usage, when: s?.when });
+    if (this.o.log.enabled('debug')) this.o.log.debug('memory usage crossed the OOM snapshot threshold', { id: w.id, threshold: w.threshold, usage: s?.usage, when: s?.when });
   }
 
   private onV2Notification(w: Watch): void {
@@ -491,7 +435,9 @@ export class OomWatcher {
     for (const t of w.timers) clearTimeout(t);
     w.timers.clear();
     this.o.log.debug('OOM watch ended', { id: w.id, reason });
-    await w.release().catch((err: Error) => this.o.log.warn('OOM watch: release failed', { id: w.id, err }));
+    const source = w.source;
+    w.source = undefined;
+    await source?.close().catch((err: Error) => this.o.log.warn('OOM watch: release failed', { id: w.id, err }));
     if (![...this.watches.values()].some((each) => !each.ended) && this.backstop) {
       clearInterval(this.backstop);
       this.backstop = undefined;
@@ -533,6 +479,6 @@ export class OomWatcher {
       }),
     );
     this.watches.clear();
-    // the shared poller gives its thread back by itself once every watch unregistered its eventfd
+    // the shared fd poller gives its thread back by itself once every v1 source closed its eventfds
   }
 }

@@ -57,10 +57,23 @@ export class FakeSyscalls implements Syscalls {
   epollCtl(epfd: number, op: 'add' | 'del', fd: number): void {
     this.calls.push({ call: 'epollCtl', epfd, op, fd });
   }
-  /** never ready: a fake has no kernel to signal it */
+  /** fds made ready by ready(), waiting for the next epollWait */
+  private readyFds: number[] = [];
+  private waiting: ((fds: number[]) => void) | undefined;
+  /** ready only when the test says so (ready()): a fake has no kernel to signal it */
   epollWait(epfd: number): Promise<number[]> {
     this.calls.push({ call: 'epollWait', epfd });
-    return new Promise(() => {});
+    return new Promise((resolve) => {
+      if (this.readyFds.length > 0) resolve(this.readyFds.splice(0));
+      else this.waiting = resolve;
+    });
+  }
+  /** Stand in for the kernel signalling `fd`: the pending (or next) epollWait reports it. */
+  ready(fd: number): void {
+    this.readyFds.push(fd);
+    const resolve = this.waiting;
+    this.waiting = undefined;
+    resolve?.(this.readyFds.splice(0));
   }
   pollReadable(fd: number, timeoutMs: number): boolean {
     this.calls.push({ call: 'pollReadable', fd, timeoutMs });

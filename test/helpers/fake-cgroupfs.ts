@@ -249,7 +249,8 @@ export class FakeKernel extends NodeCgroupFs {
       if (controllers.includes('io')) Object.assign(files, { 'io.max': '', 'io.weight': 'default 100\n', 'io.stat': '' });
     } else {
       const controllers = this.controllersOf(dir);
-      Object.assign(files, { 'cgroup.procs': '', tasks: '', notify_on_release: '0\n' });
+      // cgroup.event_control is write-only in the kernel; here the last registration stays readable
+      Object.assign(files, { 'cgroup.procs': '', tasks: '', notify_on_release: '0\n', 'cgroup.event_control': '' });
       if (controllers.includes('cpu')) {
         Object.assign(files, {
           'cpu.shares': '1024\n',

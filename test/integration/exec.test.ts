@@ -434,7 +434,7 @@ test('the launcher refuses to join a reused pid: a wrong start time is ESRCH and
   try {
     const target = parsePidFile(fs.readFileSync(path.join(root, 'containers', id, 'pid'), 'utf8'))!;
     const cgroup = (await testDriver()).open(id);
-    const placement = { mode: cgroup.dir === undefined ? ('v1' as const) : ('v2' as const), dir: cgroup.dir, procsFiles: [...cgroup.procsFiles] };
+    const placement = { mode: cgroup.mode, dir: cgroup.dir, procsFiles: [...cgroup.procsFiles] };
     const isolation = JSON.parse(fs.readFileSync(path.join(root, 'containers', id, 'config.json'), 'utf8')).config.isolation;
     const run = async (startTime: string) => {
       const spec = planExec(isolation, { command: ['sh', '-c', 'echo joined > /tmp/joined'], env: [] }, { pid: target.pid, startTime }, placement);

@@ -19,12 +19,13 @@ import { SUPERVISOR_LEAF, type CgroupLayout, type V1Controller, type V1Hierarchy
 import { removeTree, subtreePids, waitUntilEmpty } from '../lifecycle.js';
 import { parseFlatKeyed } from '../parse.js';
 import { checkName, dirOf, pathsDown, resolveParent } from '../paths.js';
-import type { Cgroup, CgroupDriver, CgroupParentInfo, CgroupStats, CgroupStatsReader, PlannedWrite, Resources } from '../types.js';
+import type { Cgroup, CgroupDriver, CgroupParentInfo, CgroupStats, CgroupStatsReader, CgroupV1, MemoryEventOptions, PlannedWrite, Resources, V1MemoryEventSource } from '../types.js';
 import * as blkio from './blkio.js';
 import * as cpu from './cpu.js';
 import * as cpuset from './cpuset.js';
 import * as freezer from './freezer.js';
 import * as memory from './memory.js';
+import { V1MemoryEvents, type EventfdSyscalls } from './memory-events.js';
 import * as pids from './pids.js';
 import { V1StatsReader } from './stats.js';
 
@@ -43,6 +44,8 @@ export interface V1DriverOptions {
   signal: (pids: readonly number[]) => void;
   sysDevicesDir: string;
   sysBlockDir: string;
+  /** the native calls of the memory notifications (eventfd, epoll), loaded on the first memoryEvents() */
+  syscalls: () => Promise<EventfdSyscalls>;
 }
 
 /** One managed hierarchy with the driver's paths in it. */
@@ -249,7 +252,8 @@ export class V1Driver implements CgroupDriver {
   }
 }
 
-class V1Cgroup implements Cgroup {
+class V1Cgroup implements CgroupV1 {
+  readonly mode = 'v1' as const;
   readonly dir = undefined;
   readonly procsFiles: readonly string[];
   readonly paths: Readonly<Record<string, string>>;
@@ -298,6 +302,11 @@ class V1Cgroup implements Cgroup {
     const file = path.join(this.dirFor('memory', 'the OOM kill count'), 'memory.oom_control');
     const text = await readOptional(this.o.fs, file);
     return text === undefined ? undefined : parseFlatKeyed(text, file).oom_kill;
+  }
+
+  memoryEvents(options: MemoryEventOptions = {}): V1MemoryEventSource {
+    const dir = this.dirFor('memory', 'OOM notification');
+    return new V1MemoryEvents({ ...options, fs: this.o.fs, dir, syscalls: this.o.syscalls });
   }
 
   async pids(): Promise<number[]> {

@@ -21,11 +21,12 @@ import { SUPERVISOR_LEAF, type CgroupLayout } from '../detect.js';
 import { removeTree, subtreePids, waitUntilEmpty } from '../lifecycle.js';
 import { parseCpuMax, parseFlatKeyed } from '../parse.js';
 import { checkName, dirOf, pathsDown, resolveParent } from '../paths.js';
-import type { Cgroup, CgroupDriver, CgroupParentInfo, CgroupStats, CgroupStatsReader, PlannedWrite, Resources } from '../types.js';
+import type { Cgroup, CgroupDriver, CgroupParentInfo, CgroupStats, CgroupStatsReader, CgroupV2, MemoryEventOptions, PlannedWrite, Resources, V2MemoryEventSource } from '../types.js';
 import * as cpu from './cpu.js';
 import * as cpuset from './cpuset.js';
 import * as io from './io.js';
 import * as memory from './memory.js';
+import { V2MemoryEvents } from './memory-events.js';
 import * as pids from './pids.js';
 import { V2StatsReader } from './stats.js';
 
@@ -281,7 +282,8 @@ export class V2Driver implements CgroupDriver {
   }
 }
 
-class V2Cgroup implements Cgroup {
+class V2Cgroup implements CgroupV2 {
+  readonly mode = 'v2' as const;
   readonly procsFiles: readonly string[];
   readonly paths: Readonly<Record<string, string>>;
 
@@ -319,6 +321,10 @@ class V2Cgroup implements Cgroup {
   async oomKillCount(): Promise<number | undefined> {
     const text = await readOptional(this.o.fs, this.file('memory.events'));
     return text === undefined ? undefined : parseFlatKeyed(text, this.file('memory.events')).oom_kill;
+  }
+
+  memoryEvents(options: MemoryEventOptions = {}): V2MemoryEventSource {
+    return new V2MemoryEvents({ ...options, dir: this.dir });
   }
 
   async pids(): Promise<number[]> {
