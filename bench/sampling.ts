@@ -52,6 +52,8 @@ const FLOOR_SOURCE = path.join(REPO, 'bench', 'floor', 'sample-floor.c');
 const FLOOR_BIN = path.join(REPO, 'bench', '.cache', 'sample-floor');
 const TARGET_QUIET_RATIO = 1.25;
 const TARGET_EVERY_FILE_RATIO = 1.5;
+/** BENCH_CPU_PROF=DIR: the sampler-alone processes write V8 CPU profiles there (node --cpu-prof; it slows them) */
+const CPU_PROF_DIR = process.env.BENCH_CPU_PROF;
 
 interface Daemon {
   child: ChildProcess;
@@ -297,7 +299,13 @@ async function main(): Promise<void> {
     // daemon runs it (quiet containers read in full every 10 s), and reading every file of every
     // container every second (--sample-idle-interval 1s: what 500 busy containers cost).
     const samplerAlone = (idleIntervalMs?: number) =>
-      jsonOf<AloneResult>('sampler-alone', process.execPath, [path.join(REPO, 'dist', 'bench', 'sampler-alone.js'), root, String(SECONDS), ...(idleIntervalMs ? [String(idleIntervalMs)] : [])]);
+      jsonOf<AloneResult>('sampler-alone', process.execPath, [
+        ...(CPU_PROF_DIR ? ['--cpu-prof', '--cpu-prof-dir', CPU_PROF_DIR, '--cpu-prof-name', `sampler-alone-${idleIntervalMs ?? IDLE_MS}-${Date.now()}.cpuprofile`] : []),
+        path.join(REPO, 'dist', 'bench', 'sampler-alone.js'),
+        root,
+        String(SECONDS),
+        ...(idleIntervalMs ? [String(idleIntervalMs)] : []),
+      ]);
     // The floor: the same preads in C, over the files the sampler's readers read (as of now: the
     // containers are the same all along), in the same modes.
     const floorBin = buildFloor();
