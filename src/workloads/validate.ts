@@ -5,6 +5,7 @@
  * value as written there, and the Compose key in place of the `corral run` flag in the reason.
  */
 import { dockerFieldOf } from '../container/config/body.js';
+import { KEY_OF_FLAG } from '../container/config/fields.js';
 import { RunUsageError } from '../container/config/run-flags.js';
 import { type CorralError, InvalidArgumentError, InvalidParameterError, InvalidLimitError, UnsupportedError } from '../errors.js';
 import { WorkloadsFileError, type FileProblem, type Origin, type WorkloadService } from './parse.js';
@@ -12,22 +13,6 @@ import type { DesiredService } from './service.js';
 
 /** Docker's create validation of one body, throwing what create would throw (Supervisor.checkCreate, or runConfigFromBody). */
 export type CreateCheck = (body: Record<string, unknown>, name: string) => Promise<unknown> | unknown;
-
-/** The Compose key for each `corral run` flag a reason may mention. */
-const KEY_OF_FLAG: Record<string, string> = {
-  '--memory': 'mem_limit',
-  '--memory-swap': 'memswap_limit',
-  '--memory-reservation': 'mem_reservation',
-  '--cpus': 'cpus',
-  '--cpu-shares': 'cpu_shares',
-  '--cpuset-cpus': 'cpuset',
-  '--pids-limit': 'pids_limit',
-  '--volume': 'volumes',
-  '--hostname': 'hostname',
-  '--env': 'environment',
-  '--rootfs': 'rootfs',
-  '--cgroup-parent': 'cgroup_parent',
-};
 
 /** Where a refused field came from: the list item holding the refused value, else the field's key, else the service. */
 function originOf(svc: WorkloadService, field: string, value: string): Origin {

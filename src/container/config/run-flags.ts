@@ -15,7 +15,10 @@ import type { CpuLimits, CpusetLimits, IoDeviceLimit, IoLimits, Limit, MemoryLim
 import { CorralError, InvalidArgumentError } from '../../errors.js';
 import type { IsolationOptions, NetworkMode, VolumeMount } from '../../isolate/types.js';
 import { parseRestartFlag, type RestartPolicy } from '../restart-policy.js';
-import { formatSize, parseByteSize, SIZE_SYNTAX, tryParseByteSize } from './units.js';
+import { EXPECT, type RawRunOptions, RUN_FLAGS } from './fields.js';
+import { formatSize, parseByteSize, tryParseByteSize } from './units.js';
+
+export { EXPECT, type RawRunOptions } from './fields.js';
 
 /** What the flags are checked against; injected so that tests need no host. */
 export interface HostFacts {
@@ -81,124 +84,13 @@ export const CPUS_PERIOD = 100_000;
 const MAX_ID = 4_294_967_294; // uid_t/gid_t, without (uid_t)-1
 const MAX_CPUSET_NUMBER = 65_535;
 
-/** The raw option values, as commander collects them; validated by runConfigFromOptions. */
-export interface RawRunOptions {
-  rm?: boolean;
-  restart?: string;
-  /** -d: through the daemon, in the background (not part of RunConfig: the container is the same) */
-  detach?: boolean;
-  name?: string;
-  rootfs?: string;
-  cgroupParent?: string;
-  memory?: string;
-  memoryReservation?: string;
-  memorySwap?: string;
-  cpus?: string;
-  cpuPeriod?: string;
-  cpuQuota?: string;
-  cpuShares?: string;
-  cpusetCpus?: string;
-  cpusetMems?: string;
-  pidsLimit?: string;
-  blkioWeight?: string;
-  logOpt?: string[];
-  deviceReadBps?: string[];
-  deviceWriteBps?: string[];
-  deviceReadIops?: string[];
-  deviceWriteIops?: string[];
-  hostname?: string;
-  env?: string[];
-  workdir?: string;
-  user?: string;
-  volume?: string[];
-  readOnly?: boolean;
-  network?: string;
-  capAdd?: string[];
-  capDrop?: string[];
-}
-
-interface FlagSpec {
-  /** commander's flags: '-m, --memory <bytes>'; no value placeholder for a boolean */
-  flags: string;
-  description: string;
-  /** what the value may be (errors and help); absent for booleans */
-  expected?: string;
-  repeatable?: boolean;
-}
-
-export const EXPECT = {
-  name: 'a name matching [a-zA-Z0-9][a-zA-Z0-9_.-]+ (at least 2 characters)',
-  restart: 'no, always, unless-stopped or on-failure[:MAX]',
-  rootfs: 'an absolute path to an existing directory',
-  cgroupParent: 'a cgroup path such as corral or /corral/batch, without . or .. components',
-  memory: `${SIZE_SYNTAX}, at least 6MB, or 0 for no limit`,
-  memoryReservation: `${SIZE_SYNTAX}, at least 6MB and at most --memory, or 0 for none`,
-  memorySwap: `the memory+swap total: ${SIZE_SYNTAX}, at least --memory, or -1 for unlimited swap`,
-  cpus: 'a number of CPUs such as 0.5 or 2, from 0.01 to the number of CPUs available',
-  cpuPeriod: 'microseconds from 1000 (1ms) to 1000000 (1s), or 0 for the default',
-  cpuQuota: 'microseconds per period, at least 1000 (1ms), -1 for no limit, or 0 for the default',
-  cpuShares: 'a relative weight from 2 to 262144 (the default is 1024), or 0 for the default',
-  cpusetCpus: 'a list of CPUs such as 0-1,3',
-  cpusetMems: 'a list of memory nodes such as 0-1,3',
-  pidsLimit: 'a positive number of processes, or 0 or -1 for no limit',
-  blkioWeight: 'a weight from 10 to 1000, or 0 for the default',
-  logOpt: "max-size=SIZE (e.g. 10m) or max-file=N (N >= 1, with max-size), the json-file log driver's options",
-  deviceBps: `DEVICE:RATE such as /dev/sda:10m, RATE in bytes per second: ${SIZE_SYNTAX}, above 0`,
-  deviceIops: 'DEVICE:N such as /dev/sda:100, N a positive number of operations per second',
-  hostname: 'a hostname of at most 64 characters: dot-separated labels of letters, digits and hyphens, not starting or ending with a hyphen',
-  env: "KEY=VALUE, or KEY to copy the host's value (KEY not empty)",
-  workdir: 'an absolute path inside the container',
-  user: 'a numeric uid[:gid] from 0 to 4294967294, such as 1000 or 1000:1000',
-  volume: 'HOST:CONTAINER[:ro|rw] with absolute paths, HOST existing',
-  network: 'none or host',
-  cap: 'a capability name such as NET_RAW or cap_net_raw, or ALL',
-} as const;
-
-const FLAGS: readonly FlagSpec[] = [
-  { flags: '--rm', description: "remove the container's state when it exits" },
-  { flags: '-d, --detach', description: "run in the background through the daemon and print the container's id" },
-  { flags: '--name <name>', description: 'name the container', expected: EXPECT.name },
-  { flags: '--restart <policy>', description: 'restart policy when the container exits (through the daemon only): no, always, unless-stopped, on-failure[:MAX]', expected: EXPECT.restart },
-  { flags: '--log-opt <key=value>', description: 'json-file log rotation: max-size=SIZE, max-file=N', expected: EXPECT.logOpt, repeatable: true },
-  { flags: '--rootfs <dir>', description: "lower layer of the root file system (default: the host's system directories)", expected: EXPECT.rootfs },
-  { flags: '--cgroup-parent <path>', description: "parent cgroup of the container's cgroup", expected: EXPECT.cgroupParent },
-  { flags: '-m, --memory <bytes>', description: 'memory limit (memory.max)', expected: EXPECT.memory },
-  { flags: '--memory-reservation <bytes>', description: 'memory soft limit (memory.low)', expected: EXPECT.memoryReservation },
-  {
-    flags: '--memory-swap <bytes>',
-    description: 'memory plus swap limit; -1 for unlimited swap (default: as much swap as --memory)',
-    expected: EXPECT.memorySwap,
-  },
-  { flags: '--cpus <number>', description: 'number of CPUs (cpu.max quota per 100ms period)', expected: EXPECT.cpus },
-  { flags: '--cpu-period <usec>', description: 'CPU CFS period (cpu.max)', expected: EXPECT.cpuPeriod },
-  { flags: '--cpu-quota <usec>', description: 'CPU CFS quota (cpu.max)', expected: EXPECT.cpuQuota },
-  { flags: '--cpu-shares <shares>', description: 'CPU shares, relative weight (cpu.weight)', expected: EXPECT.cpuShares },
-  { flags: '--cpuset-cpus <list>', description: 'CPUs in which to allow execution', expected: EXPECT.cpusetCpus },
-  { flags: '--cpuset-mems <list>', description: 'memory nodes in which to allow execution', expected: EXPECT.cpusetMems },
-  { flags: '--pids-limit <n>', description: 'process limit (pids.max); -1 for unlimited', expected: EXPECT.pidsLimit },
-  { flags: '--blkio-weight <weight>', description: 'block IO relative weight, 10 to 1000 (io.weight)', expected: EXPECT.blkioWeight },
-  { flags: '--device-read-bps <device:rate>', description: 'limit read rate from a device (io.max rbps)', expected: EXPECT.deviceBps, repeatable: true },
-  { flags: '--device-write-bps <device:rate>', description: 'limit write rate to a device (io.max wbps)', expected: EXPECT.deviceBps, repeatable: true },
-  { flags: '--device-read-iops <device:n>', description: 'limit read operations per second from a device (io.max riops)', expected: EXPECT.deviceIops, repeatable: true },
-  { flags: '--device-write-iops <device:n>', description: 'limit write operations per second to a device (io.max wiops)', expected: EXPECT.deviceIops, repeatable: true },
-  { flags: '-h, --hostname <name>', description: 'container host name (default: the first 12 characters of the id)', expected: EXPECT.hostname },
-  { flags: '-e, --env <KEY=VALUE>', description: "set an environment variable; KEY alone copies the host's value", expected: EXPECT.env, repeatable: true },
-  { flags: '-w, --workdir <dir>', description: 'working directory inside the container (default: /)', expected: EXPECT.workdir },
-  { flags: '-u, --user <uid[:gid]>', description: 'numeric user and group (default: 0:0)', expected: EXPECT.user },
-  { flags: '-v, --volume <host:container[:ro|rw]>', description: 'bind mount a host path', expected: EXPECT.volume, repeatable: true },
-  { flags: '--read-only', description: "mount the container's root file system read-only" },
-  { flags: '--network <mode>', description: 'network: none (default) or host', expected: EXPECT.network },
-  { flags: '--cap-add <cap>', description: 'add a Linux capability', expected: EXPECT.cap, repeatable: true },
-  { flags: '--cap-drop <cap>', description: 'drop a Linux capability', expected: EXPECT.cap, repeatable: true },
-];
-
 function collect(value: string, previous: string[] | undefined): string[] {
   return [...(previous ?? []), value];
 }
 
 /** Declare the flags of `corral run` on `command` (for use by the CLI's own `run` subcommand too). */
 export function addRunOptions(command: Command): Command {
-  for (const spec of FLAGS) {
+  for (const spec of RUN_FLAGS) {
     const option = new Option(spec.flags, spec.repeatable ? `${spec.description} (repeatable)` : spec.description);
     if (spec.repeatable) option.argParser(collect);
     command.addOption(option);
@@ -257,7 +149,7 @@ function fromCommanderError(error: CommanderError): Error {
   if (error.code === 'commander.unknownOption') {
     const eq = quoted.indexOf('=');
     if (eq > 0) {
-      const known = FLAGS.find((spec) => longFlag(spec.flags) === quoted.slice(0, eq));
+      const known = RUN_FLAGS.find((spec) => longFlag(spec.flags) === quoted.slice(0, eq));
       if (known && known.expected === undefined) {
         return new RunUsageError(quoted.slice(0, eq), quoted.slice(eq + 1), `flag ${quoted.slice(0, eq)} takes no value: ${quoted}`);
       }
@@ -268,7 +160,7 @@ function fromCommanderError(error: CommanderError): Error {
   }
   if (error.code === 'commander.optionMissingArgument') {
     const flag = longFlag(quoted);
-    const spec = FLAGS.find((s) => longFlag(s.flags) === flag);
+    const spec = RUN_FLAGS.find((s) => longFlag(s.flags) === flag);
     return new RunUsageError(flag, '', `flag ${flag} needs a value: ${spec?.expected ?? 'see corral run --help'}`);
   }
   return new RunUsageError('corral run', '', error.message.replace(/^error: /, ''));
