@@ -42,7 +42,7 @@ import { resourcesFrom } from '../container/config/run-flags.js';
 import { formatBytesBinary } from '../container/format.js';
 import { mergeUpdate } from '../container/config/update.js';
 import { HOST_CONFIG_FIELDS } from '../container/config/fields.js';
-import { dockerFieldOf, obj, rawOptionsFromBody, runConfigFromBody } from '../container/config/body.js';
+import { dockerFieldOf, inputFromBody, obj, runConfigFromBody } from '../container/config/body.js';
 import { newContainerId } from '../container/ids.js';
 import { writeFileAtomic } from '../state/atomic.js';
 import { createContainer as createStored, launchFailure, oomKillMessage } from '../container/run.js';
@@ -600,11 +600,11 @@ export class Supervisor {
     await this.record(id);
     const stored = await this.stored(id);
     const merged = mergeUpdate(stored.hostConfig, body);
-    const { options } = rawOptionsFromBody({ HostConfig: merged.hostConfig }, undefined);
+    const input = inputFromBody({ HostConfig: merged.hostConfig }, undefined);
     let resources: Resources;
     let restartPolicy = stored.config.restartPolicy;
     try {
-      resources = resourcesFrom(options, await this.hostFacts());
+      resources = resourcesFrom(input, await this.hostFacts());
       if (merged.restartPolicy !== undefined) {
         restartPolicy = restartPolicyFromJson(merged.restartPolicy) ?? NO_RESTART;
         if (restartPolicy.name !== 'no' && stored.config.rm) {

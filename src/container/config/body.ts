@@ -1,16 +1,18 @@
 /**
- * Docker's create body (the Engine API's ContainerCreate: Config and HostConfig) as `corral run`'s
- * options, so that one set of parsing and validation rules decides for the CLI, the API and the
- * workloads file; a bad field is reported under its Docker name. Which body field is which flag,
- * and how its JSON value is read, is the registry's (fields.ts).
+ * Docker's create body (the Engine API's ContainerCreate: Config and HostConfig) read into the
+ * configuration `corral run`'s flags are read into (RunInput), so that one set of rules decides
+ * for the CLI, the API and the workloads file; a bad field is reported under its Docker name.
+ * Which body field is which flag, and how its JSON value is read, is the registry's (fields.ts);
+ * no value is turned into flag text to be parsed again.
  */
-import { FIELD_LIST, FIELD_OF_FLAG, type RawRunOptions, obj } from './fields.js';
-import { runConfigFromOptions, type HostFacts, type RunConfig } from './run-flags.js';
+import { FIELD_LIST, FIELD_OF_FLAG, type RunInput } from './fields.js';
+import { obj, type ReaderField } from './readers.js';
+import { runConfigFromInput, type HostFacts, type RunConfig } from './run-flags.js';
 
-export { logOptsFromJson, obj } from './fields.js';
+export { logOptsFromJson, obj } from './readers.js';
 
 /** The command: Entrypoint then Cmd, each a string or a list of strings (other items are ignored). */
-function commandFromBody(body: Record<string, unknown>): string[] {
+export function commandFromBody(body: Record<string, unknown>): string[] {
   const strings = (v: unknown) => (typeof v === 'string' ? [v] : Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : []);
   return [...strings(body.Entrypoint), ...strings(body.Cmd)];
 }
@@ -21,20 +23,18 @@ function valueAt(body: Record<string, unknown>, path: string): unknown {
 }
 
 /**
- * Docker's create body as `corral run`'s flags, so that the CLI's parsing and validation (and its
- * unit arithmetic) decide; the body's top-level field types were checked by the route already.
+ * Docker's create body (and the `name` query parameter) as a RunInput, field by field in the
+ * registry's order; a field of the wrong JSON type throws InvalidParameterError naming it. The
+ * body's top-level field types were checked by the route already.
  */
-export function rawOptionsFromBody(body: Record<string, unknown>, name: string | undefined): { options: RawRunOptions; command: string[] } {
-  const options: Record<string, unknown> = {};
+export function inputFromBody(body: Record<string, unknown>, name: string | undefined): RunInput {
+  const input: Record<string, unknown> = {};
   for (const f of FIELD_LIST) {
-    if (f.option === 'name') {
-      if (name !== undefined) options.name = name;
-    } else if (f.fromJson !== undefined && f.option !== undefined) {
-      const value = f.fromJson(valueAt(body, f.path!), f.path!);
-      if (value !== undefined) options[f.option] = value;
-    }
+    if (f.parse === undefined || f.path === undefined) continue;
+    const value = f.path === 'name' ? (name === undefined ? undefined : f.parse.text(name, f)) : f.parse.json(valueAt(body, f.path), f as ReaderField & { path: string });
+    if (value !== undefined) input[f.name] = value;
   }
-  return { options: options as RawRunOptions, command: commandFromBody(body) };
+  return input as RunInput;
 }
 
 /** The Docker field a `corral run` flag's value came from (FIELD_OF_FLAG), or the flag itself. */
@@ -45,9 +45,8 @@ export function dockerFieldOf(flag: string): string {
 /**
  * Docker's create body turned into a RunConfig and validated by `corral run`'s own rules (run-flags),
  * creating nothing: create uses it, and so does the workloads file (to check every service first).
- * Throws the InvalidArgumentError of the flag the bad field became (dockerFieldOf names the field).
+ * Throws the InvalidArgumentError of the flag the bad field stands for (dockerFieldOf names the field).
  */
 export function runConfigFromBody(body: Record<string, unknown>, name: string | undefined, facts: HostFacts): RunConfig {
-  const { options, command } = rawOptionsFromBody(body, name);
-  return runConfigFromOptions(options, command, facts);
+  return runConfigFromInput(inputFromBody(body, name), commandFromBody(body), facts);
 }

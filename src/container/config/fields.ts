@@ -1,8 +1,9 @@
 /**
  * The one registry of a container's configuration fields, as docker/cli's opts and moby's container
  * types are one description: each field with its `corral run` flag, its place in Docker's create
- * body, its workloads-file key(s), how a JSON value of the body is read, and what a value may be
- * (the "expected" wording of errors and help). The tables the rest of corral used to write again
+ * body, its workloads-file key(s), its readers (the flag's text and the body's JSON value read into
+ * the same typed value, readers.ts, with the flag's syntax as the formatter for messages), and what a
+ * value may be (the "expected" wording of errors and help). The tables the rest of corral used to write again
  * (commander's options, the body's field of a flag, the stored and updatable HostConfig fields, the
  * workloads file's keys) are derived from it below.
  *
@@ -10,11 +11,10 @@
  * fields is refused for the same one as before); lists shown to users keep their own order
  * (HELP_ORDER, UPDATE_ORDER, WORKLOADS_ORDER), each checked by a unit test to name every field once.
  */
-import { InvalidParameterError } from '../../errors.js';
-import { formatRestartPolicy, restartPolicyFromJson } from '../restart-policy.js';
+import { deviceRates, FLAG, INTEGER, LOG_OPTS, NANO_CPUS, type Readers, RESTART, SIZE, STRING, STRINGS, stringOr, SWAP } from './readers.js';
 import { SIZE_SYNTAX } from './units.js';
 
-/** The raw option values, as commander collects them (and as a body's fields are read); validated by runConfigFromOptions. */
+/** The raw option values, as commander collects them; read into a RunInput (inputFromOptions) and checked by runConfigFromInput. */
 export interface RawRunOptions {
   rm?: boolean;
   restart?: string;
@@ -95,9 +95,6 @@ export interface WorkloadsKey {
   what?: string;
 }
 
-/** A body value read into the raw option it stands for; undefined when it leaves the option unset. */
-type FromJson = (value: unknown, path: string) => string | string[] | boolean | undefined;
-
 export interface FieldSpec {
   /** what errors name: the long flag (`--memory`), or COMMAND for the command */
   flag: string;
@@ -113,8 +110,8 @@ export interface FieldSpec {
   repeatable?: boolean;
   /** the field of Docker's create body (`HostConfig.NanoCpus`, `Image`), or `name` (the query parameter); absent for client-only flags */
   path?: string;
-  /** the body's JSON value as the raw option (absent: the field is not read from the body's fields) */
-  fromJson?: FromJson;
+  /** how its value is read from the flag's text and from the body's JSON (readers.ts) */
+  parse?: Readers<unknown>;
   /** kept in hostconfig.json (for inspect, restarts and updates) */
   stored?: boolean;
   /** POST /containers/{id}/update can change it */
@@ -123,87 +120,23 @@ export interface FieldSpec {
   workloads?: readonly WorkloadsKey[];
 }
 
-// --- reading a body's JSON values (the route checked the top level's types; HostConfig's are checked here) ---
-
-/** A JSON value as an object, or an empty one when it is not an object. */
-export function obj(v: unknown): Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : {};
-}
-
-/** The strings of a string or a list (other items are ignored); undefined when there are none. */
-const jsonStrings: FromJson = (v) => {
-  const out = typeof v === 'string' ? [v] : Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : [];
-  return out.length ? out : undefined;
-};
-
-/** A string that is not empty (Docker's "not set" is ""). */
-const jsonText: FromJson = (v) => (typeof v === 'string' && v !== '' ? v : undefined);
-
-/** true, or unset. */
-const jsonTrue: FromJson = (v) => (v === true ? true : undefined);
-
-/** A number field as the flag's text; 0 (Docker's "unset") and absence give undefined. */
-const jsonInteger: FromJson = (v, path) => {
-  if (v === undefined || v === null) return undefined;
-  if (typeof v !== 'number' || !Number.isInteger(v)) throw new InvalidParameterError(`invalid ${path}: expected an integer`);
-  return v === 0 ? undefined : String(v);
-};
-
-/** NanoCpus as --cpus's decimal text, exactly (no floating point): 1500000000 -> "1.500000000". */
-const jsonNanoCpus: FromJson = (v, path) => {
-  const nano = jsonInteger(v, path) as string | undefined;
-  if (nano === undefined) return undefined;
-  return nano.startsWith('-') ? nano : `${nano.slice(0, -9) || '0'}.${nano.slice(-9).padStart(9, '0')}`;
-};
-
-/** Docker's ThrottleDevice list (`[{"Path": "/dev/sda", "Rate": 1048576}]`) as the flag's DEVICE:RATE values. */
-const jsonThrottleDevices: FromJson = (v, path) => {
-  if (v === undefined || v === null) return undefined;
-  if (!Array.isArray(v)) throw new InvalidParameterError(`invalid ${path}: expected a list of {"Path", "Rate"}`);
-  const out = v.map((d: unknown) => {
-    const { Path: p, Rate: rate } = obj(d);
-    if (typeof p !== 'string' || typeof rate !== 'number' || !Number.isInteger(rate)) throw new InvalidParameterError(`invalid ${path}: expected a list of {"Path": string, "Rate": integer}`);
-    return `${p}:${rate}`;
-  });
-  return out.length ? out : undefined;
-};
-
-/**
- * HostConfig.LogConfig as --log-opt values: json-file (or no Type) only, its Config a map of
- * strings (`{"max-size": "10m", "max-file": "3"}`), which run's flag parsing then validates.
- */
-export function logOptsFromJson(value: unknown): string[] {
-  if (value === undefined || value === null) return [];
-  const lc = obj(value);
-  if (typeof value !== 'object' || Array.isArray(value)) throw new InvalidParameterError('HostConfig.LogConfig: expected an object {"Type": "json-file", "Config": {...}}');
-  if (lc.Type !== undefined && lc.Type !== null && lc.Type !== '' && lc.Type !== 'json-file') {
-    throw new InvalidParameterError(`HostConfig.LogConfig.Type: logging driver ${JSON.stringify(lc.Type)} is not supported: corral writes json-file logs`);
-  }
-  const out: string[] = [];
-  for (const [k, v] of Object.entries(obj(lc.Config))) {
-    if (typeof v !== 'string') throw new InvalidParameterError(`HostConfig.LogConfig.Config.${k}: expected a string`);
-    out.push(`${k}=${v}`);
-  }
-  return out;
-}
-
 // --- the registry ------------------------------------------------------------------------------
 
 const size = (key: string): WorkloadsKey => ({ key, read: 'size' });
 
 /** Every field, in the order a create body is read. */
 export const FIELDS = {
-  name: { flag: '--name', flags: '--name <name>', option: 'name', description: 'name the container', expected: EXPECT.name, path: 'name' },
+  name: { flag: '--name', flags: '--name <name>', option: 'name', description: 'name the container', expected: EXPECT.name, path: 'name', parse: STRING },
   rm: {
     flag: '--rm',
     flags: '--rm',
     option: 'rm',
     description: "remove the container's state when it exits",
     path: 'HostConfig.AutoRemove',
-    fromJson: jsonTrue,
+    parse: FLAG,
     stored: true,
   },
-  detach: { flag: '--detach', flags: '-d, --detach', option: 'detach', description: "run in the background through the daemon and print the container's id" },
+  detach: { flag: '--detach', flags: '-d, --detach', option: 'detach', description: "run in the background through the daemon and print the container's id", parse: FLAG },
   rootfs: {
     flag: '--rootfs',
     flags: '--rootfs <dir>',
@@ -212,7 +145,7 @@ export const FIELDS = {
     expected: EXPECT.rootfs,
     path: 'Image',
     // "host" (or nothing) is the host's own directories
-    fromJson: (v) => (typeof v === 'string' && v !== '' && v !== 'host' ? v : undefined),
+    parse: stringOr('host'),
     workloads: [{ key: 'rootfs', read: 'directory', what: 'a directory' }],
   },
   hostname: {
@@ -222,7 +155,7 @@ export const FIELDS = {
     description: 'container host name (default: the first 12 characters of the id)',
     expected: EXPECT.hostname,
     path: 'Hostname',
-    fromJson: jsonText,
+    parse: STRING,
     workloads: [{ key: 'hostname', read: 'text', what: 'a hostname' }],
   },
   env: {
@@ -233,7 +166,7 @@ export const FIELDS = {
     expected: EXPECT.env,
     repeatable: true,
     path: 'Env',
-    fromJson: jsonStrings,
+    parse: STRINGS,
     workloads: [{ key: 'environment', read: 'environment' }],
   },
   workdir: {
@@ -243,7 +176,7 @@ export const FIELDS = {
     description: 'working directory inside the container (default: /)',
     expected: EXPECT.workdir,
     path: 'WorkingDir',
-    fromJson: jsonText,
+    parse: STRING,
   },
   user: {
     flag: '--user',
@@ -252,7 +185,7 @@ export const FIELDS = {
     description: 'numeric user and group (default: 0:0)',
     expected: EXPECT.user,
     path: 'User',
-    fromJson: jsonText,
+    parse: STRING,
   },
   memory: {
     flag: '--memory',
@@ -261,7 +194,7 @@ export const FIELDS = {
     description: 'memory limit (memory.max)',
     expected: EXPECT.memory,
     path: 'HostConfig.Memory',
-    fromJson: jsonInteger,
+    parse: SIZE,
     stored: true,
     updatable: true,
     workloads: [size('mem_limit'), size('deploy.resources.limits.memory')],
@@ -273,7 +206,7 @@ export const FIELDS = {
     description: 'memory plus swap limit; -1 for unlimited swap (default: as much swap as --memory)',
     expected: EXPECT.memorySwap,
     path: 'HostConfig.MemorySwap',
-    fromJson: jsonInteger,
+    parse: SWAP,
     stored: true,
     updatable: true,
     workloads: [size('memswap_limit')],
@@ -285,7 +218,7 @@ export const FIELDS = {
     description: 'memory soft limit (memory.low)',
     expected: EXPECT.memoryReservation,
     path: 'HostConfig.MemoryReservation',
-    fromJson: jsonInteger,
+    parse: SIZE,
     stored: true,
     updatable: true,
     workloads: [size('mem_reservation'), size('deploy.resources.reservations.memory')],
@@ -297,7 +230,7 @@ export const FIELDS = {
     description: 'number of CPUs (cpu.max quota per 100ms period)',
     expected: EXPECT.cpus,
     path: 'HostConfig.NanoCpus',
-    fromJson: jsonNanoCpus,
+    parse: NANO_CPUS,
     stored: true,
     updatable: true,
     workloads: [
@@ -312,7 +245,7 @@ export const FIELDS = {
     description: 'CPU CFS period (cpu.max)',
     expected: EXPECT.cpuPeriod,
     path: 'HostConfig.CpuPeriod',
-    fromJson: jsonInteger,
+    parse: INTEGER,
     stored: true,
     updatable: true,
   },
@@ -323,7 +256,7 @@ export const FIELDS = {
     description: 'CPU CFS quota (cpu.max)',
     expected: EXPECT.cpuQuota,
     path: 'HostConfig.CpuQuota',
-    fromJson: jsonInteger,
+    parse: INTEGER,
     stored: true,
     updatable: true,
   },
@@ -334,7 +267,7 @@ export const FIELDS = {
     description: 'CPU shares, relative weight (cpu.weight)',
     expected: EXPECT.cpuShares,
     path: 'HostConfig.CpuShares',
-    fromJson: jsonInteger,
+    parse: INTEGER,
     stored: true,
     updatable: true,
     workloads: [{ key: 'cpu_shares', read: 'integer', what: 'a relative weight such as 512 (the default is 1024)' }],
@@ -346,7 +279,7 @@ export const FIELDS = {
     description: 'CPUs in which to allow execution',
     expected: EXPECT.cpusetCpus,
     path: 'HostConfig.CpusetCpus',
-    fromJson: jsonText,
+    parse: STRING,
     stored: true,
     updatable: true,
     workloads: [{ key: 'cpuset', read: 'text', what: 'a list of CPUs such as 0-1,3' }],
@@ -358,7 +291,7 @@ export const FIELDS = {
     description: 'memory nodes in which to allow execution',
     expected: EXPECT.cpusetMems,
     path: 'HostConfig.CpusetMems',
-    fromJson: jsonText,
+    parse: STRING,
     stored: true,
     updatable: true,
   },
@@ -369,7 +302,7 @@ export const FIELDS = {
     description: 'process limit (pids.max); -1 for unlimited',
     expected: EXPECT.pidsLimit,
     path: 'HostConfig.PidsLimit',
-    fromJson: jsonInteger,
+    parse: INTEGER,
     stored: true,
     updatable: true,
     workloads: [
@@ -384,7 +317,7 @@ export const FIELDS = {
     description: 'block IO relative weight, 10 to 1000 (io.weight)',
     expected: EXPECT.blkioWeight,
     path: 'HostConfig.BlkioWeight',
-    fromJson: jsonInteger,
+    parse: INTEGER,
     stored: true,
     updatable: true,
   },
@@ -395,10 +328,7 @@ export const FIELDS = {
     description: 'restart policy when the container exits (through the daemon only): no, always, unless-stopped, on-failure[:MAX]',
     expected: EXPECT.restart,
     path: 'HostConfig.RestartPolicy',
-    fromJson: (v) => {
-      const policy = restartPolicyFromJson(v);
-      return policy !== undefined && policy.name !== 'no' ? formatRestartPolicy(policy) : undefined;
-    },
+    parse: RESTART,
     stored: true,
     workloads: [{ key: 'restart', read: 'restart' }],
   },
@@ -410,10 +340,7 @@ export const FIELDS = {
     expected: EXPECT.logOpt,
     repeatable: true,
     path: 'HostConfig.LogConfig',
-    fromJson: (v) => {
-      const opts = logOptsFromJson(v);
-      return opts.length ? opts : undefined;
-    },
+    parse: LOG_OPTS,
     stored: true,
   },
   deviceReadBps: {
@@ -424,7 +351,7 @@ export const FIELDS = {
     expected: EXPECT.deviceBps,
     repeatable: true,
     path: 'HostConfig.BlkioDeviceReadBps',
-    fromJson: jsonThrottleDevices,
+    parse: deviceRates(true),
     stored: true,
   },
   deviceWriteBps: {
@@ -435,7 +362,7 @@ export const FIELDS = {
     expected: EXPECT.deviceBps,
     repeatable: true,
     path: 'HostConfig.BlkioDeviceWriteBps',
-    fromJson: jsonThrottleDevices,
+    parse: deviceRates(true),
     stored: true,
   },
   deviceReadIops: {
@@ -446,7 +373,7 @@ export const FIELDS = {
     expected: EXPECT.deviceIops,
     repeatable: true,
     path: 'HostConfig.BlkioDeviceReadIOps',
-    fromJson: jsonThrottleDevices,
+    parse: deviceRates(false),
     stored: true,
   },
   deviceWriteIops: {
@@ -457,7 +384,7 @@ export const FIELDS = {
     expected: EXPECT.deviceIops,
     repeatable: true,
     path: 'HostConfig.BlkioDeviceWriteIOps',
-    fromJson: jsonThrottleDevices,
+    parse: deviceRates(false),
     stored: true,
   },
   volume: {
@@ -468,7 +395,7 @@ export const FIELDS = {
     expected: EXPECT.volume,
     repeatable: true,
     path: 'HostConfig.Binds',
-    fromJson: jsonStrings,
+    parse: STRINGS,
     stored: true,
     workloads: [{ key: 'volumes', read: 'volumes' }],
   },
@@ -478,7 +405,7 @@ export const FIELDS = {
     option: 'readOnly',
     description: "mount the container's root file system read-only",
     path: 'HostConfig.ReadonlyRootfs',
-    fromJson: jsonTrue,
+    parse: FLAG,
     stored: true,
   },
   network: {
@@ -489,7 +416,7 @@ export const FIELDS = {
     expected: EXPECT.network,
     path: 'HostConfig.NetworkMode',
     // "default" is Docker's name for the daemon's default (none, here)
-    fromJson: (v) => (typeof v === 'string' && v !== '' && v !== 'default' ? v : undefined),
+    parse: stringOr('default'),
     stored: true,
   },
   capAdd: {
@@ -500,7 +427,7 @@ export const FIELDS = {
     expected: EXPECT.cap,
     repeatable: true,
     path: 'HostConfig.CapAdd',
-    fromJson: jsonStrings,
+    parse: STRINGS,
     stored: true,
   },
   capDrop: {
@@ -511,7 +438,7 @@ export const FIELDS = {
     expected: EXPECT.cap,
     repeatable: true,
     path: 'HostConfig.CapDrop',
-    fromJson: jsonStrings,
+    parse: STRINGS,
     stored: true,
   },
   cgroupParent: {
@@ -521,7 +448,7 @@ export const FIELDS = {
     description: "parent cgroup of the container's cgroup",
     expected: EXPECT.cgroupParent,
     path: 'HostConfig.CgroupParent',
-    fromJson: jsonText,
+    parse: STRING,
     stored: true,
     workloads: [{ key: 'cgroup_parent', read: 'text', what: 'a cgroup path' }],
   },
@@ -637,4 +564,24 @@ export const SERVICE_KEYS: readonly ServiceKey[] = [
 /** The field a `corral run` flag (or COMMAND) names, if any. */
 export function fieldOfFlag(flag: string): (FieldSpec & { name: FieldName }) | undefined {
   return FIELD_LIST.find((f) => f.flag === flag);
+}
+
+// --- a configuration as read -------------------------------------------------------------------
+
+type ValueOf<F> = F extends { parse: Readers<infer T> } ? T : never;
+
+/**
+ * A container's configuration as read from flags or from a create body, before run's rules check it
+ * (run-flags.ts, runConfigFromInput): each field's value as its readers give it (readers.ts).
+ */
+export type RunInput = { -readonly [K in Exclude<FieldName, 'command' | 'detach'>]?: ValueOf<(typeof FIELDS)[K]> };
+
+/** commander's values as a RunInput. */
+export function inputFromOptions(options: RawRunOptions): RunInput {
+  const input: Record<string, unknown> = {};
+  for (const f of FIELD_LIST) {
+    const raw = f.option === undefined || f.name === 'detach' ? undefined : options[f.option];
+    if (raw !== undefined && f.parse !== undefined) input[f.name] = f.parse.text(raw, f);
+  }
+  return input as RunInput;
 }

@@ -14,11 +14,13 @@ import { formatCpuList, parseCpuList } from '../../cgroups/parse.js';
 import type { CpuLimits, CpusetLimits, IoDeviceLimit, IoLimits, Limit, MemoryLimits, Resources } from '../../cgroups/types.js';
 import { CorralError, InvalidArgumentError } from '../../errors.js';
 import type { IsolationOptions, NetworkMode, VolumeMount } from '../../isolate/types.js';
-import { parseRestartFlag, type RestartPolicy } from '../restart-policy.js';
-import { EXPECT, type RawRunOptions, RUN_FLAGS } from './fields.js';
-import { formatSize, parseByteSize, tryParseByteSize } from './units.js';
+import type { RestartPolicy } from '../restart-policy.js';
+import { EXPECT, inputFromOptions, type RawRunOptions, RUN_FLAGS, type RunInput } from './fields.js';
+import { type DeviceRate, type LogOpt, logOptOf, type Read, type Shown, take } from './readers.js';
+import { formatSize, tryParseByteSize } from './units.js';
 
-export { EXPECT, type RawRunOptions } from './fields.js';
+export { EXPECT, type RawRunOptions, type RunInput } from './fields.js';
+export { parseInteger, parseNanoCpus } from './readers.js';
 
 /** What the flags are checked against; injected so that tests need no host. */
 export interface HostFacts {
@@ -171,12 +173,14 @@ function fromCommanderError(error: CommanderError): Error {
  * with binary units, max-file at least 1 and only with max-size; any other key is refused.
  */
 export function parseLogOpts(values: readonly string[]): LogOptions {
+  return logOptionsOf(values.map(logOptOf));
+}
+
+/** parseLogOpts' rules over --log-opt's key=value pairs, from the flag or from the body's LogConfig. */
+function logOptionsOf(opts: readonly LogOpt[]): LogOptions {
   let maxSize: number | undefined;
   let maxFiles: number | undefined;
-  for (const value of values) {
-    const eq = value.indexOf('=');
-    const key = eq < 0 ? value : value.slice(0, eq);
-    const text = eq < 0 ? '' : value.slice(eq + 1);
+  for (const { key, value: text, text: value } of opts) {
     if (key === 'max-size') {
       const parsed = tryParseByteSize(text);
       if (!parsed.ok) throw new InvalidArgumentError('--log-opt', value, `${parsed.reason}; expected max-size=SIZE with a size such as 10m`);
@@ -195,17 +199,22 @@ export function parseLogOpts(values: readonly string[]): LogOptions {
 
 /** Validate commander's raw values and the command, and build the configuration. */
 export function runConfigFromOptions(options: RawRunOptions, command: string[], facts: HostFacts, id?: string): RunConfig {
+  return runConfigFromInput(inputFromOptions(options), command, facts, id);
+}
+
+/** Validate a configuration as read (from flags or a create body) and the command, and build the RunConfig. */
+export function runConfigFromInput(options: RunInput, command: string[], facts: HostFacts, id?: string): RunConfig {
   if (command.length === 0 || command[0] === '') {
     throw new RunUsageError('COMMAND', command[0] ?? '', 'corral run needs a command: corral run [flags] COMMAND [ARG...]');
   }
   const name = options.name === undefined ? undefined : parseName(options.name);
   const cgroupParent = options.cgroupParent === undefined ? undefined : parseCgroupParent(options.cgroupParent);
-  const restartPolicy = options.restart === undefined ? undefined : parseRestartFlag(options.restart);
+  const restartPolicy = options.restart === undefined ? undefined : take(options.restart);
   // docker/cli's rule: a container removed at its exit cannot be restarted
   if (restartPolicy !== undefined && restartPolicy.name !== 'no' && options.rm === true) {
-    throw new InvalidArgumentError('--restart', options.restart!, 'conflicting options: --restart and --rm (a container removed when it exits cannot be restarted)');
+    throw new InvalidArgumentError('--restart', options.restart!.text, 'conflicting options: --restart and --rm (a container removed when it exits cannot be restarted)');
   }
-  const log = options.logOpt === undefined || options.logOpt.length === 0 ? undefined : parseLogOpts(options.logOpt);
+  const log = options.logOpt === undefined || options.logOpt.length === 0 ? undefined : logOptionsOf(options.logOpt);
   const resources = resourcesFrom(options, facts);
   const isolation = isolationFrom(options, command, facts, id);
   return {
@@ -243,11 +252,11 @@ function parseCgroupParent(value: string): string {
  * The limits flags alone as Resources, validated as `corral run` validates them (the daemon's
  * update validates a container's new limits with this).
  */
-export function resourcesFrom(options: RawRunOptions, facts: HostFacts): Resources {
+export function resourcesFrom(options: RunInput, facts: HostFacts): Resources {
   const memory = memoryFrom(options);
   const cpu = cpuFrom(options, facts);
   const cpuset = cpusetFrom(options, facts);
-  const pids = options.pidsLimit === undefined ? undefined : { max: parsePidsLimit(options.pidsLimit) };
+  const pids = options.pidsLimit === undefined ? undefined : { max: checkPidsLimit(options.pidsLimit) };
   const io = ioFrom(options, facts);
   return {
     ...(cpu === undefined ? {} : { cpu }),
@@ -258,40 +267,35 @@ export function resourcesFrom(options: RawRunOptions, facts: HostFacts): Resourc
   };
 }
 
-export function parseInteger(value: string): number | undefined {
-  if (!/^-?\d+$/.test(value)) return undefined;
-  const n = Number(value);
-  return Number.isSafeInteger(n) ? n : undefined;
-}
-
-function memoryFrom(options: RawRunOptions): MemoryLimits | undefined {
+function memoryFrom(options: RunInput): MemoryLimits | undefined {
   const out: MemoryLimits = {};
   let memory: number | undefined;
   if (options.memory !== undefined) {
-    const bytes = parseByteSize('--memory', options.memory, EXPECT.memory);
+    const bytes = take(options.memory);
     if (bytes !== 0 && bytes < MIN_MEMORY) {
-      throw new InvalidArgumentError('--memory', options.memory, `the minimum memory limit allowed is 6MB (${MIN_MEMORY} bytes)`);
+      throw new InvalidArgumentError('--memory', options.memory.text, `the minimum memory limit allowed is 6MB (${MIN_MEMORY} bytes)`);
     }
     if (bytes !== 0) memory = out.max = bytes;
   }
   if (options.memoryReservation !== undefined) {
     const flag = '--memory-reservation';
-    const bytes = parseByteSize(flag, options.memoryReservation, EXPECT.memoryReservation);
+    const bytes = take(options.memoryReservation);
     if (bytes !== 0 && bytes < MIN_MEMORY) {
-      throw new InvalidArgumentError(flag, options.memoryReservation, `the minimum memory reservation allowed is 6MB (${MIN_MEMORY} bytes)`);
+      throw new InvalidArgumentError(flag, options.memoryReservation.text, `the minimum memory reservation allowed is 6MB (${MIN_MEMORY} bytes)`);
     }
     if (memory !== undefined && bytes > memory) {
-      throw new InvalidArgumentError(flag, options.memoryReservation, `the reservation cannot be above the memory limit --memory ${memory} (${formatSize(memory)})`);
+      throw new InvalidArgumentError(flag, options.memoryReservation.text, `the reservation cannot be above the memory limit --memory ${memory} (${formatSize(memory)})`);
     }
     if (bytes !== 0) out.low = bytes;
   }
   if (options.memorySwap !== undefined) {
     const flag = '--memory-swap';
-    const value = options.memorySwap;
-    if (value === '-1') {
+    const value = options.memorySwap.text;
+    const swap = take(options.memorySwap);
+    if (swap === 'unlimited') {
       out.swapMax = 'max';
     } else {
-      const total = parseByteSize(flag, value, EXPECT.memorySwap);
+      const total = swap;
       if (total !== 0) {
         if (memory === undefined) {
           throw new InvalidArgumentError(flag, value, 'set --memory too: --memory-swap is the memory+swap total and needs the memory limit (or use -1 for unlimited swap)');
@@ -308,39 +312,29 @@ function memoryFrom(options: RawRunOptions): MemoryLimits | undefined {
   return Object.keys(out).length === 0 ? undefined : out;
 }
 
-/** --cpus as billionths of a CPU (Docker's NanoCPUs), exactly; undefined when not a decimal of at most 9 places. */
-export function parseNanoCpus(value: string): number | undefined {
-  const match = /^(\d*)(?:\.(\d*))?$/.exec(value);
-  if (!match || !/\d/.test(value)) return undefined;
-  const whole = match[1] ?? '';
-  const fraction = (match[2] ?? '').replace(/0+$/, '');
-  if (fraction.length > 9 || whole.length > 6) return undefined;
-  return Number(whole === '' ? '0' : whole) * 1e9 + Number(fraction.padEnd(9, '0'));
-}
-
-function cpuFrom(options: RawRunOptions, facts: HostFacts): CpuLimits | undefined {
+function cpuFrom(options: RunInput, facts: HostFacts): CpuLimits | undefined {
   const out: CpuLimits = {};
   let period: number | undefined;
   let quota: Limit | undefined;
   if (options.cpuPeriod !== undefined) {
-    const n = parseInteger(options.cpuPeriod);
-    if (n === undefined || (n !== 0 && (n < 1000 || n > 1_000_000))) {
-      throw new InvalidArgumentError('--cpu-period', options.cpuPeriod, `expected ${EXPECT.cpuPeriod}`);
+    const n = options.cpuPeriod.value;
+    if (Number.isNaN(n) || (n !== 0 && (n < 1000 || n > 1_000_000))) {
+      throw new InvalidArgumentError('--cpu-period', options.cpuPeriod.text, `expected ${EXPECT.cpuPeriod}`);
     }
     if (n !== 0) period = n;
   }
   if (options.cpuQuota !== undefined) {
-    const n = parseInteger(options.cpuQuota);
-    if (n === undefined || (n !== 0 && n !== -1 && n < 1000)) {
-      throw new InvalidArgumentError('--cpu-quota', options.cpuQuota, `expected ${EXPECT.cpuQuota}`);
+    const n = options.cpuQuota.value;
+    if (Number.isNaN(n) || (n !== 0 && n !== -1 && n < 1000)) {
+      throw new InvalidArgumentError('--cpu-quota', options.cpuQuota.text, `expected ${EXPECT.cpuQuota}`);
     }
     if (n !== 0) quota = n === -1 ? 'max' : n;
   }
   if (options.cpus !== undefined) {
-    const value = options.cpus;
-    const nano = parseNanoCpus(value);
+    const value = options.cpus.text;
+    const nano = options.cpus.value;
     const available = facts.onlineCpus;
-    if (nano === undefined) {
+    if (Number.isNaN(nano)) {
       throw new InvalidArgumentError('--cpus', value, `expected a number of CPUs such as 0.5 or 2, from 0.01 to ${available}`);
     }
     if (period !== undefined) {
@@ -358,16 +352,16 @@ function cpuFrom(options: RawRunOptions, facts: HostFacts): CpuLimits | undefine
   if (quota !== undefined) out.quota = quota;
   if (period !== undefined) out.period = period;
   if (options.cpuShares !== undefined) {
-    const n = parseInteger(options.cpuShares);
-    if (n === undefined || (n !== 0 && (n < 2 || n > 262_144))) {
-      throw new InvalidArgumentError('--cpu-shares', options.cpuShares, `expected ${EXPECT.cpuShares}`);
+    const n = options.cpuShares.value;
+    if (Number.isNaN(n) || (n !== 0 && (n < 2 || n > 262_144))) {
+      throw new InvalidArgumentError('--cpu-shares', options.cpuShares.text, `expected ${EXPECT.cpuShares}`);
     }
     if (n !== 0) out.weight = cpuSharesToWeight(n);
   }
   return Object.keys(out).length === 0 ? undefined : out;
 }
 
-function cpusetFrom(options: RawRunOptions, facts: HostFacts): CpusetLimits | undefined {
+function cpusetFrom(options: RunInput, facts: HostFacts): CpusetLimits | undefined {
   const out: CpusetLimits = {};
   if (options.cpusetCpus !== undefined) {
     out.cpus = parseCpuset('--cpuset-cpus', options.cpusetCpus, facts.effectiveCpus, 'CPU', 'CPUs', EXPECT.cpusetCpus);
@@ -401,33 +395,33 @@ function parseCpuset(flag: string, value: string, effective: number[], one: stri
   return formatCpuList(requested);
 }
 
-function parsePidsLimit(value: string): Limit {
-  const n = parseInteger(value);
-  if (n === undefined || n < -1) throw new InvalidArgumentError('--pids-limit', value, `expected ${EXPECT.pidsLimit}`);
+function checkPidsLimit(read: Shown<number>): Limit {
+  const n = read.value;
+  if (Number.isNaN(n) || n < -1) throw new InvalidArgumentError('--pids-limit', read.text, `expected ${EXPECT.pidsLimit}`);
   return n <= 0 ? 'max' : n;
 }
 
 type IoField = 'rbps' | 'wbps' | 'riops' | 'wiops';
 
-function ioFrom(options: RawRunOptions, facts: HostFacts): IoLimits | undefined {
+function ioFrom(options: RunInput, facts: HostFacts): IoLimits | undefined {
   const out: IoLimits = {};
   if (options.blkioWeight !== undefined) {
-    const n = parseInteger(options.blkioWeight);
-    if (n === undefined || (n !== 0 && (n < 10 || n > 1000))) {
-      throw new InvalidArgumentError('--blkio-weight', options.blkioWeight, `expected ${EXPECT.blkioWeight}`);
+    const n = options.blkioWeight.value;
+    if (Number.isNaN(n) || (n !== 0 && (n < 10 || n > 1000))) {
+      throw new InvalidArgumentError('--blkio-weight', options.blkioWeight.text, `expected ${EXPECT.blkioWeight}`);
     }
     if (n !== 0) out.weight = blkioWeightToIoWeight(n);
   }
   const devices = new Map<string, IoDeviceLimit>();
-  const lists: [string, string[] | undefined, IoField][] = [
+  const lists: [string, Read<DeviceRate>[] | undefined, IoField][] = [
     ['--device-read-bps', options.deviceReadBps, 'rbps'],
     ['--device-write-bps', options.deviceWriteBps, 'wbps'],
     ['--device-read-iops', options.deviceReadIops, 'riops'],
     ['--device-write-iops', options.deviceWriteIops, 'wiops'],
   ];
   for (const [flag, values, field] of lists) {
-    for (const value of values ?? []) {
-      const { major, minor, rate } = parseDeviceRate(flag, value, field.endsWith('bps'), facts);
+    for (const read of values ?? []) {
+      const { major, minor, rate } = deviceRate(flag, read, facts);
       const key = `${major}:${minor}`;
       let entry = devices.get(key);
       if (entry === undefined) {
@@ -441,32 +435,18 @@ function ioFrom(options: RawRunOptions, facts: HostFacts): IoLimits | undefined 
   return Object.keys(out).length === 0 ? undefined : out;
 }
 
-function parseDeviceRate(flag: string, value: string, bytes: boolean, facts: HostFacts): { major: number; minor: number; rate: number } {
-  const expected = bytes ? EXPECT.deviceBps : EXPECT.deviceIops;
-  const parts = value.split(':');
-  const [path = '', rateText = ''] = parts;
-  if (parts.length !== 2 || path === '' || rateText === '') throw new InvalidArgumentError(flag, value, `expected ${expected}`);
-  if (!path.startsWith('/')) throw new InvalidArgumentError(flag, value, `the device must be an absolute path; expected ${expected}`);
-  let rate: number;
-  if (bytes) {
-    const parsed = tryParseByteSize(rateText);
-    if (!parsed.ok) throw new InvalidArgumentError(flag, value, `rate "${rateText}": ${parsed.reason}; expected ${expected}`);
-    rate = parsed.bytes;
-  } else {
-    const n = parseInteger(rateText);
-    if (n === undefined || n < 0) throw new InvalidArgumentError(flag, value, `rate "${rateText}": not a whole number; expected ${expected}`);
-    rate = n;
-  }
-  if (rate === 0) throw new InvalidArgumentError(flag, value, `the rate must be above 0; expected ${expected}`);
+/** A throttled device's numbers, from its path (which must be a block device), and its rate. */
+function deviceRate(flag: string, read: Read<DeviceRate>, facts: HostFacts): { major: number; minor: number; rate: number } {
+  const { path, rate } = take(read);
   const device = facts.deviceNumber(path);
-  if (device === undefined) throw new InvalidArgumentError(flag, value, `${path} is not a block device (or does not exist)`);
+  if (device === undefined) throw new InvalidArgumentError(flag, read.text, `${path} is not a block device (or does not exist)`);
   return { major: device.major, minor: device.minor, rate };
 }
 
 // ---------------------------------------------------------------------------------------------
 // isolation
 
-function isolationFrom(options: RawRunOptions, command: string[], facts: HostFacts, id: string | undefined): IsolationOptions {
+function isolationFrom(options: RunInput, command: string[], facts: HostFacts, id: string | undefined): IsolationOptions {
   const rootfs = options.rootfs === undefined ? undefined : parseRootfs(options.rootfs, facts);
   const hostname = options.hostname === undefined ? (id ?? '').slice(0, 12) : parseHostname(options.hostname);
   const env = buildEnv(options.env ?? [], hostname, facts);

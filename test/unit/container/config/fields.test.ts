@@ -14,7 +14,7 @@ import {
   WORKLOADS_ORDER,
   fieldOfFlag,
 } from '../../../../src/container/config/fields.js';
-import { rawOptionsFromBody } from '../../../../src/container/config/body.js';
+import { inputFromBody } from '../../../../src/container/config/body.js';
 import { UPDATE_BODY_SCHEMA } from '../../../../src/api/update.js';
 
 const sorted = (xs: readonly string[]) => [...xs].sort();
@@ -161,7 +161,7 @@ test('fields: fieldOfFlag finds a field by the flag errors name', () => {
 });
 
 test('fields: each body field is read by its JSON parser', () => {
-  const { options } = rawOptionsFromBody(
+  const input = inputFromBody(
     {
       Image: 'host',
       Hostname: '',
@@ -179,8 +179,15 @@ test('fields: each body field is read by its JSON parser', () => {
     },
     'web',
   );
-  // Docker's zero values ("", 0, "host", "default", false, Name "no") leave the flag unset
-  assert.deepEqual(options, { name: 'web', rm: true, env: ['A=1'], cpus: '1.500000000', cpuShares: '512', deviceReadIops: ['/dev/sda:5'] });
-  assert.equal(rawOptionsFromBody({ HostConfig: { NanoCpus: 5 } }, undefined).options.cpus, '0.000000005');
-  assert.throws(() => rawOptionsFromBody({ HostConfig: { PidsLimit: '5' } }, undefined), /^InvalidParameterError: invalid HostConfig\.PidsLimit: expected an integer$/);
+  // Docker's zero values ("", 0, "host", "default", false, Name "no") leave the field unset
+  assert.deepEqual(input, {
+    name: 'web',
+    rm: true,
+    env: ['A=1'],
+    cpus: { flag: '--cpus', text: '1.500000000', value: 1_500_000_000 },
+    cpuShares: { flag: '--cpu-shares', text: '512', value: 512 },
+    deviceReadIops: [{ flag: '--device-read-iops', text: '/dev/sda:5', value: { path: '/dev/sda', rate: 5 } }],
+  });
+  assert.deepEqual(inputFromBody({ HostConfig: { NanoCpus: 5 } }, undefined).cpus, { flag: '--cpus', text: '0.000000005', value: 5 });
+  assert.throws(() => inputFromBody({ HostConfig: { PidsLimit: '5' } }, undefined), /^InvalidParameterError: invalid HostConfig\.PidsLimit: expected an integer$/);
 });
