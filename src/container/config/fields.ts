@@ -50,6 +50,17 @@ export interface RawRunOptions {
   capDrop?: string[];
 }
 
+/** How a reason names the flags it mentions (errors.ts's Reason). */
+type NameOf = (flag: string) => string;
+
+/** What a value may be, where the wording mentions another flag: named by the caller (the workloads file names keys). */
+export const EXPECT_NAMING = {
+  memoryReservation: (n: NameOf) => `${SIZE_SYNTAX}, at least 6MB and at most ${n('--memory')}, or 0 for none`,
+  memorySwap: (n: NameOf) => `the memory+swap total: ${SIZE_SYNTAX}, at least ${n('--memory')}, or -1 for unlimited swap`,
+} as const;
+
+const byFlag: NameOf = (flag) => flag;
+
 /** What a value may be: the wording of "expected …" in errors, and of help. */
 export const EXPECT = {
   name: 'a name matching [a-zA-Z0-9][a-zA-Z0-9_.-]+ (at least 2 characters)',
@@ -57,8 +68,8 @@ export const EXPECT = {
   rootfs: 'an absolute path to an existing directory',
   cgroupParent: 'a cgroup path such as corral or /corral/batch, without . or .. components',
   memory: `${SIZE_SYNTAX}, at least 6MB, or 0 for no limit`,
-  memoryReservation: `${SIZE_SYNTAX}, at least 6MB and at most --memory, or 0 for none`,
-  memorySwap: `the memory+swap total: ${SIZE_SYNTAX}, at least --memory, or -1 for unlimited swap`,
+  memoryReservation: EXPECT_NAMING.memoryReservation(byFlag),
+  memorySwap: EXPECT_NAMING.memorySwap(byFlag),
   cpus: 'a number of CPUs such as 0.5 or 2, from 0.01 to the number of CPUs available',
   cpuPeriod: 'microseconds from 1000 (1ms) to 1000000 (1s), or 0 for the default',
   cpuQuota: 'microseconds per period, at least 1000 (1ms), -1 for no limit, or 0 for the default',
@@ -106,6 +117,8 @@ export interface FieldSpec {
   description?: string;
   /** what the value may be (errors and help); absent for booleans */
   expected?: string;
+  /** `expected` when it mentions other flags, for the reasons of refusals (named by the caller) */
+  expectedNaming?: (nameOf: NameOf) => string;
   /** the flag may be given more than once (a list) */
   repeatable?: boolean;
   /** the field of Docker's create body (`HostConfig.NanoCpus`, `Image`), or `name` (the query parameter); absent for client-only flags */
@@ -205,6 +218,7 @@ export const FIELDS = {
     option: 'memorySwap',
     description: 'memory plus swap limit; -1 for unlimited swap (default: as much swap as --memory)',
     expected: EXPECT.memorySwap,
+    expectedNaming: EXPECT_NAMING.memorySwap,
     path: 'HostConfig.MemorySwap',
     parse: SWAP,
     stored: true,
@@ -217,6 +231,7 @@ export const FIELDS = {
     option: 'memoryReservation',
     description: 'memory soft limit (memory.low)',
     expected: EXPECT.memoryReservation,
+    expectedNaming: EXPECT_NAMING.memoryReservation,
     path: 'HostConfig.MemoryReservation',
     parse: SIZE,
     stored: true,
@@ -542,11 +557,6 @@ export const HOST_CONFIG_FIELDS: readonly string[] = FIELD_LIST.filter((f) => f.
 
 /** The HostConfig fields an update can change, in the order errors list them. */
 export const UPDATABLE_FIELDS: readonly string[] = UPDATE_ORDER.map((n) => hostConfigName(field(n).path!));
-
-/** The workloads file's (first) key for each `corral run` flag with one, for reasons that mention the flag. */
-export const KEY_OF_FLAG: Readonly<Record<string, string>> = Object.fromEntries(
-  FIELD_LIST.filter((f) => f.workloads !== undefined && f.flag.startsWith('--')).map((f) => [f.flag, f.workloads![0]!.key]),
-);
 
 /** One key of a service in the workloads file: the body field it sets and how its value is read. */
 export interface ServiceKey extends WorkloadsKey {

@@ -11,7 +11,7 @@
  */
 import { InvalidArgumentError, InvalidParameterError } from '../../errors.js';
 import { formatRestartPolicy, parseRestartFlag, type RestartPolicy, restartPolicyFromJson } from '../restart-policy.js';
-import { parseByteSize, tryParseByteSize } from './units.js';
+import { SIZE_SYNTAX, tryParseByteSize } from './units.js';
 
 /** A value with the text errors show for it. */
 export interface Shown<T> {
@@ -33,6 +33,8 @@ export function take<T>(read: Read<T>): T {
 export interface ReaderField {
   flag: string;
   expected?: string;
+  /** `expected` when it mentions other flags */
+  expectedNaming?: (nameOf: (flag: string) => string) => string;
   path?: string;
 }
 
@@ -119,7 +121,14 @@ export const FLAG: Readers<boolean> = {
 
 /** A size in bytes: the flag's size syntax, or the body's integer. */
 export const SIZE: Readers<Read<number>> = {
-  text: (raw, f) => defer(f.flag, raw as string, () => parseByteSize(f.flag, raw as string, f.expected)),
+  text: (raw, f) => {
+    const text = raw as string;
+    const parsed = tryParseByteSize(text);
+    if (parsed.ok) return { flag: f.flag, text, value: parsed.bytes };
+    const { expectedNaming: naming, expected = SIZE_SYNTAX } = f;
+    const reason = naming === undefined ? `${parsed.reason}; expected ${expected}` : (n: (flag: string) => string) => `${parsed.reason}; expected ${naming(n)}`;
+    return { flag: f.flag, text, error: new InvalidArgumentError(f.flag, text, reason) };
+  },
   json: (v, f) => {
     const n = jsonInteger(v, f.path);
     if (n === undefined) return undefined;

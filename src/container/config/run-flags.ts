@@ -212,7 +212,7 @@ export function runConfigFromInput(options: RunInput, command: string[], facts: 
   const restartPolicy = options.restart === undefined ? undefined : take(options.restart);
   // docker/cli's rule: a container removed at its exit cannot be restarted
   if (restartPolicy !== undefined && restartPolicy.name !== 'no' && options.rm === true) {
-    throw new InvalidArgumentError('--restart', options.restart!.text, 'conflicting options: --restart and --rm (a container removed when it exits cannot be restarted)');
+    throw new InvalidArgumentError('--restart', options.restart!.text, (n) => `conflicting options: ${n('--restart')} and ${n('--rm')} (a container removed when it exits cannot be restarted)`);
   }
   const log = options.logOpt === undefined || options.logOpt.length === 0 ? undefined : logOptionsOf(options.logOpt);
   const resources = resourcesFrom(options, facts);
@@ -284,7 +284,7 @@ function memoryFrom(options: RunInput): MemoryLimits | undefined {
       throw new InvalidArgumentError(flag, options.memoryReservation.text, `the minimum memory reservation allowed is 6MB (${MIN_MEMORY} bytes)`);
     }
     if (memory !== undefined && bytes > memory) {
-      throw new InvalidArgumentError(flag, options.memoryReservation.text, `the reservation cannot be above the memory limit --memory ${memory} (${formatSize(memory)})`);
+      throw new InvalidArgumentError(flag, options.memoryReservation.text, (n) => `the reservation cannot be above the memory limit ${n('--memory')} ${memory} (${formatSize(memory)})`);
     }
     if (bytes !== 0) out.low = bytes;
   }
@@ -298,10 +298,10 @@ function memoryFrom(options: RunInput): MemoryLimits | undefined {
       const total = swap;
       if (total !== 0) {
         if (memory === undefined) {
-          throw new InvalidArgumentError(flag, value, 'set --memory too: --memory-swap is the memory+swap total and needs the memory limit (or use -1 for unlimited swap)');
+          throw new InvalidArgumentError(flag, value, (n) => `set ${n('--memory')} too: ${n('--memory-swap')} is the memory+swap total and needs the memory limit (or use -1 for unlimited swap)`);
         }
         if (total < memory) {
-          throw new InvalidArgumentError(flag, value, `the memory+swap total must be at least the memory limit --memory ${memory} (${formatSize(memory)}), or -1 for unlimited swap`);
+          throw new InvalidArgumentError(flag, value, (n) => `the memory+swap total must be at least the memory limit ${n('--memory')} ${memory} (${formatSize(memory)}), or -1 for unlimited swap`);
         }
         out.swapMax = total - memory;
       }
@@ -338,10 +338,10 @@ function cpuFrom(options: RunInput, facts: HostFacts): CpuLimits | undefined {
       throw new InvalidArgumentError('--cpus', value, `expected a number of CPUs such as 0.5 or 2, from 0.01 to ${available}`);
     }
     if (period !== undefined) {
-      throw new InvalidArgumentError('--cpus', value, 'conflicting options: --cpus and --cpu-period cannot both be set');
+      throw new InvalidArgumentError('--cpus', value, (n) => `conflicting options: ${n('--cpus')} and ${n('--cpu-period')} cannot both be set`);
     }
     if (quota !== undefined) {
-      throw new InvalidArgumentError('--cpus', value, 'conflicting options: --cpus and --cpu-quota cannot both be set');
+      throw new InvalidArgumentError('--cpus', value, (n) => `conflicting options: ${n('--cpus')} and ${n('--cpu-quota')} cannot both be set`);
     }
     if (nano < 10_000_000 || nano > available * 1e9) {
       throw new InvalidArgumentError('--cpus', value, `the range of CPUs is from 0.01 to ${available}.00, as there ${available === 1 ? 'is only 1 CPU' : `are only ${available} CPUs`} available`);

@@ -6,7 +6,6 @@ import {
   FIELDS,
   HELP_ORDER,
   HOST_CONFIG_FIELDS,
-  KEY_OF_FLAG,
   RUN_FLAGS,
   SERVICE_KEYS,
   UPDATABLE_FIELDS,
@@ -112,22 +111,6 @@ test('fields: the derived tables are the ones corral had written out', () => {
   // update's list, in the order its 400 names them
   assert.deepEqual(UPDATABLE_FIELDS, ['Memory', 'MemorySwap', 'MemoryReservation', 'NanoCpus', 'CpuShares', 'CpuPeriod', 'CpuQuota', 'CpusetCpus', 'CpusetMems', 'PidsLimit', 'BlkioWeight']);
   for (const f of UPDATABLE_FIELDS) assert.ok(f in UPDATE_BODY_SCHEMA, `${f} is a field of Docker's UpdateConfig`);
-  // workloads/validate.ts's KEY_OF_FLAG, plus restart (whose values the file's parser checks itself)
-  assert.deepEqual(KEY_OF_FLAG, {
-    '--rootfs': 'rootfs',
-    '--hostname': 'hostname',
-    '--env': 'environment',
-    '--memory': 'mem_limit',
-    '--memory-swap': 'memswap_limit',
-    '--memory-reservation': 'mem_reservation',
-    '--cpus': 'cpus',
-    '--cpu-shares': 'cpu_shares',
-    '--cpuset-cpus': 'cpuset',
-    '--pids-limit': 'pids_limit',
-    '--restart': 'restart',
-    '--volume': 'volumes',
-    '--cgroup-parent': 'cgroup_parent',
-  });
   // workloads/parse.ts's SERVICE_FIELDS: each key and the body field it sets
   assert.deepEqual(
     SERVICE_KEYS.map((k) => `${k.key} -> ${k.path}`),

@@ -77,3 +77,17 @@ test('readers: a refusal is kept until the value is taken, naming the flag and i
   const read = FIELDS.memory.parse.text('12q', FIELDS.memory);
   assert.throws(() => take(read), /^InvalidArgumentError: invalid value "12q" for --memory: unknown unit "q"; expected /);
 });
+
+test("readers: a reason mentioning another flag reads with flags by default, and in the caller's names on request", async () => {
+  const { InvalidArgumentError } = await import('../../../../src/errors.js');
+  const err = new InvalidArgumentError('--memory-swap', '1g', (n) => `set ${n('--memory')} too`);
+  assert.equal(err.message, 'invalid value "1g" for --memory-swap: set --memory too');
+  assert.equal(
+    err.reasonNaming((f) => f.slice(2).toUpperCase()),
+    'set MEMORY too',
+  );
+  assert.equal(
+    new InvalidArgumentError('--cpus', 'x', 'plain').reasonNaming(() => 'no'),
+    'plain',
+  );
+});
