@@ -12,14 +12,28 @@ export class CorralError extends Error {
   }
 }
 
+/**
+ * Why a value is refused. A reason that mentions other flags ("at most --memory") is a function of
+ * how to name a flag, so that each caller names them in its own terms: the CLI and the API by the
+ * flag, the workloads file by its key.
+ */
+export type Reason = string | ((nameOf: (flag: string) => string) => string);
+
 /** A user-supplied value (flag, field, file) is not acceptable. `flag` names it as the user wrote it. */
 export class InvalidArgumentError extends CorralError {
   readonly flag: string;
   readonly value: string;
-  constructor(flag: string, value: string, expected: string) {
-    super('EINVALIDARG', `invalid value "${value}" for ${flag}: ${expected}`);
+  readonly reason: Reason;
+  constructor(flag: string, value: string, reason: Reason) {
+    super('EINVALIDARG', `invalid value "${value}" for ${flag}: ${typeof reason === 'string' ? reason : reason((f) => f)}`);
     this.flag = flag;
     this.value = value;
+    this.reason = reason;
+  }
+
+  /** The reason (without "invalid value … for …"), each flag it mentions named by `nameOf`. */
+  reasonNaming(nameOf: (flag: string) => string): string {
+    return typeof this.reason === 'string' ? this.reason : this.reason(nameOf);
   }
 }
 

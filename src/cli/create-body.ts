@@ -1,7 +1,8 @@
 /**
  * `corral run`'s flags as Docker's create body (POST /containers/create), the inverse of the
- * daemon's rawOptionsFromBody: the daemon turns the body back into the same flags and validates them
- * with the same parser, so a container made through the daemon is the one `corral run` would make.
+ * daemon's inputFromBody: the daemon reads the body into the configuration the flags are read into
+ * and checks it with the same rules, so a container made through the daemon is the one `corral run`
+ * would make.
  * The flags were validated already (parseRunCommandLine), so the unit parsing here cannot fail;
  * `-e KEY` is resolved here, from this process's environment, as Docker's CLI does.
  */

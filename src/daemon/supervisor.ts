@@ -41,7 +41,8 @@ import { quarantineUnparsable } from '../state/quarantine.js';
 import { resourcesFrom } from '../container/config/run-flags.js';
 import { formatBytesBinary } from '../container/format.js';
 import { mergeUpdate } from '../container/config/update.js';
-import { dockerFieldOf, obj, rawOptionsFromBody, runConfigFromBody } from '../container/config/body.js';
+import { HOST_CONFIG_FIELDS } from '../container/config/fields.js';
+import { dockerFieldOf, inputFromBody, obj, runConfigFromBody } from '../container/config/body.js';
 import { newContainerId } from '../container/ids.js';
 import { writeFileAtomic } from '../state/atomic.js';
 import { createContainer as createStored, launchFailure, oomKillMessage } from '../container/run.js';
@@ -599,11 +600,11 @@ export class Supervisor {
     await this.record(id);
     const stored = await this.stored(id);
     const merged = mergeUpdate(stored.hostConfig, body);
-    const { options } = rawOptionsFromBody({ HostConfig: merged.hostConfig }, undefined);
+    const input = inputFromBody({ HostConfig: merged.hostConfig }, undefined);
     let resources: Resources;
     let restartPolicy = stored.config.restartPolicy;
     try {
-      resources = resourcesFrom(options, await this.hostFacts());
+      resources = resourcesFrom(input, await this.hostFacts());
       if (merged.restartPolicy !== undefined) {
         restartPolicy = restartPolicyFromJson(merged.restartPolicy) ?? NO_RESTART;
         if (restartPolicy.name !== 'no' && stored.config.rm) {
@@ -831,31 +832,3 @@ function memoryBusy(id: string, max: number, used: number | undefined, file: str
     `cannot update container ${id.slice(0, 12)}: the memory limit ${formatBytesBinary(max)} is below what the container uses now${usage} and the kernel could not reclaim enough (${file}: EBUSY)`,
   );
 }
-
-/** The HostConfig fields kept for inspect. */
-const HOST_CONFIG_FIELDS = [
-  'Memory',
-  'MemorySwap',
-  'MemoryReservation',
-  'NanoCpus',
-  'CpuPeriod',
-  'CpuQuota',
-  'CpuShares',
-  'CpusetCpus',
-  'CpusetMems',
-  'PidsLimit',
-  'BlkioWeight',
-  'BlkioDeviceReadBps',
-  'BlkioDeviceWriteBps',
-  'BlkioDeviceReadIOps',
-  'BlkioDeviceWriteIOps',
-  'Binds',
-  'ReadonlyRootfs',
-  'NetworkMode',
-  'CapAdd',
-  'CapDrop',
-  'AutoRemove',
-  'CgroupParent',
-  'RestartPolicy',
-  'LogConfig',
-];

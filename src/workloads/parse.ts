@@ -28,6 +28,7 @@
 import path from 'node:path';
 import { isAlias, isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node, type Pair, type YAMLMap } from 'yaml';
 import { CorralError } from '../errors.js';
+import { SERVICE_KEYS, type ServiceKey, type WorkloadsRead } from '../container/config/fields.js';
 import { SIZE_SYNTAX, tryParseByteSize } from '../container/config/units.js';
 import { splitShellWords } from './shellwords.js';
 
@@ -300,11 +301,6 @@ function cpusField(node: Node | null, at: Origin, svc: ServiceBuilder): void {
   if (nano !== undefined) svc.set('HostConfig.NanoCpus', nano, at);
 }
 
-function pidsField(node: Node | null, at: Origin, svc: ServiceBuilder): void {
-  const n = svc.reader.integer(node, at, 'a number of processes, or -1 for no limit');
-  if (n !== undefined) svc.set('HostConfig.PidsLimit', n, at);
-}
-
 function command(node: Node | null, at: Origin, svc: ServiceBuilder): void {
   const r = svc.reader;
   if (node && isScalar(node) && typeof node.value === 'string') {
@@ -431,31 +427,41 @@ function section(handlers: Record<string, Handler>): Handler {
   };
 }
 
-const SERVICE_FIELDS: Record<string, Handler> = {
-  command,
-  rootfs: stringField('Image', 'a directory', (s, r) => (s === 'host' ? 'host' : r.resolveHostPath(s))),
-  environment,
-  volumes,
-  hostname: stringField('Hostname', 'a hostname'),
-  restart,
-  mem_limit: sizeField('HostConfig.Memory'),
-  memswap_limit: sizeField('HostConfig.MemorySwap'),
-  mem_reservation: sizeField('HostConfig.MemoryReservation'),
-  cpus: cpusField,
-  cpu_shares: (node, at, svc) => {
-    const n = svc.reader.integer(node, at, 'a relative weight such as 512 (the default is 1024)');
-    if (n !== undefined) svc.set('HostConfig.CpuShares', n, at);
+/** The reader of each kind of value (the registry, fields.ts, says which key is read how, into which body field). */
+const READERS: Record<WorkloadsRead, (k: ServiceKey) => Handler> = {
+  command: () => command,
+  environment: () => environment,
+  volumes: () => volumes,
+  restart: () => restart,
+  size: (k) => sizeField(k.path),
+  cpus: () => cpusField,
+  integer: (k) => (node, at, svc) => {
+    const n = svc.reader.integer(node, at, k.what!);
+    if (n !== undefined) svc.set(k.path, n, at);
   },
-  cpuset: stringField('HostConfig.CpusetCpus', 'a list of CPUs such as 0-1,3'),
-  pids_limit: pidsField,
-  cgroup_parent: stringField('HostConfig.CgroupParent', 'a cgroup path'),
-  deploy: section({
-    resources: section({
-      limits: section({ cpus: cpusField, memory: sizeField('HostConfig.Memory'), pids: pidsField }),
-      reservations: section({ memory: sizeField('HostConfig.MemoryReservation') }),
-    }),
-  }),
+  text: (k) => stringField(k.path, k.what!),
+  directory: (k) => stringField(k.path, k.what!, (s, r) => (s === 'host' ? 'host' : r.resolveHostPath(s))),
 };
+
+/** A mapping of handlers from dotted keys (`deploy.resources.limits.cpus`): nested sections for the dots. */
+function handlersOf(keys: readonly { key: string; handler: Handler }[]): Record<string, Handler> {
+  const out: Record<string, Handler> = {};
+  const nested = new Map<string, { key: string; handler: Handler }[]>();
+  for (const { key, handler } of keys) {
+    const dot = key.indexOf('.');
+    if (dot < 0) out[key] = handler;
+    else {
+      const head = key.slice(0, dot);
+      if (!nested.has(head)) nested.set(head, []);
+      nested.get(head)!.push({ key: key.slice(dot + 1), handler });
+    }
+  }
+  for (const [head, inner] of nested) out[head] = section(handlersOf(inner));
+  return out;
+}
+
+/** A service's keys, each with its handler, from the registry. */
+const SERVICE_FIELDS: Record<string, Handler> = handlersOf(SERVICE_KEYS.map((k) => ({ key: k.key, handler: READERS[k.read](k) })));
 
 function readService(r: Reader, name: string, node: Node | null, at: Origin): WorkloadService | undefined {
   const before = r.problems.length;

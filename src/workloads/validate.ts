@@ -2,9 +2,11 @@
  * Every service of a workloads file checked by the daemon's own create validation (run-flags, then
  * the cgroup driver's plan) before anything is reconciled, creating nothing. A refusal is turned
  * back into the file's terms: the position of the key the refused Docker field came from, the
- * value as written there, and the Compose key in place of the `corral run` flag in the reason.
+ * value as written there, and the Compose key in place of each `corral run` flag the reason names
+ * (the registry, fields.ts, knows each field's key; the reason names flags through InvalidArgumentError's Reason).
  */
 import { dockerFieldOf } from '../container/config/body.js';
+import { fieldOfFlag } from '../container/config/fields.js';
 import { RunUsageError } from '../container/config/run-flags.js';
 import { type CorralError, InvalidArgumentError, InvalidParameterError, InvalidLimitError, UnsupportedError } from '../errors.js';
 import { WorkloadsFileError, type FileProblem, type Origin, type WorkloadService } from './parse.js';
@@ -12,22 +14,6 @@ import type { DesiredService } from './service.js';
 
 /** Docker's create validation of one body, throwing what create would throw (Supervisor.checkCreate, or runConfigFromBody). */
 export type CreateCheck = (body: Record<string, unknown>, name: string) => Promise<unknown> | unknown;
-
-/** The Compose key for each `corral run` flag a reason may mention. */
-const KEY_OF_FLAG: Record<string, string> = {
-  '--memory': 'mem_limit',
-  '--memory-swap': 'memswap_limit',
-  '--memory-reservation': 'mem_reservation',
-  '--cpus': 'cpus',
-  '--cpu-shares': 'cpu_shares',
-  '--cpuset-cpus': 'cpuset',
-  '--pids-limit': 'pids_limit',
-  '--volume': 'volumes',
-  '--hostname': 'hostname',
-  '--env': 'environment',
-  '--rootfs': 'rootfs',
-  '--cgroup-parent': 'cgroup_parent',
-};
 
 /** Where a refused field came from: the list item holding the refused value, else the field's key, else the service. */
 function originOf(svc: WorkloadService, field: string, value: string): Origin {
@@ -44,15 +30,15 @@ export function problemOf(svc: WorkloadService, err: CorralError): FileProblem {
   if (err instanceof InvalidArgumentError) {
     const field = dockerFieldOf(err.flag);
     const origin = originOf(svc, field, err.value);
-    const prefix = `invalid value "${err.value}" for ${err.flag}: `;
-    const expected = err.message.startsWith(prefix) ? err.message.slice(prefix.length) : err.message;
-    // the key each flag came from in this service, or Compose's name for it
+    // each flag the reason mentions, by the key that set it in this service, or by the file's name for it
     const key = (flag: string) => {
-      const o = svc.origins[dockerFieldOf(flag)];
-      return o ? o.path.slice(`services.${svc.name}.`.length) : (KEY_OF_FLAG[flag] ?? flag);
+      const f = fieldOfFlag(flag);
+      if (f?.workloads === undefined || f.path === undefined) return flag;
+      const o = svc.origins[f.path];
+      return o ? o.path.slice(`services.${svc.name}.`.length) : f.workloads[0]!.key;
     };
-    const reason = expected.replace(/--[a-z-]+/g, (flag) => (KEY_OF_FLAG[flag] !== undefined ? key(flag) : flag));
     const shown = origin.text !== '' ? origin.text : err.value;
+    const reason = err instanceof RunUsageError ? err.message : err.reasonNaming(key);
     return { ...where(origin), reason: `invalid value "${shown}": ${reason}` };
   }
   return { ...where(svc.at), reason: err.message };

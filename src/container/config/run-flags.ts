@@ -14,8 +14,13 @@ import { formatCpuList, parseCpuList } from '../../cgroups/parse.js';
 import type { CpuLimits, CpusetLimits, IoDeviceLimit, IoLimits, Limit, MemoryLimits, Resources } from '../../cgroups/types.js';
 import { CorralError, InvalidArgumentError } from '../../errors.js';
 import type { IsolationOptions, NetworkMode, VolumeMount } from '../../isolate/types.js';
-import { parseRestartFlag, type RestartPolicy } from '../restart-policy.js';
-import { formatSize, parseByteSize, SIZE_SYNTAX, tryParseByteSize } from './units.js';
+import type { RestartPolicy } from '../restart-policy.js';
+import { EXPECT, inputFromOptions, type RawRunOptions, RUN_FLAGS, type RunInput } from './fields.js';
+import { type DeviceRate, type LogOpt, logOptOf, type Read, type Shown, take } from './readers.js';
+import { formatSize, tryParseByteSize } from './units.js';
+
+export { EXPECT, type RawRunOptions, type RunInput } from './fields.js';
+export { parseInteger, parseNanoCpus } from './readers.js';
 
 /** What the flags are checked against; injected so that tests need no host. */
 export interface HostFacts {
@@ -81,124 +86,13 @@ export const CPUS_PERIOD = 100_000;
 const MAX_ID = 4_294_967_294; // uid_t/gid_t, without (uid_t)-1
 const MAX_CPUSET_NUMBER = 65_535;
 
-/** The raw option values, as commander collects them; validated by runConfigFromOptions. */
-export interface RawRunOptions {
-  rm?: boolean;
-  restart?: string;
-  /** -d: through the daemon, in the background (not part of RunConfig: the container is the same) */
-  detach?: boolean;
-  name?: string;
-  rootfs?: string;
-  cgroupParent?: string;
-  memory?: string;
-  memoryReservation?: string;
-  memorySwap?: string;
-  cpus?: string;
-  cpuPeriod?: string;
-  cpuQuota?: string;
-  cpuShares?: string;
-  cpusetCpus?: string;
-  cpusetMems?: string;
-  pidsLimit?: string;
-  blkioWeight?: string;
-  logOpt?: string[];
-  deviceReadBps?: string[];
-  deviceWriteBps?: string[];
-  deviceReadIops?: string[];
-  deviceWriteIops?: string[];
-  hostname?: string;
-  env?: string[];
-  workdir?: string;
-  user?: string;
-  volume?: string[];
-  readOnly?: boolean;
-  network?: string;
-  capAdd?: string[];
-  capDrop?: string[];
-}
-
-interface FlagSpec {
-  /** commander's flags: '-m, --memory <bytes>'; no value placeholder for a boolean */
-  flags: string;
-  description: string;
-  /** what the value may be (errors and help); absent for booleans */
-  expected?: string;
-  repeatable?: boolean;
-}
-
-export const EXPECT = {
-  name: 'a name matching [a-zA-Z0-9][a-zA-Z0-9_.-]+ (at least 2 characters)',
-  restart: 'no, always, unless-stopped or on-failure[:MAX]',
-  rootfs: 'an absolute path to an existing directory',
-  cgroupParent: 'a cgroup path such as corral or /corral/batch, without . or .. components',
-  memory: `${SIZE_SYNTAX}, at least 6MB, or 0 for no limit`,
-  memoryReservation: `${SIZE_SYNTAX}, at least 6MB and at most --memory, or 0 for none`,
-  memorySwap: `the memory+swap total: ${SIZE_SYNTAX}, at least --memory, or -1 for unlimited swap`,
-  cpus: 'a number of CPUs such as 0.5 or 2, from 0.01 to the number of CPUs available',
-  cpuPeriod: 'microseconds from 1000 (1ms) to 1000000 (1s), or 0 for the default',
-  cpuQuota: 'microseconds per period, at least 1000 (1ms), -1 for no limit, or 0 for the default',
-  cpuShares: 'a relative weight from 2 to 262144 (the default is 1024), or 0 for the default',
-  cpusetCpus: 'a list of CPUs such as 0-1,3',
-  cpusetMems: 'a list of memory nodes such as 0-1,3',
-  pidsLimit: 'a positive number of processes, or 0 or -1 for no limit',
-  blkioWeight: 'a weight from 10 to 1000, or 0 for the default',
-  logOpt: "max-size=SIZE (e.g. 10m) or max-file=N (N >= 1, with max-size), the json-file log driver's options",
-  deviceBps: `DEVICE:RATE such as /dev/sda:10m, RATE in bytes per second: ${SIZE_SYNTAX}, above 0`,
-  deviceIops: 'DEVICE:N such as /dev/sda:100, N a positive number of operations per second',
-  hostname: 'a hostname of at most 64 characters: dot-separated labels of letters, digits and hyphens, not starting or ending with a hyphen',
-  env: "KEY=VALUE, or KEY to copy the host's value (KEY not empty)",
-  workdir: 'an absolute path inside the container',
-  user: 'a numeric uid[:gid] from 0 to 4294967294, such as 1000 or 1000:1000',
-  volume: 'HOST:CONTAINER[:ro|rw] with absolute paths, HOST existing',
-  network: 'none or host',
-  cap: 'a capability name such as NET_RAW or cap_net_raw, or ALL',
-} as const;
-
-const FLAGS: readonly FlagSpec[] = [
-  { flags: '--rm', description: "remove the container's state when it exits" },
-  { flags: '-d, --detach', description: "run in the background through the daemon and print the container's id" },
-  { flags: '--name <name>', description: 'name the container', expected: EXPECT.name },
-  { flags: '--restart <policy>', description: 'restart policy when the container exits (through the daemon only): no, always, unless-stopped, on-failure[:MAX]', expected: EXPECT.restart },
-  { flags: '--log-opt <key=value>', description: 'json-file log rotation: max-size=SIZE, max-file=N', expected: EXPECT.logOpt, repeatable: true },
-  { flags: '--rootfs <dir>', description: "lower layer of the root file system (default: the host's system directories)", expected: EXPECT.rootfs },
-  { flags: '--cgroup-parent <path>', description: "parent cgroup of the container's cgroup", expected: EXPECT.cgroupParent },
-  { flags: '-m, --memory <bytes>', description: 'memory limit (memory.max)', expected: EXPECT.memory },
-  { flags: '--memory-reservation <bytes>', description: 'memory soft limit (memory.low)', expected: EXPECT.memoryReservation },
-  {
-    flags: '--memory-swap <bytes>',
-    description: 'memory plus swap limit; -1 for unlimited swap (default: as much swap as --memory)',
-    expected: EXPECT.memorySwap,
-  },
-  { flags: '--cpus <number>', description: 'number of CPUs (cpu.max quota per 100ms period)', expected: EXPECT.cpus },
-  { flags: '--cpu-period <usec>', description: 'CPU CFS period (cpu.max)', expected: EXPECT.cpuPeriod },
-  { flags: '--cpu-quota <usec>', description: 'CPU CFS quota (cpu.max)', expected: EXPECT.cpuQuota },
-  { flags: '--cpu-shares <shares>', description: 'CPU shares, relative weight (cpu.weight)', expected: EXPECT.cpuShares },
-  { flags: '--cpuset-cpus <list>', description: 'CPUs in which to allow execution', expected: EXPECT.cpusetCpus },
-  { flags: '--cpuset-mems <list>', description: 'memory nodes in which to allow execution', expected: EXPECT.cpusetMems },
-  { flags: '--pids-limit <n>', description: 'process limit (pids.max); -1 for unlimited', expected: EXPECT.pidsLimit },
-  { flags: '--blkio-weight <weight>', description: 'block IO relative weight, 10 to 1000 (io.weight)', expected: EXPECT.blkioWeight },
-  { flags: '--device-read-bps <device:rate>', description: 'limit read rate from a device (io.max rbps)', expected: EXPECT.deviceBps, repeatable: true },
-  { flags: '--device-write-bps <device:rate>', description: 'limit write rate to a device (io.max wbps)', expected: EXPECT.deviceBps, repeatable: true },
-  { flags: '--device-read-iops <device:n>', description: 'limit read operations per second from a device (io.max riops)', expected: EXPECT.deviceIops, repeatable: true },
-  { flags: '--device-write-iops <device:n>', description: 'limit write operations per second to a device (io.max wiops)', expected: EXPECT.deviceIops, repeatable: true },
-  { flags: '-h, --hostname <name>', description: 'container host name (default: the first 12 characters of the id)', expected: EXPECT.hostname },
-  { flags: '-e, --env <KEY=VALUE>', description: "set an environment variable; KEY alone copies the host's value", expected: EXPECT.env, repeatable: true },
-  { flags: '-w, --workdir <dir>', description: 'working directory inside the container (default: /)', expected: EXPECT.workdir },
-  { flags: '-u, --user <uid[:gid]>', description: 'numeric user and group (default: 0:0)', expected: EXPECT.user },
-  { flags: '-v, --volume <host:container[:ro|rw]>', description: 'bind mount a host path', expected: EXPECT.volume, repeatable: true },
-  { flags: '--read-only', description: "mount the container's root file system read-only" },
-  { flags: '--network <mode>', description: 'network: none (default) or host', expected: EXPECT.network },
-  { flags: '--cap-add <cap>', description: 'add a Linux capability', expected: EXPECT.cap, repeatable: true },
-  { flags: '--cap-drop <cap>', description: 'drop a Linux capability', expected: EXPECT.cap, repeatable: true },
-];
-
 function collect(value: string, previous: string[] | undefined): string[] {
   return [...(previous ?? []), value];
 }
 
 /** Declare the flags of `corral run` on `command` (for use by the CLI's own `run` subcommand too). */
 export function addRunOptions(command: Command): Command {
-  for (const spec of FLAGS) {
+  for (const spec of RUN_FLAGS) {
     const option = new Option(spec.flags, spec.repeatable ? `${spec.description} (repeatable)` : spec.description);
     if (spec.repeatable) option.argParser(collect);
     command.addOption(option);
@@ -257,7 +151,7 @@ function fromCommanderError(error: CommanderError): Error {
   if (error.code === 'commander.unknownOption') {
     const eq = quoted.indexOf('=');
     if (eq > 0) {
-      const known = FLAGS.find((spec) => longFlag(spec.flags) === quoted.slice(0, eq));
+      const known = RUN_FLAGS.find((spec) => longFlag(spec.flags) === quoted.slice(0, eq));
       if (known && known.expected === undefined) {
         return new RunUsageError(quoted.slice(0, eq), quoted.slice(eq + 1), `flag ${quoted.slice(0, eq)} takes no value: ${quoted}`);
       }
@@ -268,7 +162,7 @@ function fromCommanderError(error: CommanderError): Error {
   }
   if (error.code === 'commander.optionMissingArgument') {
     const flag = longFlag(quoted);
-    const spec = FLAGS.find((s) => longFlag(s.flags) === flag);
+    const spec = RUN_FLAGS.find((s) => longFlag(s.flags) === flag);
     return new RunUsageError(flag, '', `flag ${flag} needs a value: ${spec?.expected ?? 'see corral run --help'}`);
   }
   return new RunUsageError('corral run', '', error.message.replace(/^error: /, ''));
@@ -279,12 +173,14 @@ function fromCommanderError(error: CommanderError): Error {
  * with binary units, max-file at least 1 and only with max-size; any other key is refused.
  */
 export function parseLogOpts(values: readonly string[]): LogOptions {
+  return logOptionsOf(values.map(logOptOf));
+}
+
+/** parseLogOpts' rules over --log-opt's key=value pairs, from the flag or from the body's LogConfig. */
+function logOptionsOf(opts: readonly LogOpt[]): LogOptions {
   let maxSize: number | undefined;
   let maxFiles: number | undefined;
-  for (const value of values) {
-    const eq = value.indexOf('=');
-    const key = eq < 0 ? value : value.slice(0, eq);
-    const text = eq < 0 ? '' : value.slice(eq + 1);
+  for (const { key, value: text, text: value } of opts) {
     if (key === 'max-size') {
       const parsed = tryParseByteSize(text);
       if (!parsed.ok) throw new InvalidArgumentError('--log-opt', value, `${parsed.reason}; expected max-size=SIZE with a size such as 10m`);
@@ -303,17 +199,22 @@ export function parseLogOpts(values: readonly string[]): LogOptions {
 
 /** Validate commander's raw values and the command, and build the configuration. */
 export function runConfigFromOptions(options: RawRunOptions, command: string[], facts: HostFacts, id?: string): RunConfig {
+  return runConfigFromInput(inputFromOptions(options), command, facts, id);
+}
+
+/** Validate a configuration as read (from flags or a create body) and the command, and build the RunConfig. */
+export function runConfigFromInput(options: RunInput, command: string[], facts: HostFacts, id?: string): RunConfig {
   if (command.length === 0 || command[0] === '') {
     throw new RunUsageError('COMMAND', command[0] ?? '', 'corral run needs a command: corral run [flags] COMMAND [ARG...]');
   }
   const name = options.name === undefined ? undefined : parseName(options.name);
   const cgroupParent = options.cgroupParent === undefined ? undefined : parseCgroupParent(options.cgroupParent);
-  const restartPolicy = options.restart === undefined ? undefined : parseRestartFlag(options.restart);
+  const restartPolicy = options.restart === undefined ? undefined : take(options.restart);
   // docker/cli's rule: a container removed at its exit cannot be restarted
   if (restartPolicy !== undefined && restartPolicy.name !== 'no' && options.rm === true) {
-    throw new InvalidArgumentError('--restart', options.restart!, 'conflicting options: --restart and --rm (a container removed when it exits cannot be restarted)');
+    throw new InvalidArgumentError('--restart', options.restart!.text, (n) => `conflicting options: ${n('--restart')} and ${n('--rm')} (a container removed when it exits cannot be restarted)`);
   }
-  const log = options.logOpt === undefined || options.logOpt.length === 0 ? undefined : parseLogOpts(options.logOpt);
+  const log = options.logOpt === undefined || options.logOpt.length === 0 ? undefined : logOptionsOf(options.logOpt);
   const resources = resourcesFrom(options, facts);
   const isolation = isolationFrom(options, command, facts, id);
   return {
@@ -351,11 +252,11 @@ function parseCgroupParent(value: string): string {
  * The limits flags alone as Resources, validated as `corral run` validates them (the daemon's
  * update validates a container's new limits with this).
  */
-export function resourcesFrom(options: RawRunOptions, facts: HostFacts): Resources {
+export function resourcesFrom(options: RunInput, facts: HostFacts): Resources {
   const memory = memoryFrom(options);
   const cpu = cpuFrom(options, facts);
   const cpuset = cpusetFrom(options, facts);
-  const pids = options.pidsLimit === undefined ? undefined : { max: parsePidsLimit(options.pidsLimit) };
+  const pids = options.pidsLimit === undefined ? undefined : { max: checkPidsLimit(options.pidsLimit) };
   const io = ioFrom(options, facts);
   return {
     ...(cpu === undefined ? {} : { cpu }),
@@ -366,46 +267,41 @@ export function resourcesFrom(options: RawRunOptions, facts: HostFacts): Resourc
   };
 }
 
-export function parseInteger(value: string): number | undefined {
-  if (!/^-?\d+$/.test(value)) return undefined;
-  const n = Number(value);
-  return Number.isSafeInteger(n) ? n : undefined;
-}
-
-function memoryFrom(options: RawRunOptions): MemoryLimits | undefined {
+function memoryFrom(options: RunInput): MemoryLimits | undefined {
   const out: MemoryLimits = {};
   let memory: number | undefined;
   if (options.memory !== undefined) {
-    const bytes = parseByteSize('--memory', options.memory, EXPECT.memory);
+    const bytes = take(options.memory);
     if (bytes !== 0 && bytes < MIN_MEMORY) {
-      throw new InvalidArgumentError('--memory', options.memory, `the minimum memory limit allowed is 6MB (${MIN_MEMORY} bytes)`);
+      throw new InvalidArgumentError('--memory', options.memory.text, `the minimum memory limit allowed is 6MB (${MIN_MEMORY} bytes)`);
     }
     if (bytes !== 0) memory = out.max = bytes;
   }
   if (options.memoryReservation !== undefined) {
     const flag = '--memory-reservation';
-    const bytes = parseByteSize(flag, options.memoryReservation, EXPECT.memoryReservation);
+    const bytes = take(options.memoryReservation);
     if (bytes !== 0 && bytes < MIN_MEMORY) {
-      throw new InvalidArgumentError(flag, options.memoryReservation, `the minimum memory reservation allowed is 6MB (${MIN_MEMORY} bytes)`);
+      throw new InvalidArgumentError(flag, options.memoryReservation.text, `the minimum memory reservation allowed is 6MB (${MIN_MEMORY} bytes)`);
     }
     if (memory !== undefined && bytes > memory) {
-      throw new InvalidArgumentError(flag, options.memoryReservation, `the reservation cannot be above the memory limit --memory ${memory} (${formatSize(memory)})`);
+      throw new InvalidArgumentError(flag, options.memoryReservation.text, (n) => `the reservation cannot be above the memory limit ${n('--memory')} ${memory} (${formatSize(memory)})`);
     }
     if (bytes !== 0) out.low = bytes;
   }
   if (options.memorySwap !== undefined) {
     const flag = '--memory-swap';
-    const value = options.memorySwap;
-    if (value === '-1') {
+    const value = options.memorySwap.text;
+    const swap = take(options.memorySwap);
+    if (swap === 'unlimited') {
       out.swapMax = 'max';
     } else {
-      const total = parseByteSize(flag, value, EXPECT.memorySwap);
+      const total = swap;
       if (total !== 0) {
         if (memory === undefined) {
-          throw new InvalidArgumentError(flag, value, 'set --memory too: --memory-swap is the memory+swap total and needs the memory limit (or use -1 for unlimited swap)');
+          throw new InvalidArgumentError(flag, value, (n) => `set ${n('--memory')} too: ${n('--memory-swap')} is the memory+swap total and needs the memory limit (or use -1 for unlimited swap)`);
         }
         if (total < memory) {
-          throw new InvalidArgumentError(flag, value, `the memory+swap total must be at least the memory limit --memory ${memory} (${formatSize(memory)}), or -1 for unlimited swap`);
+          throw new InvalidArgumentError(flag, value, (n) => `the memory+swap total must be at least the memory limit ${n('--memory')} ${memory} (${formatSize(memory)}), or -1 for unlimited swap`);
         }
         out.swapMax = total - memory;
       }
@@ -416,46 +312,36 @@ function memoryFrom(options: RawRunOptions): MemoryLimits | undefined {
   return Object.keys(out).length === 0 ? undefined : out;
 }
 
-/** --cpus as billionths of a CPU (Docker's NanoCPUs), exactly; undefined when not a decimal of at most 9 places. */
-export function parseNanoCpus(value: string): number | undefined {
-  const match = /^(\d*)(?:\.(\d*))?$/.exec(value);
-  if (!match || !/\d/.test(value)) return undefined;
-  const whole = match[1] ?? '';
-  const fraction = (match[2] ?? '').replace(/0+$/, '');
-  if (fraction.length > 9 || whole.length > 6) return undefined;
-  return Number(whole === '' ? '0' : whole) * 1e9 + Number(fraction.padEnd(9, '0'));
-}
-
-function cpuFrom(options: RawRunOptions, facts: HostFacts): CpuLimits | undefined {
+function cpuFrom(options: RunInput, facts: HostFacts): CpuLimits | undefined {
   const out: CpuLimits = {};
   let period: number | undefined;
   let quota: Limit | undefined;
   if (options.cpuPeriod !== undefined) {
-    const n = parseInteger(options.cpuPeriod);
-    if (n === undefined || (n !== 0 && (n < 1000 || n > 1_000_000))) {
-      throw new InvalidArgumentError('--cpu-period', options.cpuPeriod, `expected ${EXPECT.cpuPeriod}`);
+    const n = options.cpuPeriod.value;
+    if (Number.isNaN(n) || (n !== 0 && (n < 1000 || n > 1_000_000))) {
+      throw new InvalidArgumentError('--cpu-period', options.cpuPeriod.text, `expected ${EXPECT.cpuPeriod}`);
     }
     if (n !== 0) period = n;
   }
   if (options.cpuQuota !== undefined) {
-    const n = parseInteger(options.cpuQuota);
-    if (n === undefined || (n !== 0 && n !== -1 && n < 1000)) {
-      throw new InvalidArgumentError('--cpu-quota', options.cpuQuota, `expected ${EXPECT.cpuQuota}`);
+    const n = options.cpuQuota.value;
+    if (Number.isNaN(n) || (n !== 0 && n !== -1 && n < 1000)) {
+      throw new InvalidArgumentError('--cpu-quota', options.cpuQuota.text, `expected ${EXPECT.cpuQuota}`);
     }
     if (n !== 0) quota = n === -1 ? 'max' : n;
   }
   if (options.cpus !== undefined) {
-    const value = options.cpus;
-    const nano = parseNanoCpus(value);
+    const value = options.cpus.text;
+    const nano = options.cpus.value;
     const available = facts.onlineCpus;
-    if (nano === undefined) {
+    if (Number.isNaN(nano)) {
       throw new InvalidArgumentError('--cpus', value, `expected a number of CPUs such as 0.5 or 2, from 0.01 to ${available}`);
     }
     if (period !== undefined) {
-      throw new InvalidArgumentError('--cpus', value, 'conflicting options: --cpus and --cpu-period cannot both be set');
+      throw new InvalidArgumentError('--cpus', value, (n) => `conflicting options: ${n('--cpus')} and ${n('--cpu-period')} cannot both be set`);
     }
     if (quota !== undefined) {
-      throw new InvalidArgumentError('--cpus', value, 'conflicting options: --cpus and --cpu-quota cannot both be set');
+      throw new InvalidArgumentError('--cpus', value, (n) => `conflicting options: ${n('--cpus')} and ${n('--cpu-quota')} cannot both be set`);
     }
     if (nano < 10_000_000 || nano > available * 1e9) {
       throw new InvalidArgumentError('--cpus', value, `the range of CPUs is from 0.01 to ${available}.00, as there ${available === 1 ? 'is only 1 CPU' : `are only ${available} CPUs`} available`);
@@ -466,16 +352,16 @@ function cpuFrom(options: RawRunOptions, facts: HostFacts): CpuLimits | undefine
   if (quota !== undefined) out.quota = quota;
   if (period !== undefined) out.period = period;
   if (options.cpuShares !== undefined) {
-    const n = parseInteger(options.cpuShares);
-    if (n === undefined || (n !== 0 && (n < 2 || n > 262_144))) {
-      throw new InvalidArgumentError('--cpu-shares', options.cpuShares, `expected ${EXPECT.cpuShares}`);
+    const n = options.cpuShares.value;
+    if (Number.isNaN(n) || (n !== 0 && (n < 2 || n > 262_144))) {
+      throw new InvalidArgumentError('--cpu-shares', options.cpuShares.text, `expected ${EXPECT.cpuShares}`);
     }
     if (n !== 0) out.weight = cpuSharesToWeight(n);
   }
   return Object.keys(out).length === 0 ? undefined : out;
 }
 
-function cpusetFrom(options: RawRunOptions, facts: HostFacts): CpusetLimits | undefined {
+function cpusetFrom(options: RunInput, facts: HostFacts): CpusetLimits | undefined {
   const out: CpusetLimits = {};
   if (options.cpusetCpus !== undefined) {
     out.cpus = parseCpuset('--cpuset-cpus', options.cpusetCpus, facts.effectiveCpus, 'CPU', 'CPUs', EXPECT.cpusetCpus);
@@ -509,33 +395,33 @@ function parseCpuset(flag: string, value: string, effective: number[], one: stri
   return formatCpuList(requested);
 }
 
-function parsePidsLimit(value: string): Limit {
-  const n = parseInteger(value);
-  if (n === undefined || n < -1) throw new InvalidArgumentError('--pids-limit', value, `expected ${EXPECT.pidsLimit}`);
+function checkPidsLimit(read: Shown<number>): Limit {
+  const n = read.value;
+  if (Number.isNaN(n) || n < -1) throw new InvalidArgumentError('--pids-limit', read.text, `expected ${EXPECT.pidsLimit}`);
   return n <= 0 ? 'max' : n;
 }
 
 type IoField = 'rbps' | 'wbps' | 'riops' | 'wiops';
 
-function ioFrom(options: RawRunOptions, facts: HostFacts): IoLimits | undefined {
+function ioFrom(options: RunInput, facts: HostFacts): IoLimits | undefined {
   const out: IoLimits = {};
   if (options.blkioWeight !== undefined) {
-    const n = parseInteger(options.blkioWeight);
-    if (n === undefined || (n !== 0 && (n < 10 || n > 1000))) {
-      throw new InvalidArgumentError('--blkio-weight', options.blkioWeight, `expected ${EXPECT.blkioWeight}`);
+    const n = options.blkioWeight.value;
+    if (Number.isNaN(n) || (n !== 0 && (n < 10 || n > 1000))) {
+      throw new InvalidArgumentError('--blkio-weight', options.blkioWeight.text, `expected ${EXPECT.blkioWeight}`);
     }
     if (n !== 0) out.weight = blkioWeightToIoWeight(n);
   }
   const devices = new Map<string, IoDeviceLimit>();
-  const lists: [string, string[] | undefined, IoField][] = [
+  const lists: [string, Read<DeviceRate>[] | undefined, IoField][] = [
     ['--device-read-bps', options.deviceReadBps, 'rbps'],
     ['--device-write-bps', options.deviceWriteBps, 'wbps'],
     ['--device-read-iops', options.deviceReadIops, 'riops'],
     ['--device-write-iops', options.deviceWriteIops, 'wiops'],
   ];
   for (const [flag, values, field] of lists) {
-    for (const value of values ?? []) {
-      const { major, minor, rate } = parseDeviceRate(flag, value, field.endsWith('bps'), facts);
+    for (const read of values ?? []) {
+      const { major, minor, rate } = deviceRate(flag, read, facts);
       const key = `${major}:${minor}`;
       let entry = devices.get(key);
       if (entry === undefined) {
@@ -549,32 +435,18 @@ function ioFrom(options: RawRunOptions, facts: HostFacts): IoLimits | undefined 
   return Object.keys(out).length === 0 ? undefined : out;
 }
 
-function parseDeviceRate(flag: string, value: string, bytes: boolean, facts: HostFacts): { major: number; minor: number; rate: number } {
-  const expected = bytes ? EXPECT.deviceBps : EXPECT.deviceIops;
-  const parts = value.split(':');
-  const [path = '', rateText = ''] = parts;
-  if (parts.length !== 2 || path === '' || rateText === '') throw new InvalidArgumentError(flag, value, `expected ${expected}`);
-  if (!path.startsWith('/')) throw new InvalidArgumentError(flag, value, `the device must be an absolute path; expected ${expected}`);
-  let rate: number;
-  if (bytes) {
-    const parsed = tryParseByteSize(rateText);
-    if (!parsed.ok) throw new InvalidArgumentError(flag, value, `rate "${rateText}": ${parsed.reason}; expected ${expected}`);
-    rate = parsed.bytes;
-  } else {
-    const n = parseInteger(rateText);
-    if (n === undefined || n < 0) throw new InvalidArgumentError(flag, value, `rate "${rateText}": not a whole number; expected ${expected}`);
-    rate = n;
-  }
-  if (rate === 0) throw new InvalidArgumentError(flag, value, `the rate must be above 0; expected ${expected}`);
+/** A throttled device's numbers, from its path (which must be a block device), and its rate. */
+function deviceRate(flag: string, read: Read<DeviceRate>, facts: HostFacts): { major: number; minor: number; rate: number } {
+  const { path, rate } = take(read);
   const device = facts.deviceNumber(path);
-  if (device === undefined) throw new InvalidArgumentError(flag, value, `${path} is not a block device (or does not exist)`);
+  if (device === undefined) throw new InvalidArgumentError(flag, read.text, `${path} is not a block device (or does not exist)`);
   return { major: device.major, minor: device.minor, rate };
 }
 
 // ---------------------------------------------------------------------------------------------
 // isolation
 
-function isolationFrom(options: RawRunOptions, command: string[], facts: HostFacts, id: string | undefined): IsolationOptions {
+function isolationFrom(options: RunInput, command: string[], facts: HostFacts, id: string | undefined): IsolationOptions {
   const rootfs = options.rootfs === undefined ? undefined : parseRootfs(options.rootfs, facts);
   const hostname = options.hostname === undefined ? (id ?? '').slice(0, 12) : parseHostname(options.hostname);
   const env = buildEnv(options.env ?? [], hostname, facts);

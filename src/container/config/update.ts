@@ -7,9 +7,10 @@
  * accepted at their zero value and refused (400, naming the field) at any other.
  */
 import { InvalidParameterError, quoteInput } from '../../errors.js';
+import { UPDATABLE_FIELDS } from './fields.js';
 
-/** The HostConfig fields an update can change (and that are stored for inspect and restarts). */
-export const UPDATABLE_FIELDS = ['Memory', 'MemorySwap', 'MemoryReservation', 'NanoCpus', 'CpuShares', 'CpuPeriod', 'CpuQuota', 'CpusetCpus', 'CpusetMems', 'PidsLimit', 'BlkioWeight'] as const;
+/** The HostConfig fields an update can change (the registry's, fields.ts). */
+export { UPDATABLE_FIELDS } from './fields.js';
 
 /** The list-valued fields of UpdateConfig: checkFields' 'object' type does not take arrays, so these are checked here. */
 const LIST_FIELDS = ['BlkioWeightDevice', 'BlkioDeviceReadBps', 'BlkioDeviceWriteBps', 'BlkioDeviceReadIOps', 'BlkioDeviceWriteIOps', 'Devices', 'DeviceRequests', 'Ulimits'];
@@ -51,7 +52,7 @@ export function mergeUpdate(stored: Record<string, unknown>, body: Record<string
   const changed: string[] = [];
   for (const [field, value] of Object.entries(body)) {
     if (field === 'RestartPolicy') continue;
-    if ((UPDATABLE_FIELDS as readonly string[]).includes(field)) {
+    if (UPDATABLE_FIELDS.includes(field)) {
       if (field === 'PidsLimit' ? value === undefined || value === null : isZero(value)) continue;
       // PidsLimit 0 is "unlimited" in an update, as -1 (and as -1 it reaches --pids-limit's rule)
       hostConfig[field] = field === 'PidsLimit' && value === 0 ? -1 : value;

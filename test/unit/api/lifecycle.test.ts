@@ -1,26 +1,32 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseSignal } from '../../../src/container/signals.js';
-import { rawOptionsFromBody } from '../../../src/container/config/body.js';
+import { commandFromBody, inputFromBody } from '../../../src/container/config/body.js';
 import { frame, logFramer, parseWaitCondition } from '../../../src/api/lifecycle-routes.js';
 import { parseTimestampNanos } from '../../../src/api/validate.js';
 
-test("Docker's create body becomes corral run's flags; 0 means unset; NanoCpus exactly", () => {
-  const { options, command } = rawOptionsFromBody(
-    {
-      Image: 'host',
-      Entrypoint: ['sh'],
-      Cmd: ['-c', 'echo hi'],
-      Env: ['A=1'],
-      HostConfig: { Memory: 67108864, MemorySwap: -1, CpuShares: 0, NanoCpus: 1500000000, PidsLimit: 20, NetworkMode: 'default', AutoRemove: true, Binds: ['/a:/b:ro'] },
-    },
-    'web',
-  );
-  assert.deepEqual(command, ['sh', '-c', 'echo hi']);
-  assert.deepEqual(options, { name: 'web', rm: true, env: ['A=1'], memory: '67108864', memorySwap: '-1', cpus: '1.500000000', pidsLimit: '20', volume: ['/a:/b:ro'] });
-  assert.equal(rawOptionsFromBody({ HostConfig: { NanoCpus: 5000 } }, undefined).options.cpus, '0.000005000');
-  assert.equal(rawOptionsFromBody({ Image: '/srv/rootfs', HostConfig: { NetworkMode: 'host' } }, undefined).options.rootfs, '/srv/rootfs');
-  assert.throws(() => rawOptionsFromBody({ HostConfig: { Memory: 1.5 } }, undefined), /HostConfig\.Memory/);
+test("Docker's create body read as corral run's configuration; 0 means unset; NanoCpus exactly, shown as --cpus", () => {
+  const body = {
+    Image: 'host',
+    Entrypoint: ['sh'],
+    Cmd: ['-c', 'echo hi'],
+    Env: ['A=1'],
+    HostConfig: { Memory: 67108864, MemorySwap: -1, CpuShares: 0, NanoCpus: 1500000000, PidsLimit: 20, NetworkMode: 'default', AutoRemove: true, Binds: ['/a:/b:ro'] },
+  };
+  assert.deepEqual(commandFromBody(body), ['sh', '-c', 'echo hi']);
+  assert.deepEqual(inputFromBody(body, 'web'), {
+    name: 'web',
+    rm: true,
+    env: ['A=1'],
+    memory: { flag: '--memory', text: '67108864', value: 67108864 },
+    memorySwap: { flag: '--memory-swap', text: '-1', value: 'unlimited' },
+    cpus: { flag: '--cpus', text: '1.500000000', value: 1_500_000_000 },
+    pidsLimit: { flag: '--pids-limit', text: '20', value: 20 },
+    volume: ['/a:/b:ro'],
+  });
+  assert.deepEqual(inputFromBody({ HostConfig: { NanoCpus: 5000 } }, undefined).cpus, { flag: '--cpus', text: '0.000005000', value: 5000 });
+  assert.equal(inputFromBody({ Image: '/srv/rootfs', HostConfig: { NetworkMode: 'host' } }, undefined).rootfs, '/srv/rootfs');
+  assert.throws(() => inputFromBody({ HostConfig: { Memory: 1.5 } }, undefined), /HostConfig\.Memory/);
 });
 
 test('signals by name, SIG name or number', () => {
@@ -45,14 +51,18 @@ test('wait conditions: not-running by default, next-exit; removed and anything e
   assert.throws(() => parseWaitCondition('soon'), { status: 400, message: 'invalid condition: "soon": expected not-running, next-exit or removed' });
 });
 
-test("Docker's Blkio fields become the --blkio-weight and --device-* flags; a malformed list is a 400 naming the field", () => {
-  const { options } = rawOptionsFromBody(
+test("Docker's Blkio fields read as --blkio-weight and --device-* values; a malformed list is a 400 naming the field", () => {
+  const input = inputFromBody(
     { HostConfig: { BlkioWeight: 300, BlkioDeviceReadBps: [{ Path: '/dev/sda', Rate: 1048576 }], BlkioDeviceWriteIOps: [{ Path: '/dev/sdb', Rate: 50 }], BlkioDeviceWriteBps: [] } },
     undefined,
   );
-  assert.deepEqual(options, { blkioWeight: '300', deviceReadBps: ['/dev/sda:1048576'], deviceWriteIops: ['/dev/sdb:50'] });
-  assert.throws(() => rawOptionsFromBody({ HostConfig: { BlkioDeviceReadBps: '/dev/sda:1m' } }, undefined), /invalid HostConfig\.BlkioDeviceReadBps/);
-  assert.throws(() => rawOptionsFromBody({ HostConfig: { BlkioDeviceReadIOps: [{ Path: '/dev/sda', Rate: '5' }] } }, undefined), /invalid HostConfig\.BlkioDeviceReadIOps/);
+  assert.deepEqual(input, {
+    blkioWeight: { flag: '--blkio-weight', text: '300', value: 300 },
+    deviceReadBps: [{ flag: '--device-read-bps', text: '/dev/sda:1048576', value: { path: '/dev/sda', rate: 1048576 } }],
+    deviceWriteIops: [{ flag: '--device-write-iops', text: '/dev/sdb:50', value: { path: '/dev/sdb', rate: 50 } }],
+  });
+  assert.throws(() => inputFromBody({ HostConfig: { BlkioDeviceReadBps: '/dev/sda:1m' } }, undefined), /invalid HostConfig\.BlkioDeviceReadBps/);
+  assert.throws(() => inputFromBody({ HostConfig: { BlkioDeviceReadIOps: [{ Path: '/dev/sda', Rate: '5' }] } }, undefined), /invalid HostConfig\.BlkioDeviceReadIOps/);
 });
 
 test('logFramer: the streams asked for, records at or after since (0 lets all through), with timestamps', () => {
@@ -80,9 +90,12 @@ test('parseTimestampNanos: unix seconds with up to 9 fraction digits, exactly; a
   assert.throws(() => parseTimestampNanos('1.1234567891', 'since'), /invalid since/);
 });
 
-test('HostConfig.LogConfig becomes --log-opt values; another driver or a non-string option is a 400 naming the field', async () => {
+test('HostConfig.LogConfig read as --log-opt key=value pairs; another driver or a non-string option is a 400 naming the field', async () => {
   const { logOptsFromJson } = await import('../../../src/container/config/body.js');
-  assert.deepEqual(logOptsFromJson({ Type: 'json-file', Config: { 'max-size': '10m', 'max-file': '3' } }), ['max-size=10m', 'max-file=3']);
+  assert.deepEqual(logOptsFromJson({ Type: 'json-file', Config: { 'max-size': '10m', 'max-file': '3' } }), [
+    { key: 'max-size', value: '10m', text: 'max-size=10m' },
+    { key: 'max-file', value: '3', text: 'max-file=3' },
+  ]);
   assert.deepEqual(logOptsFromJson({ Type: '', Config: {} }), []);
   assert.deepEqual(logOptsFromJson(undefined), []);
   assert.throws(() => logOptsFromJson({ Type: 'syslog' }), /HostConfig.LogConfig.Type: logging driver "syslog" is not supported/);

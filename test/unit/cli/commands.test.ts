@@ -9,8 +9,8 @@ import { filtersQuery, parseSeconds, parseSignalName, parseTail, parseTimeFlag }
 import { updateBody } from '../../../src/cli/commands/update.js';
 import { startFailureExitCode } from '../../../src/cli/commands/run.js';
 import { createRequestFromRun } from '../../../src/cli/create-body.js';
-import { parseRunCommandLine, runConfigFromOptions, type HostFacts } from '../../../src/container/config/run-flags.js';
-import { rawOptionsFromBody } from '../../../src/container/config/body.js';
+import { parseRunCommandLine, type HostFacts } from '../../../src/container/config/run-flags.js';
+import { runConfigFromBody } from '../../../src/container/config/body.js';
 
 const usage = (fn: () => unknown, message: RegExp) => assert.throws(fn, (e: Error) => e instanceof UsageError && message.test(e.message), String(message));
 const invalid = (fn: () => unknown, flag: string, message?: RegExp) =>
@@ -106,8 +106,7 @@ test('run through the daemon: the create body the daemon turns back into the sam
   for (const argv of argvs) {
     const { config, options, detach } = parseRunCommandLine(argv, facts);
     const { name, body } = createRequestFromRun(options, config, detach);
-    const back = rawOptionsFromBody(body, name);
-    assert.deepEqual(runConfigFromOptions(back.options, back.command, facts), config, argv.join(' '));
+    assert.deepEqual(runConfigFromBody(body, name, facts), config, argv.join(' '));
   }
   const d = parseRunCommandLine(['-d', '--rm', 'true'], facts);
   assert.equal(d.detach, true);

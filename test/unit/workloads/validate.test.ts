@@ -94,3 +94,15 @@ test('the hash follows the definition, not the order of keys or the labels; the 
   assert.deepEqual(web!.body.Labels, { [LABEL_PROJECT]: 'shop', [LABEL_SERVICE]: 'web', [LABEL_HASH]: web!.hash, [LABEL_FILE]: '/srv/app/w.yml' });
   assert.deepEqual([web!.name, web!.service, web!.restart], ['shop-web-1', 'web', 'always']);
 });
+
+test('a reason names the other fields it mentions by the keys that set them in the service (the registry knows each key)', async () => {
+  assert.deepEqual(await check('services:\n  a: {command: [x], memswap_limit: 128m}\n'), [
+    'w.yml:2:21: services.a.memswap_limit: invalid value "128m": set mem_limit too: memswap_limit is the memory+swap total and needs the memory limit (or use -1 for unlimited swap)',
+  ]);
+  assert.deepEqual(await check('services:\n  a: {command: [x], mem_reservation: -5}\n'), [
+    'w.yml:2:21: services.a.mem_reservation: invalid value "-5": a size cannot be negative; expected a number of bytes with an optional unit b, k, m, g, t or p (binary multiples, e.g. 512m), at least 6MB and at most mem_limit, or 0 for none',
+  ]);
+  assert.deepEqual(await check('services:\n  a:\n    command: [x]\n    deploy: {resources: {limits: {memory: 64m}}}\n    memswap_limit: 32m\n'), [
+    'w.yml:5:5: services.a.memswap_limit: invalid value "32m": the memory+swap total must be at least the memory limit deploy.resources.limits.memory 67108864 (64MiB), or -1 for unlimited swap',
+  ]);
+});
