@@ -8,7 +8,7 @@
 import { readdirSync, rmSync } from 'node:fs';
 import { build } from 'esbuild';
 
-// chunks are named by content hash: remove the last build's, or they pile up
+// chunks are named by content hash: remove the last build's, or they pile up (npm run build also starts from an empty dist/)
 for (const f of readdirSync('dist/src/cli', { withFileTypes: true })) if (/^(chunk-.*|corral)\.mjs(\.map)?$/.test(f.name)) rmSync(`dist/src/cli/${f.name}`);
 
 await build({
