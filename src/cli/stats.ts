@@ -2,7 +2,7 @@
  * `corral stats`: `docker stats` against the daemon. Every refresh is one `GET /containers/stats`
  * (all containers' stats from the daemon's sampling cache, previous sample included), so the first
  * table has figures at once and containers that start or go away are followed. The numbers come from
- * src/metrics/derive.ts and their text from src/metrics/format.ts, as Docker's CLI prints them.
+ * src/metrics/derive.ts and their text from src/cli/format/stats.ts, as Docker's CLI prints them.
  */
 import { parseArgs } from 'node:util';
 import { CorralError } from '../errors.js';
@@ -10,7 +10,8 @@ import { call } from '../client/client.js';
 import { socketFromGlobal } from '../client/host.js';
 import { deriveStats, type StatsEntry } from '../metrics/derive.js';
 import type { DockerStats } from '../metrics/docker-stats-types.js';
-import { STATS_HEADER, statsRow, tabwrite, type StatsRow } from '../metrics/format.js';
+import { STATS_HEADER, statsRow, type StatsRow } from './format/stats.js';
+import { tabwrite } from './format/table.js';
 import { parseTemplate, RAW_JSON, readDockerFormat, renderTemplate, TemplateError, type Template } from './format/template.js';
 
 export const STATS_USAGE = `Usage: corral stats [OPTIONS] [CONTAINER...]

@@ -15,7 +15,8 @@ import type { CpuLimits, CpusetLimits, IoDeviceLimit, IoLimits, Limit, MemoryLim
 import { CorralError, InvalidArgumentError } from '../../errors.js';
 import type { IsolationOptions, NetworkMode, VolumeMount } from '../../isolate/types.js';
 import { parseRestartFlag, type RestartPolicy } from '../restart-policy.js';
-import { formatSize, parseByteSize, SIZE_SYNTAX, tryParseByteSize } from './units.js';
+import { formatSizeExact } from '../format.js';
+import { parseByteSize, SIZE_SYNTAX, tryParseByteSize } from './units.js';
 
 /** What the flags are checked against; injected so that tests need no host. */
 export interface HostFacts {
@@ -389,7 +390,7 @@ function memoryFrom(options: RawRunOptions): MemoryLimits | undefined {
       throw new InvalidArgumentError(flag, options.memoryReservation, `the minimum memory reservation allowed is 6MB (${MIN_MEMORY} bytes)`);
     }
     if (memory !== undefined && bytes > memory) {
-      throw new InvalidArgumentError(flag, options.memoryReservation, `the reservation cannot be above the memory limit --memory ${memory} (${formatSize(memory)})`);
+      throw new InvalidArgumentError(flag, options.memoryReservation, `the reservation cannot be above the memory limit --memory ${memory} (${formatSizeExact(memory)})`);
     }
     if (bytes !== 0) out.low = bytes;
   }
@@ -405,7 +406,7 @@ function memoryFrom(options: RawRunOptions): MemoryLimits | undefined {
           throw new InvalidArgumentError(flag, value, 'set --memory too: --memory-swap is the memory+swap total and needs the memory limit (or use -1 for unlimited swap)');
         }
         if (total < memory) {
-          throw new InvalidArgumentError(flag, value, `the memory+swap total must be at least the memory limit --memory ${memory} (${formatSize(memory)}), or -1 for unlimited swap`);
+          throw new InvalidArgumentError(flag, value, `the memory+swap total must be at least the memory limit --memory ${memory} (${formatSizeExact(memory)}), or -1 for unlimited swap`);
         }
         out.swapMax = total - memory;
       }

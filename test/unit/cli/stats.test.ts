@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { DEFAULT_STATS_FORMAT, parseStatsArgs, renderStats, type StatsLine } from '../../../src/cli/stats.js';
 import { parseDaemonArgs, parseMetricsAddr, parseSampleIdleInterval, parseSampleInterval } from '../../../src/cli/daemon.js';
-import { renderStatsTable, statsRow } from '../../../src/metrics/format.js';
+import { renderStatsTable, statsRow } from '../../../src/cli/format/stats.js';
 import type { StatsEntry } from '../../../src/metrics/derive.js';
 
 const entry: StatsEntry = {
