@@ -4,7 +4,6 @@
  * table has figures at once and containers that start or go away are followed. The numbers come from
  * src/metrics/derive.ts and their text from src/cli/format/stats.ts, as Docker's CLI prints them.
  */
-import { parseArgs } from 'node:util';
 import { CorralError } from '../errors.js';
 import { call } from '../client/client.js';
 import { socketFromGlobal } from '../client/host.js';
@@ -12,6 +11,7 @@ import { deriveStats, type StatsEntry } from '../metrics/derive.js';
 import type { DockerStats } from '../metrics/docker-stats-types.js';
 import { STATS_HEADER, statsRow, type StatsRow } from './format/stats.js';
 import { tabwrite } from './format/table.js';
+import { flagsCommand, parseCommand } from './commands/parse.js';
 import { parseTemplate, RAW_JSON, readDockerFormat, renderTemplate, TemplateError, type Template } from './format/template.js';
 
 export const STATS_USAGE = `Usage: corral stats [OPTIONS] [CONTAINER...]
@@ -46,34 +46,14 @@ export interface StatsFlags {
   help: boolean;
 }
 
-/** node's parseArgs with corral stats' flags; throws on an unknown flag or a missing value */
-function parseStatsArgv(argv: readonly string[]) {
-  return parseArgs({
-    args: [...argv],
-    allowPositionals: true,
-    options: {
-      all: { type: 'boolean', short: 'a' },
-      'no-stream': { type: 'boolean' },
-      'no-trunc': { type: 'boolean' },
-      format: { type: 'string' },
-      help: { type: 'boolean', short: 'h' },
-    },
-  });
+/** corral stats' flags, as commander reads them (`--no-stream`: stream false). */
+function statsCommand() {
+  return flagsCommand('stats').option('-a, --all').option('--no-stream').option('--no-trunc').option('--format <string>').argument('[containers...]');
 }
 
 export function parseStatsArgs(argv: readonly string[]): StatsFlags {
-  let parsed: ReturnType<typeof parseStatsArgv>;
-  try {
-    parsed = parseStatsArgv(argv);
-  } catch (err) {
-    // node's messages name the option in quotes: "Unknown option '--x'", "Option '--format <value>' argument missing"
-    const e = err as Error & { code?: string };
-    const option = /'(-[^' ]+)/.exec(e.message)?.[1] ?? '';
-    if (e.code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE') throw new CorralError('EUSAGE', `flag needs an argument: ${option}`);
-    throw new CorralError('EUSAGE', `unknown flag: ${option} (see 'corral stats --help')`);
-  }
-  const v = parsed.values;
-  return { all: v.all === true, noStream: v['no-stream'] === true, noTrunc: v['no-trunc'] === true, format: v.format ?? 'table', containers: parsed.positionals, help: v.help === true };
+  const { opts, args } = parseCommand<{ all?: boolean; stream: boolean; trunc: boolean; format?: string; help?: boolean }>(statsCommand(), argv);
+  return { all: opts.all === true, noStream: !opts.stream, noTrunc: !opts.trunc, format: opts.format ?? 'table', containers: args, help: opts.help === true };
 }
 
 /** The fields a template may name, with Docker's column headers (formatter_stats.go). */

@@ -1,6 +1,10 @@
 /**
- * What every client command shares: its commander definition made quiet (no exit, no printing),
- * commander's errors turned into a UsageError that names the flag (exit 125), and `--help`.
+ * What every command but run shares: its commander definition made quiet (no exit, no printing),
+ * commander's errors turned into a UsageError that names the flag (exit 125), and `--help`. Two
+ * wordings of those errors, each kept as its commands have always printed it: the client commands'
+ * (clientCommand: "unknown flag --x for corral ps (...)", commander's generated help) and that of
+ * the commands with a usage text of their own (flagsCommand: stats, daemon, up, down: "unknown flag:
+ * --x (see 'corral stats --help')", "flag needs an argument: --format", -h/--help a flag like any).
  */
 import { Command, CommanderError, Option } from 'commander';
 import { CorralError } from '../../errors.js';
@@ -21,12 +25,39 @@ export class HelpRequested extends CorralError {
 
 /** A client command: `corral NAME`, quiet, throwing instead of exiting. */
 export function clientCommand(name: string, usage: string, description: string): Command {
-  return new Command(`corral ${name}`)
-    .usage(usage)
-    .description(description)
-    .helpOption('--help', 'show this help')
-    .exitOverride()
-    .configureOutput({ writeOut: () => undefined, writeErr: () => undefined, outputError: () => undefined });
+  return new Command(`corral ${name}`).usage(usage).description(description).helpOption('--help', 'show this help').exitOverride().configureOutput(QUIET);
+}
+
+const QUIET = { writeOut: () => undefined, writeErr: () => undefined, outputError: () => undefined };
+
+/** Commands made by flagsCommand: their errors have the short wording. */
+const FLAGS_COMMANDS = new WeakSet<Command>();
+
+/**
+ * A command with its own usage text (`corral NAME`): `-h, --help` is a boolean option (opts().help)
+ * for the command to print that text, and its errors have the short wording.
+ */
+export function flagsCommand(name: string): Command {
+  const command = new Command(`corral ${name}`).helpOption(false).option('-h, --help').showSuggestionAfterError(false).exitOverride().configureOutput(QUIET);
+  FLAGS_COMMANDS.add(command);
+  return command;
+}
+
+/** commander's error for a flagsCommand, in the short wording; undefined for one that has none. */
+function shortUsageError(command: Command, error: CommanderError, argv: readonly string[], quoted: string): UsageError | undefined {
+  const name = command.name();
+  switch (error.code) {
+    case 'commander.unknownOption':
+      return new UsageError(`unknown flag: ${quoted} (see '${name} --help')`);
+    case 'commander.optionMissingArgument':
+      // only the last word can lack its value: commander takes the next word, whatever it is
+      return new UsageError(`flag needs an argument: ${argv[argv.length - 1] ?? quoted}`);
+    case 'commander.excessArguments':
+      // a word that is no flag, where the command takes no more arguments
+      return new UsageError(`unknown flag: ${command.args[command.registeredArguments.length] ?? ''} (see '${name} --help')`);
+    default:
+      return undefined;
+  }
 }
 
 /** A repeatable option's collector. */
@@ -48,6 +79,8 @@ export function parseCommand<T extends object>(command: Command, argv: readonly 
     const name = command.name();
     if (error.code === 'commander.helpDisplayed' || error.code === 'commander.help') throw new HelpRequested(command.helpInformation());
     const quoted = /'([^']*)'/.exec(error.message)?.[1] ?? '';
+    const short = FLAGS_COMMANDS.has(command) ? shortUsageError(command, error, argv, quoted) : undefined;
+    if (short) throw short;
     switch (error.code) {
       case 'commander.unknownOption': {
         const similar = /\(Did you mean (.*)\?\)/.exec(error.message)?.[1];
