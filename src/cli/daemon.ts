@@ -108,21 +108,25 @@ function parseProject(project: string): string {
 }
 
 /** corral daemon's flags; each value is checked as commander reads it (the first bad one is named). */
-function daemonCommand() {
-  return flagsCommand('daemon')
-    .option('--log-level <level>', '', parseLogLevel)
-    .option('--api-listen <addr>', '', (v) => parseListenAddress(v))
-    .option('--metrics-addr <addr>', '', parseMetricsAddr)
-    .option('--sample-interval <duration>', '', parseSampleInterval)
-    .option('--sample-idle-interval <duration>', '', parseSampleIdleInterval)
-    .option('--config <file>', '', (v) => path.resolve(v))
-    .option('--project <name>', '', parseProject);
+export function daemonCommand() {
+  return (
+    flagsCommand('daemon')
+      .option('--log-level <level>', '', (v) => parseLogLevel(v))
+      .option('--api-listen <addr>', '', (v) => parseListenAddress(v))
+      // checked here, kept as written: commander would store the null of 'none' as ''
+      .option('--metrics-addr <addr>', '', (v) => (parseMetricsAddr(v), v))
+      .option('--sample-interval <duration>', '', parseSampleInterval)
+      .option('--sample-idle-interval <duration>', '', parseSampleIdleInterval)
+      .option('--config <file>', '', (v) => path.resolve(v))
+      .option('--project <name>', '', parseProject)
+  );
 }
 
 interface DaemonOptions {
   logLevel?: LogLevel;
   apiListen?: { host: string; port: number };
-  metricsAddr?: { host: string; port: number } | null;
+  /** as written (checked) */
+  metricsAddr?: string;
   sampleInterval?: number;
   sampleIdleInterval?: number;
   config?: string;
@@ -132,10 +136,11 @@ interface DaemonOptions {
 
 export function parseDaemonArgs(argv: readonly string[]): DaemonFlags {
   const { opts } = parseCommand<DaemonOptions>(daemonCommand(), argv);
-  const { help, logLevel, sampleInterval, sampleIdleInterval, ...set } = opts;
+  const { help, logLevel, metricsAddr, sampleInterval, sampleIdleInterval, ...set } = opts;
   return {
     logLevel: logLevel ?? 'info',
     ...set,
+    ...(metricsAddr !== undefined ? { metricsAddr: parseMetricsAddr(metricsAddr) } : {}),
     ...(sampleInterval !== undefined ? { sampleIntervalMs: sampleInterval } : {}),
     ...(sampleIdleInterval !== undefined ? { sampleIdleIntervalMs: sampleIdleInterval } : {}),
     help: help === true,

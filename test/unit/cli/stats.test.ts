@@ -93,5 +93,7 @@ test('daemon --sample-interval, --sample-idle-interval and --metrics-addr', () =
   assert.deepEqual(parseMetricsAddr('[::1]:0'), { host: '::1', port: 0 });
   assert.equal(parseMetricsAddr(''), null);
   assert.equal(parseMetricsAddr('none'), null);
+  for (const none of [['--metrics-addr', 'none'], ['--metrics-addr='], ['--metrics-addr', '']]) assert.equal(parseDaemonArgs(none).metricsAddr, null, none.join(' '));
+  assert.deepEqual(parseDaemonArgs(['--metrics-addr=127.0.0.1:0']).metricsAddr, { host: '127.0.0.1', port: 0 });
   assert.throws(() => parseMetricsAddr('9338'), { message: 'invalid value "9338" for --metrics-addr: HOST:PORT, e.g. 127.0.0.1:9338 (or none)' });
 });
