@@ -47,7 +47,7 @@ export interface StatsFlags {
 }
 
 /** corral stats' flags, as commander reads them (`--no-stream`: stream false). */
-function statsCommand() {
+export function statsCommand() {
   return flagsCommand('stats').option('-a, --all').option('--no-stream').option('--no-trunc').option('--format <string>').argument('[containers...]');
 }
 

@@ -43,7 +43,7 @@ export interface UpFlags {
 }
 
 /** corral up's and down's flags (--force-recreate: up only). */
-function upCommand(command: 'up' | 'down') {
+export function upCommand(command: 'up' | 'down') {
   const c = flagsCommand(command).option('-f, --file <file>').option('-p, --project-name <name>').option('-t, --timeout <seconds>');
   return command === 'up' ? c.option('--force-recreate') : c;
 }
