@@ -114,7 +114,10 @@ export function daemonCommand() {
       .option('--log-level <level>', '', (v) => parseLogLevel(v))
       .option('--api-listen <addr>', '', (v) => parseListenAddress(v))
       // checked here, kept as written: commander would store the null of 'none' as ''
-      .option('--metrics-addr <addr>', '', (v) => (parseMetricsAddr(v), v))
+      .option('--metrics-addr <addr>', '', (v) => {
+        parseMetricsAddr(v);
+        return v;
+      })
       .option('--sample-interval <duration>', '', parseSampleInterval)
       .option('--sample-idle-interval <duration>', '', parseSampleIdleInterval)
       .option('--config <file>', '', (v) => path.resolve(v))
