@@ -18,7 +18,7 @@ import { createRegistry } from '../metrics/prometheus.js';
 import { DEFAULT_SAMPLE_INTERVAL_MS, Sampler } from '../metrics/sampler.js';
 import { DaemonConfig } from '../daemon/workloads-config.js';
 import { PROJECT_NAME } from '../workloads/parse.js';
-import { walkFlags } from './flag-walk.js';
+import { flagsCommand, parseCommand } from './commands/parse.js';
 import path from 'node:path';
 
 export const DAEMON_USAGE = `Usage: corral [--root DIR] [--host unix://PATH] daemon [OPTIONS]
@@ -101,40 +101,53 @@ export function parseMetricsAddr(text: string): { host: string; port: number } |
   return parseListenAddress(text, '--metrics-addr', `${DEFAULT_METRICS_ADDR} (or none)`);
 }
 
+/** --project: Compose's rule for project names. */
+function parseProject(project: string): string {
+  if (!PROJECT_NAME.test(project)) throw new InvalidArgumentError('--project', project, "a project name matching [a-z0-9][a-z0-9_-]* (Compose's rule)");
+  return project;
+}
+
+/** corral daemon's flags; each value is checked as commander reads it (the first bad one is named). */
+export function daemonCommand() {
+  return (
+    flagsCommand('daemon')
+      .option('--log-level <level>', '', (v) => parseLogLevel(v))
+      .option('--api-listen <addr>', '', (v) => parseListenAddress(v))
+      // checked here, kept as written: commander would store the null of 'none' as ''
+      .option('--metrics-addr <addr>', '', (v) => {
+        parseMetricsAddr(v);
+        return v;
+      })
+      .option('--sample-interval <duration>', '', parseSampleInterval)
+      .option('--sample-idle-interval <duration>', '', parseSampleIdleInterval)
+      .option('--config <file>', '', (v) => path.resolve(v))
+      .option('--project <name>', '', parseProject)
+  );
+}
+
+interface DaemonOptions {
+  logLevel?: LogLevel;
+  apiListen?: { host: string; port: number };
+  /** as written (checked) */
+  metricsAddr?: string;
+  sampleInterval?: number;
+  sampleIdleInterval?: number;
+  config?: string;
+  project?: string;
+  help?: boolean;
+}
+
 export function parseDaemonArgs(argv: readonly string[]): DaemonFlags {
-  const flags: DaemonFlags = { logLevel: 'info', help: false };
-  const { help } = walkFlags(argv, 'daemon', (name, value) => {
-    switch (name) {
-      case '--log-level':
-        flags.logLevel = parseLogLevel(value());
-        break;
-      case '--api-listen':
-        flags.apiListen = parseListenAddress(value());
-        break;
-      case '--metrics-addr':
-        flags.metricsAddr = parseMetricsAddr(value());
-        break;
-      case '--sample-interval':
-        flags.sampleIntervalMs = parseSampleInterval(value());
-        break;
-      case '--sample-idle-interval':
-        flags.sampleIdleIntervalMs = parseSampleIdleInterval(value());
-        break;
-      case '--config':
-        flags.config = path.resolve(value());
-        break;
-      case '--project': {
-        const project = value();
-        if (!PROJECT_NAME.test(project)) throw new InvalidArgumentError('--project', project, "a project name matching [a-z0-9][a-z0-9_-]* (Compose's rule)");
-        flags.project = project;
-        break;
-      }
-      default:
-        return false;
-    }
-    return true;
-  });
-  return { ...flags, help };
+  const { opts } = parseCommand<DaemonOptions>(daemonCommand(), argv);
+  const { help, logLevel, metricsAddr, sampleInterval, sampleIdleInterval, ...set } = opts;
+  return {
+    logLevel: logLevel ?? 'info',
+    ...set,
+    ...(metricsAddr !== undefined ? { metricsAddr: parseMetricsAddr(metricsAddr) } : {}),
+    ...(sampleInterval !== undefined ? { sampleIntervalMs: sampleInterval } : {}),
+    ...(sampleIdleInterval !== undefined ? { sampleIdleIntervalMs: sampleIdleInterval } : {}),
+    help: help === true,
+  };
 }
 
 /**

@@ -2,15 +2,17 @@
  * `corral stats`: `docker stats` against the daemon. Every refresh is one `GET /containers/stats`
  * (all containers' stats from the daemon's sampling cache, previous sample included), so the first
  * table has figures at once and containers that start or go away are followed. The numbers come from
- * src/metrics/derive.ts and their text from src/metrics/format.ts, as Docker's CLI prints them.
+ * src/metrics/derive.ts and their text from src/cli/format/stats.ts, as Docker's CLI prints them.
  */
-import { parseArgs } from 'node:util';
 import { CorralError } from '../errors.js';
 import { call } from '../client/client.js';
 import { socketFromGlobal } from '../client/host.js';
 import { deriveStats, type StatsEntry } from '../metrics/derive.js';
 import type { DockerStats } from '../metrics/docker-stats-types.js';
-import { STATS_HEADER, statsRow, tabwrite, type StatsRow } from '../metrics/format.js';
+import { STATS_HEADER, statsRow, type StatsRow } from './format/stats.js';
+import { tabwrite } from './format/table.js';
+import { flagsCommand, parseCommand } from './commands/parse.js';
+import { parseTemplate, RAW_JSON, readDockerFormat, renderTemplate, TemplateError, type Template } from './format/template.js';
 
 export const STATS_USAGE = `Usage: corral stats [OPTIONS] [CONTAINER...]
 
@@ -44,34 +46,14 @@ export interface StatsFlags {
   help: boolean;
 }
 
-/** node's parseArgs with corral stats' flags; throws on an unknown flag or a missing value */
-function parseStatsArgv(argv: readonly string[]) {
-  return parseArgs({
-    args: [...argv],
-    allowPositionals: true,
-    options: {
-      all: { type: 'boolean', short: 'a' },
-      'no-stream': { type: 'boolean' },
-      'no-trunc': { type: 'boolean' },
-      format: { type: 'string' },
-      help: { type: 'boolean', short: 'h' },
-    },
-  });
+/** corral stats' flags, as commander reads them (`--no-stream`: stream false). */
+export function statsCommand() {
+  return flagsCommand('stats').option('-a, --all').option('--no-stream').option('--no-trunc').option('--format <string>').argument('[containers...]');
 }
 
 export function parseStatsArgs(argv: readonly string[]): StatsFlags {
-  let parsed: ReturnType<typeof parseStatsArgv>;
-  try {
-    parsed = parseStatsArgv(argv);
-  } catch (err) {
-    // node's messages name the option in quotes: "Unknown option '--x'", "Option '--format <value>' argument missing"
-    const e = err as Error & { code?: string };
-    const option = /'(-[^' ]+)/.exec(e.message)?.[1] ?? '';
-    if (e.code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE') throw new CorralError('EUSAGE', `flag needs an argument: ${option}`);
-    throw new CorralError('EUSAGE', `unknown flag: ${option} (see 'corral stats --help')`);
-  }
-  const v = parsed.values;
-  return { all: v.all === true, noStream: v['no-stream'] === true, noTrunc: v['no-trunc'] === true, format: v.format ?? 'table', containers: parsed.positionals, help: v.help === true };
+  const { opts, args } = parseCommand<{ all?: boolean; stream: boolean; trunc: boolean; format?: string; help?: boolean }>(statsCommand(), argv);
+  return { all: opts.all === true, noStream: !opts.stream, noTrunc: !opts.trunc, format: opts.format ?? 'table', containers: args, help: opts.help === true };
 }
 
 /** The fields a template may name, with Docker's column headers (formatter_stats.go). */
@@ -87,34 +69,39 @@ const FIELDS: Record<string, { header: string; value: (r: StatsRow, e: StatsEntr
   PIDs: { header: STATS_HEADER.pids, value: (r) => r.pids },
 };
 
-/** `{{json .}}`: Docker's JSON of one row (the fields in alphabetical order, as Go's map encoding). */
-function rowJson(r: StatsRow, e: StatsEntry, ref: string): string {
-  const keys = Object.keys(FIELDS).sort();
-  return JSON.stringify(Object.fromEntries(keys.map((k) => [k, FIELDS[k]!.value(r, e, ref)])));
-}
+const FIELD_LIST = Object.keys(FIELDS)
+  .map((f) => `.${f}`)
+  .join(' ');
 
-const ACTION = /\{\{\s*(?:\.(\w+)|json\s+\.)\s*\}\}/g;
-
-/** Check a template's actions before anything is printed (Docker fails at parse time too). */
-function checkTemplate(template: string): void {
-  for (const m of template.matchAll(/\{\{(.*?)\}\}/g)) {
-    const action = m[0];
-    ACTION.lastIndex = 0;
-    const ok = ACTION.exec(action);
-    if (!ok || ok[0] !== action || (ok[1] !== undefined && !FIELDS[ok[1]])) {
-      throw new CorralError(
-        'EUSAGE',
-        `invalid --format template ${JSON.stringify(template)}: unknown action ${action} (fields: ${Object.keys(FIELDS)
-          .map((f) => `.${f}`)
-          .join(' ')}, or json .)`,
-      );
-    }
+/** A stats template may name the fields above and `json .`, nothing else (checked before anything is printed, as Docker does). */
+function checkStatsTemplate(written: string, source: string): Template {
+  const refuse = (what: string) => new CorralError('EUSAGE', `invalid --format template ${JSON.stringify(written)}: ${what} (fields: ${FIELD_LIST}, or json .)`);
+  let template: Template;
+  try {
+    template = parseTemplate(source);
+  } catch (err) {
+    if (!(err instanceof TemplateError)) throw err;
+    throw refuse(err.action !== undefined ? `unknown action ${err.action}` : err.message);
   }
+  for (const part of template.parts) {
+    if (part.kind !== 'value') continue;
+    const field = part.path.length === 1 && !part.json && Object.hasOwn(FIELDS, part.path[0]!);
+    if (!field && !(part.json && part.path.length === 0)) throw refuse(`unknown action ${part.action}`);
+  }
+  return template;
 }
 
-function expand(template: string, fill: (field: string | undefined) => string): string {
-  return template.replace(ACTION, (_all, field: string | undefined) => fill(field));
+/** One row's template data: the fields in alphabetical order, so that `{{json .}}` is Docker's JSON (Go marshals a map sorted). */
+function rowData(r: StatsRow, e: StatsEntry, ref: string): Record<string, string> {
+  return Object.fromEntries(
+    Object.keys(FIELDS)
+      .sort()
+      .map((k) => [k, FIELDS[k]!.value(r, e, ref)]),
+  );
 }
+
+/** The header row's data: each field's column header; `{{json .}}` heads its column with nothing. */
+const HEADER_DATA = { ...Object.fromEntries(Object.entries(FIELDS).map(([k, f]) => [k, f.header])), [RAW_JSON]: '' };
 
 /** One container's printed line(s) input: its derived numbers and the reference the user gave. */
 export interface StatsLine {
@@ -125,18 +112,17 @@ export interface StatsLine {
 
 /** The whole output for one refresh, as Docker's CLI prints it for `format`. */
 export function renderStats(lines: readonly StatsLine[], format: string, noTrunc: boolean): string {
-  const template = format === 'table' || format === '' ? DEFAULT_STATS_FORMAT : format === 'json' ? '{{json .}}' : format;
-  const table = template.startsWith('table');
-  const body = table ? template.slice('table'.length).trimStart() : template;
-  checkTemplate(body);
-  const text = body.replace(/\\t/g, '\t').replace(/\\n/g, '\n');
+  const { table, source } = readDockerFormat(format, DEFAULT_STATS_FORMAT.slice('table '.length));
+  // the template as the user wrote it, for messages
+  const written = format.startsWith('table') ? format.slice('table'.length).trimStart() : format;
+  const template = checkStatsTemplate(written, source);
   const rows = lines.map(({ entry, ref }) => {
     const row = statsRow(entry);
     if (noTrunc) row.container = entry.id;
-    return expand(text, (field) => (field === undefined ? rowJson(row, entry, ref) : FIELDS[field]!.value(row, entry, ref)));
+    return renderTemplate(template, rowData(row, entry, ref));
   });
   if (!table) return rows.map((r) => r + '\n').join('');
-  const header = expand(text, (field) => (field === undefined ? '' : FIELDS[field]!.header));
+  const header = renderTemplate(template, HEADER_DATA);
   return tabwrite([header, ...rows].map((l) => l.split('\t')));
 }
 

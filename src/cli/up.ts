@@ -10,7 +10,7 @@ import { socketFromGlobal } from '../client/host.js';
 import { runConfigFromBody } from '../container/config/body.js';
 import { CorralError } from '../errors.js';
 import { hostFacts } from '../container/config/host-facts.js';
-import { walkFlags } from './flag-walk.js';
+import { flagsCommand, parseCommand } from './commands/parse.js';
 import { apiTarget } from '../workloads/api-target.js';
 import { loadWorkloads, WorkloadsReadError } from '../workloads/load.js';
 import { parseWorkloads } from '../workloads/parse.js';
@@ -42,35 +42,25 @@ export interface UpFlags {
   help: boolean;
 }
 
+/** corral up's and down's flags (--force-recreate: up only). */
+export function upCommand(command: 'up' | 'down') {
+  const c = flagsCommand(command).option('-f, --file <file>').option('-p, --project-name <name>').option('-t, --timeout <seconds>');
+  return command === 'up' ? c.option('--force-recreate') : c;
+}
+
 export function parseUpArgs(argv: readonly string[], command: 'up' | 'down'): UpFlags {
-  const flags: UpFlags = { timeout: 10, forceRecreate: false, help: false };
-  const { help } = walkFlags(argv, command, (name, value) => {
-    switch (name) {
-      case '-f':
-      case '--file':
-        flags.file = value();
-        break;
-      case '-p':
-      case '--project-name':
-        flags.project = value();
-        break;
-      case '-t':
-      case '--timeout': {
-        const text = value();
-        if (!/^\d{1,5}$/.test(text)) throw new CorralError('EUSAGE', `invalid value "${text}" for ${name}: expected whole seconds from 0 to 99999`);
-        flags.timeout = Number(text);
-        break;
-      }
-      case '--force-recreate':
-        if (command !== 'up') return false;
-        flags.forceRecreate = true;
-        break;
-      default:
-        return false;
+  const { opts } = parseCommand<{ file?: string; projectName?: string; timeout?: string; forceRecreate?: boolean; help?: boolean }>(upCommand(command), argv);
+  const flags: UpFlags = { timeout: 10, forceRecreate: opts.forceRecreate === true, help: opts.help === true };
+  if (opts.file !== undefined) flags.file = opts.file;
+  if (opts.projectName !== undefined) flags.project = opts.projectName;
+  if (opts.timeout !== undefined) {
+    if (!/^\d{1,5}$/.test(opts.timeout)) {
+      // the message names the flag as it was written
+      const typed = [...argv].reverse().find((a) => a.startsWith('-t') || a === '--timeout' || a.startsWith('--timeout='));
+      throw new CorralError('EUSAGE', `invalid value "${opts.timeout}" for ${typed?.startsWith('--') ? '--timeout' : '-t'}: expected whole seconds from 0 to 99999`);
     }
-    return true;
-  });
-  flags.help = help;
+    flags.timeout = Number(opts.timeout);
+  }
   if (!flags.help && flags.file === undefined && !(command === 'down' && flags.project !== undefined)) {
     throw new CorralError('EUSAGE', `corral ${command} needs the workloads file: corral ${command} -f FILE`);
   }

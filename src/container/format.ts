@@ -1,7 +1,11 @@
-/** Byte sizes the way Docker prints limits: binary units, trimmed ("32MiB", "1.5GiB"). */
+/**
+ * Sizes and durations in corral's messages (the daemon's, the run flags'), binary units as Docker
+ * prints limits. The CLI's Docker-exact columns (go-units) are in src/cli/format/units.ts.
+ */
 const UNITS = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB'];
 
-export function formatBytesBinary(bytes: number): string {
+/** A measured amount (a usage, a limit), rounded to 2 decimals of a binary unit: "32MiB", "1.5GiB", "40.52MiB". */
+export function formatSizeRounded(bytes: number): string {
   let value = bytes;
   let unit = 0;
   while (value >= 1024 && unit < UNITS.length - 1) {
@@ -10,6 +14,21 @@ export function formatBytesBinary(bytes: number): string {
   }
   const text = Number.isInteger(value) ? String(value) : value.toFixed(2).replace(/\.?0+$/, '');
   return `${text}${UNITS[unit]}`;
+}
+
+/** A size the user gave, exactly: "32MiB" when it is a whole number of a binary unit, else "1234 bytes". */
+export function formatSizeExact(bytes: number): string {
+  const units: [string, number][] = [
+    ['PiB', 2 ** 50],
+    ['TiB', 2 ** 40],
+    ['GiB', 2 ** 30],
+    ['MiB', 2 ** 20],
+    ['KiB', 2 ** 10],
+  ];
+  for (const [name, size] of units) {
+    if (bytes !== 0 && bytes % size === 0) return `${bytes / size}${name}`;
+  }
+  return bytes === 1 ? '1 byte' : `${bytes} bytes`;
 }
 
 /** Docker's units.HumanDuration (go-units), for "Up 5 minutes" and "Exited (0) 2 hours ago". */

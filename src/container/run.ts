@@ -16,7 +16,7 @@ import { newContainerId, shortId } from './ids.js';
 import { startLauncher } from './launcher.js';
 import { exitCodeOf, setupFailureCode, type LauncherStatus } from './status.js';
 import { claimName, containerPaths, releaseName, writeRecord } from './store.js';
-import { formatBytesBinary } from './format.js';
+import { formatSizeRounded } from './format.js';
 
 /** Signals a foreground `corral run` passes on to the workload (via its launcher), as `docker run` does. */
 export const FORWARDED_SIGNALS: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2', 'SIGWINCH'];
@@ -35,7 +35,7 @@ export type RunPhase = 'validated' | 'created' | 'started' | 'exited' | 'removed
 
 /** What `corral run` says when the OOM killer killed in the container's cgroup; `limit` in bytes. */
 export function oomKillMessage(limit: number | 'max' | undefined): string {
-  return `killed by the OOM killer: memory limit ${limit === undefined || limit === 'max' || limit === 0 ? 'unlimited' : formatBytesBinary(limit)}`;
+  return `killed by the OOM killer: memory limit ${limit === undefined || limit === 'max' || limit === 0 ? 'unlimited' : formatSizeRounded(limit)}`;
 }
 
 export class LaunchFailedError extends CorralError {

@@ -39,7 +39,7 @@ import { loadSyscalls, type Syscalls } from '../sys/syscalls.js';
 import { sharedPoller } from '../sys/fd-poller.js';
 import { quarantineUnparsable } from '../state/quarantine.js';
 import { resourcesFrom } from '../container/config/run-flags.js';
-import { formatBytesBinary } from '../container/format.js';
+import { formatSizeRounded } from '../container/format.js';
 import { mergeUpdate } from '../container/config/update.js';
 import { HOST_CONFIG_FIELDS } from '../container/config/fields.js';
 import { dockerFieldOf, inputFromBody, obj, runConfigFromBody } from '../container/config/body.js';
@@ -827,8 +827,8 @@ export class Supervisor {
 }
 
 function memoryBusy(id: string, max: number, used: number | undefined, file: string): ConflictError {
-  const usage = used === undefined ? '' : ` (it uses ${formatBytesBinary(used)})`;
+  const usage = used === undefined ? '' : ` (it uses ${formatSizeRounded(used)})`;
   return new ConflictError(
-    `cannot update container ${id.slice(0, 12)}: the memory limit ${formatBytesBinary(max)} is below what the container uses now${usage} and the kernel could not reclaim enough (${file}: EBUSY)`,
+    `cannot update container ${id.slice(0, 12)}: the memory limit ${formatSizeRounded(max)} is below what the container uses now${usage} and the kernel could not reclaim enough (${file}: EBUSY)`,
   );
 }

@@ -4,9 +4,8 @@
  * prints: the container as given (the exit code for `wait`), errors per container on stderr,
  * exit 1 if any failed.
  */
-import type { Command } from 'commander';
 import { call, type ApiRequest } from '../../client/client.js';
-import { clientCommand, parseCommand } from './parse.js';
+import { clientCommand, parseCommand, type CommandSpec } from './parse.js';
 import { containerPath, forEachContainer, type ClientContext } from './context.js';
 import { parseSeconds, parseSignalName } from './values.js';
 
@@ -19,14 +18,14 @@ interface ActionOptions {
 interface ContainerAction {
   description: string;
   /** the command's own flags */
-  flags(c: Command): Command;
+  flags(c: CommandSpec): CommandSpec;
   /** the request for one container, from the checked flags */
   request(ref: string, o: ActionOptions): ApiRequest;
   /** what is printed for a success: the reference as given, unless the answer says more */
   print?(answer: unknown): string;
 }
 
-const timeFlag = (c: Command) => c.option('-t, --time <seconds>', 'seconds to wait for the container to stop before killing it (default 10)');
+const timeFlag = (c: CommandSpec) => c.option('-t, --time <seconds>', 'seconds to wait for the container to stop before killing it (default 10)');
 const timeQuery = (o: ActionOptions) => (o.time === undefined ? '' : `?t=${parseSeconds('--time', o.time)}`);
 
 export const CONTAINER_ACTIONS: Readonly<Record<string, ContainerAction>> = {
@@ -61,7 +60,7 @@ export const CONTAINER_ACTIONS: Readonly<Record<string, ContainerAction>> = {
   },
 };
 
-export function actionCommand(name: string): Command {
+export function actionCommand(name: string): CommandSpec {
   const action = CONTAINER_ACTIONS[name]!;
   return action.flags(clientCommand(name, `${name === 'wait' ? '' : '[OPTIONS] '}CONTAINER [CONTAINER...]`, action.description)).argument('<containers...>');
 }

@@ -6,7 +6,7 @@
  * Docker; CREATED is computed here from `Created`, as Docker's CLI does.
  */
 import { humanDuration } from '../../container/format.js';
-import { tabwrite } from '../../metrics/format.js';
+import { tabwrite } from './table.js';
 import { parseDockerFormat, renderTemplate, type DockerFormat } from './template.js';
 
 /** The fields of a GET /containers/json entry that ps shows. */

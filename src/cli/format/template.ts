@@ -11,19 +11,27 @@
  */
 import { InvalidArgumentError } from '../../errors.js';
 
-type Part = { kind: 'text'; text: string } | { kind: 'value'; path: string[]; json: boolean };
+/** A value part keeps its action as written (`{{ .Name }}`), for messages that quote it. */
+type Part = { kind: 'text'; text: string } | { kind: 'value'; path: string[]; json: boolean; action: string };
 
 export interface Template {
   source: string;
   parts: Part[];
 }
 
-/** Fields a template names that the data does not have, or a malformed action. */
-export class TemplateError extends Error {}
+/** Fields a template names that the data does not have, or a malformed action (`action`: as written, when there is one). */
+export class TemplateError extends Error {
+  constructor(
+    message: string,
+    readonly action?: string,
+  ) {
+    super(message);
+  }
+}
 
-function parsePath(ref: string, action: string): string[] {
+function parsePath(ref: string, action: string, written: string): string[] {
   if (ref === '.') return [];
-  if (!/^(\.[A-Za-z_][A-Za-z0-9_]*)+$/.test(ref)) throw new TemplateError(`cannot parse action {{${action}}}: expected .Field, .Field.Sub, . or json followed by one of those`);
+  if (!/^(\.[A-Za-z_][A-Za-z0-9_]*)+$/.test(ref)) throw new TemplateError(`cannot parse action {{${action}}}: expected .Field, .Field.Sub, . or json followed by one of those`, written);
   return ref.slice(1).split('.');
 }
 
@@ -42,6 +50,7 @@ export function parseTemplate(source: string): Template {
     }
     const close = source.indexOf('}}', open + 2);
     if (close < 0) throw new TemplateError(`unclosed action: ${source.slice(open, open + 40)}`);
+    const written = source.slice(open, close + 2);
     let action = source.slice(open + 2, close);
     if (action.startsWith('- ')) {
       text = text.replace(/\s+$/, '');
@@ -51,9 +60,9 @@ export function parseTemplate(source: string): Template {
     if (trimNext) action = action.slice(0, -1);
     if (text) parts.push({ kind: 'text', text });
     const words = action.trim().split(/\s+/);
-    if (words.length === 1) parts.push({ kind: 'value', path: parsePath(words[0]!, action.trim()), json: false });
-    else if (words.length === 2 && words[0] === 'json') parts.push({ kind: 'value', path: parsePath(words[1]!, action.trim()), json: true });
-    else throw new TemplateError(`unsupported action {{${action.trim()}}}: corral's templates take .Field, .Field.Sub, . and json`);
+    if (words.length === 1) parts.push({ kind: 'value', path: parsePath(words[0]!, action.trim(), written), json: false, action: written });
+    else if (words.length === 2 && words[0] === 'json') parts.push({ kind: 'value', path: parsePath(words[1]!, action.trim(), written), json: true, action: written });
+    else throw new TemplateError(`unsupported action {{${action.trim()}}}: corral's templates take .Field, .Field.Sub, . and json`, written);
     at = close + 2;
   }
 }
@@ -123,6 +132,23 @@ export interface DockerFormat {
  * template on an empty value to check it); errors name `flag`.
  */
 export function parseDockerFormat(flag: string, text: string, defaultTable: string, sample: unknown): DockerFormat {
+  const { table, source } = readDockerFormat(text, defaultTable);
+  try {
+    const template = parseTemplate(source);
+    renderTemplate(template, sample);
+    return { table, template };
+  } catch (err) {
+    if (err instanceof TemplateError) throw new InvalidArgumentError(flag, text, `${err.message}; expected json, table, or a Go template such as '{{.ID}}\\t{{.Names}}'`);
+    throw err;
+  }
+}
+
+/**
+ * The template text of a --format value, before parsing (docker/cli formatter.Context.preFormat):
+ * "json" is `{{json .}}`, "table" alone (or nothing) `defaultTable`, a leading "table" is cut off and
+ * makes a table; spaces at both ends are trimmed and the escapes `\t` and `\n` replaced.
+ */
+export function readDockerFormat(text: string, defaultTable: string): { table: boolean; source: string } {
   let source = text;
   let table = false;
   if (source === 'json') source = '{{json .}}';
@@ -137,12 +163,5 @@ export function parseDockerFormat(flag: string, text: string, defaultTable: stri
     .replace(/^ +| +$/g, '')
     .replace(/\\t/g, '\t')
     .replace(/\\n/g, '\n');
-  try {
-    const template = parseTemplate(source);
-    renderTemplate(template, sample);
-    return { table, template };
-  } catch (err) {
-    if (err instanceof TemplateError) throw new InvalidArgumentError(flag, text, `${err.message}; expected json, table, or a Go template such as '{{.ID}}\\t{{.Names}}'`);
-    throw err;
-  }
+  return { table, source };
 }

@@ -17,7 +17,8 @@ import type { IsolationOptions, NetworkMode, VolumeMount } from '../../isolate/t
 import type { RestartPolicy } from '../restart-policy.js';
 import { EXPECT, inputFromOptions, type RawRunOptions, RUN_FLAGS, type RunInput } from './fields.js';
 import { type DeviceRate, type LogOpt, logOptOf, type Read, type Shown, take } from './readers.js';
-import { formatSize, tryParseByteSize } from './units.js';
+import { formatSizeExact } from '../format.js';
+import { tryParseByteSize } from './units.js';
 
 export { EXPECT, type RawRunOptions, type RunInput } from './fields.js';
 export { parseInteger, parseNanoCpus } from './readers.js';
@@ -284,7 +285,7 @@ function memoryFrom(options: RunInput): MemoryLimits | undefined {
       throw new InvalidArgumentError(flag, options.memoryReservation.text, `the minimum memory reservation allowed is 6MB (${MIN_MEMORY} bytes)`);
     }
     if (memory !== undefined && bytes > memory) {
-      throw new InvalidArgumentError(flag, options.memoryReservation.text, (n) => `the reservation cannot be above the memory limit ${n('--memory')} ${memory} (${formatSize(memory)})`);
+      throw new InvalidArgumentError(flag, options.memoryReservation.text, (n) => `the reservation cannot be above the memory limit ${n('--memory')} ${memory} (${formatSizeExact(memory)})`);
     }
     if (bytes !== 0) out.low = bytes;
   }
@@ -301,7 +302,11 @@ function memoryFrom(options: RunInput): MemoryLimits | undefined {
           throw new InvalidArgumentError(flag, value, (n) => `set ${n('--memory')} too: ${n('--memory-swap')} is the memory+swap total and needs the memory limit (or use -1 for unlimited swap)`);
         }
         if (total < memory) {
-          throw new InvalidArgumentError(flag, value, (n) => `the memory+swap total must be at least the memory limit ${n('--memory')} ${memory} (${formatSize(memory)}), or -1 for unlimited swap`);
+          throw new InvalidArgumentError(
+            flag,
+            value,
+            (n) => `the memory+swap total must be at least the memory limit ${n('--memory')} ${memory} (${formatSizeExact(memory)}), or -1 for unlimited swap`,
+          );
         }
         out.swapMax = total - memory;
       }

@@ -53,18 +53,3 @@ export function parseByteSize(flag: string, value: string, expected: string = SI
   if (!parsed.ok) throw new InvalidArgumentError(flag, value, `${parsed.reason}; expected ${expected}`);
   return parsed.bytes;
 }
-
-/** A byte count for messages: "32MiB" when it is a whole number of a binary unit, else "1234 bytes". */
-export function formatSize(bytes: number): string {
-  const units: [string, number][] = [
-    ['PiB', 2 ** 50],
-    ['TiB', 2 ** 40],
-    ['GiB', 2 ** 30],
-    ['MiB', 2 ** 20],
-    ['KiB', 2 ** 10],
-  ];
-  for (const [name, size] of units) {
-    if (bytes !== 0 && bytes % size === 0) return `${bytes / size}${name}`;
-  }
-  return bytes === 1 ? '1 byte' : `${bytes} bytes`;
-}

@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { DEFAULT_STATS_FORMAT, parseStatsArgs, renderStats, type StatsLine } from '../../../src/cli/stats.js';
 import { parseDaemonArgs, parseMetricsAddr, parseSampleIdleInterval, parseSampleInterval } from '../../../src/cli/daemon.js';
-import { renderStatsTable, statsRow } from '../../../src/metrics/format.js';
+import { renderStatsTable, statsRow } from '../../../src/cli/format/stats.js';
 import type { StatsEntry } from '../../../src/metrics/derive.js';
 
 const entry: StatsEntry = {
@@ -65,6 +65,15 @@ test('--format json and templates', () => {
   });
 });
 
+test("--format is read by the CLI's one template engine, as Docker reads it", () => {
+  // spaces at both ends trimmed, {{- -}} trims the text beside it
+  assert.equal(renderStats([line], ' {{.Name}}  {{- .PIDs}} ', false), 'limited1\n');
+  for (const bad of ['{{.Name.Sub}}', '{{.}}', '{{json .Name}}', '{{range .Name}}', '{{Name}}']) {
+    assert.throws(() => renderStats([line], bad, false), { message: /^invalid --format template .*: unknown action \{\{/ }, bad);
+  }
+  assert.throws(() => renderStats([line], '{{.Name', false), { message: /^invalid --format template "\{\{\.Name": unclosed action/ });
+});
+
 test('daemon --sample-interval, --sample-idle-interval and --metrics-addr', () => {
   assert.equal(parseSampleInterval('1s'), 1000);
   assert.equal(parseSampleInterval('250ms'), 250);
@@ -84,5 +93,7 @@ test('daemon --sample-interval, --sample-idle-interval and --metrics-addr', () =
   assert.deepEqual(parseMetricsAddr('[::1]:0'), { host: '::1', port: 0 });
   assert.equal(parseMetricsAddr(''), null);
   assert.equal(parseMetricsAddr('none'), null);
+  for (const none of [['--metrics-addr', 'none'], ['--metrics-addr='], ['--metrics-addr', '']]) assert.equal(parseDaemonArgs(none).metricsAddr, null, none.join(' '));
+  assert.deepEqual(parseDaemonArgs(['--metrics-addr=127.0.0.1:0']).metricsAddr, { host: '127.0.0.1', port: 0 });
   assert.throws(() => parseMetricsAddr('9338'), { message: 'invalid value "9338" for --metrics-addr: HOST:PORT, e.g. 127.0.0.1:9338 (or none)' });
 });

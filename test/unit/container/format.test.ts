@@ -1,8 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { formatBytesBinary, humanDuration } from '../../../src/container/format.js';
+import { formatSizeExact, formatSizeRounded, humanDuration } from '../../../src/container/format.js';
 
-test('formatBytesBinary prints limits the way Docker does', () => {
+test('formatSizeRounded prints limits the way Docker does', () => {
   const table: [number, string][] = [
     [0, '0B'],
     [512, '512B'],
@@ -11,7 +11,7 @@ test('formatBytesBinary prints limits the way Docker does', () => {
     [6 * 1024 * 1024 + 1, '6MiB'],
     [1024 ** 4, '1TiB'],
   ];
-  for (const [bytes, text] of table) assert.equal(formatBytesBinary(bytes), text, String(bytes));
+  for (const [bytes, text] of table) assert.equal(formatSizeRounded(bytes), text, String(bytes));
 });
 
 test('humanDuration is go-units\' HumanDuration, as in "Up 5 minutes"', () => {
@@ -41,4 +41,22 @@ test('humanDuration is go-units\' HumanDuration, as in "Up 5 minutes"', () => {
     [730 * d, '2 years'],
   ];
   for (const [ms, text] of table) assert.equal(humanDuration(ms), text, String(ms));
+});
+
+test('formatSizeExact names whole binary units, else bytes', () => {
+  const KiB = 1024;
+  const MiB = 1024 * KiB;
+  const GiB = 1024 * MiB;
+  const cases: [number, string][] = [
+    [0, '0 bytes'],
+    [1, '1 byte'],
+    [1023, '1023 bytes'],
+    [KiB, '1KiB'],
+    [1536, '1536 bytes'],
+    [6 * MiB, '6MiB'],
+    [1536 * MiB, '1536MiB'],
+    [2 * GiB, '2GiB'],
+    [2 ** 50, '1PiB'],
+  ];
+  for (const [bytes, text] of cases) assert.equal(formatSizeExact(bytes), text);
 });

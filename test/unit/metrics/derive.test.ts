@@ -5,7 +5,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { blockIO, cpuPercent, deriveStats, memoryPercent, memoryUsage, networkIO, pids } from '../../../src/metrics/derive.js';
-import { renderStatsTable, statsRow } from '../../../src/metrics/format.js';
+import { renderStatsTable, statsRow } from '../../../src/cli/format/stats.js';
 import type { DockerStats } from '../../../src/metrics/docker-stats-types.js';
 import { dockerFixture } from '../../helpers/http.js';
 

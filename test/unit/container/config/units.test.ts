@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { InvalidArgumentError } from '../../../../src/errors.js';
-import { formatSize, MAX_SIZE, parseByteSize, SIZE_SYNTAX, tryParseByteSize } from '../../../../src/container/config/units.js';
+import { MAX_SIZE, parseByteSize, SIZE_SYNTAX, tryParseByteSize } from '../../../../src/container/config/units.js';
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
@@ -95,19 +95,4 @@ test("parseByteSize puts the caller's expectation in the message", () => {
   assert.throws(() => parseByteSize('--memory-swap', '1q', 'a size or -1'), {
     message: 'invalid value "1q" for --memory-swap: unknown unit "q"; expected a size or -1',
   });
-});
-
-test('formatSize names whole binary units, else bytes', () => {
-  const cases: [number, string][] = [
-    [0, '0 bytes'],
-    [1, '1 byte'],
-    [1023, '1023 bytes'],
-    [KiB, '1KiB'],
-    [1536, '1536 bytes'],
-    [6 * MiB, '6MiB'],
-    [1536 * MiB, '1536MiB'],
-    [2 * GiB, '2GiB'],
-    [2 ** 50, '1PiB'],
-  ];
-  for (const [bytes, text] of cases) assert.equal(formatSize(bytes), text);
 });

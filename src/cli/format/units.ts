@@ -1,13 +1,9 @@
 /**
- * `docker stats` formatting: Docker CLI's cli/command/container/formatter_stats.go (docker/cli at
- * 28f756087eea5fa301f3fbf12b01ae62f91521c2) with docker/go-units size.go (at 2bd057e7d15e). A pure row
- * model from ./derive.ts's StatsEntry; widgets and the CLI only print the strings.
+ * Numbers as Docker's CLI prints them: docker/go-units size.go (at 2bd057e7d15e) for sizes, Go's
+ * strconv for %g and %.2f. Memory in binary units ("MiB", formatMemorySize), I/O in decimal ones ("MB",
+ * formatIoSize), as `docker stats` prints them. (The daemon's messages print sizes with
+ * src/container/format.ts, below the daemon's layer.)
  */
-import type { StatsEntry } from './derive.js';
-
-/** What Docker prints for a value it does not have (formatter_stats.go `noValue`). */
-export const NO_VALUE = '--';
-
 const DECIMAL_ABBRS = ['B', 'kB', 'MB', 'GB', 'TB', 'PB', 'EB', 'ZB', 'YB'];
 const BINARY_ABBRS = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB', 'EiB', 'ZiB', 'YiB'];
 
@@ -94,14 +90,17 @@ function sizeAndUnit(size: number, base: number, abbrs: readonly string[]): [num
   return [size, abbrs[i] ?? ''];
 }
 
-/** go-units HumanSizeWithPrecision: decimal units (kB = 1000 B), `precision` significant digits: `1.2kB`, `0B`. */
-export function humanSizeWithPrecision(size: number, precision: number): string {
+/**
+ * An amount of I/O (NET I/O, BLOCK I/O): go-units HumanSizeWithPrecision, decimal units (kB = 1000 B),
+ * `precision` significant digits (docker stats: 3): `1.2kB`, `0B`.
+ */
+export function formatIoSize(size: number, precision = 3): string {
   const [s, unit] = sizeAndUnit(size, 1000, DECIMAL_ABBRS);
   return goFormatG(s, precision) + unit;
 }
 
-/** go-units BytesSize: binary units (KiB = 1024 B), 4 significant digits: `1.5MiB`, `460KiB`. */
-export function bytesSize(size: number): string {
+/** A size in memory (MEM USAGE / LIMIT): go-units BytesSize, binary units (KiB = 1024 B), 4 significant digits: `1.5MiB`, `460KiB`. */
+export function formatMemorySize(size: number): string {
   const [s, unit] = sizeAndUnit(size, 1024, BINARY_ABBRS);
   return goFormatG(s, 4) + unit;
 }
@@ -134,71 +133,4 @@ function goFormatF2(x: number): string {
   }
   padded = whole.toString().padStart(3, '0');
   return `${sign}${padded.slice(0, -2)}.${padded.slice(-2)}`;
-}
-
-/** One row of `docker stats`, every column as Docker prints it. */
-export interface StatsRow {
-  /** CONTAINER ID: the id's first 12 characters */
-  container: string;
-  /** NAME, without the leading "/" */
-  name: string;
-  /** CPU %: `51.01%` */
-  cpu: string;
-  /** MEM USAGE / LIMIT: `460KiB / 64MiB` */
-  mem: string;
-  /** MEM %: `0.70%` */
-  memPerc: string;
-  /** NET I/O: `1.2kB / 0B` */
-  netIO: string;
-  /** BLOCK I/O: `0B / 0B` */
-  blockIO: string;
-  /** PIDS: `1` */
-  pids: string;
-}
-
-/** formatter_stats.go's column getters on one StatsEntry; a missing number prints as `--` (NO_VALUE). */
-export function statsRow(e: StatsEntry): StatsRow {
-  const size = (n: number | undefined): string => (n === undefined ? NO_VALUE : bytesSize(n));
-  return {
-    container: e.id.slice(0, 12),
-    name: e.name !== '' ? e.name : NO_VALUE,
-    cpu: e.cpuPercent === undefined ? NO_VALUE : formatPercentage(e.cpuPercent),
-    mem: `${size(e.memory)} / ${size(e.memoryLimit)}`,
-    memPerc: e.memoryPercent === undefined ? NO_VALUE : formatPercentage(e.memoryPercent),
-    netIO: `${humanSizeWithPrecision(e.networkRx, 3)} / ${humanSizeWithPrecision(e.networkTx, 3)}`,
-    blockIO: `${humanSizeWithPrecision(e.blockRead, 3)} / ${humanSizeWithPrecision(e.blockWrite, 3)}`,
-    pids: e.pidsCurrent === undefined ? NO_VALUE : String(e.pidsCurrent),
-  };
-}
-
-/** The default `docker stats` header, in column order. */
-export const STATS_HEADER: StatsRow = {
-  container: 'CONTAINER ID',
-  name: 'NAME',
-  cpu: 'CPU %',
-  mem: 'MEM USAGE / LIMIT',
-  memPerc: 'MEM %',
-  netIO: 'NET I/O',
-  blockIO: 'BLOCK I/O',
-  pids: 'PIDS',
-};
-
-const COLUMNS: readonly (keyof StatsRow)[] = ['container', 'name', 'cpu', 'mem', 'memPerc', 'netIO', 'blockIO', 'pids'];
-
-/**
- * The table as the CLI prints it: Go's text/tabwriter with minwidth 10, padding 3, padded with spaces
- * (cli/command/formatter NewContext), the last column unpadded; one line per row, each ending in "\n".
- */
-export function renderStatsTable(rows: readonly StatsRow[]): string {
-  return tabwrite([STATS_HEADER, ...rows].map((r) => COLUMNS.map((c) => r[c])));
-}
-
-/**
- * Go's text/tabwriter as the CLI configures it (minwidth 10, padding 3, spaces): each column as wide
- * as its widest cell plus 3, at least 10; the last cell of a line unpadded; every line ends in "\n".
- */
-export function tabwrite(lines: readonly (readonly string[])[]): string {
-  const columns = Math.max(0, ...lines.map((l) => l.length));
-  const widths = Array.from({ length: columns }, (_, i) => Math.max(10, ...lines.filter((l) => i < l.length - 1).map((l) => (l[i] ?? '').length + 3)));
-  return lines.map((l) => l.map((cell, i) => (i === l.length - 1 ? cell : cell.padEnd(widths[i] ?? 0))).join('') + '\n').join('');
 }

@@ -1,7 +1,8 @@
-/** Docker's formatting (src/metrics/format.ts): go-units sizes, Go's %g and %.2f, the row model. */
+/** Docker's formatting (src/cli/format/units.ts, stats.ts): go-units sizes, Go's %g and %.2f, the row model. */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { bytesSize, formatPercentage, goFormatG, humanSizeWithPrecision, statsRow } from '../../../src/metrics/format.js';
+import { statsRow } from '../../../../src/cli/format/stats.js';
+import { formatIoSize, formatMemorySize, formatPercentage, goFormatG } from '../../../../src/cli/format/units.js';
 
 const KiB = 1024,
   MiB = KiB * 1024,
@@ -14,7 +15,7 @@ const KB = 1000,
   TB = GB * 1000,
   PB = TB * 1000;
 
-describe('bytesSize (go-units TestBytesSize, plus memory columns)', () => {
+describe('formatMemorySize (go-units TestBytesSize, plus memory columns)', () => {
   for (const [size, expected] of [
     [1024, '1KiB'],
     [1024 * 1024, '1MiB'],
@@ -33,11 +34,11 @@ describe('bytesSize (go-units TestBytesSize, plus memory columns)', () => {
     [1000 * KiB, '1000KiB'],
     [1023.99 * KiB, '1024KiB'],
   ] as const) {
-    test(`${size} -> ${expected}`, () => assert.equal(bytesSize(size), expected));
+    test(`${size} -> ${expected}`, () => assert.equal(formatMemorySize(size), expected));
   }
 });
 
-describe('humanSizeWithPrecision(size, 3) (NET I/O, BLOCK I/O) and go-units TestHumanSize (precision 4)', () => {
+describe('formatIoSize(size, 3) (NET I/O, BLOCK I/O) and go-units TestHumanSize (precision 4)', () => {
   for (const [size, prec, expected] of [
     [1000, 4, '1kB'],
     [1024, 4, '1.024kB'],
@@ -58,7 +59,7 @@ describe('humanSizeWithPrecision(size, 3) (NET I/O, BLOCK I/O) and go-units Test
     [12345, 3, '12.3kB'],
     [123456, 3, '123kB'],
   ] as const) {
-    test(`${size} (precision ${prec}) -> ${expected}`, () => assert.equal(humanSizeWithPrecision(size, prec), expected));
+    test(`${size} (precision ${prec}) -> ${expected}`, () => assert.equal(formatIoSize(size, prec), expected));
   }
 });
 
