@@ -18,6 +18,7 @@ import { posix as path } from 'node:path';
 import { sharedPoller, type FdPoller } from '../../sys/fd-poller.js';
 import type { Syscalls } from '../../sys/syscalls.js';
 import type { CgroupFs } from '../cgroupfs.js';
+import { MemoryEventSourceBase } from '../memory-events.js';
 import type { MemoryEventOptions, MemoryNotification, V1MemoryEventSource } from '../types.js';
 
 /** the native calls the notifications need */
@@ -36,39 +37,20 @@ export function eventControlLine(eventfd: number, fileFd: number, args?: number)
   return args === undefined ? `${eventfd} ${fileFd}` : `${eventfd} ${fileFd} ${args}`;
 }
 
-export class V1MemoryEvents implements V1MemoryEventSource {
+export class V1MemoryEvents extends MemoryEventSourceBase implements V1MemoryEventSource {
   readonly mode = 'v1' as const;
-  readonly ready: Promise<void>;
-  private readonly listeners: ((what: MemoryNotification) => void)[] = [];
   private sys: EventfdSyscalls | undefined;
   private poller: FdPoller | undefined;
   private oomFd: number | undefined;
   private thresholdFd: number | undefined;
   /** threshold changes, one at a time (each replaces the eventfd of the one before) */
   private thresholds: Promise<void> = Promise.resolve();
-  private closed = false;
 
   constructor(private readonly o: V1MemoryEventsOptions) {
-    this.ready = this.setup();
-    this.ready.catch(() => {}); // the caller hears of it through `ready`
+    super(o.onError);
   }
 
-  onChange(listener: (what: MemoryNotification) => void): void {
-    this.listeners.push(listener);
-  }
-
-  private emit(what: MemoryNotification): void {
-    if (this.closed) return;
-    for (const listener of this.listeners) {
-      try {
-        listener(what);
-      } catch (err) {
-        this.o.onError?.(err as Error);
-      }
-    }
-  }
-
-  private async setup(): Promise<void> {
+  protected async setup(): Promise<void> {
     const sys = await this.o.syscalls();
     this.sys = sys;
     this.poller = sharedPoller(sys, (err) => this.o.onError?.(err));

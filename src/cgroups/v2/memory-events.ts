@@ -10,6 +10,7 @@
 import fsp from 'node:fs/promises';
 import { posix as path } from 'node:path';
 import chokidar, { type FSWatcher } from 'chokidar';
+import { MemoryEventSourceBase } from '../memory-events.js';
 import type { MemoryEventOptions, MemoryNotification, V2MemoryEventSource } from '../types.js';
 
 export interface V2MemoryEventsOptions extends MemoryEventOptions {
@@ -17,34 +18,15 @@ export interface V2MemoryEventsOptions extends MemoryEventOptions {
   dir: string;
 }
 
-export class V2MemoryEvents implements V2MemoryEventSource {
+export class V2MemoryEvents extends MemoryEventSourceBase implements V2MemoryEventSource {
   readonly mode = 'v2' as const;
-  readonly ready: Promise<void>;
-  private readonly listeners: ((what: MemoryNotification) => void)[] = [];
   private watcher: FSWatcher | undefined;
-  private closed = false;
 
   constructor(private readonly o: V2MemoryEventsOptions) {
-    this.ready = this.setup();
-    this.ready.catch(() => {}); // the caller hears of it through `ready`
+    super(o.onError);
   }
 
-  onChange(listener: (what: MemoryNotification) => void): void {
-    this.listeners.push(listener);
-  }
-
-  private emit(what: MemoryNotification): void {
-    if (this.closed) return;
-    for (const listener of this.listeners) {
-      try {
-        listener(what);
-      } catch (err) {
-        this.o.onError?.(err as Error);
-      }
-    }
-  }
-
-  private async setup(): Promise<void> {
+  protected async setup(): Promise<void> {
     const file = path.join(this.o.dir, 'memory.events');
     await fsp.access(file);
     const watcher = chokidar.watch(file, { ignoreInitial: true });
