@@ -406,3 +406,17 @@ export function fakeV1(opts: { own?: Record<string, string>; comount?: boolean; 
   procSelfCgroup += '0::/\n';
   return { root, kernel, mountinfo, procSelfCgroup, ownDirs, sysBlockDir };
 }
+
+/** The driver options that point createCgroupDriver at a fake hierarchy, as process `pid`. */
+export function fakeDriverOptions(f: ReturnType<typeof fakeV1> | ReturnType<typeof fakeV2>, pid: number) {
+  return {
+    root: f.root,
+    mountinfo: f.mountinfo,
+    procSelfCgroup: f.procSelfCgroup,
+    fs: f.kernel,
+    pid,
+    signal: f.kernel.signal,
+    sysBlockDir: f.sysBlockDir,
+    killTimeoutMs: 500,
+  };
+}

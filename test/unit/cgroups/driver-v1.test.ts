@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import { posix as path } from 'node:path';
 import { CgroupFileError, UnsupportedError } from '../../../src/errors.js';
 import { createCgroupDriver } from '../../../src/cgroups/index.js';
-import { fakeV1, type FakeOptions } from '../../helpers/fake-cgroupfs.js';
+import { fakeV1, type FakeOptions, fakeDriverOptions } from '../../helpers/fake-cgroupfs.js';
 
 const Mi = 1024 * 1024;
 const Gi = 1024 * Mi;
@@ -24,14 +24,7 @@ async function setup(opts: { comount?: boolean; fake?: FakeOptions; parent?: str
   });
   roots.push(f.root, path.dirname(f.sysBlockDir));
   const driver = await createCgroupDriver({
-    root: f.root,
-    mountinfo: f.mountinfo,
-    procSelfCgroup: f.procSelfCgroup,
-    fs: f.kernel,
-    pid: 4_300_000,
-    signal: f.kernel.signal,
-    sysBlockDir: f.sysBlockDir,
-    killTimeoutMs: 500,
+    ...fakeDriverOptions(f, 4_300_000),
     ...(opts.parent !== undefined ? { parent: opts.parent } : {}),
   });
   const leaf = (controller: string, name: string, parent = 'corral') => path.join(f.ownDirs[controller]!, parent, name);

@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import { posix as path } from 'node:path';
 import { CgroupFileError, InvalidLimitError, UnsupportedError } from '../../../src/errors.js';
 import { createCgroupDriver } from '../../../src/cgroups/index.js';
-import { fakeV2, type FakeOptions } from '../../helpers/fake-cgroupfs.js';
+import { fakeV2, type FakeOptions, fakeDriverOptions } from '../../helpers/fake-cgroupfs.js';
 
 const ME = 4_200_001; // fake pids: above any real pid_max, never signalled (the driver's signal is the fake's)
 const OTHER = 4_200_002;
@@ -19,14 +19,7 @@ async function setup(opts: Parameters<typeof fakeV2>[0] & { parent?: string; fak
   const f = fakeV2({ ownProcs: [ME], ...opts });
   roots.push(f.root, path.dirname(f.sysBlockDir));
   const driver = await createCgroupDriver({
-    root: f.root,
-    mountinfo: f.mountinfo,
-    procSelfCgroup: f.procSelfCgroup,
-    fs: f.kernel,
-    pid: ME,
-    signal: f.kernel.signal,
-    sysBlockDir: f.sysBlockDir,
-    killTimeoutMs: 500,
+    ...fakeDriverOptions(f, ME),
     ...(opts.parent !== undefined ? { parent: opts.parent } : {}),
   });
   return { ...f, driver };

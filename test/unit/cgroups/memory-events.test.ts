@@ -14,7 +14,7 @@ import { createCgroupDriver } from '../../../src/cgroups/index.js';
 import { eventControlLine } from '../../../src/cgroups/v1/memory-events.js';
 import type { MemoryNotification } from '../../../src/cgroups/types.js';
 import { FakeSyscalls } from '../../../src/sys/fake-syscalls.js';
-import { fakeV1, fakeV2 } from '../../helpers/fake-cgroupfs.js';
+import { fakeV1, fakeV2, fakeDriverOptions } from '../../helpers/fake-cgroupfs.js';
 
 const roots: string[] = [];
 after(() => {
@@ -34,14 +34,7 @@ async function v1Setup() {
   roots.push(f.root, path.dirname(f.sysBlockDir));
   const sys = new FakeSyscalls();
   const driver = await createCgroupDriver({
-    root: f.root,
-    mountinfo: f.mountinfo,
-    procSelfCgroup: f.procSelfCgroup,
-    fs: f.kernel,
-    pid: 4_300_000,
-    signal: f.kernel.signal,
-    sysBlockDir: f.sysBlockDir,
-    killTimeoutMs: 500,
+    ...fakeDriverOptions(f, 4_300_000),
     syscalls: async () => sys,
   });
   return { ...f, sys, driver };
@@ -175,14 +168,7 @@ async function v2Setup() {
   const f = fakeV2({ ownProcs: [4_200_001] });
   roots.push(f.root, path.dirname(f.sysBlockDir));
   const driver = await createCgroupDriver({
-    root: f.root,
-    mountinfo: f.mountinfo,
-    procSelfCgroup: f.procSelfCgroup,
-    fs: f.kernel,
-    pid: 4_200_001,
-    signal: f.kernel.signal,
-    sysBlockDir: f.sysBlockDir,
-    killTimeoutMs: 500,
+    ...fakeDriverOptions(f, 4_200_001),
   });
   return { ...f, driver };
 }
