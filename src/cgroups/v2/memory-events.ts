@@ -11,7 +11,7 @@ import fsp from 'node:fs/promises';
 import { posix as path } from 'node:path';
 import chokidar, { type FSWatcher } from 'chokidar';
 import { MemoryEventSourceBase } from '../memory-events.js';
-import type { MemoryEventOptions, MemoryNotification, V2MemoryEventSource } from '../types.js';
+import type { MemoryEventOptions, V2MemoryEventSource } from '../types.js';
 
 export interface V2MemoryEventsOptions extends MemoryEventOptions {
   /** the cgroup's directory */
