@@ -5,7 +5,9 @@
  * It is watched with chokidar through its `raw` event, straight from the inotify event, every time:
  * chokidar's `change` drops events within 5 ms of a raw event and within 50 ms of the last `change`,
  * with no trailing edge, and stats the file first, so a kill notified inside that window would wait
- * for the reader's backstop. `unlink` says the cgroup was removed.
+ * for the reader's backstop. For the same reason its `unlink` is lost when the removal comes within
+ * 5 ms of a change (an OOM kill, then the cgroup's removal): the removal is taken from the raw
+ * event too, a `rename` after which the file is gone.
  */
 import fsp from 'node:fs/promises';
 import { posix as path } from 'node:path';
@@ -31,8 +33,17 @@ export class V2MemoryEvents extends MemoryEventSourceBase implements V2MemoryEve
     await fsp.access(file);
     const watcher = chokidar.watch(file, { ignoreInitial: true });
     this.watcher = watcher;
-    watcher.on('raw', () => this.emit('events'));
-    watcher.on('unlink', () => this.emit('gone'));
+    let gone = false;
+    const removed = () => {
+      if (gone || this.closed) return;
+      gone = true;
+      this.emit('gone');
+    };
+    watcher.on('raw', (event) => {
+      this.emit('events');
+      if (event === 'rename') fsp.access(file).catch(removed);
+    });
+    watcher.on('unlink', removed);
     watcher.on('error', (err) => this.o.onError?.(err as Error));
     await new Promise<void>((resolve) => watcher.once('ready', () => resolve()));
   }

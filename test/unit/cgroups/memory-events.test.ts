@@ -174,13 +174,15 @@ async function v2Setup() {
 }
 
 describe('v2 memoryEvents', () => {
-  test('a change of memory.events notifies "events"; its removal "gone"; nothing after close', async () => {
+  test('a change of memory.events notifies "events"; its removal "gone"; nothing after close', async (t) => {
     const { driver } = await v2Setup();
     const cg = await driver.create('c1', { memory: { max: 32 * 1024 * 1024 } });
     assert.equal(cg.mode, 'v2');
     if (cg.mode !== 'v2') return;
     const heard: MemoryNotification[] = [];
     const events = cg.memoryEvents();
+    // closed also when an assertion fails: an open watch would keep this file's process alive
+    t.after(() => events.close());
     events.onChange((what) => heard.push(what));
     await events.ready;
     const file = path.join(cg.dir, 'memory.events');
@@ -193,6 +195,33 @@ describe('v2 memoryEvents', () => {
     fs.writeFileSync(file, 'low 0\n');
     await sleep(100);
     assert.equal(heard.length, count, 'nothing after close');
+  });
+
+  test('a removal right after a change still notifies "gone" (chokidar drops an unlink within 5 ms of a change)', async (t) => {
+    const { driver } = await v2Setup();
+    for (let i = 0; i < 20; i++) {
+      const cg = await driver.create(`quick${i}`, {});
+      if (cg.mode !== 'v2') return assert.fail('a v2 handle');
+      const file = path.join(cg.dir, 'memory.events');
+      fs.writeFileSync(file, 'low 0\n');
+      const heard: MemoryNotification[] = [];
+      const events = cg.memoryEvents();
+      t.after(() => events.close());
+      let changed!: () => void;
+      const change = new Promise<void>((resolve) => (changed = resolve));
+      events.onChange((what) => {
+        heard.push(what);
+        if (what === 'events') changed();
+      });
+      await events.ready;
+      fs.writeFileSync(file, 'low 0\nhigh 0\nmax 1\noom 1\noom_kill 1\noom_group_kill 0\n');
+      // removed 0-4 ms after the change was heard: inside chokidar's 5 ms throttle window
+      await change;
+      await sleep(i % 5);
+      fs.rmSync(file);
+      await until(`the removal (round ${i})`, () => heard.includes('gone'));
+      await events.close();
+    }
   });
 
   test('without memory.events (no memory controller), ready rejects', async () => {
