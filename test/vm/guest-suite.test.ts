@@ -2,26 +2,18 @@
  * The cgroup v2 tier: the same integration tests that ran on this host run again inside a QEMU
  * guest whose kernel has a pure cgroup v2 hierarchy (cgroup_no_v1=all), with
  * CORRAL_TEST_CGROUP_MODE=v2 so that every test first asserts it really got v2. Each guest test is
- * reported here as a subtest of its own, prefixed "[v2 guest]".
+ * reported here as a subtest of its own, prefixed "[v2 guest]". Under `npm test` the guest ran in
+ * the background since the suite began (guest-suite.ts); run alone, this test runs it.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { runInGuest, parseTap } from './guest.js';
-
-const GUEST_FILES = ['dist/test/integration', 'dist/test/z-final/leaks.test.js'];
-// about 15 minutes on an idle build machine; a hang detector only, so with room for a loaded host
-// (emulation has no second core to spare)
-const GUEST_TIMEOUT_MS = 40 * 60_000;
+import { parseTap } from './guest.js';
+import { awaitResult, GUEST_TIMEOUT_MS, RESULT_ENV, runGuestSuite } from './guest-suite.js';
 
 test('cgroup v2 guest: the integration suite', { timeout: GUEST_TIMEOUT_MS + 60_000 }, async (t) => {
-  const started = Date.now();
-  const guest = await runInGuest(`node --test --test-reporter=tap --test-concurrency=1 ${GUEST_FILES.join(' ')}`, {
-    // the route fuzz runs its full 200 cases a route on the host; under emulation each case costs
-    // ~10x, so the guest runs a 50-case sample of the same generators (same fixed seed)
-    env: { CORRAL_TEST_CGROUP_MODE: 'v2', CORRAL_FUZZ_RUNS: process.env.CORRAL_GUEST_FUZZ_RUNS ?? '50' },
-    timeoutMs: GUEST_TIMEOUT_MS,
-  });
-  t.diagnostic(`guest booted in ${guest.bootMs} ms, suite took ${((Date.now() - started) / 1000).toFixed(0)} s`);
+  const background = process.env[RESULT_ENV];
+  const guest = background ? await awaitResult(background, GUEST_TIMEOUT_MS) : await runGuestSuite();
+  t.diagnostic(`guest booted in ${guest.bootMs} ms, suite took ${(guest.elapsedMs / 1000).toFixed(0)} s${background ? ' (in the background, beside the host tests)' : ''}`);
   const results = parseTap(guest.output);
   assert.ok(results.length >= 20, `the guest ran too few tests (${results.length}); its output ends:\n${guest.output.slice(-3000)}`);
   for (const r of results) {
