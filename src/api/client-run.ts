@@ -18,7 +18,7 @@ import { parseStatusLine, type LauncherStatus } from '../container/status.js';
 import { InvalidArgumentError } from '../errors.js';
 import { readJsonObject } from './body.js';
 import { ApiError } from './errors.js';
-import type { Supervisor } from '../daemon/supervisor.js';
+import type { ContainerBackend } from '../daemon/backend.js';
 import { sendJson, type RouteContext } from './router.js';
 import { checkFields, parseContainerRef } from './validate.js';
 
@@ -38,7 +38,7 @@ function fallback(ctx: RouteContext, why: string): void {
   sendJson(ctx.res, 409, { message: why });
 }
 
-export async function prepareRoute(sup: Supervisor, stateRoot: string, ctx: RouteContext): Promise<void> {
+export async function prepareRoute(sup: ContainerBackend, stateRoot: string, ctx: RouteContext): Promise<void> {
   const body = checkFields(await readJsonObject(ctx.req), { Args: 'string[]', Root: 'string' });
   const args = (body.Args as string[] | undefined) ?? [];
   if (typeof body.Root === 'string' && realOrResolved(body.Root) !== realOrResolved(stateRoot)) {
@@ -58,7 +58,7 @@ export async function prepareRoute(sup: Supervisor, stateRoot: string, ctx: Rout
   sendJson(ctx.res, 201, { Id: id, Spec: spec, Launcher: launcherPath() });
 }
 
-export async function finishRoute(sup: Supervisor, ctx: RouteContext): Promise<void> {
+export async function finishRoute(sup: ContainerBackend, ctx: RouteContext): Promise<void> {
   const id = await sup.resolve(parseContainerRef(ctx.params.id!));
   const body = checkFields(await readJsonObject(ctx.req), { LauncherCode: 'integer', Status: 'string' });
   const lines: LauncherStatus[] = [];

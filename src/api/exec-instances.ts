@@ -9,11 +9,11 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { planExec, startExec, type ExecRequest, type ExecStart } from '../container/exec.js';
 import { parsePidFile } from '../container/records.js';
-import { containerPaths } from '../container/store.js';
+import { containerDir, containerFile } from '../container/layout.js';
 import { InvalidArgumentError } from '../errors.js';
 import type { Syscalls } from '../sys/syscalls.js';
 import { ApiError } from './errors.js';
-import type { Supervisor } from '../daemon/supervisor.js';
+import type { ContainerBackend } from '../daemon/backend.js';
 import type { Logger } from '../log.js';
 
 /** How long an ended exec instance stays inspectable. */
@@ -50,7 +50,7 @@ export interface ExecRun {
 }
 
 export interface ExecInstancesDeps {
-  supervisor: Supervisor;
+  supervisor: ContainerBackend;
   stateRoot: string;
   log: Logger;
   /** the koffi syscalls (pipe2), loaded on first use */
@@ -128,8 +128,7 @@ export class ExecInstances {
     if (early) throw early;
     const { containerId } = instance;
     await this.requireRunning(containerId);
-    const dir = containerPaths(this.deps.stateRoot, containerId).dir;
-    const target = parsePidFile(await fs.readFile(path.join(dir, 'pid'), 'utf8').catch(() => ''));
+    const target = parsePidFile(await fs.readFile(containerFile(this.deps.stateRoot, containerId, 'pid'), 'utf8').catch(() => ''));
     if (!target) throw new ApiError(409, `Container ${containerId} is not running`);
     const [{ stored }, cgroup, sys] = await Promise.all([this.deps.supervisor.hostConfigOf(containerId), this.deps.supervisor.cgroupOf(containerId), this.deps.syscalls()]);
     const late = conflict(); // another start may have won while this one read the files
@@ -140,7 +139,7 @@ export class ExecInstances {
     let process: ReturnType<typeof startExec>;
     try {
       process = startExec(spec, {
-        specFile: path.join(dir, `exec-${id}.spec`),
+        specFile: path.join(containerDir(this.deps.stateRoot, containerId), `exec-${id}.spec`),
         sys,
         onOutput: (stream, chunk) => ((stream === 'stdout' ? instance.openStdout : instance.openStderr) ? onOutput?.(stream, chunk) : undefined),
       });
@@ -176,7 +175,7 @@ export class ExecInstances {
   }
 
   private async containerGone(containerId: string): Promise<boolean> {
-    return !(await fs.access(containerPaths(this.deps.stateRoot, containerId).dir).then(
+    return !(await fs.access(containerDir(this.deps.stateRoot, containerId)).then(
       () => true,
       () => false,
     ));

@@ -8,7 +8,7 @@ import { checkJsonContentType, parseJsonBody, readBody, readJsonObject } from '.
 import { ApiError } from './errors.js';
 import { type ExecInstances, NoSuchExecError } from './exec-instances.js';
 import { hijackedSocket, upgradeHead, wantsUpgrade } from './hijack.js';
-import type { Supervisor } from '../daemon/supervisor.js';
+import type { ContainerBackend } from '../daemon/backend.js';
 import { frame } from './lifecycle-routes.js';
 import type { RouteContext } from './router.js';
 import { sendJson } from './router.js';
@@ -48,7 +48,7 @@ function refuseUnsupported(body: Record<string, unknown>): void {
   if (body.Privileged === true) throw new ApiError(400, 'Privileged: corral runs no privileged processes; use Privileged false');
 }
 
-export async function execCreateRoute(execs: ExecInstances, sup: Supervisor, ctx: RouteContext): Promise<void> {
+export async function execCreateRoute(execs: ExecInstances, sup: ContainerBackend, ctx: RouteContext): Promise<void> {
   const containerId = await sup.resolve(parseContainerRef(ctx.params.id!));
   const body = checkFields(await readJsonObject(ctx.req), EXEC_CREATE_SCHEMA);
   const command = (body.Cmd as string[] | undefined) ?? [];

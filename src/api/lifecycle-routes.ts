@@ -1,13 +1,13 @@
 /**
  * The container lifecycle routes (create, start, kill, stop, restart, update, wait, delete,
- * inspect, logs) on top of the Supervisor (lifecycle.ts).
+ * inspect, logs) on top of the daemon's ContainerBackend (src/daemon/backend.ts).
  */
 import { readLog } from '../container/logfile.js';
 import { readJsonObject } from './body.js';
 import { ApiError } from './errors.js';
 import { quoteInput } from '../errors.js';
 import { parseSignal } from '../container/signals.js';
-import type { Supervisor } from '../daemon/supervisor.js';
+import type { ContainerBackend } from '../daemon/backend.js';
 import type { RouteContext } from './router.js';
 import { sendJson } from './router.js';
 import { checkFields, checkNewContainerName, parseContainerRef, parseTimestampNanos, queryBool, queryInt, rejectNulBytes } from './validate.js';
@@ -21,7 +21,7 @@ import { formatLogTime, parseLogRecord, type LogRecord } from '../container/logf
 
 const ZERO_TIME = '0001-01-01T00:00:00Z';
 
-async function idOf(sup: Supervisor, ctx: RouteContext): Promise<string> {
+async function idOf(sup: ContainerBackend, ctx: RouteContext): Promise<string> {
   return sup.resolve(parseContainerRef(ctx.params.id!));
 }
 
@@ -30,7 +30,7 @@ function noContent(ctx: RouteContext, status: 204 | 304): void {
   ctx.res.end();
 }
 
-export async function createRoute(sup: Supervisor, ctx: RouteContext): Promise<void> {
+export async function createRoute(sup: ContainerBackend, ctx: RouteContext): Promise<void> {
   const name = ctx.query.get('name');
   if (name !== null && name !== '') checkNewContainerName(name);
   const body = checkFields(await readJsonObject(ctx.req), CREATE_BODY_SCHEMA);
@@ -39,19 +39,19 @@ export async function createRoute(sup: Supervisor, ctx: RouteContext): Promise<v
   sendJson(ctx.res, 201, { Id: id, Warnings: [] });
 }
 
-export async function startRoute(sup: Supervisor, ctx: RouteContext): Promise<void> {
+export async function startRoute(sup: ContainerBackend, ctx: RouteContext): Promise<void> {
   const id = await idOf(sup, ctx);
   noContent(ctx, (await sup.start(id)) === 'running' ? 304 : 204);
 }
 
-export async function killRoute(sup: Supervisor, ctx: RouteContext): Promise<void> {
+export async function killRoute(sup: ContainerBackend, ctx: RouteContext): Promise<void> {
   const id = await idOf(sup, ctx);
   const text = ctx.query.get('signal');
   await sup.kill(id, parseSignal(text === null || text === '' ? 'SIGKILL' : text));
   noContent(ctx, 204);
 }
 
-export async function stopRoute(sup: Supervisor, ctx: RouteContext): Promise<void> {
+export async function stopRoute(sup: ContainerBackend, ctx: RouteContext): Promise<void> {
   const id = await idOf(sup, ctx);
   const t = queryInt(ctx.query, 't', -1, 86_400) ?? 10;
   noContent(ctx, (await sup.stop(id, t < 0 ? 86_400 : t)) ? 204 : 304);
@@ -64,7 +64,7 @@ function logConfigJson(log: { maxSize: number; maxFiles: number } | undefined): 
   return { ...(log.maxSize > 0 ? { 'max-size': String(log.maxSize) } : {}), ...(log.maxFiles > 1 ? { 'max-file': String(log.maxFiles) } : {}) };
 }
 
-export async function restartRoute(sup: Supervisor, ctx: RouteContext): Promise<void> {
+export async function restartRoute(sup: ContainerBackend, ctx: RouteContext): Promise<void> {
   const id = await idOf(sup, ctx);
   const t = queryInt(ctx.query, 't', -1, 86_400) ?? 10;
   await sup.restart(id, t < 0 ? 86_400 : t);
@@ -72,7 +72,7 @@ export async function restartRoute(sup: Supervisor, ctx: RouteContext): Promise<
 }
 
 /** Docker's update: new limits (applied live) and restart policy; `{"Warnings": []}`. */
-export async function updateRoute(sup: Supervisor, ctx: RouteContext): Promise<void> {
+export async function updateRoute(sup: ContainerBackend, ctx: RouteContext): Promise<void> {
   const id = await idOf(sup, ctx);
   const body = checkFields(splitListFields(await readJsonObject(ctx.req)), UPDATE_BODY_SCHEMA, 'the update body');
   const warnings = await sup.update(id, body);
@@ -87,7 +87,7 @@ export function parseWaitCondition(text: string | null): 'not-running' | 'next-e
   throw new ApiError(400, `invalid condition: ${quoteInput(text)}: expected not-running, next-exit or removed`);
 }
 
-export async function waitRoute(sup: Supervisor, ctx: RouteContext): Promise<void> {
+export async function waitRoute(sup: ContainerBackend, ctx: RouteContext): Promise<void> {
   const id = await idOf(sup, ctx);
   const condition = parseWaitCondition(ctx.query.get('condition'));
   // As Docker: a container that was never started already is "not running", with exit code 0;
@@ -100,13 +100,13 @@ export async function waitRoute(sup: Supervisor, ctx: RouteContext): Promise<voi
   sendJson(ctx.res, 200, { StatusCode: code, Error: null });
 }
 
-export async function deleteRoute(sup: Supervisor, ctx: RouteContext): Promise<void> {
+export async function deleteRoute(sup: ContainerBackend, ctx: RouteContext): Promise<void> {
   const id = await idOf(sup, ctx);
   await sup.remove(id, queryBool(ctx.query, 'force'));
   noContent(ctx, 204);
 }
 
-export async function inspectRoute(sup: Supervisor, ctx: RouteContext): Promise<void> {
+export async function inspectRoute(sup: ContainerBackend, ctx: RouteContext): Promise<void> {
   const id = await idOf(sup, ctx);
   const r = await sup.record(id);
   const { stored } = await sup.hostConfigOf(id);
@@ -228,7 +228,7 @@ export function logFramer(o: LogFramerOptions): (rec: LogRecord) => Buffer | und
   };
 }
 
-export async function logsRoute(sup: Supervisor, ctx: RouteContext): Promise<void> {
+export async function logsRoute(sup: ContainerBackend, ctx: RouteContext): Promise<void> {
   const id = await idOf(sup, ctx);
   const stdout = queryBool(ctx.query, 'stdout');
   const stderr = queryBool(ctx.query, 'stderr');
@@ -266,7 +266,7 @@ const FOLLOW_POLL_MS = 100;
  * the log is complete) or the client goes away. The daemon's logs are never rotated (max-size 0),
  * so the file is read on from a byte offset.
  */
-async function followLog(sup: Supervisor, id: string, ctx: RouteContext, tail: number | undefined, toFrame: (rec: LogRecord) => Buffer | undefined): Promise<void> {
+async function followLog(sup: ContainerBackend, id: string, ctx: RouteContext, tail: number | undefined, toFrame: (rec: LogRecord) => Buffer | undefined): Promise<void> {
   const file = sup.logPath(id);
   let closed = false;
   ctx.res.once('close', () => (closed = true));

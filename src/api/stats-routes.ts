@@ -19,7 +19,7 @@ import type { DockerStats } from '../metrics/docker-stats-types.js';
 import type { TrackedContainer } from '../metrics/sample.js';
 import type { Sampler } from '../metrics/sampler.js';
 import { ApiError } from './errors.js';
-import type { Supervisor } from '../daemon/supervisor.js';
+import type { ContainerBackend } from '../daemon/backend.js';
 import type { RouteContext } from './router.js';
 import { parseContainerRef, queryBool } from './validate.js';
 
@@ -44,7 +44,7 @@ function send(ctx: RouteContext, body: string): void {
   ctx.res.end(body);
 }
 
-export async function containerStatsRoute(sup: Supervisor, deps: StatsDeps, ctx: RouteContext): Promise<void> {
+export async function containerStatsRoute(sup: ContainerBackend, deps: StatsDeps, ctx: RouteContext): Promise<void> {
   const id = await sup.resolve(parseContainerRef(ctx.params.id!));
   const record = await sup.record(id);
   const stream = ctx.query.has('stream') ? queryBool(ctx.query, 'stream') : true;

@@ -11,9 +11,7 @@ import { CorralError, RecordError } from '../errors.js';
 import type { NetworkMode } from '../isolate/types.js';
 import { NAME_PATTERN } from './ids.js';
 import { readRunState } from './run-state.js';
-
-/** Beside config.json: the container's labels (Docker's Config.Labels), written once at create. */
-export const LABELS_FILE = 'labels.json';
+import { CONTAINER_FILES, containerDir } from './layout.js';
 
 /** A full container ID. */
 const FULL_ID = /^[0-9a-f]{64}$/;
@@ -130,13 +128,30 @@ export function parsePidFile(text: string): { pid: number; startTime: string } |
   return { pid: Number(m[1]), startTime: m[2]! };
 }
 
+/** How a run ended, from the launcher's `exit` file. */
+export interface ExitFile {
+  /** Docker's exit code: the workload's code, 128+N for signal N, 125/126/127 for a failed start */
+  exitCode: number;
+  /** the signal that ended the workload, when one did */
+  signal?: number;
+  /** the workload never ran: a set-up step failed ("failed <step> <errno name>") */
+  setupFailed: boolean;
+  /** when the launcher saw the end (RFC 3339, nanoseconds), when it wrote the time */
+  time?: string;
+}
+
 /** The launcher's `exit` file: "exited <code>", "signaled <signal>" or "failed <step> <errno name>" (each may end in the time). */
-export function parseExitFile(text: string): { exitCode: number } | undefined {
+export function parseExitFile(text: string): ExitFile | undefined {
+  const time = / (\d{4}-\d\d-\d\dT[\d:.]+Z)\n?$/.exec(text)?.[1];
+  const at = time !== undefined && !Number.isNaN(new Date(time).getTime()) ? { time } : {};
   const m = /^(exited|signaled) (\d{1,3})(?: \S+)?\n?$/.exec(text);
-  if (m) return { exitCode: m[1] === 'exited' ? Number(m[2]) : 128 + Number(m[2]) };
+  if (m) {
+    const n = Number(m[2]);
+    return m[1] === 'exited' ? { exitCode: n, setupFailed: false, ...at } : { exitCode: 128 + n, signal: n, setupFailed: false, ...at };
+  }
   // Docker's codes for a failed start: 127 for a command not found, 126 for another exec failure
   const failed = /^failed (\S+) (\S+)(?: \S+)?\n?$/.exec(text);
-  if (failed) return { exitCode: failed[1] !== 'exec' ? 125 : failed[2] === 'ENOENT' ? 127 : 126 };
+  if (failed) return { exitCode: failed[1] !== 'exec' ? 125 : failed[2] === 'ENOENT' ? 127 : 126, setupFailed: true, ...at };
   return undefined;
 }
 
@@ -189,8 +204,8 @@ async function readProcStat(pid: number): Promise<string | undefined> {
 /** One container's record and state, or undefined when it has no config.json (being created, or gone). */
 export async function readContainerRecord(root: string, id: string, options: RecordReadOptions = {}): Promise<ContainerRecord | undefined> {
   if (!FULL_ID.test(id)) throw new Error(`unreachable: readContainerRecord with an unvalidated id ${JSON.stringify(id)}`);
-  const dir = path.join(root, 'containers', id);
-  const configFile = path.join(dir, 'config.json');
+  const dir = containerDir(root, id);
+  const configFile = path.join(dir, CONTAINER_FILES.config);
   const config = await readOptional(configFile);
   if (!config) return undefined;
   const file = parseRecordFile(config.text, configFile);
@@ -203,10 +218,10 @@ export async function readContainerRecord(root: string, id: string, options: Rec
     created = st.birthtimeMs > 0 ? st.birthtime : st.ctime;
   }
   const [pidFile, exitFile, run, labelsFile] = await Promise.all([
-    readOptional(path.join(dir, 'pid')),
-    readOptional(path.join(dir, 'exit')),
+    readOptional(path.join(dir, CONTAINER_FILES.pid)),
+    readOptional(path.join(dir, CONTAINER_FILES.exit)),
     readRunState(dir),
-    readOptional(path.join(dir, LABELS_FILE)),
+    readOptional(path.join(dir, CONTAINER_FILES.labels)),
   ]);
   const pid = pidFile ? parsePidFile(pidFile.text) : undefined;
   const exit = exitFile ? parseExitFile(exitFile.text) : undefined;
@@ -222,7 +237,7 @@ export async function readContainerRecord(root: string, id: string, options: Rec
     ...(file.name !== undefined ? { name: file.name } : {}),
     ...(file.rootfs !== undefined ? { rootfs: file.rootfs } : {}),
     ...(pidFile ? { startedAt: pidFile.mtime } : {}),
-    ...(labelsFile ? { labels: parseLabelsFile(labelsFile.text, path.join(dir, LABELS_FILE)) } : {}),
+    ...(labelsFile ? { labels: parseLabelsFile(labelsFile.text, path.join(dir, CONTAINER_FILES.labels)) } : {}),
   };
   if (run?.startedAt !== undefined) record.startedAt = new Date(run.startedAt);
   if (run && run.status !== 'running' && run.lastExit) {
@@ -290,7 +305,7 @@ export interface ContainerLookup {
 
 async function hasRecord(root: string, id: string): Promise<boolean> {
   try {
-    await fs.access(path.join(root, 'containers', id, 'config.json'));
+    await fs.access(path.join(containerDir(root, id), CONTAINER_FILES.config));
     return true;
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false;

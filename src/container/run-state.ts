@@ -9,8 +9,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { writeFileAtomic } from '../state/atomic.js';
 import { RecordError } from '../errors.js';
-
-export const RUN_STATE_FILE = 'state.json';
+import { CONTAINER_FILES } from './layout.js';
 
 export interface LastExit {
   /** Docker's exit code: 128+N for signal N, 137 for an OOM kill */
@@ -69,7 +68,7 @@ export function parseRunState(text: string, file: string): RunState {
 
 /** The container's state.json, or undefined when it has none (never started by the daemon). */
 export async function readRunState(dir: string): Promise<RunState | undefined> {
-  const file = path.join(dir, RUN_STATE_FILE);
+  const file = path.join(dir, CONTAINER_FILES.runState);
   let text: string;
   try {
     text = await fs.readFile(file, 'utf8');
@@ -81,5 +80,5 @@ export async function readRunState(dir: string): Promise<RunState | undefined> {
 }
 
 export async function writeRunState(dir: string, state: RunState): Promise<void> {
-  await writeFileAtomic(path.join(dir, RUN_STATE_FILE), JSON.stringify(state, null, 2) + '\n');
+  await writeFileAtomic(path.join(dir, CONTAINER_FILES.runState), JSON.stringify(state, null, 2) + '\n');
 }

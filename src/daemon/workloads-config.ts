@@ -12,7 +12,7 @@
  * containers, plus failed when some action failed.
  */
 import { CorralError } from '../errors.js';
-import type { Supervisor } from './supervisor.js';
+import type { ContainerBackend } from './backend.js';
 import type { Logger } from '../log.js';
 import { watchFile, type FileWatch } from '../workloads/file-watch.js';
 import { loadWorkloads, type LoadedWorkloads } from '../workloads/load.js';
@@ -29,7 +29,7 @@ export interface DaemonConfigDeps {
   file: string;
   /** --project; default: the file's name or directory, as `corral up` decides */
   project?: string;
-  supervisor: Supervisor;
+  supervisor: ContainerBackend;
   stateRoot: string;
   log: Logger;
   /** the daemon's engine ID, the actor of its events */

@@ -1,10 +1,10 @@
 /** A reconcile inside the daemon (`corral daemon --config`): the Supervisor's own operations, no HTTP. */
-import type { Supervisor } from './supervisor.js';
+import type { ContainerBackend } from './backend.js';
 import { listContainerRecords } from '../container/records.js';
 import type { ReconcileTarget } from '../workloads/reconcile.js';
 import { existingContainer, LABEL_PROJECT } from '../workloads/service.js';
 
-export function supervisorTarget(supervisor: Supervisor, stateRoot: string): ReconcileTarget {
+export function supervisorTarget(supervisor: ContainerBackend, stateRoot: string): ReconcileTarget {
   return {
     async list(project) {
       const { records } = await listContainerRecords(stateRoot);

@@ -2,10 +2,9 @@
  * What the sampler needs to know about one container, read once from the state directory when it
  * appears or starts: its record (name, rootfs, network, status, pid) and the limits of its config.json.
  */
-import fs from 'node:fs/promises';
-import path from 'node:path';
 import type { Limit, Resources } from '../cgroups/types.js';
 import { readContainerRecord } from '../container/records.js';
+import { ContainerStore } from '../container/store.js';
 import type { ContainerSpec, TrackedContainer } from './sample.js';
 
 function limit(v: unknown): Limit | undefined {
@@ -37,8 +36,7 @@ export async function readTracked(stateRoot: string, id: string): Promise<Tracke
   if (!record) return undefined;
   let config: { cgroupParent?: unknown; resources?: Resources } = {};
   try {
-    const text = await fs.readFile(path.join(stateRoot, 'containers', id, 'config.json'), 'utf8');
-    config = ((JSON.parse(text) as { config?: typeof config }).config ?? {}) as typeof config;
+    config = (await new ContainerStore(stateRoot).readConfigFile(id)).config ?? {};
   } catch {
     // the record was just read: a failure here is its removal racing us; the record's facts suffice
   }

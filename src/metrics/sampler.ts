@@ -23,6 +23,7 @@ import { keptFilesBudget, OpenFileCgroupFs } from '../cgroups/open-files.js';
 import { parseCpuList } from '../cgroups/parse.js';
 import type { ActivityReading, Cgroup, CgroupDriver, CgroupStats, CgroupStatsReader } from '../cgroups/types.js';
 import { sameActivity } from '../cgroups/collect.js';
+import { containerFile } from '../container/layout.js';
 import { listContainerRecords, parsePidFile } from '../container/records.js';
 import type { DockerEvent, EventBus } from '../events.js';
 import type { Logger } from '../log.js';
@@ -393,7 +394,7 @@ export class Sampler {
   private pidOf(c: TrackedContainer): number | undefined {
     if (c.pid !== undefined) return c.pid;
     try {
-      const p = parsePidFile(fs.readFileSync(path.join(this.o.stateRoot, 'containers', c.id, 'pid'), 'utf8'));
+      const p = parsePidFile(fs.readFileSync(containerFile(this.o.stateRoot, c.id, 'pid'), 'utf8'));
       if (p) c.pid = p.pid;
     } catch {
       // not written yet: the launcher writes it once the workload exists

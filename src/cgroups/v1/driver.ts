@@ -19,7 +19,19 @@ import { SUPERVISOR_LEAF, type CgroupLayout, type V1Controller, type V1Hierarchy
 import { removeTree, subtreePids, waitUntilEmpty } from '../lifecycle.js';
 import { parseFlatKeyed } from '../parse.js';
 import { checkName, dirOf, pathsDown, resolveParent } from '../paths.js';
-import type { Cgroup, CgroupDriver, CgroupParentInfo, CgroupStats, CgroupStatsReader, CgroupV1, MemoryEventOptions, PlannedWrite, Resources, V1MemoryEventSource } from '../types.js';
+import type {
+  Cgroup,
+  CgroupDriver,
+  CgroupDriverBaseOptions,
+  CgroupParentInfo,
+  CgroupStats,
+  CgroupStatsReader,
+  CgroupV1,
+  MemoryEventOptions,
+  PlannedWrite,
+  Resources,
+  V1MemoryEventSource,
+} from '../types.js';
 import * as blkio from './blkio.js';
 import * as cpu from './cpu.js';
 import * as cpuset from './cpuset.js';
@@ -35,15 +47,8 @@ export const V1_MANAGED: readonly V1Controller[] = ['cpuset', 'cpu', 'cpuacct', 
 /** which v1 controller a Resources section needs */
 const SECTION_CONTROLLER = { cpu: 'cpu', cpuset: 'cpuset', memory: 'memory', pids: 'pids', io: 'blkio' } as const;
 
-export interface V1DriverOptions {
-  fs: CgroupFs;
+export interface V1DriverOptions extends CgroupDriverBaseOptions {
   layout: Extract<CgroupLayout, { mode: 'v1' }>;
-  parent?: string;
-  pid: number;
-  killTimeoutMs: number;
-  signal: (pids: readonly number[]) => void;
-  sysDevicesDir: string;
-  sysBlockDir: string;
   /** the native calls of the memory notifications (eventfd, epoll), loaded on the first memoryEvents() */
   syscalls: () => Promise<EventfdSyscalls>;
 }

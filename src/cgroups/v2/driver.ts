@@ -21,7 +21,19 @@ import { SUPERVISOR_LEAF, type CgroupLayout } from '../detect.js';
 import { removeTree, subtreePids, waitUntilEmpty } from '../lifecycle.js';
 import { parseCpuMax, parseFlatKeyed } from '../parse.js';
 import { checkName, dirOf, pathsDown, resolveParent } from '../paths.js';
-import type { Cgroup, CgroupDriver, CgroupParentInfo, CgroupStats, CgroupStatsReader, CgroupV2, MemoryEventOptions, PlannedWrite, Resources, V2MemoryEventSource } from '../types.js';
+import type {
+  Cgroup,
+  CgroupDriver,
+  CgroupDriverBaseOptions,
+  CgroupParentInfo,
+  CgroupStats,
+  CgroupStatsReader,
+  CgroupV2,
+  MemoryEventOptions,
+  PlannedWrite,
+  Resources,
+  V2MemoryEventSource,
+} from '../types.js';
 import * as cpu from './cpu.js';
 import * as cpuset from './cpuset.js';
 import * as io from './io.js';
@@ -33,21 +45,8 @@ import { V2StatsReader } from './stats.js';
 /** the controllers corral enables for container cgroups */
 export const V2_CONTROLLERS = ['cpu', 'cpuset', 'memory', 'pids', 'io'] as const;
 
-export interface V2DriverOptions {
-  fs: CgroupFs;
+export interface V2DriverOptions extends CgroupDriverBaseOptions {
   layout: Extract<CgroupLayout, { mode: 'v2' }>;
-  /** --cgroup-parent (see paths.ts); default "corral" inside the own cgroup */
-  parent?: string;
-  /** corral's own pid, the only process it may move (default process.pid) */
-  pid: number;
-  /** bound on kill()'s wait for an empty cgroup, and on freeze */
-  killTimeoutMs: number;
-  /** sends SIGKILL to each pid (default: process.kill; tests inject a recorder) */
-  signal: (pids: readonly number[]) => void;
-  /** /sys/devices/system, for the online CPUs and nodes when there is no cpuset controller */
-  sysDevicesDir: string;
-  /** /sys/block, for the devices' I/O schedulers (does a BFQ weight act anywhere) */
-  sysBlockDir: string;
 }
 
 function words(text: string | undefined): string[] {

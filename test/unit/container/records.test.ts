@@ -48,14 +48,15 @@ test('config.json records are read field by field', () => {
 test("the launcher's pid and exit files, and /proc/PID/stat's start time", () => {
   assert.deepEqual(parsePidFile('1188 466012\n'), { pid: 1188, startTime: '466012' });
   for (const bad of ['', '0 1\n', 'x 1', '1188', '1188 466012 7']) assert.equal(parsePidFile(bad), undefined, bad);
-  assert.deepEqual(parseExitFile('exited 0\n'), { exitCode: 0 });
-  assert.deepEqual(parseExitFile('signaled 9\n'), { exitCode: 137 });
-  assert.deepEqual(parseExitFile('failed mount ENOENT\n'), { exitCode: 125 });
-  assert.deepEqual(parseExitFile('failed exec ENOENT\n'), { exitCode: 127 });
-  assert.deepEqual(parseExitFile('failed exec EACCES\n'), { exitCode: 126 });
+  assert.deepEqual(parseExitFile('exited 0\n'), { exitCode: 0, setupFailed: false });
+  assert.deepEqual(parseExitFile('signaled 9\n'), { exitCode: 137, signal: 9, setupFailed: false });
+  assert.deepEqual(parseExitFile('failed mount ENOENT\n'), { exitCode: 125, setupFailed: true });
+  assert.deepEqual(parseExitFile('failed exec ENOENT\n'), { exitCode: 127, setupFailed: true });
+  assert.deepEqual(parseExitFile('failed exec EACCES\n'), { exitCode: 126, setupFailed: true });
   // with the time the launcher records
-  assert.deepEqual(parseExitFile('exited 3 2026-11-23T14:00:00.123456789Z\n'), { exitCode: 3 });
-  assert.deepEqual(parseExitFile('failed exec ENOENT 2026-11-23T14:00:00.123456789Z\n'), { exitCode: 127 });
+  assert.deepEqual(parseExitFile('exited 3 2026-11-23T14:00:00.123456789Z\n'), { exitCode: 3, setupFailed: false, time: '2026-11-23T14:00:00.123456789Z' });
+  assert.deepEqual(parseExitFile('signaled 15 2026-11-23T14:00:00.5Z\n'), { exitCode: 143, signal: 15, setupFailed: false, time: '2026-11-23T14:00:00.5Z' });
+  assert.deepEqual(parseExitFile('failed exec ENOENT 2026-11-23T14:00:00.123456789Z\n'), { exitCode: 127, setupFailed: true, time: '2026-11-23T14:00:00.123456789Z' });
   assert.equal(parseExitFile('gone\n'), undefined);
   // the command name may hold spaces and parentheses
   const stat = '1188 (sh (x) y) S 1 1188 1188 0 -1 4194560 100 0 0 0 0 0 0 0 20 0 1 0 466012 1234 56 18446744073709551615';

@@ -1,0 +1,39 @@
+/**
+ * What the HTTP routes (src/api) and the in-daemon reconcile ask of the daemon: Docker's container
+ * operations by id. Errors are domain kinds (NoSuchContainerError, ConflictError,
+ * InvalidParameterError, ...), which src/api/errors.ts maps to status codes.
+ */
+import type { Cgroup } from '../cgroups/types.js';
+import type { HostFacts, RunConfig } from '../container/config/run-flags.js';
+import type { ContainerLookup, ContainerRecord } from '../container/records.js';
+import type { LauncherStatus } from '../container/status.js';
+import type { StoredContainer } from '../container/store.js';
+import type { EventBus } from '../events.js';
+
+export interface ContainerBackend {
+  readonly events: EventBus;
+  /** the id a reference names: a full id, a name, then a unique prefix */
+  resolve(ref: ContainerLookup): Promise<string>;
+  hostFacts(): Promise<HostFacts>;
+  /** what create would refuse, without making anything */
+  checkCreate(body: Record<string, unknown>, name: string | undefined): Promise<RunConfig>;
+  create(body: Record<string, unknown>, name: string | undefined): Promise<string>;
+  /** 'running' when it already ran (Docker's 304) */
+  start(id: string): Promise<'started' | 'running'>;
+  kill(id: string, signal: number): Promise<void>;
+  /** false when it was not running (Docker's 304) */
+  stop(id: string, seconds: number): Promise<boolean>;
+  restart(id: string, seconds: number): Promise<void>;
+  /** the update's warnings */
+  update(id: string, body: Record<string, unknown>): Promise<string[]>;
+  /** the exit code, once it has exited */
+  wait(id: string): Promise<number>;
+  remove(id: string, force: boolean): Promise<void>;
+  record(id: string): Promise<ContainerRecord>;
+  hostConfigOf(id: string): Promise<{ stored: StoredContainer }>;
+  logPath(id: string): string;
+  cgroupOf(id: string): Promise<Cgroup>;
+  emit(action: string, id: string, attributes?: Record<string, string | number | boolean | undefined>): Promise<void>;
+  prepareClientRun(config: RunConfig): Promise<{ id: string; spec: string }>;
+  finishClientRun(id: string, statusLines: LauncherStatus[], launcherCode: number): Promise<{ exitCode: number; message: string }>;
+}

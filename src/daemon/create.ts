@@ -1,0 +1,52 @@
+/** Create: validate a Docker create body and make the container (state dir, cgroup, launcher spec), not started. */
+import type { RunConfig } from '../container/config/run-flags.js';
+import { HOST_CONFIG_FIELDS } from '../container/config/fields.js';
+import { dockerFieldOf, obj, runConfigFromBody } from '../container/config/body.js';
+import { newContainerId } from '../container/ids.js';
+import { createContainer as createStored } from '../container/run.js';
+import { InvalidArgumentError, InvalidParameterError } from '../errors.js';
+import type { DaemonContext } from './context.js';
+
+/** A `corral run` flag's error as a 400 naming the Docker field the client sent. */
+export function fieldError(err: unknown): unknown {
+  if (err instanceof InvalidArgumentError) {
+    const field = dockerFieldOf(err.flag);
+    return new InvalidParameterError(`${field}: ${err.message}`);
+  }
+  return err;
+}
+
+/**
+ * Everything create checks before it makes anything: the body's values (runConfigFromBody, with
+ * this daemon's host facts) and the limits against the cgroup driver. Errors are thrown as found
+ * (InvalidArgumentError, InvalidLimitError, UnsupportedError), not yet as API errors.
+ */
+export async function checkCreate(d: DaemonContext, body: Record<string, unknown>, name: string | undefined): Promise<RunConfig> {
+  const config = runConfigFromBody(body, name, await d.hostFacts());
+  await (await d.driver(config.cgroupParent)).plan(config.resources);
+  return config;
+}
+
+export async function create(d: DaemonContext, body: Record<string, unknown>, name: string | undefined): Promise<string> {
+  let config: RunConfig;
+  try {
+    config = await checkCreate(d, body, name);
+  } catch (err) {
+    throw fieldError(err);
+  }
+  const driver = await d.driver(config.cgroupParent);
+  const id = newContainerId();
+  await createStored(
+    config,
+    { stateRoot: d.store.root, driver, stderr: process.stderr, id },
+    { header: { detach: true, log: { path: d.store.file(id, 'log'), maxSize: config.log?.maxSize ?? 0, maxFiles: config.log?.maxFiles ?? 1 } } },
+  );
+  const hc = obj(body.HostConfig);
+  const hostConfig: Record<string, unknown> = {};
+  for (const k of HOST_CONFIG_FIELDS) if (hc[k] !== undefined) hostConfig[k] = hc[k];
+  await d.store.writeHostConfig(id, hostConfig);
+  const labels = obj(body.Labels);
+  if (Object.keys(labels).length > 0) await d.store.writeLabels(id, labels);
+  await d.emit('create', id);
+  return id;
+}

@@ -1,0 +1,52 @@
+/** Kill, stop and restart by the user: signals to the workload, and the restarts they cancel. */
+import { constants as osConstants } from 'node:os';
+import { signalVerified } from '../container/pidfd.js';
+import { ConflictError } from '../errors.js';
+import type { DaemonContext } from './context.js';
+import { markManuallyStopped, stopRestarting } from './restart.js';
+
+/** The signals that end a run the user asked to end: Docker cancels restarts for the stop signal and SIGKILL. */
+const STOPPING_SIGNALS = new Set([osConstants.signals.SIGTERM, osConstants.signals.SIGKILL]);
+
+export async function kill(d: DaemonContext, id: string, signal: number): Promise<void> {
+  const r = await d.record(id);
+  if (r.status === 'restarting') {
+    // nothing runs: a stopping signal cancels the pending restart (moby), any other is a no-op
+    if (STOPPING_SIGNALS.has(signal)) await stopRestarting(d, id);
+    await d.emit('kill', id, { signal });
+    return;
+  }
+  if (r.status !== 'running' || r.pid === undefined) throw new ConflictError(`Container ${id} is not running`);
+  await markManuallyStopped(d, id, STOPPING_SIGNALS.has(signal));
+  // To the workload directly: as pid 1 of its namespace it gets only the signals it handles (and
+  // SIGKILL), as under Docker; through the launcher SIGKILL could not be forwarded.
+  if (!(await signalVerified(d.store.file(id, 'pid'), signal, await d.sys()))) throw new ConflictError(`Container ${id} is not running`);
+  await d.emit('kill', id, { signal });
+}
+
+/** SIGTERM, then SIGKILL after `seconds`; false when it was not running (304). Cancels restarts until the next start. */
+export async function stop(d: DaemonContext, id: string, seconds: number): Promise<boolean> {
+  const r = await d.record(id);
+  if (r.status === 'restarting') {
+    await stopRestarting(d, id);
+    await d.emit('stop', id);
+    return true;
+  }
+  if (r.status !== 'running') return false;
+  const ended = d.watch(id);
+  await d.kill(id, osConstants.signals.SIGTERM).catch(() => {});
+  const timedOut = await Promise.race([ended.then(() => false), new Promise<boolean>((res) => setTimeout(() => res(true), seconds * 1000).unref())]);
+  if (timedOut) {
+    await d.kill(id, osConstants.signals.SIGKILL).catch(() => {});
+    await ended;
+  }
+  await d.emit('stop', id);
+  return true;
+}
+
+/** Docker's restart: stop (SIGTERM, SIGKILL after `seconds`) when running, then start; emits `restart`. */
+export async function restart(d: DaemonContext, id: string, seconds: number): Promise<void> {
+  await stop(d, id, seconds);
+  await d.launch(id, 'user');
+  await d.emit('restart', id);
+}
