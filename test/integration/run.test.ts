@@ -333,14 +333,18 @@ test("--cpus 0.5: a CPU burner gets 0.5 +/- 0.05 cores by the cgroup's own accou
   assert.equal(r.code, 0, r.stderr);
   // The limit is a ceiling: never above it.
   assert.ok(cores <= 0.55, `measured ${cores.toFixed(3)} cores, above the 0.5 limit`);
-  // And it is what held the burner back: the cgroup was throttled in most periods of the window.
   const periods = (c1.nrPeriods ?? 0) - (c0.nrPeriods ?? 0);
   const throttled = (c1.nrThrottled ?? 0) - (c0.nrThrottled ?? 0);
-  assert.ok(periods > 0 && throttled > 0, `no throttled period in the window (${throttled} of ${periods})`);
+  assert.ok(periods > 0, 'the cgroup counted no CFS period in the window');
   // Its full share needs half a core to spare: where the machine had it (the burner's own use
-  // plus what stayed idle), the burner got 0.5 +/- 0.05; on a machine busy with other work the
-  // CPU it did not get went to that work, which is the scheduler's doing, not the limit's.
-  if (cores + idleCores >= 0.55) assert.ok(Math.abs(cores - 0.5) <= 0.05, `measured ${cores.toFixed(3)} cores (${idleCores.toFixed(2)} cores idle)`);
+  // plus what stayed idle), the burner got 0.5 +/- 0.05 and the limit is what held it back (the
+  // cgroup was throttled). On a machine busy with other work (the v2 guest's emulator beside the
+  // host's tests, other jobs) the CPU it did not get went to that work: the scheduler's doing, not
+  // the limit's, and a burner that never reached its quota is never throttled.
+  if (cores + idleCores >= 0.55) {
+    assert.ok(Math.abs(cores - 0.5) <= 0.05, `measured ${cores.toFixed(3)} cores (${idleCores.toFixed(2)} cores idle)`);
+    assert.ok(throttled > 0, `no throttled period in the window (${throttled} of ${periods}), with ${idleCores.toFixed(2)} cores idle`);
+  }
 });
 
 /** Seconds all CPUs of the machine spent idle (or waiting for I/O) so far, from /proc/stat. */

@@ -11,6 +11,7 @@
  * kill(): freeze (freezer.state), SIGKILL every pid, thaw, then wait until every hierarchy is empty.
  */
 import { posix as path } from 'node:path';
+import type { CgroupDriverBaseOptions } from '../driver-options.js';
 import { CgroupFileError, CorralError, UnsupportedError } from '../../errors.js';
 import { isCgroupErrno, readOptional, type CgroupFs } from '../cgroupfs.js';
 import { bfqInactive } from '../blockdev.js';
@@ -19,19 +20,7 @@ import { SUPERVISOR_LEAF, type CgroupLayout, type V1Controller, type V1Hierarchy
 import { removeTree, subtreePids, waitUntilEmpty } from '../lifecycle.js';
 import { parseFlatKeyed } from '../parse.js';
 import { checkName, dirOf, pathsDown, resolveParent } from '../paths.js';
-import type {
-  Cgroup,
-  CgroupDriver,
-  CgroupDriverBaseOptions,
-  CgroupParentInfo,
-  CgroupStats,
-  CgroupStatsReader,
-  CgroupV1,
-  MemoryEventOptions,
-  PlannedWrite,
-  Resources,
-  V1MemoryEventSource,
-} from '../types.js';
+import type { Cgroup, CgroupDriver, CgroupParentInfo, CgroupStats, CgroupStatsReader, CgroupV1, MemoryEventOptions, PlannedWrite, Resources, V1MemoryEventSource } from '../types.js';
 import * as blkio from './blkio.js';
 import * as cpu from './cpu.js';
 import * as cpuset from './cpuset.js';

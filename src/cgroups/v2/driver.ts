@@ -13,6 +13,7 @@
  * call created (the subtree_control changes and the supervisor move stay: they are harmless).
  */
 import { posix as path } from 'node:path';
+import type { CgroupDriverBaseOptions } from '../driver-options.js';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CgroupFileError, CorralError, UnsupportedError } from '../../errors.js';
 import { isCgroupErrno, readOptional, readPids, type CgroupFs } from '../cgroupfs.js';
@@ -21,19 +22,7 @@ import { SUPERVISOR_LEAF, type CgroupLayout } from '../detect.js';
 import { removeTree, subtreePids, waitUntilEmpty } from '../lifecycle.js';
 import { parseCpuMax, parseFlatKeyed } from '../parse.js';
 import { checkName, dirOf, pathsDown, resolveParent } from '../paths.js';
-import type {
-  Cgroup,
-  CgroupDriver,
-  CgroupDriverBaseOptions,
-  CgroupParentInfo,
-  CgroupStats,
-  CgroupStatsReader,
-  CgroupV2,
-  MemoryEventOptions,
-  PlannedWrite,
-  Resources,
-  V2MemoryEventSource,
-} from '../types.js';
+import type { Cgroup, CgroupDriver, CgroupParentInfo, CgroupStats, CgroupStatsReader, CgroupV2, MemoryEventOptions, PlannedWrite, Resources, V2MemoryEventSource } from '../types.js';
 import * as cpu from './cpu.js';
 import * as cpuset from './cpuset.js';
 import * as io from './io.js';
