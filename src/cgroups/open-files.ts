@@ -56,6 +56,13 @@ export class OpenFileCgroupFs implements CgroupFs {
 
   /** The whole file, synchronously; throws CgroupFileError. */
   readSync(path: string): string {
+    const { length } = this.readBytesSync(path);
+    // kernel files are ASCII: latin1 decodes them without UTF-8's validation cost
+    return this.buf.toString('latin1', 0, length);
+  }
+
+  /** The whole file's bytes: a view of this file system's buffer, valid until its next read; throws CgroupFileError. */
+  readBytesSync(path: string): Uint8Array {
     let fd = this.fds.get(path);
     let keep = true;
     try {
@@ -83,10 +90,8 @@ export class OpenFileCgroupFs implements CgroupFs {
           length += n;
         }
       }
-      // kernel files are ASCII: latin1 decodes them without UTF-8's validation cost
-      const text = this.buf.toString('latin1', 0, length);
       if (!keep) this.drop(path, fd);
-      return text;
+      return this.buf.subarray(0, length);
     } catch (err) {
       if (fd !== undefined) this.drop(path, fd);
       throw new CgroupFileError('read', path, undefined, err);

@@ -17,6 +17,13 @@ import type { ActivityReading, CgroupDriver, CgroupStats, CgroupStatsReader } fr
 
 const ID = 'c'.repeat(64);
 
+/** An activity reading of these texts, as a stats reader's activity() gives it: the bytes one after the other. */
+function activityOf(files: string[], texts: string[]): ActivityReading {
+  const ends: number[] = [];
+  for (const t of texts) ends.push((ends.at(-1) ?? 0) + t.length);
+  return { files, bytes: Buffer.from(texts.join(''), 'latin1'), ends };
+}
+
 /** A reader whose counters the test sets; it counts what the sampler asked for. */
 class ScriptedReader implements CgroupStatsReader {
   cpuUsec = 1000;
@@ -32,7 +39,7 @@ class ScriptedReader implements CgroupStatsReader {
   activity(): ActivityReading | undefined {
     this.activities++;
     if (this.failing) return undefined;
-    return { files: ['cpu.stat', 'memory.current'], texts: [`usage_usec ${this.cpuUsec}\n`, `${this.memory}\n`] };
+    return activityOf(['cpu.stat', 'memory.current'], [`usage_usec ${this.cpuUsec}\n`, `${this.memory}\n`]);
   }
 
   read(activity?: ActivityReading): CgroupStats {
