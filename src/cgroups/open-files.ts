@@ -48,6 +48,11 @@ export class OpenFileCgroupFs implements CgroupFs {
   private readonly maxKept: number;
   /** reads that opened and closed their file because maxKept descriptors were kept already */
   unkeptReads = 0;
+  /**
+   * Moves on whenever a kept descriptor is closed: descriptors a caller took with keptFd() are stale
+   * once it has moved (the number may be reused), and must be taken again.
+   */
+  generation = 0;
 
   constructor(options: OpenFileOptions = {}) {
     this.base = options.base ?? new NodeCgroupFs();
@@ -102,6 +107,11 @@ export class OpenFileCgroupFs implements CgroupFs {
     return this.readSync(path);
   }
 
+  /** The kept descriptor of `path`, or -1 when none is kept (readBytesSync opens and keeps it). See `generation`. */
+  keptFd(path: string): number {
+    return this.fds.get(path) ?? -1;
+  }
+
   /** Close every kept descriptor of a file in `dir` (or below it). */
   forget(dir: string): void {
     const prefix = dir.endsWith('/') ? dir : `${dir}/`;
@@ -119,6 +129,7 @@ export class OpenFileCgroupFs implements CgroupFs {
 
   private drop(path: string, fd: number): void {
     if (this.fds.get(path) === fd) this.fds.delete(path);
+    this.generation++;
     try {
       fs.closeSync(fd);
     } catch {

@@ -186,6 +186,11 @@ export interface CgroupStatsReader {
    * quiet. undefined when a file failed, or (v2, before the first read()) its controllers are unknown.
    */
   activity(): ActivityReading | undefined;
+  /**
+   * The files activity() would read now, or undefined when it would read none: for a caller that reads
+   * many cgroups' activity counters in one go (ActivityBatch) instead of activity() one by one.
+   */
+  activityFiles?(): readonly string[] | undefined;
   /** read the limits again on the next read(): they were written (`corral update`) */
   refreshLimits(): void;
 }

@@ -22,7 +22,7 @@ export class V1StatsReader implements CgroupStatsReader {
   private memoryMax: Limit | undefined;
   private pidsMax: Limit | undefined;
   /** what activity() reads, joined once; undefined without a cpuacct or memory hierarchy */
-  private readonly activityFiles: readonly string[] | undefined;
+  private readonly activityPaths: readonly string[] | undefined;
 
   /** `dirs`: the cgroup's directory per mounted controller (Cgroup.paths) */
   constructor(
@@ -35,7 +35,7 @@ export class V1StatsReader implements CgroupStatsReader {
     this.memory = at('memory');
     this.pids = at('pids');
     this.blkio = at('blkio');
-    if (this.cpuacct && this.memory) this.activityFiles = [this.cpuacct.file('cpuacct.usage'), this.memory.file('memory.usage_in_bytes')];
+    if (this.cpuacct && this.memory) this.activityPaths = [this.cpuacct.file('cpuacct.usage'), this.memory.file('memory.usage_in_bytes')];
   }
 
   refreshLimits(): void {
@@ -43,7 +43,11 @@ export class V1StatsReader implements CgroupStatsReader {
   }
 
   activity(): ActivityReading | undefined {
-    return this.activityFiles && readActivity(this.fs, this.activityFiles);
+    return this.activityPaths && readActivity(this.fs, this.activityPaths);
+  }
+
+  activityFiles(): readonly string[] | undefined {
+    return this.activityPaths;
   }
 
   read(activity?: ActivityReading): CgroupStats {

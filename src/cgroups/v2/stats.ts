@@ -14,7 +14,7 @@ import * as pids from './pids.js';
 export class V2StatsReader implements CgroupStatsReader {
   private readonly dir: CgroupDir;
   /** what activity() reads, joined once */
-  private readonly activityFiles: readonly string[];
+  private readonly activityPaths: readonly string[];
   private limitsKnown = false;
   private controllers: readonly string[] = [];
   private memoryMax: Limit | undefined;
@@ -25,7 +25,7 @@ export class V2StatsReader implements CgroupStatsReader {
     dir: string,
   ) {
     this.dir = new CgroupDir(dir);
-    this.activityFiles = [this.dir.file('cpu.stat'), this.dir.file('memory.current')];
+    this.activityPaths = [this.dir.file('cpu.stat'), this.dir.file('memory.current')];
   }
 
   refreshLimits(): void {
@@ -33,8 +33,12 @@ export class V2StatsReader implements CgroupStatsReader {
   }
 
   activity(): ActivityReading | undefined {
-    if (!this.limitsKnown || !this.controllers.includes('memory')) return undefined;
-    return readActivity(this.fs, this.activityFiles);
+    const files = this.activityFiles();
+    return files && readActivity(this.fs, files);
+  }
+
+  activityFiles(): readonly string[] | undefined {
+    return this.limitsKnown && this.controllers.includes('memory') ? this.activityPaths : undefined;
   }
 
   read(activity?: ActivityReading): CgroupStats {
