@@ -9,6 +9,8 @@
 import { posix as path } from 'node:path';
 import { readOptionalBytesSync, readOptionalSync, type CgroupFs } from './cgroupfs.js';
 import { latin1, parseBlkioStatBytes, parseFlatKeyedBytes } from './parse-bytes.js';
+import { BatchFiles, fullReadBatch } from './file-batch.js';
+import { OpenFileCgroupFs } from './open-files.js';
 import type { BlkioDeviceCounters } from './parse.js';
 import type { ActivityReading, CgroupStats } from './types.js';
 
@@ -95,14 +97,39 @@ export function sameActivity(a: ActivityReading, b: ActivityReading): boolean {
   return true;
 }
 
+/** Files read ahead of a reading, each one's bytes by its index in `files` (undefined: read it now). */
+export interface Prefetched {
+  readonly files: readonly string[];
+  bytesOf(i: number): Uint8Array | undefined;
+}
+
 export class StatsCollector {
   readonly errors: CgroupStats['errors'] = [];
+  /** the files this reading read through the file system or `prefetched` (not `known`), in order */
+  readonly read: string[] = [];
+  /** where in `prefetched.files` the next file is expected: the readers ask for them in the same order */
+  private cursor = 0;
 
-  /** `known`: files already read in this reading (an activity() reading), used instead of the file */
+  /**
+   * `known`: files already read in this reading (an activity() reading); `prefetched`: read ahead of
+   * it (FullReads); both used instead of the file
+   */
   constructor(
     readonly fs: CgroupFs,
     private readonly known?: ActivityReading,
+    private readonly prefetched?: Prefetched,
   ) {}
+
+  /** the bytes of `path` when it was prefetched */
+  private prefetchedBytes(path: string): Uint8Array | undefined {
+    const p = this.prefetched;
+    if (p === undefined) return undefined;
+    let i = this.cursor;
+    if (p.files[i] !== path) i = p.files.indexOf(path);
+    if (i < 0) return undefined;
+    this.cursor = i + 1;
+    return p.bytesOf(i);
+  }
 
   /** the bytes of `path` when `known` holds it (the same path string, so === finds it) */
   private knownBytes(path: string): Uint8Array | undefined {
@@ -148,7 +175,12 @@ export class StatsCollector {
   /** required(), parsed from the file's bytes (parse-bytes.ts) */
   requiredBytes<T>(path: string, parse: (bytes: Uint8Array, path: string) => T): T | undefined {
     try {
-      return parse(this.knownBytes(path) ?? this.fs.readBytesSync(path), path);
+      let bytes = this.knownBytes(path);
+      if (bytes === undefined) {
+        bytes = this.prefetchedBytes(path) ?? this.fs.readBytesSync(path);
+        this.read.push(path);
+      }
+      return parse(bytes, path);
     } catch (err) {
       return this.failed(path, err);
     }
@@ -157,11 +189,41 @@ export class StatsCollector {
   /** optional(), parsed from the file's bytes (parse-bytes.ts) */
   optionalBytes<T>(path: string, parse: (bytes: Uint8Array, path: string) => T): T | undefined {
     try {
-      const bytes = this.knownBytes(path) ?? readOptionalBytesSync(this.fs, path);
+      let bytes = this.knownBytes(path);
+      if (bytes === undefined) {
+        bytes = this.prefetchedBytes(path) ?? readOptionalBytesSync(this.fs, path);
+        if (bytes !== undefined) this.read.push(path);
+      }
       return bytes === undefined ? undefined : parse(bytes, path);
     } catch (err) {
       return this.failed(path, err);
     }
+  }
+}
+
+/**
+ * A stats reader's full readings, each with the files the last one read (those that could be read)
+ * read ahead in one go (fullReadBatch) when `fs` keeps descriptors: one call instead of a dozen.
+ */
+export class FullReads {
+  private plan: BatchFiles | undefined;
+
+  constructor(private readonly fs: CgroupFs) {}
+
+  /** The collector of a new reading. */
+  collector(known?: ActivityReading): StatsCollector {
+    const plan = this.plan;
+    if (plan === undefined || !(this.fs instanceof OpenFileCgroupFs)) return new StatsCollector(this.fs, known);
+    const batch = fullReadBatch(this.fs);
+    batch.read([plan]);
+    return new StatsCollector(this.fs, known, { files: plan.files, bytesOf: (i) => batch.bytesOf(0, i) });
+  }
+
+  /** The reading is over: what it read is read ahead next time (the same BatchFiles when the same files). */
+  done(c: StatsCollector): void {
+    const files = this.plan?.files;
+    if (files?.length === c.read.length && files.every((f, i) => f === c.read[i])) return;
+    this.plan = c.read.length === 0 ? undefined : new BatchFiles(c.read);
   }
 }
 

@@ -188,7 +188,7 @@ export interface CgroupStatsReader {
   activity(): ActivityReading | undefined;
   /**
    * The files activity() would read now, or undefined when it would read none: for a caller that reads
-   * many cgroups' activity counters in one go (ActivityBatch) instead of activity() one by one.
+   * many cgroups' activity counters in one go (FileBatch) instead of activity() one by one.
    */
   activityFiles?(): readonly string[] | undefined;
   /** read the limits again on the next read(): they were written (`corral update`) */

@@ -23,7 +23,7 @@ import { keptFilesBudget, OpenFileCgroupFs } from '../cgroups/open-files.js';
 import { parseCpuList } from '../cgroups/parse.js';
 import type { ActivityReading, Cgroup, CgroupDriver, CgroupStats, CgroupStatsReader } from '../cgroups/types.js';
 import { sameActivity } from '../cgroups/collect.js';
-import { ActivityBatch, ActivitySource, preadsWithNode } from '../cgroups/activity-batch.js';
+import { FileBatch, BatchFiles, fullReadBatch, preadsWithNode } from '../cgroups/file-batch.js';
 import { listContainerRecords, parsePidFile } from '../container/records.js';
 import type { DockerEvent, EventBus } from '../events.js';
 import type { Logger } from '../log.js';
@@ -131,10 +131,10 @@ function sampleOf(time: number, cgroup: CgroupStats, errors: ContainerSample['er
 }
 
 /** The container's activity source, for its reader's files now (undefined: its reader reads none, or has no activityFiles()). */
-function activitySourceOf(f: Followed): ActivitySource | undefined {
+function activitySourceOf(f: Followed): BatchFiles | undefined {
   const files = f.reader.activityFiles?.();
   if (files === undefined) return undefined;
-  if (f.source?.files !== files) f.source = new ActivitySource(files);
+  if (f.source?.files !== files) f.source = new BatchFiles(files);
   return f.source;
 }
 
@@ -150,8 +150,8 @@ interface Followed {
   fullAt: number;
   /** idlePhase() of the container */
   phase: number;
-  /** its activity files' descriptors, for the chunk's ActivityBatch */
-  source?: ActivitySource;
+  /** its activity files' descriptors, for the chunk's FileBatch */
+  source?: BatchFiles;
 }
 
 /** The host-wide values of one tick, shared by all its samples. */
@@ -180,10 +180,10 @@ export class Sampler {
   private changes = 0;
   readonly health: SamplerHealth;
   private readonly idleMs: number;
-  private readonly batch: ActivityBatch;
+  private readonly batch: FileBatch;
   /** a chunk's containers and their activity sources, kept from chunk to chunk */
   private readonly chunkFollowed: (Followed | undefined)[] = [];
-  private readonly chunkSources: (ActivitySource | undefined)[] = [];
+  private readonly chunkSources: (BatchFiles | undefined)[] = [];
 
   constructor(private readonly o: SamplerOptions) {
     this.fs = o.fs ?? new OpenFileCgroupFs({ maxKept: ownKeptFilesBudget() });
@@ -207,7 +207,7 @@ export class Sampler {
     this.cpuOnlineFile = o.cpuOnlineFile ?? '/sys/devices/system/cpu/online';
     this.now = o.now ?? Date.now;
     this.idleMs = o.idleIntervalMs ?? DEFAULT_IDLE_SAMPLE_INTERVAL_MS;
-    this.batch = new ActivityBatch(this.fs, o.preads ?? preadsWithNode);
+    this.batch = new FileBatch(this.fs, o.preads ?? preadsWithNode);
   }
 
   get intervalMs(): number {
@@ -224,6 +224,7 @@ export class Sampler {
     if (!this.o.preads) {
       try {
         this.batch.preads = await loadPreads();
+        fullReadBatch(this.fs).preads = this.batch.preads;
       } catch (err) {
         this.o.log.warn('sampler: native/libcorral-sample.so not loaded, reading with fs.readSync (npm run build makes it)', { error: message(err) });
       }

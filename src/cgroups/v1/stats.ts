@@ -3,7 +3,7 @@
  * each where its hierarchy is mounted). The limits (memory.limit_in_bytes, pids.max) are kept between
  * reads: see CgroupStatsReader.
  */
-import { CgroupDir, StatsCollector, readActivity } from '../collect.js';
+import { CgroupDir, FullReads, readActivity } from '../collect.js';
 import type { CgroupFs } from '../cgroupfs.js';
 import type { ActivityReading, CgroupStats, CgroupStatsReader, Limit } from '../types.js';
 import * as blkio from './blkio.js';
@@ -19,6 +19,7 @@ export class V1StatsReader implements CgroupStatsReader {
   private readonly pids: CgroupDir | undefined;
   private readonly blkio: CgroupDir | undefined;
   private limitsKnown = false;
+  private readonly fullReads: FullReads;
   private memoryMax: Limit | undefined;
   private pidsMax: Limit | undefined;
   /** what activity() reads, joined once; undefined without a cpuacct or memory hierarchy */
@@ -29,6 +30,7 @@ export class V1StatsReader implements CgroupStatsReader {
     private readonly fs: CgroupFs,
     dirs: Readonly<Record<string, string>>,
   ) {
+    this.fullReads = new FullReads(fs);
     const at = (controller: string) => (dirs[controller] === undefined ? undefined : new CgroupDir(dirs[controller]));
     this.cpuacct = at('cpuacct');
     this.cpu = at('cpu');
@@ -51,7 +53,7 @@ export class V1StatsReader implements CgroupStatsReader {
   }
 
   read(activity?: ActivityReading): CgroupStats {
-    const c = new StatsCollector(this.fs, activity);
+    const c = this.fullReads.collector(activity);
     if (!this.limitsKnown) {
       const errors = c.errors.length;
       this.memoryMax = this.memory && memory.limit(this.memory, c);
@@ -70,6 +72,7 @@ export class V1StatsReader implements CgroupStatsReader {
     if (pid) stats.pids = pid;
     if (io) stats.io = io;
     stats.errors = c.errors;
+    this.fullReads.done(c);
     return stats;
   }
 }

@@ -3,7 +3,7 @@
  * memory, pids and io where cgroup.controllers lists them. cgroup.controllers and the limits
  * (memory.max, pids.max) are kept between reads: see CgroupStatsReader.
  */
-import { CgroupDir, StatsCollector, readActivity } from '../collect.js';
+import { CgroupDir, FullReads, readActivity } from '../collect.js';
 import type { CgroupFs } from '../cgroupfs.js';
 import type { ActivityReading, CgroupStats, CgroupStatsReader, Limit } from '../types.js';
 import * as cpu from './cpu.js';
@@ -16,6 +16,7 @@ export class V2StatsReader implements CgroupStatsReader {
   /** what activity() reads, joined once */
   private readonly activityPaths: readonly string[];
   private limitsKnown = false;
+  private readonly fullReads: FullReads;
   private controllers: readonly string[] = [];
   private memoryMax: Limit | undefined;
   private pidsMax: Limit | undefined;
@@ -24,6 +25,7 @@ export class V2StatsReader implements CgroupStatsReader {
     private readonly fs: CgroupFs,
     dir: string,
   ) {
+    this.fullReads = new FullReads(fs);
     this.dir = new CgroupDir(dir);
     this.activityPaths = [this.dir.file('cpu.stat'), this.dir.file('memory.current')];
   }
@@ -42,7 +44,7 @@ export class V2StatsReader implements CgroupStatsReader {
   }
 
   read(activity?: ActivityReading): CgroupStats {
-    const c = new StatsCollector(this.fs, activity);
+    const c = this.fullReads.collector(activity);
     const dir = this.dir;
     if (!this.limitsKnown) {
       const errors = c.errors.length;
@@ -71,6 +73,7 @@ export class V2StatsReader implements CgroupStatsReader {
       if (ioP) stats.pressure.io = ioP;
     }
     stats.errors = c.errors;
+    this.fullReads.done(c);
     return stats;
   }
 }

@@ -1,12 +1,13 @@
 /**
- * The activity counters (CgroupStatsReader.activity()) of a chunk of containers, read in one go: one
- * Preads call for all their kept descriptors (natively, one call from JavaScript for the whole chunk,
- * when the sampler's library is loaded: src/sys/preads.ts), their bytes left in one
- * buffer and compared there with each container's last full reading. A quiet container then costs its
- * two preads and a compare: no string, no object, no lookup of its files by path.
+ * Kept files read in one go: one Preads call for all their descriptors (natively, one call from
+ * JavaScript, when the sampler's library is loaded: src/sys/preads.ts), their bytes left in one buffer.
+ * The sampler reads a chunk of containers' activity counters so (CgroupStatsReader.activityFiles()) and
+ * compares them there with each container's last full reading: a quiet container costs its two preads
+ * and a compare, no string, no object, no lookup of its files by path. A stats reader reads the files
+ * of its last full reading so (fullReadBatch()), one call instead of a dozen.
  *
- * A container whose files are not all kept open (the first reading, a file that failed and was closed,
- * past the descriptor budget) is left out: its reader's activity() reads it.
+ * Files not all kept open (the first reading, a file that failed and was closed, past the descriptor
+ * budget) are left out: their reader reads them one by one.
  */
 import fs from 'node:fs';
 import type { OpenFileCgroupFs } from './open-files.js';
@@ -44,8 +45,8 @@ export const preadsWithNode: Preads = (fds, n, buf, ends, errnos) => {
   return used;
 };
 
-/** One container's activity files, and their kept descriptors as of the file system's `generation`. */
-export class ActivitySource {
+/** Files read together (a container's activity files, or its full reading's), and their kept descriptors as of the file system's `generation`. */
+export class BatchFiles {
   readonly fds: Int32Array;
   generation = -1;
 
@@ -54,14 +55,14 @@ export class ActivitySource {
   }
 }
 
-export class ActivityBatch {
+export class FileBatch {
   private fds = new Int32Array(256);
   private ends = new Int32Array(256);
   private errnos = new Int32Array(256);
   private buf: Buffer = Buffer.allocUnsafe(16 * 1024);
   /** per slot: the index of its first file, or -1 when it is not in the batch */
   private first: number[] = [];
-  private sources: (ActivitySource | undefined)[] = [];
+  private sources: (BatchFiles | undefined)[] = [];
 
   constructor(
     private readonly fs: OpenFileCgroupFs,
@@ -70,7 +71,7 @@ export class ActivityBatch {
   ) {}
 
   /** Read the activity files of each slot's source (undefined: none) in one go. */
-  read(sources: readonly (ActivitySource | undefined)[]): void {
+  read(sources: readonly (BatchFiles | undefined)[]): void {
     let n = 0;
     this.first.length = 0;
     this.sources.length = 0;
@@ -101,6 +102,13 @@ export class ActivityBatch {
     return true;
   }
 
+  /** The bytes of file `i` of slot's files when it was read (a view into the batch, valid until its next read), else undefined. */
+  bytesOf(slot: number, i: number): Uint8Array | undefined {
+    const first = this.first[slot];
+    if (first === undefined || first < 0 || this.errnos[first + i] !== 0) return undefined;
+    return this.buf.subarray(first + i === 0 ? 0 : this.ends[first + i - 1]!, this.ends[first + i]!);
+  }
+
   /** Whether slot's bytes (has(slot)) are those of `last`, a reading of the same files. */
   same(slot: number, last: ActivityReading): boolean {
     const first = this.first[slot]!;
@@ -125,7 +133,7 @@ export class ActivityBatch {
   }
 
   /** Whether every file of `source` has a kept descriptor, taken again when the file system's changed. */
-  private keptFds(source: ActivitySource): boolean {
+  private keptFds(source: BatchFiles): boolean {
     if (source.generation !== this.fs.generation) {
       for (let i = 0; i < source.files.length; i++) source.fds[i] = this.fs.keptFd(source.files[i]!);
       source.generation = this.fs.generation;
@@ -146,4 +154,19 @@ export class ActivityBatch {
     this.ends = new Int32Array(length);
     this.errnos = new Int32Array(length);
   }
+}
+
+const fullReadBatches = new WeakMap<OpenFileCgroupFs, FileBatch>();
+
+/**
+ * The batch the stats readers of `fs` read their full readings with, one at a time (apart from the
+ * sampler's own batch of activity counters, which stays valid across the chunk's full readings).
+ */
+export function fullReadBatch(fs: OpenFileCgroupFs): FileBatch {
+  let batch = fullReadBatches.get(fs);
+  if (!batch) {
+    batch = new FileBatch(fs, preadsWithNode);
+    fullReadBatches.set(fs, batch);
+  }
+  return batch;
 }

@@ -1,5 +1,5 @@
 /**
- * ActivityBatch: a chunk's activity files read in one go on the descriptors OpenFileCgroupFs keeps, with
+ * FileBatch: a chunk's activity files read in one go on the descriptors OpenFileCgroupFs keeps, with
  * the native corral_preads (native/libcorral-sample.so, built by `npm run build`) and with its
  * fs.readSync stand-in, which must agree byte for byte and errno for errno.
  */
@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { ActivityBatch, ActivitySource, preadsWithNode } from '../../../src/cgroups/activity-batch.js';
+import { FileBatch, BatchFiles, preadsWithNode } from '../../../src/cgroups/file-batch.js';
 import { OpenFileCgroupFs } from '../../../src/cgroups/open-files.js';
 import { loadPreads, SAMPLE_LIBRARY } from '../../../src/sys/preads.js';
 import type { Preads } from '../../../src/sys/preads.js';
@@ -42,11 +42,11 @@ const implementations: [string, () => Promise<Preads>][] = [
 ];
 
 for (const [name, load] of implementations) {
-  describe(`ActivityBatch with ${name}`, () => {
+  describe(`FileBatch with ${name}`, () => {
     test('reads the kept files of each source, compares them, and copies a reading out', async () => {
-      const batch = new ActivityBatch(ofs, await load());
-      const a = new ActivitySource([file('cpuacct.usage'), file('memory.usage_in_bytes')]);
-      const b = new ActivitySource([file('memory.stat')]);
+      const batch = new FileBatch(ofs, await load());
+      const a = new BatchFiles([file('cpuacct.usage'), file('memory.usage_in_bytes')]);
+      const b = new BatchFiles([file('memory.stat')]);
       for (const f of [...a.files, ...b.files]) ofs.readBytesSync(f); // kept from a first reading
       batch.read([a, undefined, b]);
       assert.equal(batch.has(0), true);
@@ -69,8 +69,8 @@ for (const [name, load] of implementations) {
     });
 
     test('a source whose files are not all kept is left out until they are', async () => {
-      const batch = new ActivityBatch(ofs, await load());
-      const a = new ActivitySource([file('cpuacct.usage'), file('memory.usage_in_bytes')]);
+      const batch = new FileBatch(ofs, await load());
+      const a = new BatchFiles([file('cpuacct.usage'), file('memory.usage_in_bytes')]);
       ofs.readBytesSync(file('cpuacct.usage'));
       batch.read([a]);
       assert.equal(batch.has(0), false);
@@ -83,9 +83,9 @@ for (const [name, load] of implementations) {
     });
 
     test('a file that fails is not in the batch; a file larger than its buffer neither, until it has grown', async () => {
-      const batch = new ActivityBatch(ofs, await load());
+      const batch = new FileBatch(ofs, await load());
       fs.writeFileSync(file('big'), 'x'.repeat(40_000));
-      const big = new ActivitySource([file('big')]);
+      const big = new BatchFiles([file('big')]);
       ofs.readBytesSync(file('big'));
       batch.read([big]);
       assert.equal(batch.has(0), false, 'ENOBUFS');
