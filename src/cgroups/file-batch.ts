@@ -77,7 +77,7 @@ export class FileBatch {
     this.sources.length = 0;
     for (const source of sources) {
       this.sources.push(source);
-      if (source === undefined || !this.keptFds(source)) {
+      if (source === undefined || source.fds.length === 0 || !this.keptFds(source)) {
         this.first.push(-1);
         continue;
       }
@@ -88,9 +88,8 @@ export class FileBatch {
     }
     if (n === 0) return;
     this.preads(this.fds, n, this.buf, this.ends, this.errnos);
-    for (let i = 0; i < n; i++) {
-      if (this.errnos[i] === ENOBUFS) this.buf = Buffer.allocUnsafe(this.buf.length * 2); // for the next tick
-    }
+    // too small for a file: larger for the next time (the file is read one by one this time)
+    if (this.errnos.subarray(0, n).includes(ENOBUFS)) this.buf = Buffer.allocUnsafe(this.buf.length * 2);
   }
 
   /** Whether slot's files were all read (kept open, and none failed). */
