@@ -9,8 +9,10 @@
  * (kept descriptors, one pread each: see open-files.ts) by each container's CgroupStatsReader (paths
  * joined once; the limits read at start and after an `update` event, as they change only through
  * corral), so a tick is a run of synchronous reads with no promise per container, split into chunks
- * so that API requests are served between them. The sampler measures its own CPU time
- * (process.cpuUsage around each chunk) and exports it (corral_sampler_cpu_seconds_total).
+ * so that API requests are served between them. A chunk's activity counters are read in one call,
+ * and so is each full reading (file-batch.ts; natively with native/libcorral-sample.so once
+ * start() has loaded it), and parsed from their bytes (parse-bytes.ts). The sampler measures its
+ * own CPU time (process.cpuUsage around each chunk) and exports it (corral_sampler_cpu_seconds_total).
  *
  * Which containers: those of the state directory at start(), then whatever the event bus says (create,
  * start, update, restart, die, destroy), and every 30 ticks a look for ids the bus did not announce. A container whose cgroup is already gone when it is read
