@@ -20,6 +20,11 @@ export interface CgroupFs {
   read(path: string): Promise<string>;
   /** the whole file, synchronously (cgroupfs answers from kernel memory: see NodeCgroupFs); throws CgroupFileError */
   readSync(path: string): string;
+  /**
+   * the whole file's bytes, synchronously, valid until this file system's next read (they may be its
+   * own buffer): what the stats readers parse without a string per file; throws CgroupFileError
+   */
+  readBytesSync(path: string): Uint8Array;
   /** one write(2) of `value` (O_WRONLY|O_TRUNC, never O_CREAT); throws CgroupFileError */
   write(path: string, value: string): Promise<void>;
   /** create a cgroup directory; false when it already existed; throws CgroupFileError */
@@ -57,6 +62,11 @@ export class NodeCgroupFs implements CgroupFs {
     } catch (err) {
       throw new CgroupFileError('read', path, undefined, err);
     }
+  }
+
+  /** readSync's text as bytes (kernel files are ASCII), so that a subclass's readSync is what both give */
+  readBytesSync(path: string): Uint8Array {
+    return Buffer.from(this.readSync(path), 'latin1');
   }
 
   async write(path: string, value: string): Promise<void> {
@@ -140,8 +150,18 @@ export async function readOptional(fs: CgroupFs, path: string): Promise<string |
 
 /** readOptional, synchronously (the stats readers' path: no promise per file). */
 export function readOptionalSync(fs: CgroupFs, path: string): string | undefined {
+  return orAbsent(fs, path, fs.readSync);
+}
+
+/** readOptionalSync's bytes (CgroupFs.readBytesSync). */
+export function readOptionalBytesSync(fs: CgroupFs, path: string): Uint8Array | undefined {
+  return orAbsent(fs, path, fs.readBytesSync);
+}
+
+/** fs.read(path), or undefined when the file is absent (ABSENT_ERRNOS). */
+function orAbsent<T>(fs: CgroupFs, path: string, read: (this: CgroupFs, path: string) => T): T | undefined {
   try {
-    return fs.readSync(path);
+    return read.call(fs, path);
   } catch (err) {
     if (isCgroupErrno(err, ...ABSENT_ERRNOS)) return undefined;
     throw err;

@@ -48,6 +48,11 @@ export class OpenFileCgroupFs implements CgroupFs {
   private readonly maxKept: number;
   /** reads that opened and closed their file because maxKept descriptors were kept already */
   unkeptReads = 0;
+  /**
+   * Moves on whenever a kept descriptor is closed: descriptors a caller took with keptFd() are stale
+   * once it has moved (the number may be reused), and must be taken again.
+   */
+  generation = 0;
 
   constructor(options: OpenFileOptions = {}) {
     this.base = options.base ?? new NodeCgroupFs();
@@ -56,6 +61,13 @@ export class OpenFileCgroupFs implements CgroupFs {
 
   /** The whole file, synchronously; throws CgroupFileError. */
   readSync(path: string): string {
+    const { length } = this.readBytesSync(path);
+    // kernel files are ASCII: latin1 decodes them without UTF-8's validation cost
+    return this.buf.toString('latin1', 0, length);
+  }
+
+  /** The whole file's bytes: a view of this file system's buffer, valid until its next read; throws CgroupFileError. */
+  readBytesSync(path: string): Uint8Array {
     let fd = this.fds.get(path);
     let keep = true;
     try {
@@ -83,10 +95,8 @@ export class OpenFileCgroupFs implements CgroupFs {
           length += n;
         }
       }
-      // kernel files are ASCII: latin1 decodes them without UTF-8's validation cost
-      const text = this.buf.toString('latin1', 0, length);
       if (!keep) this.drop(path, fd);
-      return text;
+      return this.buf.subarray(0, length);
     } catch (err) {
       if (fd !== undefined) this.drop(path, fd);
       throw new CgroupFileError('read', path, undefined, err);
@@ -95,6 +105,11 @@ export class OpenFileCgroupFs implements CgroupFs {
 
   async read(path: string): Promise<string> {
     return this.readSync(path);
+  }
+
+  /** The kept descriptor of `path`, or -1 when none is kept (readBytesSync opens and keeps it). See `generation`. */
+  keptFd(path: string): number {
+    return this.fds.get(path) ?? -1;
   }
 
   /** Close every kept descriptor of a file in `dir` (or below it). */
@@ -114,6 +129,7 @@ export class OpenFileCgroupFs implements CgroupFs {
 
   private drop(path: string, fd: number): void {
     if (this.fds.get(path) === fd) this.fds.delete(path);
+    this.generation++;
     try {
       fs.closeSync(fd);
     } catch {

@@ -16,18 +16,11 @@ const INTEGER = /^-?\d+$/;
 const DECIMAL = /^-?\d+(\.\d+)?$/;
 
 const NEWLINE = 10;
-const SPACE = 32;
 const MINUS = 45;
-const DEL = 127;
 const ZERO = 48;
 const NINE = 57;
 /** Decimal digits that a double accumulates exactly (below 2^53); longer numbers go through Number(). */
 const EXACT_DIGITS = 15;
-
-/** A printable ASCII character other than the blank: what the kernel's keys are made of. */
-function isKeyChar(c: number): boolean {
-  return c > SPACE && c < DEL;
-}
 
 /**
  * The integer text[start, end) when it matches /^-?\d+$/, else NaN: the hot parsers
@@ -81,42 +74,12 @@ export function parseNumber(text: string, path?: string): number {
 
 /**
  * A flat keyed file, one "key value" per line: memory.stat, cpu.stat, memory.events, memory.oom_control.
- *
- * `keys`, for a file read again and again: the caller's memo of the keys last seen, by line, which
- * this updates. The kernel writes the same keys in the same order each time, and a key found again
- * at its line is the same string as before (no new string per line, and one V8 has already
- * internalized as a property name): memory.stat's 40-odd lines per container per tick. The result
- * does not depend on it.
+ * (The sampler reads these every tick with parseFlatKeyedBytes, which hands anything but the kernel's
+ * own form to this.)
  */
-export function parseFlatKeyed(text: string, path?: string, keys?: string[]): Record<string, number> {
+export function parseFlatKeyed(text: string, path?: string): Record<string, number> {
   const out: Record<string, number> = {};
-  const length = text.length;
-  let start = 0;
-  for (let line = 0; start < length; line++) {
-    let end = text.indexOf('\n', start);
-    if (end < 0) end = length;
-    // the kernel's own form, "key value" with one space, scanned in place; any other line (blank,
-    // indented, tabs, trailing blanks, or bad) goes through the general rule below
-    const known = keys?.[line];
-    let key: string | undefined;
-    let space: number;
-    if (known !== undefined && text.startsWith(known, start) && text.charCodeAt(start + known.length) === SPACE) {
-      key = known;
-      space = start + known.length;
-    } else {
-      space = start;
-      while (space < end && isKeyChar(text.charCodeAt(space))) space++;
-    }
-    const value = space > start && text.charCodeAt(space) === SPACE ? integerAt(text, space + 1, end) : NaN;
-    if (!Number.isNaN(value)) {
-      if (key === undefined) {
-        key = text.slice(start, space);
-        if (keys) keys[line] = key;
-      }
-      out[key] = value;
-    } else flatKeyedLine(text.slice(start, end), out, path);
-    start = end + 1;
-  }
+  for (const line of lines(text)) flatKeyedLine(line, out, path);
   return out;
 }
 

@@ -160,10 +160,14 @@ export interface CgroupStats {
   errors: { file: string; message: string }[];
 }
 
-/** What CgroupStatsReader.activity() read: the files and their texts, in the same order. */
+/**
+ * What CgroupStatsReader.activity() read: the files, and their bytes one after the other in `bytes`
+ * (file i's end at ends[i]), in the same order. Bytes, not texts: a quiet container costs a compare.
+ */
 export interface ActivityReading {
   readonly files: readonly string[];
-  readonly texts: readonly string[];
+  readonly bytes: Uint8Array;
+  readonly ends: readonly number[];
 }
 
 /**
@@ -182,6 +186,11 @@ export interface CgroupStatsReader {
    * quiet. undefined when a file failed, or (v2, before the first read()) its controllers are unknown.
    */
   activity(): ActivityReading | undefined;
+  /**
+   * The files activity() would read now, or undefined when it would read none: for a caller that reads
+   * many cgroups' activity counters in one go (FileBatch) instead of activity() one by one.
+   */
+  activityFiles?(): readonly string[] | undefined;
   /** read the limits again on the next read(): they were written (`corral update`) */
   refreshLimits(): void;
 }

@@ -9,8 +9,10 @@
  * (kept descriptors, one pread each: see open-files.ts) by each container's CgroupStatsReader (paths
  * joined once; the limits read at start and after an `update` event, as they change only through
  * corral), so a tick is a run of synchronous reads with no promise per container, split into chunks
- * so that API requests are served between them. The sampler measures its own CPU time
- * (process.cpuUsage around each chunk) and exports it (corral_sampler_cpu_seconds_total).
+ * so that API requests are served between them. A chunk's activity counters are read in one call,
+ * and so is each full reading (file-batch.ts; natively with native/libcorral-sample.so once
+ * start() has loaded it), and parsed from their bytes (parse-bytes.ts). The sampler measures its
+ * own CPU time (process.cpuUsage around each chunk) and exports it (corral_sampler_cpu_seconds_total).
  *
  * Which containers: those of the state directory at start(), then whatever the event bus says (create,
  * start, update, restart, die, destroy), and every 30 ticks a look for ids the bus did not announce. A container whose cgroup is already gone when it is read
@@ -23,10 +25,12 @@ import { keptFilesBudget, OpenFileCgroupFs } from '../cgroups/open-files.js';
 import { parseCpuList } from '../cgroups/parse.js';
 import type { ActivityReading, Cgroup, CgroupDriver, CgroupStats, CgroupStatsReader } from '../cgroups/types.js';
 import { sameActivity } from '../cgroups/collect.js';
+import { FileBatch, BatchFiles, fullReadBatch, preadsWithNode } from '../cgroups/file-batch.js';
 import { containerFile } from '../container/layout.js';
 import { listContainerRecords, parsePidFile } from '../container/records.js';
 import type { DockerEvent, EventBus } from '../events.js';
 import type { Logger } from '../log.js';
+import { loadPreads, type Preads } from '../sys/preads.js';
 import { readTracked } from './containers.js';
 import { isReportedInterface, parseNetDev, parseOpenFilesLimit, parseProcStatCpuTotal, type NetDevCounters } from './procfs.js';
 import type { ContainerSample, TrackedContainer } from './sample.js';
@@ -73,6 +77,8 @@ export interface SamplerOptions {
   now?: () => number;
   /** the cgroup driver for a --cgroup-parent (default: detected, reading through `fs`) */
   driverFor?: (parent: string | undefined, fs: OpenFileCgroupFs) => Promise<CgroupDriver>;
+  /** how a chunk's activity counters are read in one go (default: native/libcorral-sample.so, or fs.readSync per file without it) */
+  preads?: Preads;
 }
 
 /** How the sampler itself is doing, for its own metrics. */
@@ -127,6 +133,14 @@ function sampleOf(time: number, cgroup: CgroupStats, errors: ContainerSample['er
   return sample;
 }
 
+/** The container's activity source, for its reader's files now (undefined: its reader reads none, or has no activityFiles()). */
+function activitySourceOf(f: Followed): BatchFiles | undefined {
+  const files = f.reader.activityFiles?.();
+  if (files === undefined) return undefined;
+  if (f.source?.files !== files) f.source = new BatchFiles(files);
+  return f.source;
+}
+
 /** A running container's cgroup as the sampler reads it. */
 interface Followed {
   cgroup: Cgroup;
@@ -139,6 +153,8 @@ interface Followed {
   fullAt: number;
   /** idlePhase() of the container */
   phase: number;
+  /** its activity files' descriptors, for the chunk's FileBatch */
+  source?: BatchFiles;
 }
 
 /** The host-wide values of one tick, shared by all its samples. */
@@ -167,6 +183,10 @@ export class Sampler {
   private changes = 0;
   readonly health: SamplerHealth;
   private readonly idleMs: number;
+  private readonly batch: FileBatch;
+  /** a chunk's containers and their activity sources, kept from chunk to chunk */
+  private readonly chunkFollowed: (Followed | undefined)[] = [];
+  private readonly chunkSources: (BatchFiles | undefined)[] = [];
 
   constructor(private readonly o: SamplerOptions) {
     this.fs = o.fs ?? new OpenFileCgroupFs({ maxKept: ownKeptFilesBudget() });
@@ -190,6 +210,7 @@ export class Sampler {
     this.cpuOnlineFile = o.cpuOnlineFile ?? '/sys/devices/system/cpu/online';
     this.now = o.now ?? Date.now;
     this.idleMs = o.idleIntervalMs ?? DEFAULT_IDLE_SAMPLE_INTERVAL_MS;
+    this.batch = new FileBatch(this.fs, o.preads ?? preadsWithNode);
   }
 
   get intervalMs(): number {
@@ -203,6 +224,14 @@ export class Sampler {
 
   /** Follow the bus, take the state directory's containers, read them once, then every interval. */
   async start(): Promise<void> {
+    if (!this.o.preads) {
+      try {
+        this.batch.preads = await loadPreads();
+        fullReadBatch(this.fs).preads = this.batch.preads;
+      } catch (err) {
+        this.o.log.warn('sampler: native/libcorral-sample.so not loaded, reading with fs.readSync (npm run build makes it)', { error: message(err) });
+      }
+    }
     this.unsubscribe = this.o.events?.subscribe((e) => this.onEvent(e));
     const { records } = await listContainerRecords(this.o.stateRoot);
     await Promise.all(records.map((r) => this.refresh(r.id)));
@@ -289,7 +318,18 @@ export class Sampler {
       if (i > 0) await new Promise((resolve) => setImmediate(resolve));
       const cpu = process.cpuUsage();
       const end = Math.min(i + CHUNK, running.length);
-      for (let j = i; j < end; j++) this.sampleInto(running[j]!, host);
+      const followed = this.chunkFollowed;
+      followed.length = 0;
+      for (let j = i; j < end; j++) followed.push(this.cgroups.get(running[j]!.id));
+      // quiet mode: the chunk's activity counters in one go
+      const batched = this.idleMs > this.o.intervalMs;
+      if (batched) {
+        const sources = this.chunkSources;
+        sources.length = 0;
+        for (const f of followed) sources.push(f && activitySourceOf(f));
+        this.batch.read(sources);
+      }
+      for (let j = i; j < end; j++) this.sampleInto(running[j]!, host, followed[j - i], batched ? j - i : -1);
       const used = process.cpuUsage(cpu);
       this.health.cpuSeconds += (used.user + used.system) / 1e6;
     }
@@ -328,20 +368,24 @@ export class Sampler {
    * a full reading would have found, except for what moves without the container's tasks (see
    * DEFAULT_IDLE_SAMPLE_INTERVAL_MS).
    */
-  private sampleInto(c: TrackedContainer, host: HostReading): void {
-    const followed = this.cgroups.get(c.id);
+  private sampleInto(c: TrackedContainer, host: HostReading, followed = this.cgroups.get(c.id), slot = -1): void {
     if (!followed) return;
     const time = this.now();
-    const activity = this.idleMs > this.o.intervalMs ? followed.reader.activity() : undefined;
+    let activity: ActivityReading | undefined;
+    let same = false;
+    if (this.idleMs > this.o.intervalMs) {
+      const last = followed.activity;
+      if (slot >= 0 && this.batch.has(slot)) {
+        same = last !== undefined && this.batch.same(slot, last);
+        activity = same ? last : this.batch.reading(slot);
+      } else {
+        activity = followed.reader.activity();
+        same = activity !== undefined && last !== undefined && sameActivity(activity, last);
+      }
+    }
     const latest = c.latest;
     // at most one idle interval without a full reading: one in each of the container's own windows
-    if (
-      activity !== undefined &&
-      latest !== undefined &&
-      followed.activity !== undefined &&
-      sameActivity(activity, followed.activity) &&
-      Math.floor((time + followed.phase) / this.idleMs) === Math.floor((followed.fullAt + followed.phase) / this.idleMs)
-    ) {
+    if (same && latest !== undefined && Math.floor((time + followed.phase) / this.idleMs) === Math.floor((followed.fullAt + followed.phase) / this.idleMs)) {
       this.rotate(c, sampleOf(time, latest.cgroup, host.errors, latest.networks, host));
       this.health.quietReads++;
       return;

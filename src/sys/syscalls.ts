@@ -1,6 +1,7 @@
 /**
- * The TypeScript side's own native calls. koffi is confined to this file: everything else talks to
- * the `Syscalls` interface, so tests can pass the recording fake in ./fake-syscalls.ts instead.
+ * The TypeScript side's own native calls. koffi is confined to src/sys (this file, and preads.ts for the
+ * sampler's own library): everything else talks to the `Syscalls` interface, so tests can pass the
+ * recording fake in ./fake-syscalls.ts instead.
  * (Work that must happen between fork and exec is not here: that is the C launcher's job.)
  */
 import os from 'node:os';

@@ -10,7 +10,7 @@
 import { UnsupportedError } from '../../errors.js';
 import type { CgroupDir, StatsCollector } from '../collect.js';
 import { ioWeightToBlkioWeight } from '../convert.js';
-import { parseBlkioStat, type BlkioDeviceCounters } from '../parse.js';
+import type { BlkioDeviceCounters } from '../parse.js';
 import type { IoDeviceStats, IoLimits, PlannedWrite } from '../types.js';
 import { checkDevice, checkLimit, checkRange } from '../validate.js';
 
@@ -78,7 +78,7 @@ export function blkioDevices(bytes: BlkioDeviceCounters[] | undefined, ios: Blki
 }
 
 export function stats(dir: CgroupDir, c: StatsCollector): { devices: IoDeviceStats[] } | undefined {
-  const bytes = c.required(dir.file('blkio.throttle.io_service_bytes_recursive'), parseBlkioStat);
-  const ios = c.required(dir.file('blkio.throttle.io_serviced_recursive'), parseBlkioStat);
+  const bytes = c.requiredBytes(dir.file('blkio.throttle.io_service_bytes_recursive'), dir.blkioStat('blkio.throttle.io_service_bytes_recursive'));
+  const ios = c.requiredBytes(dir.file('blkio.throttle.io_serviced_recursive'), dir.blkioStat('blkio.throttle.io_serviced_recursive'));
   return bytes === undefined && ios === undefined ? undefined : { devices: blkioDevices(bytes, ios) };
 }

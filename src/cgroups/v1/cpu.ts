@@ -30,7 +30,7 @@ export function plan(limits: CpuLimits | undefined): PlannedWrite[] {
 
 /** cpu.stat: nr_periods, nr_throttled, throttled_time (nanoseconds -> microseconds). */
 export function stats(dir: CgroupDir, c: StatsCollector): CgroupStats['cpu'] {
-  const stat = c.required(dir.file('cpu.stat'), dir.flatKeyed('cpu.stat'));
+  const stat = c.requiredBytes(dir.file('cpu.stat'), dir.flatKeyed('cpu.stat'));
   if (!stat) return undefined;
   return compact({
     nrPeriods: stat.nr_periods,

@@ -7,14 +7,14 @@
  */
 import type { CgroupDir, StatsCollector } from '../collect.js';
 import { compact } from '../collect.js';
-import { parseCpuacctUsageAll, parseNumber } from '../parse.js';
+import { parseCpuacctUsageAllBytes, parseNumberBytes } from '../parse-bytes.js';
 import type { CgroupStats } from '../types.js';
 
 const usec = (ns: number | undefined) => (ns === undefined ? undefined : Math.floor(ns / 1000));
 
 export function stats(dir: CgroupDir, c: StatsCollector): CgroupStats['cpu'] {
-  const usage = c.required(dir.file('cpuacct.usage'), parseNumber);
-  const perCpu = c.optional(dir.file('cpuacct.usage_all'), parseCpuacctUsageAll);
+  const usage = c.requiredBytes(dir.file('cpuacct.usage'), parseNumberBytes);
+  const perCpu = c.optionalBytes(dir.file('cpuacct.usage_all'), parseCpuacctUsageAllBytes);
   let user: number | undefined;
   let system: number | undefined;
   if (perCpu) {

@@ -14,7 +14,8 @@ import { posix as path } from 'node:path';
 import { InvalidLimitError, UnsupportedError } from '../../errors.js';
 import type { CgroupDir, StatsCollector } from '../collect.js';
 import { compact } from '../collect.js';
-import { parseFlatKeyed, parseNumber, parseSingleValue } from '../parse.js';
+import { parseFlatKeyed, parseSingleValue } from '../parse.js';
+import { parseNumberBytes, parseSingleValueBytes } from '../parse-bytes.js';
 import type { CgroupStats, Limit, MemoryLimits, PlannedWrite } from '../types.js';
 import { checkAtLeast, checkLimit } from '../validate.js';
 
@@ -106,17 +107,17 @@ export function currentLimits(dir: string, c: StatsCollector): { limit: Limit; m
 
 /** The memory limit, memory.limit_in_bytes: what a stats reader keeps until the limits change. */
 export function limit(dir: CgroupDir, c: StatsCollector): Limit | undefined {
-  const max = c.required(dir.file(LIMIT), parseSingleValue);
+  const max = c.requiredBytes(dir.file(LIMIT), parseSingleValueBytes);
   return max === undefined ? undefined : fromV1Limit(max);
 }
 
 /** The counters; `max` is limit()'s reading. */
 export function stats(dir: CgroupDir, c: StatsCollector, max: Limit | undefined): CgroupStats['memory'] {
-  const current = c.required(dir.file('memory.usage_in_bytes'), parseNumber);
-  const peak = c.required(dir.file('memory.max_usage_in_bytes'), parseNumber);
-  const failcnt = c.required(dir.file('memory.failcnt'), parseNumber);
-  const oom = c.required(dir.file('memory.oom_control'), dir.flatKeyed('memory.oom_control'));
-  const stat = c.required(dir.file('memory.stat'), dir.flatKeyed('memory.stat'));
+  const current = c.requiredBytes(dir.file('memory.usage_in_bytes'), parseNumberBytes);
+  const peak = c.requiredBytes(dir.file('memory.max_usage_in_bytes'), parseNumberBytes);
+  const failcnt = c.requiredBytes(dir.file('memory.failcnt'), parseNumberBytes);
+  const oom = c.requiredBytes(dir.file('memory.oom_control'), dir.flatKeyed('memory.oom_control'));
+  const stat = c.requiredBytes(dir.file('memory.stat'), dir.flatKeyed('memory.stat'));
   return compact({
     current,
     peak,

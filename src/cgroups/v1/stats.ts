@@ -3,7 +3,7 @@
  * each where its hierarchy is mounted). The limits (memory.limit_in_bytes, pids.max) are kept between
  * reads: see CgroupStatsReader.
  */
-import { CgroupDir, StatsCollector, readActivity } from '../collect.js';
+import { CgroupDir, FullReads, readActivity } from '../collect.js';
 import type { CgroupFs } from '../cgroupfs.js';
 import type { ActivityReading, CgroupStats, CgroupStatsReader, Limit } from '../types.js';
 import * as blkio from './blkio.js';
@@ -19,23 +19,25 @@ export class V1StatsReader implements CgroupStatsReader {
   private readonly pids: CgroupDir | undefined;
   private readonly blkio: CgroupDir | undefined;
   private limitsKnown = false;
+  private readonly fullReads: FullReads;
   private memoryMax: Limit | undefined;
   private pidsMax: Limit | undefined;
   /** what activity() reads, joined once; undefined without a cpuacct or memory hierarchy */
-  private readonly activityFiles: readonly string[] | undefined;
+  private readonly activityPaths: readonly string[] | undefined;
 
   /** `dirs`: the cgroup's directory per mounted controller (Cgroup.paths) */
   constructor(
     private readonly fs: CgroupFs,
     dirs: Readonly<Record<string, string>>,
   ) {
+    this.fullReads = new FullReads(fs);
     const at = (controller: string) => (dirs[controller] === undefined ? undefined : new CgroupDir(dirs[controller]));
     this.cpuacct = at('cpuacct');
     this.cpu = at('cpu');
     this.memory = at('memory');
     this.pids = at('pids');
     this.blkio = at('blkio');
-    if (this.cpuacct && this.memory) this.activityFiles = [this.cpuacct.file('cpuacct.usage'), this.memory.file('memory.usage_in_bytes')];
+    if (this.cpuacct && this.memory) this.activityPaths = [this.cpuacct.file('cpuacct.usage'), this.memory.file('memory.usage_in_bytes')];
   }
 
   refreshLimits(): void {
@@ -43,11 +45,15 @@ export class V1StatsReader implements CgroupStatsReader {
   }
 
   activity(): ActivityReading | undefined {
-    return this.activityFiles && readActivity(this.fs, this.activityFiles);
+    return this.activityPaths && readActivity(this.fs, this.activityPaths);
+  }
+
+  activityFiles(): readonly string[] | undefined {
+    return this.activityPaths;
   }
 
   read(activity?: ActivityReading): CgroupStats {
-    const c = new StatsCollector(this.fs, activity);
+    const c = this.fullReads.collector(activity);
     if (!this.limitsKnown) {
       const errors = c.errors.length;
       this.memoryMax = this.memory && memory.limit(this.memory, c);
@@ -66,6 +72,7 @@ export class V1StatsReader implements CgroupStatsReader {
     if (pid) stats.pids = pid;
     if (io) stats.io = io;
     stats.errors = c.errors;
+    this.fullReads.done(c);
     return stats;
   }
 }

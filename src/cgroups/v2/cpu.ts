@@ -42,7 +42,7 @@ export function plan(limits: CpuLimits | undefined, ctx: CpuPlanContext = {}): P
 
 /** cpu.stat, present in every cgroup. */
 export function stats(dir: CgroupDir, c: StatsCollector): CgroupStats['cpu'] {
-  const stat = c.required(dir.file('cpu.stat'), dir.flatKeyed('cpu.stat'));
+  const stat = c.requiredBytes(dir.file('cpu.stat'), dir.flatKeyed('cpu.stat'));
   return stat
     ? compact({
         usageUsec: stat.usage_usec,

@@ -7,7 +7,8 @@ import { posix as path } from 'node:path';
 import { UnsupportedError } from '../../errors.js';
 import type { CgroupDir, StatsCollector } from '../collect.js';
 import { compact } from '../collect.js';
-import { parseFlatKeyed, parseNumber, parsePressure, parseSingleValue } from '../parse.js';
+import { parseFlatKeyed, parsePressure } from '../parse.js';
+import { parseNumberBytes, parseSingleValueBytes } from '../parse-bytes.js';
 import type { CgroupStats, Limit, MemoryLimits, PlannedWrite, Pressure } from '../types.js';
 import { checkAtLeast, checkLimit } from '../validate.js';
 
@@ -43,16 +44,16 @@ function events(e: Record<string, number>): NonNullable<CgroupStats['memory']>['
 
 /** The memory limit, memory.max: what a stats reader keeps until the limits change. */
 export function limit(dir: CgroupDir, c: StatsCollector): Limit | undefined {
-  return c.required(dir.file('memory.max'), parseSingleValue);
+  return c.requiredBytes(dir.file('memory.max'), parseSingleValueBytes);
 }
 
 /** The counters; `max` is limit()'s reading. */
 export function stats(dir: CgroupDir, c: StatsCollector, max: Limit | undefined): CgroupStats['memory'] {
-  const current = c.required(dir.file('memory.current'), parseNumber);
-  const peak = c.optional(dir.file('memory.peak'), parseNumber); // Linux 5.19+
-  const swapCurrent = c.optional(dir.file('memory.swap.current'), parseNumber); // absent without swap accounting
-  const ev = c.required(dir.file('memory.events'), dir.flatKeyed('memory.events'));
-  const stat = c.required(dir.file('memory.stat'), dir.flatKeyed('memory.stat'));
+  const current = c.requiredBytes(dir.file('memory.current'), parseNumberBytes);
+  const peak = c.optionalBytes(dir.file('memory.peak'), parseNumberBytes); // Linux 5.19+
+  const swapCurrent = c.optionalBytes(dir.file('memory.swap.current'), parseNumberBytes); // absent without swap accounting
+  const ev = c.requiredBytes(dir.file('memory.events'), dir.flatKeyed('memory.events'));
+  const stat = c.requiredBytes(dir.file('memory.stat'), dir.flatKeyed('memory.stat'));
   return compact({ current, peak, swapCurrent, max, events: ev ? events(ev) : undefined, stat });
 }
 

@@ -3,7 +3,7 @@
  * memory, pids and io where cgroup.controllers lists them. cgroup.controllers and the limits
  * (memory.max, pids.max) are kept between reads: see CgroupStatsReader.
  */
-import { CgroupDir, StatsCollector, readActivity } from '../collect.js';
+import { CgroupDir, FullReads, readActivity } from '../collect.js';
 import type { CgroupFs } from '../cgroupfs.js';
 import type { ActivityReading, CgroupStats, CgroupStatsReader, Limit } from '../types.js';
 import * as cpu from './cpu.js';
@@ -14,8 +14,9 @@ import * as pids from './pids.js';
 export class V2StatsReader implements CgroupStatsReader {
   private readonly dir: CgroupDir;
   /** what activity() reads, joined once */
-  private readonly activityFiles: readonly string[];
+  private readonly activityPaths: readonly string[];
   private limitsKnown = false;
+  private readonly fullReads: FullReads;
   private controllers: readonly string[] = [];
   private memoryMax: Limit | undefined;
   private pidsMax: Limit | undefined;
@@ -24,8 +25,9 @@ export class V2StatsReader implements CgroupStatsReader {
     private readonly fs: CgroupFs,
     dir: string,
   ) {
+    this.fullReads = new FullReads(fs);
     this.dir = new CgroupDir(dir);
-    this.activityFiles = [this.dir.file('cpu.stat'), this.dir.file('memory.current')];
+    this.activityPaths = [this.dir.file('cpu.stat'), this.dir.file('memory.current')];
   }
 
   refreshLimits(): void {
@@ -33,12 +35,16 @@ export class V2StatsReader implements CgroupStatsReader {
   }
 
   activity(): ActivityReading | undefined {
-    if (!this.limitsKnown || !this.controllers.includes('memory')) return undefined;
-    return readActivity(this.fs, this.activityFiles);
+    const files = this.activityFiles();
+    return files && readActivity(this.fs, files);
+  }
+
+  activityFiles(): readonly string[] | undefined {
+    return this.limitsKnown && this.controllers.includes('memory') ? this.activityPaths : undefined;
   }
 
   read(activity?: ActivityReading): CgroupStats {
-    const c = new StatsCollector(this.fs, activity);
+    const c = this.fullReads.collector(activity);
     const dir = this.dir;
     if (!this.limitsKnown) {
       const errors = c.errors.length;
@@ -67,6 +73,7 @@ export class V2StatsReader implements CgroupStatsReader {
       if (ioP) stats.pressure.io = ioP;
     }
     stats.errors = c.errors;
+    this.fullReads.done(c);
     return stats;
   }
 }

@@ -19,6 +19,7 @@ import {
   parseProcCgroup,
   parseSingleValue,
 } from '../../../src/cgroups/parse.js';
+import { parseFlatKeyedBytes, parseNumberBytes, parseSingleValueBytes } from '../../../src/cgroups/parse-bytes.js';
 import { fixture } from '../../helpers/cgroup-fixtures.js';
 
 function throwsParse(fn: () => unknown, message: string): void {
@@ -327,14 +328,30 @@ describe('the fast paths agree with the general rule', () => {
       { numRuns: 5000 },
     );
   });
-  test('parseFlatKeyed with a memo of the keys: the same result whatever the memo holds from an earlier text', () => {
+  test('parseFlatKeyedBytes with a memo of the keys: the same result whatever the memo holds from an earlier text', () => {
     fc.assert(
       fc.property(text, text, (earlier, t) => {
         const keys: string[] = [];
-        outcome(() => parseFlatKeyed(earlier, '/x/f', keys));
+        outcome(() => parseFlatKeyedBytes(Buffer.from(earlier, 'latin1'), '/x/f', keys));
         assert.deepEqual(
-          outcome(() => parseFlatKeyed(t, '/x/f', keys)),
+          outcome(() => parseFlatKeyedBytes(Buffer.from(t, 'latin1'), '/x/f', keys)),
           outcome(() => generalFlatKeyed(t, '/x/f')),
+        );
+      }),
+      { numRuns: 5000 },
+    );
+  });
+  test('parseSingleValueBytes and parseNumberBytes', () => {
+    fc.assert(
+      fc.property(text, (t) => {
+        const bytes = Buffer.from(t, 'latin1');
+        assert.deepEqual(
+          outcome(() => parseSingleValueBytes(bytes, '/x/f')),
+          outcome(() => generalSingleValue(t, '/x/f')),
+        );
+        assert.deepEqual(
+          outcome(() => parseNumberBytes(bytes, '/x/f')),
+          outcome(() => parseNumber(t, '/x/f')),
         );
       }),
       { numRuns: 5000 },
@@ -342,10 +359,11 @@ describe('the fast paths agree with the general rule', () => {
   });
   test('the memo gives back the same key strings on the next read of the same keys', () => {
     const keys: string[] = [];
-    parseFlatKeyed(fixture('v1', 'memory.stat'), undefined, keys);
+    const bytes = Buffer.from(fixture('v1', 'memory.stat'), 'latin1');
+    parseFlatKeyedBytes(bytes, undefined, keys);
     const first = [...keys];
     assert.equal(first.length, fixture('v1', 'memory.stat').trim().split('\n').length);
-    assert.deepEqual(Object.keys(parseFlatKeyed(fixture('v1', 'memory.stat'), undefined, keys)), first);
+    assert.deepEqual(Object.keys(parseFlatKeyedBytes(bytes, undefined, keys)), first);
     assert.ok(keys.every((k, i) => k === first[i]));
   });
   test('every captured flat keyed file', () => {
