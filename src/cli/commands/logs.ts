@@ -6,7 +6,7 @@
 import type { Writable } from 'node:stream';
 import { once } from 'node:events';
 import type { IncomingMessage } from 'node:http';
-import { openStream } from '../../client/client.js';
+import { openStream } from '../../client/stream.js';
 import { StreamDemuxer } from '../../client/demux.js';
 import { ParseError } from '../../errors.js';
 import { clientCommand, parseCommand } from './parse.js';
