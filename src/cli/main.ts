@@ -100,7 +100,19 @@ const CLIENT_COMMANDS: Readonly<Record<string, () => Promise<ClientCommand>>> = 
   ),
 };
 
-export async function main(argv: string[]): Promise<number> {
+/**
+ * The commands whose code is large (run's flags and commander, the daemon, exec, the workloads file,
+ * update's limits): bin/corral's CommonJS entry (quick.ts) holds every other command and hands these
+ * to the ES module bundle, which splits them into chunks loaded on demand.
+ */
+export const HEAVY_COMMANDS: ReadonlySet<string> = new Set(['run', 'daemon', 'exec', 'up', 'down', 'update']);
+
+export interface MainOptions {
+  /** runs a command of HEAVY_COMMANDS instead (the whole command line, as given) */
+  handOff?: (argv: string[]) => Promise<number>;
+}
+
+export async function main(argv: string[], options: MainOptions = {}): Promise<number> {
   // `corral logs web | head`: the reader going away ends the command quietly, as with Docker's CLI
   process.stdout.on('error', (err: NodeJS.ErrnoException) => {
     if (err.code === 'EPIPE') process.exit(0);
@@ -111,6 +123,7 @@ export async function main(argv: string[]): Promise<number> {
     const global = parseGlobal(argv);
     const rest = global.rest.slice(1);
     command = global.rest[0];
+    if (options.handOff && command !== undefined && HEAVY_COMMANDS.has(command)) return await options.handOff(argv);
     if (command !== undefined && Object.hasOwn(CLIENT_COMMANDS, command)) return await (await CLIENT_COMMANDS[command]!())(clientContext(global), rest);
     switch (command) {
       case 'run':
