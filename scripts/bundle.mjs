@@ -46,8 +46,8 @@ const quick = await build({
   metafile: true,
   // parse.ts loads commander (only for --help or an unusual command line) from beside the bundle
   define: { 'import.meta.url': '__filename' },
-  // run as a program (the front, `node corral.cjs`): run the CLI; required (bin/corral): export it
-  footer: { js: 'if (require.main === module) module.exports.main(process.argv.slice(2)).then((code) => { process.exitCode = code; });' },
+  // run as a program (the front: `node corral.cjs ARGS`), it runs the CLI; required (bin/corral), it exports it
+  footer: { js: 'if (require.main === module) module.exports.run(process.argv.slice(2));' },
   plugins: [
     {
       name: 'heavy-commands',
