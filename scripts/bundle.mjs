@@ -12,11 +12,12 @@
 // koffi stays external (native addon, loaded lazily). The bundles sit at the same depth as
 // dist/src/container/, so the launcher's relative path (../../../native/corral-launch) resolves the
 // same from both.
+import { spawnSync } from 'node:child_process';
 import { readdirSync, rmSync } from 'node:fs';
 import { build } from 'esbuild';
 
 // chunks are named by content hash: remove the last build's, or they pile up (npm run build also starts from an empty dist/)
-for (const f of readdirSync('dist/src/cli', { withFileTypes: true })) if (/^(chunk-.*|corral)\.(mjs|cjs)(\.map)?$/.test(f.name)) rmSync(`dist/src/cli/${f.name}`);
+for (const f of readdirSync('dist/src/cli', { withFileTypes: true })) if (/^(chunk-.*|corral)\.(mjs|cjs)(\.map|\.cache)?$/.test(f.name)) rmSync(`dist/src/cli/${f.name}`);
 
 const common = { bundle: true, platform: 'node', target: 'node20', external: ['koffi'], sourcemap: true, logLevel: 'warning' };
 
@@ -63,3 +64,7 @@ const quick = await build({
 });
 const carried = Object.keys(quick.metafile.inputs).filter((f) => NOT_IN_QUICK.test(f));
 if (carried.length) throw new Error(`dist/src/cli/corral.cjs carries a heavy command's code: ${carried.join(', ')} (add its module to HEAVY_MODULES and its command to HEAVY_COMMANDS)`);
+
+// V8's code cache of corral.cjs, from a run of the client commands (scripts/code-cache.mjs; their output is not shown)
+const cache = spawnSync(process.execPath, ['scripts/code-cache.mjs'], { stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8' });
+if (cache.status !== 0) throw new Error(`scripts/code-cache.mjs exited ${cache.status}: ${cache.stderr}`);
