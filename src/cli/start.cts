@@ -11,7 +11,7 @@
 import fs = require('node:fs');
 import nodeModule = require('node:module');
 import path = require('node:path');
-import vm = require('node:vm');
+import type vm = require('node:vm');
 
 type HandOff = (argv: string[]) => Promise<number>;
 
@@ -45,10 +45,24 @@ export function loadCli(dir: string = __dirname): { cli: Cli; script: vm.Script 
   } catch {
     // not built: compile it all
   }
-  const script = new vm.Script(HEAD + source + TAIL, { filename: file, ...(cachedData ? { cachedData } : {}) });
+  // loaded here: a heavy command does not need it
+  const { Script } = require('node:vm') as typeof vm;
+  const script = new Script(HEAD + source + TAIL, { filename: file, ...(cachedData ? { cachedData } : {}) });
   const module = { exports: {} as Cli };
   (script.runInThisContext() as (...args: unknown[]) => void).call(module.exports, module.exports, nodeModule.createRequire(file), module, file, dir);
   return { cli: module.exports, script };
 }
 
-if (require.main === module) void loadCli().cli.run(process.argv.slice(2), handOff);
+/** main.ts's HEAVY_COMMANDS (test/unit/cli/start.test.ts keeps the two equal). */
+export const HEAVY_COMMANDS: readonly string[] = ['run', 'daemon', 'exec', 'up', 'down', 'update'];
+
+/**
+ * The CLI as a program. A heavy command typed first (`corral run ...`) goes straight to the ES module
+ * bundle, without loading corral.cjs, which would hand it there (as it does after global options).
+ */
+export async function runCli(argv: string[]): Promise<void> {
+  if (argv[0] !== undefined && HEAVY_COMMANDS.includes(argv[0])) process.exitCode = await handOff(argv);
+  else await loadCli().cli.run(argv, handOff);
+}
+
+if (require.main === module) void runCli(process.argv.slice(2));

@@ -13,6 +13,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { dockerFixture } from '../../helpers/http.js';
+import { HEAVY_COMMANDS as MAIN_HEAVY_COMMANDS } from '../../../src/cli/main.js';
 
 const CLI_DIR = fileURLToPath(new URL('../../../src/cli/', import.meta.url));
 const START = path.join(CLI_DIR, 'start.cjs');
@@ -41,6 +42,11 @@ function node(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Run> {
     child.on('close', (code) => resolve({ code, stdout, stderr }));
   });
 }
+
+test("start.cjs sends main.ts's heavy commands, typed first, straight to the ES module bundle", () => {
+  const { HEAVY_COMMANDS } = createRequire(import.meta.url)(START) as { HEAVY_COMMANDS: string[] };
+  assert.deepEqual(new Set(HEAVY_COMMANDS), MAIN_HEAVY_COMMANDS);
+});
 
 test("the build's code cache of corral.cjs is one this node takes", () => {
   const { loadCli } = createRequire(import.meta.url)(START) as { loadCli: () => { script: { cachedDataRejected?: boolean } } };
