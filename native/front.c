@@ -68,13 +68,16 @@ self_dir (char *out, size_t size)
     *slash = 0;
 }
 
-/* Hand the whole command to the Node CLI, unchanged. */
+/* Hand the whole command to the Node CLI, unchanged: its CommonJS entry (src/cli/start.cts), which
+ * node starts sooner than bin/corral (an ES module that loads the same), when the build made it. */
 static void
 exec_node (void)
 {
   char dir[PATH_MAX], script[PATH_MAX + 32];
   self_dir (dir, sizeof dir);
-  snprintf (script, sizeof script, "%s/../bin/corral", dir);
+  snprintf (script, sizeof script, "%s/../dist/src/cli/start.cjs", dir);
+  if (access (script, R_OK) != 0)
+    snprintf (script, sizeof script, "%s/../bin/corral", dir);
   int argc = 0;
   while (orig_argv[argc])
     argc++;

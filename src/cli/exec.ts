@@ -7,7 +7,8 @@
  */
 import type { IncomingMessage } from 'node:http';
 import type { Writable } from 'node:stream';
-import { call, openRequest, readBody, errorMessage, ApiResponseError } from '../client/client.js';
+import { call, errorMessage, ApiResponseError } from '../client/client.js';
+import { openRequest, readBody } from '../client/stream.js';
 import { socketFromGlobal } from '../client/host.js';
 import { CorralError } from '../errors.js';
 

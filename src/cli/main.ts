@@ -8,6 +8,7 @@ import { CorralError } from '../errors.js';
 import { CORRAL_VERSION } from '../version.js';
 import { socketFromGlobal } from '../client/host.js';
 import type { ClientContext } from './commands/context.js';
+import { exitOnEpipe, stderr, stdout } from './output.js';
 
 const USAGE = `Usage: corral [--root DIR] [--host unix://PATH] COMMAND
 
@@ -74,7 +75,7 @@ function parseGlobal(argv: string[]): GlobalOptions {
 const USAGE_CODES = new Set(['EUSAGE', 'EINVALIDARG', 'EWORKLOADS', 'EWORKLOADSREAD']);
 
 function clientContext(global: GlobalOptions): ClientContext {
-  return { socket: socketFromGlobal(global.host), out: process.stdout, err: process.stderr, now: () => new Date() };
+  return { socket: socketFromGlobal(global.host), out: stdout, err: stderr, now: () => new Date() };
 }
 
 /** Commands that only talk to the daemon, dispatched below: they fail as the client commands do (1). */
@@ -100,17 +101,29 @@ const CLIENT_COMMANDS: Readonly<Record<string, () => Promise<ClientCommand>>> = 
   ),
 };
 
-export async function main(argv: string[]): Promise<number> {
-  // `corral logs web | head`: the reader going away ends the command quietly, as with Docker's CLI
-  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
-    if (err.code === 'EPIPE') process.exit(0);
-    throw err;
-  });
+/**
+ * The commands whose code is large (run's flags and commander, the daemon, exec, the workloads file,
+ * update's limits): bin/corral's CommonJS entry (quick.ts) holds every other command and hands these
+ * to the ES module bundle, which splits them into chunks loaded on demand.
+ */
+export const HEAVY_COMMANDS: ReadonlySet<string> = new Set(['run', 'daemon', 'exec', 'up', 'down', 'update']);
+
+export interface MainOptions {
+  /** runs a command of HEAVY_COMMANDS instead (the whole command line, as given) */
+  handOff?: (argv: string[]) => Promise<number>;
+}
+
+export async function main(argv: string[], options: MainOptions = {}): Promise<number> {
   let command: string | undefined;
   try {
     const global = parseGlobal(argv);
     const rest = global.rest.slice(1);
     command = global.rest[0];
+    if (command !== undefined && HEAVY_COMMANDS.has(command)) {
+      if (options.handOff) return await options.handOff(argv);
+      // these write to process.stdout too: `corral run ... | head` ends quietly when head does (output.ts)
+      process.stdout.on('error', exitOnEpipe);
+    }
     if (command !== undefined && Object.hasOwn(CLIENT_COMMANDS, command)) return await (await CLIENT_COMMANDS[command]!())(clientContext(global), rest);
     switch (command) {
       case 'run':
@@ -126,13 +139,13 @@ export async function main(argv: string[]): Promise<number> {
         return await (await import('./up.js')).runUp(global, rest, command);
       case 'version':
       case '--version':
-        process.stdout.write(`corral ${CORRAL_VERSION}\n`);
+        stdout.write(`corral ${CORRAL_VERSION}\n`);
         return 0;
       case undefined:
       case 'help':
       case '--help':
       case '-h':
-        process.stdout.write(USAGE);
+        stdout.write(USAGE);
         return command === undefined ? 125 : 0;
       default:
         throw new CorralError('EUSAGE', `unknown command "${command}" (see 'corral --help')`);
@@ -141,18 +154,18 @@ export async function main(argv: string[]): Promise<number> {
     // by code, not class, so that the classes' modules need not be loaded for every command
     const code = err instanceof CorralError ? err.code : undefined;
     if (code === 'EHELP') {
-      process.stdout.write((err as CorralError & { text: string }).text);
+      stdout.write((err as CorralError & { text: string }).text);
       return 0;
     }
     const isRun = command === 'run';
     if (code === 'EAPI' && !isRun) {
       const { daemonErrorLine } = await import('./commands/context.js');
-      process.stderr.write(`${daemonErrorLine(err as Parameters<typeof daemonErrorLine>[0])}\n`);
+      stderr.write(`${daemonErrorLine(err as Parameters<typeof daemonErrorLine>[0])}\n`);
       return 1;
     }
     const message = err instanceof Error ? err.message : String(err);
-    process.stderr.write(`corral: ${message}\n`);
-    if (process.env.CORRAL_DEBUG && err instanceof Error && err.stack) process.stderr.write(err.stack + '\n');
+    stderr.write(`corral: ${message}\n`);
+    if (process.env.CORRAL_DEBUG && err instanceof Error && err.stack) stderr.write(err.stack + '\n');
     // the workload could not be started (container/run.ts's LaunchFailedError): 126, 127, ...
     if (code === 'ELAUNCH' && typeof (err as { exitCode?: unknown }).exitCode === 'number') return (err as { exitCode: number }).exitCode;
     if (isRun || command === undefined || (err instanceof CorralError && USAGE_CODES.has(err.code))) return 125;

@@ -10,6 +10,7 @@ import { socketFromGlobal } from '../client/host.js';
 import { deriveStats, type StatsEntry } from '../metrics/derive.js';
 import type { DockerStats } from '../metrics/docker-stats-types.js';
 import { STATS_HEADER, statsRow, type StatsRow } from './format/stats.js';
+import { stdout } from './output.js';
 import { tabwrite } from './format/table.js';
 import { flagsCommand, parseCommand } from './commands/parse.js';
 import { parseTemplate, RAW_JSON, readDockerFormat, renderTemplate, TemplateError, type Template } from './format/template.js';
@@ -126,9 +127,18 @@ export function renderStats(lines: readonly StatsLine[], format: string, noTrunc
   return tabwrite([header, ...rows].map((l) => l.split('\t')));
 }
 
+/** Every container's stats (with named ones, stopped ones too: they are shown). */
+async function fetchStats(socket: string, flags: StatsFlags, named: boolean): Promise<DockerStats[]> {
+  return (await call<DockerStats[]>(socket, { method: 'GET', path: `/containers/stats${flags.all || named ? '?all=1' : ''}` })).body;
+}
+
 /** Ask the daemon for every container's stats; keep the named ones, or the running (all: every) one. */
 async function fetchLines(socket: string, flags: StatsFlags, named: Map<string, string>): Promise<StatsLine[]> {
-  const { body } = await call<DockerStats[]>(socket, { method: 'GET', path: `/containers/stats${flags.all || named.size > 0 ? '?all=1' : ''}` });
+  return statsLines(await fetchStats(socket, flags, named.size > 0), flags, named);
+}
+
+/** The lines of the named containers, or of every one in the answer. */
+function statsLines(body: DockerStats[], flags: StatsFlags, named: Map<string, string>): StatsLine[] {
   const byId = new Map(body.map((s) => [s.id ?? '', s]));
   const shortId = (id: string) => (flags.noTrunc ? id : id.slice(0, 12));
   if (named.size > 0) {
@@ -149,7 +159,7 @@ export interface StatsIo {
 
 function defaultIo(): StatsIo {
   return {
-    write: (t) => process.stdout.write(t),
+    write: (t) => stdout.write(t),
     interrupted: new Promise((resolve) => process.once('SIGINT', () => resolve())),
     sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms).unref()),
   };
@@ -166,14 +176,15 @@ export async function runStats(global: { host?: string }, argv: readonly string[
   }
   renderStats([], flags.format, flags.noTrunc); // a bad template fails before anything else
   const socket = socketFromGlobal(global.host);
-  // each named container must exist (Docker: "No such container"), and is shown even when stopped
+  // each named container must exist (Docker: "No such container"), and is shown even when stopped;
+  // asked all at once (and, with --no-stream, the stats too), the answers taken in order
+  const inspecting = flags.containers.map((ref) => call<{ Id: string }>(socket, { method: 'GET', path: `/containers/${encodeURIComponent(ref)}/json` }));
+  const sampling = flags.noStream ? fetchStats(socket, flags, flags.containers.length > 0) : undefined;
+  for (const p of [...inspecting, ...(sampling ? [sampling] : [])]) p.catch(() => undefined); // the first failure in order is the one reported
   const named = new Map<string, string>();
-  for (const ref of flags.containers) {
-    const { body } = await call<{ Id: string }>(socket, { method: 'GET', path: `/containers/${encodeURIComponent(ref)}/json` });
-    named.set(body.Id, ref);
-  }
-  if (flags.noStream) {
-    io.write(renderStats(await fetchLines(socket, flags, named), flags.format, flags.noTrunc));
+  for (const [i, p] of inspecting.entries()) named.set((await p).body.Id, flags.containers[i]!);
+  if (sampling) {
+    io.write(renderStats(statsLines(await sampling, flags, named), flags.format, flags.noTrunc));
     return 0;
   }
   let stop = false;

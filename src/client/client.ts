@@ -1,10 +1,11 @@
 /**
  * The CLI's side of the API: HTTP/1.1 + JSON to the daemon's unix socket. One function per shape of
- * exchange (a JSON answer, a raw stream), and one error for "no daemon there" so that every command
- * can say the same clear thing. No keep-alive agent: a CLI makes a handful of requests and exits.
+ * exchange (a JSON answer here; a raw stream in stream.ts), and one error for "no daemon there" so
+ * that every command can say the same clear thing. No keep-alive: a CLI makes a handful of requests
+ * and exits. A JSON answer is one exchange over node:net (http1.ts), which starts faster than node:http.
  */
-import http from 'node:http';
 import { CorralError } from '../errors.js';
+import { ExchangeError, exchange, type RawResponse } from './http1.js';
 
 /** The API version the client asks for (the daemon serves 1.24–1.41). */
 export const CLIENT_API_VERSION = '1.41';
@@ -42,31 +43,18 @@ export interface ApiRequest {
   headers?: Record<string, string>;
 }
 
-const UNREACHABLE_CODES = new Set(['ENOENT', 'ECONNREFUSED', 'EACCES', 'ENOTSOCK', 'ECONNRESET']);
+/** Connection failures that mean no daemon answers there (node:http's "socket hang up" is ECONNRESET). */
+export const UNREACHABLE_CODES: ReadonlySet<string> = new Set(['ENOENT', 'ECONNREFUSED', 'EACCES', 'ENOTSOCK', 'ECONNRESET']);
 
-/** Start a request; the response is handed over unread. Connection failures become DaemonUnreachableError. */
-export function openRequest(socketPath: string, r: ApiRequest): Promise<http.IncomingMessage> {
-  return new Promise((resolve, reject) => {
-    const payload = r.body === undefined ? undefined : Buffer.from(JSON.stringify(r.body));
-    const headers: Record<string, string | number> = { ...r.headers };
-    if (payload) {
-      headers['Content-Type'] = 'application/json';
-      headers['Content-Length'] = payload.length;
-    }
-    const req = http.request({ socketPath, method: r.method, path: `/v${CLIENT_API_VERSION}${r.path}`, headers, agent: false }, resolve);
-    req.on('error', (err: NodeJS.ErrnoException) => {
-      if (err.code && UNREACHABLE_CODES.has(err.code) && !req.reusedSocket) reject(new DaemonUnreachableError(socketPath, err.code));
-      else reject(err);
-    });
-    req.end(payload);
-  });
-}
-
-/** Read a whole response body. */
-export async function readBody(res: http.IncomingMessage): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  for await (const c of res) chunks.push(c as Buffer);
-  return Buffer.concat(chunks);
+/** The request line's target and the headers of a request with a JSON body, as both transports send them. */
+export function requestParts(r: ApiRequest): { path: string; headers: Record<string, string | number>; payload?: Buffer } {
+  const payload = r.body === undefined ? undefined : Buffer.from(JSON.stringify(r.body));
+  const headers: Record<string, string | number> = { ...r.headers };
+  if (payload) {
+    headers['Content-Type'] = 'application/json';
+    headers['Content-Length'] = payload.length;
+  }
+  return { path: `/v${CLIENT_API_VERSION}${r.path}`, headers, payload };
 }
 
 /** The {"message"} of an error answer, or the raw text when it is not JSON. */
@@ -81,6 +69,19 @@ export function errorMessage(status: number, body: Buffer): string {
   return text.trim() || `the daemon answered ${status}`;
 }
 
+/** One exchange; a connection no daemon answered on becomes DaemonUnreachableError, as with node:http. */
+async function send(socketPath: string, r: ApiRequest): Promise<RawResponse> {
+  const { path, headers, payload } = requestParts(r);
+  try {
+    return await exchange(socketPath, { method: r.method, path, headers, body: payload });
+  } catch (err) {
+    if (!(err instanceof ExchangeError)) throw err;
+    const code = err.error.code;
+    if (!err.answered && code && UNREACHABLE_CODES.has(code)) throw new DaemonUnreachableError(socketPath, code);
+    throw err.error;
+  }
+}
+
 export interface ApiAnswer<T> {
   status: number;
   body: T;
@@ -91,24 +92,12 @@ export interface ApiAnswer<T> {
  * message; 204/304 give `undefined` as the body.
  */
 export async function call<T = unknown>(socketPath: string, r: ApiRequest): Promise<ApiAnswer<T>> {
-  const res = await openRequest(socketPath, r);
-  const raw = await readBody(res);
-  const status = res.statusCode ?? 0;
+  const res = await send(socketPath, r);
+  const { status, body: raw } = res;
   if (status >= 400) throw new ApiResponseError(status, errorMessage(status, raw));
   if (raw.length === 0) return { status, body: undefined as T };
-  const type = String(res.headers['content-type'] ?? '');
+  const type = res.headers['content-type'] ?? '';
   return { status, body: (type.includes('json') ? JSON.parse(raw.toString('utf8')) : raw.toString('utf8')) as T };
-}
-
-/**
- * A request whose answer is a stream (logs, events): the response, unread, once its status says it
- * succeeded; statuses >= 400 throw ApiResponseError with the daemon's message.
- */
-export async function openStream(socketPath: string, r: ApiRequest): Promise<http.IncomingMessage> {
-  const res = await openRequest(socketPath, r);
-  const status = res.statusCode ?? 0;
-  if (status >= 400) throw new ApiResponseError(status, errorMessage(status, await readBody(res)));
-  return res;
 }
 
 /** Whether a daemon answers /_ping on the socket (false when nothing is there; other failures throw). */

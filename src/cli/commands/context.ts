@@ -2,13 +2,13 @@
  * What a client command runs with: the daemon's socket, where its output goes, and the clock
  * (injected so that tests can fix "now"). Plus the one loop the per-container commands share.
  */
-import type { Writable } from 'node:stream';
 import { ApiResponseError, DaemonUnreachableError } from '../../client/client.js';
+import type { Output } from '../output.js';
 
 export interface ClientContext {
   socket: string;
-  out: Writable;
-  err: Writable;
+  out: Output;
+  err: Output;
   now: () => Date;
 }
 

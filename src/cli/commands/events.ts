@@ -4,7 +4,7 @@
  * interrupted.
  */
 import { createInterface } from 'node:readline';
-import { openStream } from '../../client/client.js';
+import { openStream } from '../../client/stream.js';
 import { formatEvent, parseEventLine, parseEventsFormat } from '../format/events.js';
 import { clientCommand, parseCommand, repeatable } from './parse.js';
 import type { ClientContext } from './context.js';

@@ -3,15 +3,14 @@
  * (GET /containers/{id}/logs), its stdout to this process's stdout and its stderr to stderr.
  * With -f it follows until the container has exited.
  */
-import type { Writable } from 'node:stream';
-import { once } from 'node:events';
 import type { IncomingMessage } from 'node:http';
-import { openStream } from '../../client/client.js';
+import { openStream } from '../../client/stream.js';
 import { StreamDemuxer } from '../../client/demux.js';
 import { ParseError } from '../../errors.js';
 import { clientCommand, parseCommand } from './parse.js';
 import { containerPath, type ClientContext } from './context.js';
 import { parseTail, parseTimeFlag } from './values.js';
+import type { Output } from '../output.js';
 
 interface LogsOptions {
   follow?: boolean;
@@ -29,12 +28,12 @@ export function logsCommand() {
     .argument('<container>');
 }
 
-async function write(w: Writable, data: Buffer): Promise<void> {
-  if (!w.write(data)) await once(w, 'drain');
+async function write(w: Output, data: Buffer): Promise<void> {
+  if (!w.write(data)) await w.drained();
 }
 
 /** Copy a multiplexed stream's frames to out (1) and err (2) until it ends. */
-export async function copyDemuxed(res: IncomingMessage, out: Writable, err: Writable): Promise<void> {
+export async function copyDemuxed(res: IncomingMessage, out: Output, err: Output): Promise<void> {
   const demux = new StreamDemuxer();
   for await (const chunk of res) {
     for (const f of demux.push(chunk as Buffer)) await write(f.stream === 2 ? err : out, f.payload);

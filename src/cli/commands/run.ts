@@ -8,7 +8,8 @@
  *
  * No stdin and no TTY: the daemon starts workloads with stdin from /dev/null.
  */
-import { ApiResponseError, call, openStream } from '../../client/client.js';
+import { ApiResponseError, call } from '../../client/client.js';
+import { openStream } from '../../client/stream.js';
 import { FORWARDED_SIGNALS, LaunchFailedError, oomKillMessage } from '../../container/run.js';
 import type { RawRunOptions, RunConfig } from '../../container/config/run-flags.js';
 import { createRequestFromRun } from '../create-body.js';

@@ -65,9 +65,16 @@ export function goQuote(text: string): string {
   return `${out}"`;
 }
 
+const pad2 = (n: number) => String(n).padStart(2, '0');
+
 /** Go's time.Time.String() for a unix time, in UTC: "2026-11-23 10:00:00 +0000 UTC". */
 export function goTimeString(unixSeconds: number): string {
-  return `${new Date(unixSeconds * 1000).toISOString().slice(0, 19).replace('T', ' ')} +0000 UTC`;
+  const d = new Date(unixSeconds * 1000);
+  const year = d.getUTCFullYear();
+  // from the fields: a process's first toISOString costs ~1 ms; beyond four-digit years (or no date), its text or its RangeError
+  if (!(year >= 0 && year <= 9999)) return `${d.toISOString().slice(0, 19).replace('T', ' ')} +0000 UTC`;
+  const date = `${String(year).padStart(4, '0')}-${pad2(d.getUTCMonth() + 1)}-${pad2(d.getUTCDate())}`;
+  return `${date} ${pad2(d.getUTCHours())}:${pad2(d.getUTCMinutes())}:${pad2(d.getUTCSeconds())} +0000 UTC`;
 }
 
 /** The template fields of one container (Go names), as ContainerContext computes them. */

@@ -1,5 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import fc from 'fast-check';
 import { containerSummary } from '../../../../src/api/containers.js';
 import type { ContainerRecord } from '../../../../src/container/records.js';
 import { ellipsis, goQuote, goTimeString, parsePsFormat, psFields, renderPs, type ContainerSummary } from '../../../../src/cli/format/ps.js';
@@ -69,4 +70,16 @@ test("Go's strconv.Quote, docker/cli's Ellipsis and time.String", () => {
   assert.equal(ellipsis('12345', 5), '12345');
   assert.equal(ellipsis('123456', 5), '1234…');
   assert.equal(goTimeString(0), '1970-01-01 00:00:00 +0000 UTC');
+});
+
+test('time.String from the date fields is the ISO text it replaced, for every time (and the same RangeError for none)', () => {
+  const iso = (s: number) => `${new Date(s * 1000).toISOString().slice(0, 19).replace('T', ' ')} +0000 UTC`;
+  // years 0-9999 (from the fields), and far beyond (the ISO text)
+  const times = fc.oneof(fc.integer({ min: -62167219200, max: 253402300799 }), fc.integer({ min: -8.64e12, max: 8.64e12 }));
+  fc.assert(
+    fc.property(times, (s) => goTimeString(s) === iso(s)),
+    { numRuns: 5000 },
+  );
+  for (const s of [-62167219200, -62167219201, 253402300799, 253402300800, 1.5]) assert.equal(goTimeString(s), iso(s), String(s));
+  assert.throws(() => goTimeString(Number.NaN), RangeError);
 });
