@@ -6,6 +6,8 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { Limit, Resources } from '../cgroups/types.js';
 import { readContainerRecord } from '../container/records.js';
+import { RESTART_POLICY_NAMES, type RestartPolicy } from '../container/restart-policy.js';
+import { readRunState } from '../container/run-state.js';
 import type { ContainerSpec, TrackedContainer } from './sample.js';
 
 function limit(v: unknown): Limit | undefined {
@@ -31,17 +33,30 @@ export function specOf(resources: Resources | undefined): ContainerSpec {
   return spec;
 }
 
+/** A stored restart policy ({name, maximumRetryCount}); anything malformed is none. */
+function policy(v: unknown): RestartPolicy | undefined {
+  const p = v as Partial<RestartPolicy> | null | undefined;
+  return typeof p?.name === 'string' && (RESTART_POLICY_NAMES as readonly string[]).includes(p.name) ? { name: p.name, maximumRetryCount: num(p.maximumRetryCount) ?? 0 } : undefined;
+}
+
+/** Whether the user stopped the container since its last start (state.json; none: no). */
+export async function readManuallyStopped(stateRoot: string, id: string): Promise<boolean> {
+  const run = await readRunState(path.join(stateRoot, 'containers', id)).catch(() => undefined);
+  return run?.manuallyStopped === true;
+}
+
 /** A container as the sampler tracks it, or undefined when it has no record (gone, or still being created). */
 export async function readTracked(stateRoot: string, id: string): Promise<TrackedContainer | undefined> {
   const record = await readContainerRecord(stateRoot, id);
   if (!record) return undefined;
-  let config: { cgroupParent?: unknown; resources?: Resources } = {};
+  let config: { cgroupParent?: unknown; resources?: Resources; restartPolicy?: unknown } = {};
   try {
     const text = await fs.readFile(path.join(stateRoot, 'containers', id, 'config.json'), 'utf8');
     config = ((JSON.parse(text) as { config?: typeof config }).config ?? {}) as typeof config;
   } catch {
     // the record was just read: a failure here is its removal racing us; the record's facts suffice
   }
+  const restartPolicy = policy(config.restartPolicy);
   return {
     id,
     ...(record.name !== undefined ? { name: record.name } : {}),
@@ -49,6 +64,8 @@ export async function readTracked(stateRoot: string, id: string): Promise<Tracke
     network: record.network,
     ...(typeof config.cgroupParent === 'string' ? { cgroupParent: config.cgroupParent } : {}),
     spec: specOf(config.resources),
+    ...(restartPolicy !== undefined ? { restartPolicy } : {}),
+    manuallyStopped: await readManuallyStopped(stateRoot, id),
     status: record.status,
     ...(record.exitCode !== undefined ? { exitCode: record.exitCode } : {}),
     ...(record.startedAt ? { startedAt: record.startedAt.getTime() } : {}),
