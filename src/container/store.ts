@@ -43,6 +43,31 @@ export async function releaseName(root: string, name: string): Promise<void> {
   await fs.rm(path.join(root, 'names', name), { force: true });
 }
 
+/**
+ * Bytes of the files in a container's writable layer (its upper directory; Docker's SizeRw, what a
+ * prune reclaims): regular files' sizes, each inode once; 0 when it is gone.
+ */
+export async function writableLayerBytes(paths: ContainerPaths): Promise<number> {
+  const seen = new Set<bigint>();
+  let total = 0;
+  const walk = async (dir: string): Promise<void> => {
+    const entries = await fs.readdir(dir, { withFileTypes: true }).catch(() => []);
+    for (const e of entries) {
+      const p = path.join(dir, e.name);
+      if (e.isDirectory()) await walk(p);
+      else if (e.isFile()) {
+        const st = await fs.lstat(p, { bigint: true }).catch(() => undefined);
+        if (st && !seen.has(st.ino)) {
+          seen.add(st.ino);
+          total += Number(st.size);
+        }
+      }
+    }
+  };
+  await walk(paths.upper);
+  return total;
+}
+
 export async function writeRecord(paths: ContainerPaths, record: unknown): Promise<void> {
   await writeFileAtomic(path.join(paths.dir, 'config.json'), JSON.stringify(record, null, 2) + '\n');
 }

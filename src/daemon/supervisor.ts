@@ -31,7 +31,7 @@ import { hostFacts } from '../container/config/host-facts.js';
 import { CgroupFileError, ConflictError, CorralError, InvalidArgumentError, InvalidParameterError } from '../errors.js';
 import { removeContainerDirs } from '../isolate/rootfs.js';
 import { startLauncher } from '../container/launcher.js';
-import { LABELS_FILE, NoSuchContainerError, parseExitFile, parseRecordFile, readContainerRecord, resolveContainerId, type ContainerRecord } from '../container/records.js';
+import { LABELS_FILE, listContainerRecords, NoSuchContainerError, parseExitFile, parseRecordFile, readContainerRecord, resolveContainerId, type ContainerRecord } from '../container/records.js';
 import { decideRestart, NO_RESTART, BACKOFF_INITIAL_MS, restartOnDaemonStart, restartPolicyFromJson, formatRestartPolicy, type RestartPolicy } from '../container/restart-policy.js';
 import { parseRunState, readRunState, writeRunState, RUN_STATE_FILE, type RunState } from '../container/run-state.js';
 import { isAlive, openVerified, signalVerified, type ProcessHandle } from '../container/pidfd.js';
@@ -41,13 +41,13 @@ import { quarantineUnparsable } from '../state/quarantine.js';
 import { resourcesFrom } from '../container/config/run-flags.js';
 import { formatSizeRounded } from '../container/format.js';
 import { mergeUpdate } from '../container/config/update.js';
-import { HOST_CONFIG_FIELDS } from '../container/config/fields.js';
+import { HOST_CONFIG_FIELDS, unsupportedNamingFlag } from '../container/config/fields.js';
 import { dockerFieldOf, inputFromBody, obj, runConfigFromBody } from '../container/config/body.js';
 import { newContainerId } from '../container/ids.js';
 import { writeFileAtomic } from '../state/atomic.js';
 import { createContainer as createStored, launchFailure, oomKillMessage } from '../container/run.js';
 import type { LauncherStatus } from '../container/status.js';
-import { containerPaths, releaseName, writeRecord } from '../container/store.js';
+import { containerPaths, releaseName, writableLayerBytes, writeRecord } from '../container/store.js';
 import { EventBus, type ContainerActor } from '../events.js';
 import { ExitPoller } from './exit-poller.js';
 import type { Logger } from '../log.js';
@@ -182,7 +182,7 @@ export class Supervisor {
       const field = dockerFieldOf(err.flag);
       return new InvalidParameterError(`${field}: ${err.message}`);
     }
-    return err;
+    return unsupportedNamingFlag(err, dockerFieldOf);
   }
 
   /**
@@ -615,7 +615,9 @@ export class Supervisor {
       throw this.fieldError(err);
     }
     const driver = await this.driver(stored.config.cgroupParent);
-    await driver.plan(resources);
+    await driver.plan(resources).catch((err: unknown) => {
+      throw this.fieldError(err);
+    });
     if ((await driver.list()).includes(id)) {
       await this.applyLive(id, driver, resources, stored.config.resources);
       // v1: the OOM snapshot's usage threshold sits under the limit: move it with the limit
@@ -704,6 +706,30 @@ export class Supervisor {
       await this.watched.get(id);
     }
     await this.discard(id, r.name);
+  }
+
+  /**
+   * Docker's container prune: every container that does not run (created, exited, dead) and that
+   * `select` keeps is removed; one that started meanwhile, or went, is left out. Returns the removed
+   * ids and the bytes of their writable layers.
+   */
+  async prune(select: (r: ContainerRecord) => boolean): Promise<{ deleted: string[]; reclaimed: number }> {
+    const { records } = await listContainerRecords(this.deps.stateRoot);
+    const deleted: string[] = [];
+    let reclaimed = 0;
+    for (const r of records) {
+      if (r.status === 'running' || r.status === 'restarting' || !select(r)) continue;
+      const bytes = await writableLayerBytes(containerPaths(this.deps.stateRoot, r.id));
+      try {
+        await this.remove(r.id, false);
+      } catch (err) {
+        if (err instanceof ConflictError || err instanceof NoSuchContainerError) continue;
+        throw err;
+      }
+      deleted.push(r.id);
+      reclaimed += bytes;
+    }
+    return { deleted, reclaimed };
   }
 
   /** Remove a container that does not run: its cgroup (if still there), state dir and name. */
