@@ -276,6 +276,8 @@ test('GET /containers/{id}/stats?stream=false right after start, from a keep-ali
   } finally {
     agent.destroy();
   }
+  // the tests after this one count the containers a tick reads: stats-load alone again
+  await until('a tick that reads stats-load alone', async () => /^corral_sampler_containers 1$/m.test(await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text()));
 });
 
 test('promtool check metrics passes on a live scrape; the container is in it', async () => {
