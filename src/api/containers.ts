@@ -12,6 +12,7 @@ import type { RouteContext } from './router.js';
 import { sendJson } from './router.js';
 import { matchesFilterPattern, parseFilters, queryBool, queryInt, type ObjectSchema } from './validate.js';
 import type { Logger } from '../log.js';
+import type { ContainerBackend } from '../daemon/backend.js';
 
 /** Docker's State names, valid in the `status` filter. */
 export const DOCKER_STATES = ['created', 'restarting', 'running', 'removing', 'paused', 'exited', 'dead'] as const;
@@ -154,6 +155,36 @@ export async function listContainers(ctx: RouteContext, deps: ContainerRoutesDep
     selectContainers(records, options).map((r) => containerSummary(r, now)),
   );
 }
+
+/** The filters Docker's container prune takes, and those corral applies. */
+const DOCKER_PRUNE_FILTERS = ['label', 'label!', 'until'];
+const CORRAL_PRUNE_FILTERS = ['label', 'label!'];
+
+/**
+ * POST /containers/prune, Docker's route: every container that does not run goes (with `label`, those
+ * with every label given; with `label!`, those with none of them); answers the removed ids (null for
+ * none, as Docker) and the bytes of their writable layers.
+ */
+export async function pruneContainers(ctx: RouteContext, sup: ContainerBackend): Promise<void> {
+  const filters = parseFilters(ctx.query.get('filters'));
+  for (const key of filters.keys()) {
+    if (!DOCKER_PRUNE_FILTERS.includes(key)) throw new ApiError(400, `Invalid filter ${quoteInput(key)}`);
+    if (!CORRAL_PRUNE_FILTERS.includes(key)) throw new ApiError(400, `the ${quoteInput(key)} filter is not supported by corral yet (supported: ${CORRAL_PRUNE_FILTERS.join(', ')})`);
+  }
+  const { deleted, reclaimed } = await sup.prune((r) => {
+    const labels = r.labels ?? {};
+    return (filters.get('label') ?? []).every((l) => hasLabel(labels, l)) && !(filters.get('label!') ?? []).some((l) => hasLabel(labels, l));
+  });
+  sendJson(ctx.res, 200, { ContainersDeleted: deleted.length > 0 ? deleted : null, SpaceReclaimed: reclaimed });
+}
+
+/**
+ * Fields clients send in a create body that are not Docker's (v1.41) and that Docker ignores, as
+ * corral does, without a warning: dockerode sends its options both as the query and as the body, so
+ * `name` too (the name is the query's, as for Docker); its run() sends `VolumesFrom` at the top level,
+ * where only API versions before 1.10 had it (HostConfig.VolumesFrom is checked with HostConfig).
+ */
+export const QUIET_CREATE_FIELDS = ['name', 'VolumesFrom'];
 
 /**
  * The top level of Docker's create body (v1.41): container.Config, plus HostConfig and

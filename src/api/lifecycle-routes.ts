@@ -10,8 +10,8 @@ import { parseSignal } from '../container/signals.js';
 import type { ContainerBackend } from '../daemon/backend.js';
 import type { RouteContext } from './router.js';
 import { sendJson } from './router.js';
-import { checkFields, checkNewContainerName, parseContainerRef, parseTimestampNanos, queryBool, queryInt, rejectNulBytes } from './validate.js';
-import { CREATE_BODY_SCHEMA } from './containers.js';
+import { checkFields, checkNewContainerName, dropUnknownFields, parseContainerRef, parseTimestampNanos, queryBool, queryInt, rejectNulBytes } from './validate.js';
+import { CREATE_BODY_SCHEMA, QUIET_CREATE_FIELDS } from './containers.js';
 import { splitListFields } from '../container/config/update.js';
 import { UPDATE_BODY_SCHEMA } from './update.js';
 import { restartPolicyJson } from '../container/restart-policy.js';
@@ -33,10 +33,12 @@ function noContent(ctx: RouteContext, status: 204 | 304): void {
 export async function createRoute(sup: ContainerBackend, ctx: RouteContext): Promise<void> {
   const name = ctx.query.get('name');
   if (name !== null && name !== '') checkNewContainerName(name);
-  const body = checkFields(await readJsonObject(ctx.req), CREATE_BODY_SCHEMA);
+  // Docker ignores the fields it does not know; corral too, and says so in Warnings (the Docker CLI prints them)
+  const { known, unknown } = dropUnknownFields(await readJsonObject(ctx.req), CREATE_BODY_SCHEMA, QUIET_CREATE_FIELDS);
+  const body = checkFields(known, CREATE_BODY_SCHEMA);
   rejectNulBytes(body, '');
   const id = await sup.create(body, name === null || name === '' ? undefined : name);
-  sendJson(ctx.res, 201, { Id: id, Warnings: [] });
+  sendJson(ctx.res, 201, { Id: id, Warnings: unknown.map((f) => `unknown field ${quoteInput(f)} in the request body: ignored`) });
 }
 
 export async function startRoute(sup: ContainerBackend, ctx: RouteContext): Promise<void> {
@@ -96,8 +98,18 @@ export async function waitRoute(sup: ContainerBackend, ctx: RouteContext): Promi
     sendJson(ctx.res, 200, { StatusCode: 0, Error: null });
     return;
   }
-  const code = await sup.wait(id);
-  sendJson(ctx.res, 200, { StatusCode: code, Error: null });
+  // As Docker: the status line and headers at once, the body at the exit. The Docker CLI waits for
+  // the headers of its wait (sent before start, with next-exit) before it starts the container.
+  ctx.res.statusCode = 200;
+  ctx.res.setHeader('Content-Type', 'application/json');
+  ctx.res.flushHeaders();
+  const answer = await sup.wait(id).then(
+    (code) => ({ StatusCode: code, Error: null }),
+    // the status is sent: the failure goes in the body, as Docker's WaitExitError
+    (err: unknown) => ({ StatusCode: -1, Error: { Message: err instanceof Error ? err.message : String(err) } }),
+  );
+  // a client that went away meanwhile (the Docker CLI's `run -d` does, once the container started) gets nothing
+  if (!ctx.res.destroyed) ctx.res.end(JSON.stringify(answer) + '\n');
 }
 
 export async function deleteRoute(sup: ContainerBackend, ctx: RouteContext): Promise<void> {

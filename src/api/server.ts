@@ -11,7 +11,7 @@ import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { CorralError } from '../errors.js';
-import { listContainers } from './containers.js';
+import { listContainers, pruneContainers } from './containers.js';
 import { Supervisor } from '../daemon/supervisor.js';
 import { eventsRoute } from './events-route.js';
 import { finishRoute, prepareRoute } from './client-run.js';
@@ -90,6 +90,7 @@ export function buildRouter(deps: RouterDeps): Router {
     .add('GET', '/info', (ctx) => info(ctx, deps))
     .add('GET', '/containers/json', (ctx) => listContainers(ctx, { stateRoot, now: deps.now, log: deps.log }))
     .add('POST', '/containers/create', (ctx) => createRoute(sup, ctx))
+    .add('POST', '/containers/prune', (ctx) => pruneContainers(ctx, sup))
     .add('GET', '/containers/{id}/json', (ctx) => inspectRoute(sup, ctx), { id: containerParam })
     .add('POST', '/containers/{id}/start', (ctx) => startRoute(sup, ctx), { id: containerParam })
     .add('POST', '/containers/{id}/kill', (ctx) => killRoute(sup, ctx), { id: containerParam })

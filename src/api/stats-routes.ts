@@ -6,7 +6,8 @@
  *   object, where Docker's first has none), then one per sampling tick, until the client goes away or
  *   the container is removed.
  * - `stream=0`: one object with `precpu_stats` filled, as Docker's (a container started less than a
- *   tick ago waits for its second sample). `one-shot=1` (with `stream=0`): the latest sample alone,
+ *   tick ago waits for its second sample, one just started for its first: never all zeros for a
+ *   running container). `one-shot=1` (with `stream=0`): the latest sample alone,
  *   `precpu_stats` Docker's zero value. A container that does not run gets Docker's empty stats.
  * - `GET /containers/stats` (corral's own): an array with one such object per running container
  *   (`all=1`: every container), answered from the cache without waiting; what `corral stats` polls.
@@ -44,6 +45,22 @@ function send(ctx: RouteContext, body: string): void {
   ctx.res.end(body);
 }
 
+/** At most this many ticks are waited for a running container's samples (its cgroup may be going). */
+const MAX_TICKS_WAITED = 3;
+
+/**
+ * Wait until a running container has `count` samples (1: the latest; 2: with the one before, for
+ * precpu_stats): its start followed first (the start's own sample), then tick by tick.
+ */
+async function firstSamples(sampler: Sampler, id: string, count: 1 | 2): Promise<void> {
+  await sampler.settled(id);
+  for (let ticks = 0; ticks < MAX_TICKS_WAITED; ticks++) {
+    const c = sampler.get(id);
+    if (c?.latest && (count === 1 || c.previous)) return;
+    await sampler.nextTick();
+  }
+}
+
 export async function containerStatsRoute(sup: ContainerBackend, deps: StatsDeps, ctx: RouteContext): Promise<void> {
   const id = await sup.resolve(parseContainerRef(ctx.params.id!));
   const record = await sup.record(id);
@@ -53,14 +70,14 @@ export async function containerStatsRoute(sup: ContainerBackend, deps: StatsDeps
   if (stream && oneShot) throw new ApiError(400, 'cannot have stream=true and one-shot=true');
   const { sampler } = deps;
   if (!stream) {
-    const c = sampler.get(id);
-    if (!oneShot && record.status === 'running' && c?.latest && !c.previous) await sampler.nextTick();
+    if (record.status === 'running') await firstSamples(sampler, id, oneShot ? 1 : 2);
     send(ctx, dockerStatsJson(statsOf(deps, id, sampler.get(id), !oneShot)) + '\n');
     return;
   }
   ctx.res.statusCode = 200;
   ctx.res.setHeader('Content-Type', 'application/json');
   ctx.res.flushHeaders();
+  if (record.status === 'running') await firstSamples(sampler, id, 1);
   let open = true;
   ctx.res.once('close', () => (open = false));
   // a container the daemon knows, or one whose record still exists (created before the sampler saw it)

@@ -226,6 +226,23 @@ export function checkFields(value: Record<string, unknown>, schema: ObjectSchema
 }
 
 /**
+ * Split off the fields that are not in a schema (matched case-insensitively, as checkFields does),
+ * for a route that ignores them as Docker's decoder does: `known` keeps the others; `unknown` names
+ * the ignored ones, except those in `quiet` (fields clients are known to send), for a warning.
+ */
+export function dropUnknownFields(value: Record<string, unknown>, schema: ObjectSchema, quiet: readonly string[]): { known: Record<string, unknown>; unknown: string[] } {
+  const inSchema = new Set(Object.keys(schema).map((k) => k.toLowerCase()));
+  const isQuiet = new Set(quiet.map((k) => k.toLowerCase()));
+  const known: Record<string, unknown> = Object.create(null) as Record<string, unknown>;
+  const unknown: string[] = [];
+  for (const [key, field] of Object.entries(value)) {
+    if (inSchema.has(key.toLowerCase())) known[key] = field;
+    else if (!isQuiet.has(key.toLowerCase())) unknown.push(key);
+  }
+  return { known, unknown };
+}
+
+/**
  * A 400 naming the field when a string anywhere in a JSON value (or a key) holds a NUL byte:
  * nothing a request's strings become (argv, environment, paths, cgroup names) can carry one, as
  * C strings end there. `field` is the value's own name (`Cmd`, `HostConfig.Binds[1]`).

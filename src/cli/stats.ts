@@ -158,10 +158,18 @@ export interface StatsIo {
 }
 
 function defaultIo(): StatsIo {
+  // the pause between frames is what keeps the command alive until Ctrl-C, so its timer is ref'd;
+  // SIGINT clears it, so the command ends at once rather than after the pause
+  let pause: NodeJS.Timeout | undefined;
   return {
     write: (t) => stdout.write(t),
-    interrupted: new Promise((resolve) => process.once('SIGINT', () => resolve())),
-    sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms).unref()),
+    interrupted: new Promise((resolve) =>
+      process.once('SIGINT', () => {
+        clearTimeout(pause);
+        resolve();
+      }),
+    ),
+    sleep: (ms) => new Promise((resolve) => (pause = setTimeout(resolve, ms))),
   };
 }
 

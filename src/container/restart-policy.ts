@@ -139,6 +139,18 @@ export function decideRestart(f: ExitFacts): RestartDecision {
 }
 
 /**
+ * Whether corral means a container to be running (the Prometheus gauge corral_container_should_run,
+ * which ContainerDown alerts on): its restart policy brings it back when it ends — always,
+ * unless-stopped, and on-failure unless its last run exited with 0 — and the user did not stop it
+ * since its last start. A one-shot (policy no) that exited, or one never started, is not down.
+ */
+export function wantsRunning(policy: RestartPolicy | undefined, c: { status: string; exitCode?: number; manuallyStopped?: boolean }): boolean {
+  if (policy === undefined || policy.name === 'no' || c.manuallyStopped === true || c.status === 'created') return false;
+  if (policy.name === 'on-failure') return !(c.status === 'exited' && c.exitCode === 0);
+  return true;
+}
+
+/**
  * Whether a container that is not running should be started when the daemon starts (moby's restore:
  * Container.ShouldRestart for containers started before). Unlike moby, a user stop keeps an
  * on-failure container stopped too: only `always` comes back after a user stop.

@@ -12,6 +12,7 @@ import { planIsolation } from '../isolate/plan.js';
 import { encodeSpec, type SpecHeader } from '../isolate/spec.js';
 import { prepareContainerDirs, ensureHostSkeleton, describeHostSystemDirs, removeContainerDirs, skeletonPath } from '../isolate/rootfs.js';
 import type { RunConfig } from './config/run-flags.js';
+import { unsupportedNamingFlag } from './config/fields.js';
 import { newContainerId, shortId } from './ids.js';
 import { startLauncher } from './launcher.js';
 import { exitCodeOf, setupFailureCode, type LauncherStatus } from './status.js';
@@ -84,7 +85,9 @@ export async function createContainer(config: RunConfig, deps: RunDeps, options:
 
   // Validate everything that can be validated before anything exists: limits against the driver,
   // the isolation plan against a stand-in cgroup.
-  await deps.driver.plan(config.resources);
+  await deps.driver.plan(config.resources).catch((err: unknown) => {
+    throw unsupportedNamingFlag(err);
+  });
   const host = { systemDirs, skeleton: skeletonPath(deps.stateRoot) };
   const standIn = deps.driver.mode === 'v2' ? { mode: 'v2' as const, dir: '/sys/fs/cgroup', procsFiles: [] } : { mode: 'v1' as const, procsFiles: [] };
   planIsolation(isolation, paths, standIn, host);

@@ -199,6 +199,31 @@ export class ContainerStore {
     return moved;
   }
 
+  /**
+   * Bytes of the files in the container's writable layer (its upper directory; Docker's SizeRw, what
+   * a prune reclaims): regular files' sizes, each inode once; 0 when it is gone.
+   */
+  async writableLayerBytes(id: string): Promise<number> {
+    const seen = new Set<bigint>();
+    let total = 0;
+    const walk = async (dir: string): Promise<void> => {
+      const entries = await fs.readdir(dir, { withFileTypes: true }).catch(() => []);
+      for (const e of entries) {
+        const p = path.join(dir, e.name);
+        if (e.isDirectory()) await walk(p);
+        else if (e.isFile()) {
+          const st = await fs.lstat(p, { bigint: true }).catch(() => undefined);
+          if (st && !seen.has(st.ino)) {
+            seen.add(st.ino);
+            total += Number(st.size);
+          }
+        }
+      }
+    };
+    await walk(this.paths(id).upper);
+    return total;
+  }
+
   /** Remove the container's directories (unmounting its root first) and its name. */
   async remove(id: string, name: string | undefined): Promise<void> {
     await removeContainerDirs(this.paths(id));

@@ -29,6 +29,8 @@ export interface ContainerBackend {
   /** the exit code, once it has exited */
   wait(id: string): Promise<number>;
   remove(id: string, force: boolean): Promise<void>;
+  /** remove every container that does not run and that `select` keeps: the ids and the bytes reclaimed */
+  prune(select: (r: ContainerRecord) => boolean): Promise<{ deleted: string[]; reclaimed: number }>;
   record(id: string): Promise<ContainerRecord>;
   hostConfigOf(id: string): Promise<{ stored: StoredContainer }>;
   logPath(id: string): string;

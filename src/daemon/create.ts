@@ -1,6 +1,6 @@
 /** Create: validate a Docker create body and make the container (state dir, cgroup, launcher spec), not started. */
 import type { RunConfig } from '../container/config/run-flags.js';
-import { HOST_CONFIG_FIELDS } from '../container/config/fields.js';
+import { HOST_CONFIG_FIELDS, unsupportedNamingFlag } from '../container/config/fields.js';
 import { dockerFieldOf, obj, runConfigFromBody } from '../container/config/body.js';
 import { newContainerId } from '../container/ids.js';
 import { createContainer as createStored } from '../container/run.js';
@@ -13,7 +13,8 @@ export function fieldError(err: unknown): unknown {
     const field = dockerFieldOf(err.flag);
     return new InvalidParameterError(`${field}: ${err.message}`);
   }
-  return err;
+  // a limit this host cannot apply names the field the client sent, with the kernel file
+  return unsupportedNamingFlag(err, dockerFieldOf);
 }
 
 /**

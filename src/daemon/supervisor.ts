@@ -3,7 +3,7 @@
  * inspect and logs, and the supervision (restart policies with moby's back-off, re-adoption after
  * a daemon restart). Split as moby's daemon/ is, one step per module: create.ts, start.ts,
  * monitor.ts (follow a run and record its end), restart.ts (the back-off), kill-stop.ts,
- * update.ts, remove.ts, adopt.ts, client-run.ts. This class holds what they share (context.ts)
+ * update.ts, remove.ts, prune.ts, adopt.ts, client-run.ts. This class holds what they share (context.ts)
  * and wires the steps that call each other. The state directory belongs to ContainerStore; what
  * lives only in memory, to one ContainerRuntime per container (runtime.ts).
  */
@@ -27,6 +27,7 @@ import { ExitPoller } from './exit-poller.js';
 import { kill, restart, stop } from './kill-stop.js';
 import { wait, watch } from './monitor.js';
 import { discard, remove } from './remove.js';
+import { prune } from './prune.js';
 import { cancelRestart } from './restart.js';
 import { RuntimeTable } from './runtime.js';
 import { launch, start } from './start.js';
@@ -158,6 +159,10 @@ export class Supervisor implements DaemonContext, ContainerBackend {
 
   remove(id: string, force: boolean): Promise<void> {
     return remove(this, id, force);
+  }
+
+  prune(select: (r: ContainerRecord) => boolean): Promise<{ deleted: string[]; reclaimed: number }> {
+    return prune(this, select);
   }
 
   adopt(): Promise<void> {

@@ -32,7 +32,9 @@ export async function update(d: DaemonContext, id: string, body: Record<string, 
     throw fieldError(err);
   }
   const driver = await d.driver(stored.config.cgroupParent);
-  await driver.plan(resources);
+  await driver.plan(resources).catch((err: unknown) => {
+    throw fieldError(err);
+  });
   if ((await driver.list()).includes(id)) {
     await applyLive(d, id, driver, resources, stored.config.resources);
     // v1: the OOM snapshot's usage threshold sits under the limit: move it with the limit

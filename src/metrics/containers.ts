@@ -4,6 +4,7 @@
  */
 import type { Limit, Resources } from '../cgroups/types.js';
 import { readContainerRecord } from '../container/records.js';
+import { RESTART_POLICY_NAMES, type RestartPolicy } from '../container/restart-policy.js';
 import { ContainerStore } from '../container/store.js';
 import type { ContainerSpec, TrackedContainer } from './sample.js';
 
@@ -30,16 +31,29 @@ export function specOf(resources: Resources | undefined): ContainerSpec {
   return spec;
 }
 
+/** A stored restart policy ({name, maximumRetryCount}); anything malformed is none. */
+function policy(v: unknown): RestartPolicy | undefined {
+  const p = v as Partial<RestartPolicy> | null | undefined;
+  return typeof p?.name === 'string' && (RESTART_POLICY_NAMES as readonly string[]).includes(p.name) ? { name: p.name, maximumRetryCount: num(p.maximumRetryCount) ?? 0 } : undefined;
+}
+
+/** Whether the user stopped the container since its last start (state.json; none, or unreadable: no). */
+export async function readManuallyStopped(stateRoot: string, id: string): Promise<boolean> {
+  const run = await new ContainerStore(stateRoot).readRunState(id).catch(() => undefined);
+  return run?.manuallyStopped === true;
+}
+
 /** A container as the sampler tracks it, or undefined when it has no record (gone, or still being created). */
 export async function readTracked(stateRoot: string, id: string): Promise<TrackedContainer | undefined> {
   const record = await readContainerRecord(stateRoot, id);
   if (!record) return undefined;
-  let config: { cgroupParent?: unknown; resources?: Resources } = {};
+  let config: { cgroupParent?: unknown; resources?: Resources; restartPolicy?: unknown } = {};
   try {
     config = (await new ContainerStore(stateRoot).readConfigFile(id)).config ?? {};
   } catch {
     // the record was just read: a failure here is its removal racing us; the record's facts suffice
   }
+  const restartPolicy = policy(config.restartPolicy);
   return {
     id,
     ...(record.name !== undefined ? { name: record.name } : {}),
@@ -47,6 +61,8 @@ export async function readTracked(stateRoot: string, id: string): Promise<Tracke
     network: record.network,
     ...(typeof config.cgroupParent === 'string' ? { cgroupParent: config.cgroupParent } : {}),
     spec: specOf(config.resources),
+    ...(restartPolicy !== undefined ? { restartPolicy } : {}),
+    manuallyStopped: await readManuallyStopped(stateRoot, id),
     status: record.status,
     ...(record.exitCode !== undefined ? { exitCode: record.exitCode } : {}),
     ...(record.startedAt ? { startedAt: record.startedAt.getTime() } : {}),

@@ -64,6 +64,11 @@ export const METRICS: readonly MetricName[] = [
     help: 'Container state: one series per state (label state: created, running, paused, restarting, exited, dead), 1 for the current one, 0 for the others.',
     extraLabels: ['state'],
   },
+  {
+    name: 'corral_container_should_run',
+    type: 'gauge',
+    help: 'Whether corral means the container to be running: 1 when its restart policy brings it back (always, unless-stopped; on-failure unless it exited with 0) and the user did not stop it, else 0.',
+  },
   { name: 'corral_container_exit_code', type: 'gauge', help: "Exit code of the container's last run." },
   { name: 'corral_container_pids_limit', type: 'gauge', help: 'pids.max of the container (absent when unlimited).' },
   { name: 'corral_container_oom_kills_total', type: 'counter', help: 'Number of processes of the container killed by the OOM killer (memory.events oom_kill).' },

@@ -10,6 +10,7 @@
  */
 import { Registry, collectDefaultMetrics, type Metric } from 'prom-client';
 import { cpuWeightToShares } from '../cgroups/convert.js';
+import { wantsRunning } from '../container/restart-policy.js';
 import { memoryUsage } from './derive.js';
 import { METRICS, type MetricName } from './names.js';
 import type { ContainerSample, TrackedContainer } from './sample.js';
@@ -93,6 +94,7 @@ const FROM_SAMPLE: Record<string, SampleValue> = {
 /** Metrics of every known container, running or not. */
 const FROM_CONTAINER: Record<string, (c: TrackedContainer) => number | undefined> = {
   corral_container_restarts_total: (c) => c.restarts,
+  corral_container_should_run: (c) => (wantsRunning(c.restartPolicy, c) ? 1 : 0),
   corral_container_exit_code: (c) => (c.status === 'running' ? undefined : c.exitCode),
   corral_container_oom_kills_total: (c) => c.oomKills,
 };

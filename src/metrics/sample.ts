@@ -5,6 +5,7 @@
  */
 import type { CgroupStats, Limit } from '../cgroups/types.js';
 import type { ContainerStatus } from '../container/records.js';
+import type { RestartPolicy } from '../container/restart-policy.js';
 import type { NetDevCounters } from './procfs.js';
 
 /** The limits the container was created with (its config.json), for the exporter's container_spec_* metrics. */
@@ -59,6 +60,10 @@ export interface TrackedContainer {
   startedAt?: number;
   /** host pid of the workload while it runs */
   pid?: number;
+  /** its restart policy (config.json); absent: no */
+  restartPolicy?: RestartPolicy;
+  /** the user stopped or killed it since its last start (state.json), re-read at its stop and end */
+  manuallyStopped?: boolean;
   /** restarts seen by this daemon ('restart' events) */
   restarts: number;
   /** the last oom_kill counter read (kept after the container ended: the cgroup is gone then) */

@@ -31,7 +31,7 @@ import { listContainerRecords, parsePidFile } from '../container/records.js';
 import type { DockerEvent, EventBus } from '../events.js';
 import type { Logger } from '../log.js';
 import { loadPreads, type Preads } from '../sys/preads.js';
-import { readTracked } from './containers.js';
+import { readManuallyStopped, readTracked } from './containers.js';
 import { isReportedInterface, parseNetDev, parseOpenFilesLimit, parseProcStatCpuTotal, type NetDevCounters } from './procfs.js';
 import type { ContainerSample, TrackedContainer } from './sample.js';
 
@@ -265,6 +265,14 @@ export class Sampler {
     return this.tracked.get(id);
   }
 
+  /**
+   * Resolves when the container's events published so far are followed: after a `start`, its first
+   * sample is taken (a route asked right after the start must not find no sample yet).
+   */
+  settled(id: string): Promise<void> {
+    return (this.chains.get(id) ?? Promise.resolve()).then(() => undefined);
+  }
+
   /** Resolves after the next tick (or at once when stopped). */
   nextTick(): Promise<void> {
     if (this.stopped) return Promise.resolve();
@@ -485,6 +493,13 @@ export class Sampler {
           if (c) c.restarts++;
           break;
         }
+        case 'stop':
+        case 'kill': {
+          // a user stop, also of a container waiting for its restart (no die follows then)
+          const c = this.tracked.get(id);
+          if (c) c.manuallyStopped = await readManuallyStopped(this.o.stateRoot, id);
+          break;
+        }
         case 'die': {
           const c = this.tracked.get(id);
           if (c) {
@@ -492,6 +507,7 @@ export class Sampler {
             const code = Number(e.Actor.Attributes?.exitCode);
             if (Number.isInteger(code)) c.exitCode = code;
             this.release(c);
+            c.manuallyStopped = await readManuallyStopped(this.o.stateRoot, id);
           }
           break;
         }

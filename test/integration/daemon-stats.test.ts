@@ -17,12 +17,13 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import zlib from 'node:zlib';
 import { ensureBusyboxRootfs } from '../helpers/busybox.js';
-import { CORRAL_BIN, TEST_CGROUP_PARENT, corral, stopAllCorrals, testDriver } from '../helpers/corral.js';
+import { CORRAL_BIN, TEST_CGROUP_PARENT, corral, startCorral, stopAllCorrals, testDriver } from '../helpers/corral.js';
 import { request } from '../helpers/http.js';
 import { apiRequest, startDaemonProcess, stopDaemonProcess, type ApiJson } from '../helpers/daemon.js';
 import { promtool } from '../helpers/promtool.js';
 import type { DockerStats } from '../../src/metrics/docker-stats-types.js';
 import { freePort } from '../helpers/ports.js';
+import Docker from 'dockerode';
 
 if (process.getuid?.() !== 0) throw new Error('the integration tests need root: run them as root (sudo npm test)');
 
@@ -228,6 +229,57 @@ test('corral stats --no-stream prints the container row in Docker columns', asyn
   assert.match(missing.stderr, /No such container: nosuch/);
 });
 
+test('corral stats (streaming) redraws the table until SIGINT, then exits 0', async () => {
+  const live = startCorral(['--host', `unix://${socket}`, 'stats']);
+  const frames = () => live.stdout().split('\x1b[2J\x1b[H').slice(1);
+  // a refresh a second: three frames within 15 s, the command still running after them
+  const deadline = Date.now() + 15_000;
+  while (frames().length < 3) {
+    if (live.child.exitCode !== null || live.child.signalCode !== null) {
+      const r = await live.result;
+      assert.fail(`corral stats ended after ${frames().length} frame(s) with ${r.code ?? r.signal}: ${r.stderr}`);
+    }
+    assert.ok(Date.now() < deadline, `only ${frames().length} frame(s) in 15 s`);
+    await sleep(100);
+  }
+  assert.equal(live.child.exitCode, null, 'still running after three frames');
+  for (const frame of frames().slice(0, 3)) {
+    const lines = frame.trimEnd().split('\n');
+    assert.match(lines[0]!, /^CONTAINER ID +NAME +CPU % /);
+    assert.match(lines[1]!, new RegExp(`^${id.slice(0, 12)} +stats-load `));
+  }
+  live.child.kill('SIGINT');
+  const r = await live.result;
+  assert.deepEqual([r.code, r.signal], [0, null], r.stderr);
+});
+
+test('GET /containers/{id}/stats?stream=false right after start, from a keep-alive client (dockerode): real figures every time', async () => {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+  const docker = new Docker({ socketPath: socket, agent } as Docker.DockerOptions);
+  const zero = '0001-01-01T00:00:00Z';
+  try {
+    for (let i = 0; i < 8; i++) {
+      const c = await docker.createContainer({ Image: rootfs, Cmd: ['sleep', '3600'], HostConfig: { CgroupParent: TEST_CGROUP_PARENT, NetworkMode: 'none' } });
+      try {
+        await c.start();
+        const s = (await c.stats({ stream: false })) as unknown as DockerStats;
+        assert.notEqual(s.read, zero, `round ${i}: the first sample was taken`);
+        assert.ok((s.memory_stats?.usage ?? 0) > 0, `round ${i}: memory_stats.usage ${s.memory_stats?.usage}`);
+        assert.ok((s.pids_stats?.current ?? 0) >= 1, `round ${i}: pids_stats.current ${s.pids_stats?.current}`);
+        assert.notEqual(s.preread, zero, `round ${i}: precpu_stats is the sample before`);
+        const one = (await docker.getContainer(c.id).stats({ stream: false, 'one-shot': true } as { stream: false })) as unknown as DockerStats;
+        assert.notEqual(one.read, zero, `round ${i}: one-shot`);
+      } finally {
+        await c.remove({ force: true });
+      }
+    }
+  } finally {
+    agent.destroy();
+  }
+  // the tests after this one count the containers a tick reads: stats-load alone again
+  await until('a tick that reads stats-load alone', async () => /^corral_sampler_containers 1$/m.test(await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text()));
+});
+
 test('promtool check metrics passes on a live scrape; the container is in it', async () => {
   const res = await fetch(`http://127.0.0.1:${metricsPort}/metrics`);
   assert.equal(res.status, 200);
@@ -394,6 +446,8 @@ test("the container's end: its stats go empty, its descriptors are given back, t
     return t.includes(`corral_container_state{id="/corral/${id}",name="stats-load",image="${rootfs}",state="exited"} 1`) ? t : undefined;
   });
   assert.match(text, new RegExp(`^corral_container_exit_code\\{id="/corral/${id}"[^}]*\\} 137$`, 'm'));
+  // no restart policy: corral does not mean it to run, and ContainerDown stays quiet
+  assert.match(text, new RegExp(`^corral_container_should_run\\{id="/corral/${id}"[^}]*\\} 0$`, 'm'));
   assert.doesNotMatch(text, new RegExp(`^container_memory_usage_bytes\\{id="/corral/${id}"`, 'm'));
   // the sampler's descriptors: none left into the removed cgroup or the workload's /proc entry
   const fds = fs.readdirSync(`/proc/${daemon.child.pid}/fd`).map((fd) => {
@@ -414,6 +468,29 @@ test("the container's end: its stats go empty, its descriptors are given back, t
     return t.includes(id) || !/^corral_sampler_containers 0$/m.test(t) ? undefined : t;
   });
   assert.match(gone, /^corral_sampler_interval_seconds 0.5$/m, '--sample-interval 500ms');
+});
+
+test('corral_container_should_run: 1 for an unless-stopped container while corral keeps it up, 0 once the user stops it', async () => {
+  const created = await api('POST', '/containers/create?name=kept-up', {
+    Image: rootfs,
+    Cmd: ['sleep', '3600'],
+    HostConfig: { CgroupParent: TEST_CGROUP_PARENT, NetworkMode: 'none', RestartPolicy: { Name: 'unless-stopped' } },
+  });
+  assert.equal(created.status, 201, created.body);
+  const kept = created.json().Id as string;
+  const shouldRun = async (value: 0 | 1) =>
+    until(`corral_container_should_run ${value}`, async () => {
+      const t = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+      return new RegExp(`^corral_container_should_run\\{id="/corral/${kept}",name="kept-up",[^}]*\\} ${value}$`, 'm').test(t);
+    });
+  try {
+    assert.equal((await api('POST', `/containers/${kept}/start`)).status, 204);
+    await shouldRun(1);
+    assert.equal((await api('POST', `/containers/${kept}/stop?t=1`)).status, 204);
+    await shouldRun(0);
+  } finally {
+    await api('DELETE', `/containers/${kept}?force=1`);
+  }
 });
 
 test('a daemon with a low open-files limit (ulimit -n 100) keeps at most half of it for stats files and reads the rest afresh: the stats stay right', async () => {

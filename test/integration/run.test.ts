@@ -9,7 +9,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ensureBusyboxRootfs } from '../helpers/busybox.js';
-import { corral, startCorral, stopAllCorrals, testDriver, snapshot, expectedMode, launcherProcesses, type LeakSnapshot } from '../helpers/corral.js';
+import { REPO, corral, startCorral, stopAllCorrals, testDriver, snapshot, expectedMode, launcherProcesses, type LeakSnapshot } from '../helpers/corral.js';
+import { parseCpuList } from '../../src/cgroups/parse.js';
 import { createCgroupDriver } from '../../src/cgroups/index.js';
 
 if (process.getuid?.() !== 0) throw new Error('the integration tests need root: run them as root (sudo npm test)');
@@ -429,6 +430,32 @@ for (const [flags, message] of badFlags) {
     assert.deepEqual(fs.readdirSync(path.join(stateRoot, 'containers')).length === 0 || !fs.existsSync(path.join(stateRoot, 'containers')), true);
   });
 }
+
+test("docs/cli/run.md's --cpus 99 example is what corral prints (the count is this host's)", async () => {
+  const doc = fs.readFileSync(path.join(REPO, 'docs', 'cli', 'run.md'), 'utf8');
+  const example = /^\$ bin\/corral run --cpus 99 true\n(corral: .*)$/m.exec(doc);
+  assert.ok(example, 'docs/cli/run.md shows `bin/corral run --cpus 99 true` and its message');
+  const cpus = parseCpuList((await (await testDriver()).parentInfo()).effectiveCpus).length || os.availableParallelism();
+  const here = cpus === 1 ? 'to 1.00, as there is only 1 CPU available' : `to ${cpus}.00, as there are only ${cpus} CPUs available`;
+  const r = await corral(['--root', stateRoot, 'run', '--cpus', '99', 'true']);
+  assert.equal(r.code, 125);
+  assert.equal(r.stderr, `${example[1]!.replace(/to 2\.00, as there are only 2 CPUs available$/, here)}\n`);
+});
+
+test('--blkio-weight where the host cannot apply a weight: the refusal names the flag, not io.weight', async () => {
+  const refusal = await (await testDriver()).plan({ io: { weight: 500 } }).then(
+    () => undefined,
+    (err: Error) => err,
+  );
+  const r = await run('--blkio-weight', '500', 'true');
+  if (refusal === undefined) {
+    // a host with BFQ or blk-iocost applies it
+    assert.equal(r.code, 0, r.stderr);
+    return;
+  }
+  assert.equal(r.code, 125, r.stderr);
+  assert.match(r.stderr, /^corral: --blkio-weight \(io\.weight\) is not supported here: /m);
+});
 
 test('--rootfs that does not exist: exit 125, nothing left behind', async () => {
   const before = await snapshot(stateRoot);

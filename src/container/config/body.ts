@@ -8,6 +8,7 @@
 import { FIELD_LIST, FIELD_OF_FLAG, type RunInput } from './fields.js';
 import { obj, type ReaderField } from './readers.js';
 import { runConfigFromInput, type HostFacts, type RunConfig } from './run-flags.js';
+import { InvalidParameterError } from '../../errors.js';
 
 export { logOptsFromJson, obj } from './readers.js';
 
@@ -43,10 +44,40 @@ export function dockerFieldOf(flag: string): string {
 }
 
 /**
+ * HostConfig fields of Docker's that corral cannot honour, with why. Clients send them at their zero
+ * value when the user asked for nothing (the Docker CLI sends `"PortBindings": {}`, `"Privileged":
+ * false`), which is accepted; any other value is refused, naming the field, rather than ignored.
+ */
+const UNHONOURED_HOST_CONFIG: Readonly<Record<string, string>> = {
+  VolumesFrom: 'corral has no volumes of other containers to mount (bind the host path with Binds)',
+  Links: 'corral has no container networks to link (the network is none or host)',
+  PortBindings: 'corral publishes no ports (the network is none or host: with host the workload serves on the host)',
+  PublishAllPorts: 'corral publishes no ports (the network is none or host: with host the workload serves on the host)',
+  Privileged: 'corral runs no privileged containers (add the capabilities needed with CapAdd)',
+  Devices: 'corral gives containers no host devices',
+};
+
+/** Go's zero values and what clients send for "nothing": null, false, 0, "", [] and {}. */
+function isZero(v: unknown): boolean {
+  if (v === undefined || v === null || v === false || v === 0 || v === '') return true;
+  if (Array.isArray(v)) return v.length === 0;
+  return typeof v === 'object' && Object.keys(v).length === 0;
+}
+
+/** Refuse a HostConfig field corral cannot honour when it asks for something (UNHONOURED_HOST_CONFIG). */
+export function checkHonourable(body: Record<string, unknown>): void {
+  for (const [field, why] of Object.entries(UNHONOURED_HOST_CONFIG)) {
+    const value = obj(body.HostConfig)[field];
+    if (!isZero(value)) throw new InvalidParameterError(`HostConfig.${field}: ${JSON.stringify(value).slice(0, 80)} is not supported: ${why}; expected it empty`);
+  }
+}
+
+/**
  * Docker's create body turned into a RunConfig and validated by `corral run`'s own rules (run-flags),
  * creating nothing: create uses it, and so does the workloads file (to check every service first).
  * Throws the InvalidArgumentError of the flag the bad field stands for (dockerFieldOf names the field).
  */
 export function runConfigFromBody(body: Record<string, unknown>, name: string | undefined, facts: HostFacts): RunConfig {
+  checkHonourable(body);
   return runConfigFromInput(inputFromBody(body, name), commandFromBody(body), facts);
 }

@@ -13,6 +13,7 @@
  */
 import { deviceRates, FLAG, INTEGER, LOG_OPTS, NANO_CPUS, type Readers, RESTART, SIZE, STRING, STRINGS, stringOr, SWAP } from './readers.js';
 import { SIZE_SYNTAX } from './units.js';
+import { UnsupportedError } from '../../errors.js';
 
 /** The raw option values, as commander collects them; read into a RunInput (inputFromOptions) and checked by runConfigFromInput. */
 export interface RawRunOptions {
@@ -123,6 +124,8 @@ export interface FieldSpec {
   repeatable?: boolean;
   /** the field of Docker's create body (`HostConfig.NanoCpus`, `Image`), or `name` (the query parameter); absent for client-only flags */
   path?: string;
+  /** the cgroup limit it sets, as the cgroup drivers name it in refusals (`io.weight`) */
+  limit?: string;
   /** how its value is read from the flag's text and from the body's JSON (readers.ts) */
   parse?: Readers<unknown>;
   /** kept in hostconfig.json (for inspect, restarts and updates) */
@@ -207,6 +210,7 @@ export const FIELDS = {
     description: 'memory limit (memory.max)',
     expected: EXPECT.memory,
     path: 'HostConfig.Memory',
+    limit: 'memory.max',
     parse: SIZE,
     stored: true,
     updatable: true,
@@ -220,6 +224,7 @@ export const FIELDS = {
     expected: EXPECT.memorySwap,
     expectedNaming: EXPECT_NAMING.memorySwap,
     path: 'HostConfig.MemorySwap',
+    limit: 'memory.swap.max',
     parse: SWAP,
     stored: true,
     updatable: true,
@@ -332,6 +337,7 @@ export const FIELDS = {
     description: 'block IO relative weight, 10 to 1000 (io.weight)',
     expected: EXPECT.blkioWeight,
     path: 'HostConfig.BlkioWeight',
+    limit: 'io.weight',
     parse: INTEGER,
     stored: true,
     updatable: true,
@@ -570,6 +576,17 @@ export const SERVICE_KEYS: readonly ServiceKey[] = [
   ...WORKLOADS_ORDER.map((n) => ({ field: n, path: field(n).path!, ...field(n).workloads![0]! })),
   ...FIELD_LIST.flatMap((f) => (f.workloads ?? []).slice(1).map((k) => ({ field: f.name, path: f.path!, ...k }))).sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0)),
 ];
+
+/**
+ * A cgroup driver's refusal of a limit this host cannot apply names the kernel's limit ("io.weight is
+ * not supported here: …"); the user gave a flag (or a Docker field, `nameOf`). The refusal again,
+ * naming that first, the limit after it: "--blkio-weight (io.weight) is not supported here: …".
+ */
+export function unsupportedNamingFlag(err: unknown, nameOf: (flag: string) => string = (flag) => flag): unknown {
+  if (!(err instanceof UnsupportedError)) return err;
+  const f = FIELD_LIST.find((f) => f.limit !== undefined && err.message.startsWith(`${f.limit} `));
+  return f?.limit === undefined ? err : new UnsupportedError(`${nameOf(f.flag)} (${f.limit})${err.message.slice(f.limit.length)}`);
+}
 
 /** The field a `corral run` flag (or COMMAND) names, if any. */
 export function fieldOfFlag(flag: string): (FieldSpec & { name: FieldName }) | undefined {

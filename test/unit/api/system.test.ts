@@ -60,6 +60,9 @@ test("/info has Docker's fields (all but NGoroutines: there are none), with corr
   for (const k of Object.keys(body)) assert.equal(typeof body[k], typeof docker[k], `type of ${k}`);
   assert.deepEqual([body.Containers, body.ContainersRunning, body.ContainersStopped, body.ContainersPaused, body.Images], [3, 1, 2, 0, 0]);
   assert.equal(body.CgroupDriver, 'cgroupfs');
+  // the driver every container's log uses, as inspect's HostConfig.LogConfig.Type says
+  assert.equal(body.LoggingDriver, 'json-file');
+  assert.deepEqual((body.Plugins as { Log: string[] }).Log, ['json-file']);
   assert.equal(body.CgroupVersion, '2');
   assert.equal(infoBody({ ...FACTS, cgroupMode: 'v1' }, NOW).CgroupVersion, '1');
   assert.equal(body.DockerRootDir, '/var/lib/corral');

@@ -1,6 +1,17 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { checkFields, rejectNulBytes, checkNewContainerName, matchesFilterPattern, parseContainerRef, parseFilters, queryBool, queryInt, type ObjectSchema } from '../../../src/api/validate.js';
+import {
+  checkFields,
+  dropUnknownFields,
+  rejectNulBytes,
+  checkNewContainerName,
+  matchesFilterPattern,
+  parseContainerRef,
+  parseFilters,
+  queryBool,
+  queryInt,
+  type ObjectSchema,
+} from '../../../src/api/validate.js';
 import { ApiError } from '../../../src/api/errors.js';
 
 const ID = 'fb8a59bd6942b32e57ece47de8430cf42e39b92c285a971b208838ab7156f0e1';
@@ -173,4 +184,12 @@ test('a NUL byte anywhere in a body is a 400 naming the field; everything else p
       (err: ApiError) => err.status === 400 && err.message === message,
       message,
     );
+});
+
+test("dropUnknownFields: the schema's fields kept (any case), the others named, except the quiet ones", () => {
+  const schema: ObjectSchema = { Image: 'string', Cmd: 'strslice' };
+  const { known, unknown } = dropUnknownFields({ image: 'x', Cmd: ['true'], name: 'web', VOLUMESFROM: [], Bogus: 1 }, schema, ['name', 'VolumesFrom']);
+  assert.deepEqual({ ...known }, { image: 'x', Cmd: ['true'] });
+  assert.deepEqual(unknown, ['Bogus']);
+  assert.deepEqual({ ...checkFields(known, schema) }, { Image: 'x', Cmd: ['true'] });
 });

@@ -8,6 +8,7 @@ import {
   parseRestartFlag,
   restartOnDaemonStart,
   restartPolicyFromJson,
+  wantsRunning,
   type ExitFacts,
   type RestartPolicy,
 } from '../../../src/container/restart-policy.js';
@@ -108,4 +109,25 @@ test('corral run --restart: in the configuration; with --rm refused', () => {
   assert.equal(parseRunArgs(['true'], hostFacts).restartPolicy, undefined);
   assert.throws(() => parseRunArgs(['--rm', '--restart', 'always', 'true'], hostFacts), /invalid value "always" for --restart: conflicting options: --restart and --rm/);
   assert.doesNotThrow(() => parseRunArgs(['--rm', '--restart', 'no', 'true'], hostFacts));
+});
+
+test('wantsRunning: a policy that brings the container back, unless the user stopped it; a one-shot that exited is not down', () => {
+  const no: RestartPolicy = { name: 'no', maximumRetryCount: 0 };
+  const unlessStopped: RestartPolicy = { name: 'unless-stopped', maximumRetryCount: 0 };
+  const table: [RestartPolicy | undefined, { status: string; exitCode?: number; manuallyStopped?: boolean }, boolean][] = [
+    [undefined, { status: 'exited', exitCode: 0 }, false],
+    [no, { status: 'exited', exitCode: 1 }, false],
+    [no, { status: 'running' }, false],
+    [always, { status: 'running' }, true],
+    [always, { status: 'exited', exitCode: 0 }, true],
+    [always, { status: 'exited', exitCode: 143, manuallyStopped: true }, false],
+    [always, { status: 'created' }, false],
+    [unlessStopped, { status: 'restarting', exitCode: 1 }, true],
+    [unlessStopped, { status: 'exited', exitCode: 0, manuallyStopped: true }, false],
+    [onFailure(3), { status: 'exited', exitCode: 0 }, false],
+    // it gave up after its retries: it should run and does not
+    [onFailure(3), { status: 'exited', exitCode: 1 }, true],
+    [onFailure(0), { status: 'dead' }, true],
+  ];
+  for (const [policy, c, want] of table) assert.equal(wantsRunning(policy, c), want, `${policy?.name ?? 'none'} ${JSON.stringify(c)}`);
 });

@@ -28,6 +28,7 @@ export function fixedContainers(): TrackedContainer[] {
       image: '/srv/busybox',
       network: 'none',
       spec: { memoryLimit: 64 << 20, cpuQuota: 50_000, cpuPeriod: 100_000, cpuWeight: 100, pidsLimit: 64 },
+      restartPolicy: { name: 'always', maximumRetryCount: 0 },
       status: 'running',
       startedAt: T - 60_000,
       pid: 4242,
@@ -133,6 +134,9 @@ test('every metric of names.ts is there with its type; a value not read has no s
   // the exited container: state, exit code and OOM kills, no usage
   assert.match(text, /corral_container_exit_code\{id="\/corral\/3{64}",name="oomer",image="\/srv\/busybox"\} 137\n/);
   assert.doesNotMatch(text, /container_memory_usage_bytes\{id="\/corral\/3{64}"/);
+  // ContainerDown's input: web's policy keeps it up; the exited oomer (no policy) is not meant to run
+  assert.match(text, /corral_container_should_run\{id="\/corral\/1{64}",name="web",image="\/srv\/busybox"\} 1\n/);
+  assert.match(text, /corral_container_should_run\{id="\/corral\/3{64}",name="oomer",image="\/srv\/busybox"\} 0\n/);
 });
 
 test('promtool check metrics accepts the exposition, process metrics included', async () => {

@@ -12,8 +12,10 @@ import {
   UPDATE_ORDER,
   WORKLOADS_ORDER,
   fieldOfFlag,
+  unsupportedNamingFlag,
 } from '../../../../src/container/config/fields.js';
-import { inputFromBody } from '../../../../src/container/config/body.js';
+import { InvalidLimitError, UnsupportedError } from '../../../../src/errors.js';
+import { checkHonourable, dockerFieldOf, inputFromBody } from '../../../../src/container/config/body.js';
 import { UPDATE_BODY_SCHEMA } from '../../../../src/api/update.js';
 
 const sorted = (xs: readonly string[]) => [...xs].sort();
@@ -173,4 +175,32 @@ test('fields: each body field is read by its JSON parser', () => {
   });
   assert.deepEqual(inputFromBody({ HostConfig: { NanoCpus: 5 } }, undefined).cpus, { flag: '--cpus', text: '0.000000005', value: 5 });
   assert.throws(() => inputFromBody({ HostConfig: { PidsLimit: '5' } }, undefined), /^InvalidParameterError: invalid HostConfig\.PidsLimit: expected an integer$/);
+});
+
+test('a limit the host cannot apply is refused naming the flag (or the Docker field), the limit after it', () => {
+  const weight = new UnsupportedError('io.weight is not supported here: neither blkio.weight nor blkio.bfq.weight exists in /sys/fs/cgroup/blkio');
+  assert.equal((unsupportedNamingFlag(weight) as Error).message, '--blkio-weight (io.weight) is not supported here: neither blkio.weight nor blkio.bfq.weight exists in /sys/fs/cgroup/blkio');
+  assert.equal(
+    (unsupportedNamingFlag(weight, dockerFieldOf) as Error).message,
+    'HostConfig.BlkioWeight (io.weight) is not supported here: neither blkio.weight nor blkio.bfq.weight exists in /sys/fs/cgroup/blkio',
+  );
+  assert.ok(unsupportedNamingFlag(weight) instanceof UnsupportedError);
+  // memory.swap.max is not memory.max; what names no limit of a flag, and other errors, pass unchanged
+  assert.match(
+    (unsupportedNamingFlag(new UnsupportedError('memory.swap.max 1 without a memory.max is not supported on cgroup v1')) as Error).message,
+    /^--memory-swap \(memory\.swap\.max\) 1 without/,
+  );
+  const other = new UnsupportedError('freezing is not supported here');
+  assert.equal(unsupportedNamingFlag(other), other);
+  const limit = new InvalidLimitError('invalid io.weight 0');
+  assert.equal(unsupportedNamingFlag(limit), limit);
+});
+
+test('HostConfig fields corral cannot honour: accepted at their zero value, refused by name otherwise', () => {
+  for (const hc of [{}, { VolumesFrom: null, Links: [], PortBindings: {}, PublishAllPorts: false, Privileged: false, Devices: [] }]) checkHonourable({ HostConfig: hc });
+  assert.throws(() => checkHonourable({ HostConfig: { VolumesFrom: ['web'] } }), {
+    message: /^HostConfig\.VolumesFrom: \["web"\] is not supported: corral has no volumes of other containers .*; expected it empty$/,
+  });
+  assert.throws(() => checkHonourable({ HostConfig: { PortBindings: { '80/tcp': [{ HostPort: '8080' }] } } }), { message: /^HostConfig\.PortBindings: \{"80\/tcp":/ });
+  assert.throws(() => checkHonourable({ HostConfig: { Privileged: true } }), /HostConfig\.Privileged: true is not supported/);
 });
