@@ -6,6 +6,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import assert from 'node:assert/strict';
+import { afterEach } from 'node:test';
 import fs from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
@@ -101,6 +102,33 @@ export async function forceRemoveContainers(socket: string, ids?: Iterable<strin
     }
   }
   return removed;
+}
+
+/** The daemon a file's tests share, as the file holds it (its variables are set in before()). */
+export interface SharedDaemon {
+  /** the file's daemon; undefined when before() failed before starting it */
+  daemon(): TestDaemon | undefined;
+  /** start it again and keep the new one as the file's daemon */
+  restart(): Promise<unknown>;
+  socket(): string;
+}
+
+/**
+ * After each test of a file whose tests share one daemon: a test that failed midway may have left
+ * the daemon down (killed to test adoption or a restart) or containers behind (a restart loop,
+ * too), so start it again and force-remove every container: the later tests and "no leaks" must
+ * not fail for it as well. Bounded: a hung daemon fails the test instead of hanging the file.
+ */
+export function afterEachRestoreDaemon(shared: SharedDaemon): void {
+  afterEach(
+    async () => {
+      const daemon = shared.daemon();
+      if (daemon === undefined) return;
+      if (daemon.child.exitCode !== null || daemon.child.signalCode !== null) await shared.restart();
+      await forceRemoveContainers(shared.socket());
+    },
+    { timeout: 120_000 },
+  );
 }
 
 /** GET /containers/{id}/json, asserting a 200. */

@@ -3,7 +3,7 @@
  * a child process on a temp socket with a temp --root; busybox containers under this test
  * process's cgroup parent. The same file runs on the host (cgroup v1) and in the QEMU guest (v2).
  */
-import { test as nodeTest, before, after, afterEach, type TestContext } from 'node:test';
+import { test as nodeTest, before, after, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { execFile } from 'node:child_process';
@@ -13,7 +13,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { ensureBusyboxRootfs } from '../helpers/busybox.js';
 import { TEST_CGROUP_PARENT, containerCgroups, launcherProcesses, stopAllCorrals } from '../helpers/corral.js';
-import { apiCall, forceRemoveContainers, inspectContainer, startTestDaemon, until as untilHolds, type TestDaemon } from '../helpers/daemon.js';
+import { afterEachRestoreDaemon, apiCall, inspectContainer, startTestDaemon, until as untilHolds, type TestDaemon } from '../helpers/daemon.js';
 
 if (process.getuid?.() !== 0) throw new Error('the integration tests need root: run them as root (sudo npm test)');
 
@@ -72,17 +72,13 @@ before(async () => {
   daemon = await startDaemon();
 });
 
-// A test that failed midway may have left the daemon down (killed to test adoption) or containers
-// behind: the later tests and "no leaks" must not fail for it as well.
-// Bounded: a hung daemon fails the test instead of hanging the file.
-afterEach(
-  async () => {
-    if (daemon === undefined) return;
-    if (daemon.child.exitCode !== null || daemon.child.signalCode !== null) daemon = await startDaemon();
-    await forceRemoveContainers(socket);
+afterEachRestoreDaemon({
+  daemon: () => daemon,
+  restart: async () => {
+    daemon = await startDaemon();
   },
-  { timeout: 120_000 },
-);
+  socket: () => socket,
+});
 
 after(async () => {
   if (daemon.child.exitCode === null) {

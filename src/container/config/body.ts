@@ -2,8 +2,9 @@
  * Docker's create body (the Engine API's ContainerCreate: Config and HostConfig) read into the
  * configuration `corral run`'s flags are read into (RunInput), so that one set of rules decides
  * for the CLI, the API and the workloads file; a bad field is reported under its Docker name.
- * Which body field is which flag, and how its JSON value is read, is the registry's (fields.ts);
- * no value is turned into flag text to be parsed again.
+ * Which body field is which flag, and how its JSON value is read and written, is the registry's
+ * (fields.ts); no value is turned into flag text to be parsed again. The way back, a checked
+ * configuration written as a create body, is here too (bodyFromRun), for the CLI.
  */
 import { FIELD_LIST, FIELD_OF_FLAG, type RunInput } from './fields.js';
 import { obj, type ReaderField } from './readers.js';
@@ -21,6 +22,34 @@ export function commandFromBody(body: Record<string, unknown>): string[] {
 /** A body field's value by its registry path: `HostConfig.Memory`, `Image`. */
 function valueAt(body: Record<string, unknown>, path: string): unknown {
   return path.startsWith('HostConfig.') ? obj(body.HostConfig)[path.slice('HostConfig.'.length)] : body[path];
+}
+
+/** Set a body field by its registry path (the inverse of valueAt); the body has its HostConfig object. */
+function setAt(body: Record<string, unknown>, path: string, value: unknown): void {
+  if (path.startsWith('HostConfig.')) obj(body.HostConfig)[path.slice('HostConfig.'.length)] = value;
+  else body[path] = value;
+}
+
+/**
+ * A configuration as read (`input`) and as run's rules checked it (`config`) written as Docker's
+ * create body, the inverse of inputFromBody: each field by its writer, `checked` from the
+ * configuration where it has one (the body carries the normalised value), else its readers' `body`
+ * from the value as read; a field without a value is left out. The `name` query parameter is
+ * returned beside the body.
+ */
+export function bodyFromRun(input: RunInput, config: RunConfig): { name?: string; body: Record<string, unknown> } {
+  const body: Record<string, unknown> = { HostConfig: {} };
+  let name: string | undefined;
+  const values = input as Record<string, unknown>;
+  for (const f of FIELD_LIST) {
+    if (f.path === undefined) continue;
+    const read = values[f.name];
+    const value = f.checked !== undefined ? f.checked(config, read !== undefined) : read === undefined ? undefined : f.parse?.body(read, f);
+    if (value === undefined) continue;
+    if (f.path === 'name') name = value as string;
+    else setAt(body, f.path, value);
+  }
+  return { ...(name === undefined ? {} : { name }), body };
 }
 
 /**

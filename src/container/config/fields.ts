@@ -4,14 +4,17 @@
  * body, its workloads-file key(s), its readers (the flag's text and the body's JSON value read into
  * the same typed value, readers.ts, with the flag's syntax as the formatter for messages), and what a
  * value may be (the "expected" wording of errors and help). The tables the rest of corral used to write again
- * (commander's options, the body's field of a flag, the stored and updatable HostConfig fields, the
- * workloads file's keys) are derived from it below.
+ * (commander's options of `corral run` and `corral update`, the body's field of a flag, the stored and
+ * updatable HostConfig fields, the fields of Docker's UpdateConfig, the workloads file's keys) are
+ * derived from it below, and the CLI writes its create and update bodies with each field's writer
+ * (its readers' `body`, or `checked`).
  *
  * The registry's order is the order the create body's fields are read in (so a body with two bad
  * fields is refused for the same one as before); lists shown to users keep their own order
  * (HELP_ORDER, UPDATE_ORDER, WORKLOADS_ORDER), each checked by a unit test to name every field once.
  */
-import { deviceRates, FLAG, INTEGER, LOG_OPTS, NANO_CPUS, type Readers, RESTART, SIZE, STRING, STRINGS, stringOr, SWAP } from './readers.js';
+import { CPU_LIST, deviceRates, FLAG, INTEGER, LOG_OPTS, NANO_CPUS, type Readers, RESTART, SIZE, STRING, STRINGS, stringOr, SWAP } from './readers.js';
+import type { RunConfig } from './run-config.js';
 import { SIZE_SYNTAX } from './units.js';
 import { UnsupportedError } from '../../errors.js';
 
@@ -126,12 +129,24 @@ export interface FieldSpec {
   path?: string;
   /** the cgroup limit it sets, as the cgroup drivers name it in refusals (`io.weight`) */
   limit?: string;
-  /** how its value is read from the flag's text and from the body's JSON (readers.ts) */
+  /** how its value is read from the flag's text and from the body's JSON, and written back as JSON (readers.ts) */
   parse?: Readers<unknown>;
+  /**
+   * The create body's value from run's checked configuration, where the body carries the value as
+   * the rules made it (a path normalised, a default filled in) rather than as read (`parse.body`).
+   * `given`: whether the flag was given. undefined leaves the field out of the body.
+   */
+  checked?: (config: RunConfig, given: boolean) => unknown;
   /** kept in hostconfig.json (for inspect, restarts and updates) */
   stored?: boolean;
-  /** POST /containers/{id}/update can change it */
+  /** a field of Docker's container.Resources, which an update body (UpdateConfig) carries too */
+  resource?: boolean;
+  /** POST /containers/{id}/update can change it (a resource), and `corral update` has its flag */
   updatable?: boolean;
+  /** `corral update`'s commander flags, where they are not `flags` (docker update's short -c) */
+  updateFlags?: string;
+  /** `corral update`'s help for the flag, where it is not `description` */
+  updateHelp?: string;
   /** its keys in the workloads file */
   workloads?: readonly WorkloadsKey[];
 }
@@ -139,6 +154,7 @@ export interface FieldSpec {
 // --- the registry ------------------------------------------------------------------------------
 
 const size = (key: string): WorkloadsKey => ({ key, read: 'size' });
+const nonEmpty = (list: readonly string[]) => (list.length ? list : undefined);
 
 /** Every field, in the order a create body is read. */
 export const FIELDS = {
@@ -162,6 +178,7 @@ export const FIELDS = {
     path: 'Image',
     // "host" (or nothing) is the host's own directories
     parse: stringOr('host'),
+    checked: (c) => c.isolation.rootfs ?? 'host',
     workloads: [{ key: 'rootfs', read: 'directory', what: 'a directory' }],
   },
   hostname: {
@@ -172,6 +189,7 @@ export const FIELDS = {
     expected: EXPECT.hostname,
     path: 'Hostname',
     parse: STRING,
+    checked: (c, given) => (given ? c.isolation.hostname : undefined),
     workloads: [{ key: 'hostname', read: 'text', what: 'a hostname' }],
   },
   env: {
@@ -183,6 +201,8 @@ export const FIELDS = {
     repeatable: true,
     path: 'Env',
     parse: STRINGS,
+    // PATH and the -e values in order, KEY alone already resolved; the daemon adds HOSTNAME
+    checked: (c) => c.isolation.env,
     workloads: [{ key: 'environment', read: 'environment' }],
   },
   workdir: {
@@ -193,6 +213,7 @@ export const FIELDS = {
     expected: EXPECT.workdir,
     path: 'WorkingDir',
     parse: STRING,
+    checked: (c) => c.isolation.workdir,
   },
   user: {
     flag: '--user',
@@ -202,6 +223,7 @@ export const FIELDS = {
     expected: EXPECT.user,
     path: 'User',
     parse: STRING,
+    checked: (c, given) => (given ? `${c.isolation.user.uid}:${c.isolation.user.gid}` : undefined),
   },
   memory: {
     flag: '--memory',
@@ -213,7 +235,9 @@ export const FIELDS = {
     limit: 'memory.max',
     parse: SIZE,
     stored: true,
+    resource: true,
     updatable: true,
+    updateHelp: 'memory limit',
     workloads: [size('mem_limit'), size('deploy.resources.limits.memory')],
   },
   memorySwap: {
@@ -227,7 +251,9 @@ export const FIELDS = {
     limit: 'memory.swap.max',
     parse: SWAP,
     stored: true,
+    resource: true,
     updatable: true,
+    updateHelp: 'memory plus swap limit; -1 for unlimited swap',
     workloads: [size('memswap_limit')],
   },
   memoryReservation: {
@@ -240,7 +266,9 @@ export const FIELDS = {
     path: 'HostConfig.MemoryReservation',
     parse: SIZE,
     stored: true,
+    resource: true,
     updatable: true,
+    updateHelp: 'memory soft limit',
     workloads: [size('mem_reservation'), size('deploy.resources.reservations.memory')],
   },
   cpus: {
@@ -252,7 +280,9 @@ export const FIELDS = {
     path: 'HostConfig.NanoCpus',
     parse: NANO_CPUS,
     stored: true,
+    resource: true,
     updatable: true,
+    updateHelp: 'number of CPUs',
     workloads: [
       { key: 'cpus', read: 'cpus' },
       { key: 'deploy.resources.limits.cpus', read: 'cpus' },
@@ -267,7 +297,9 @@ export const FIELDS = {
     path: 'HostConfig.CpuPeriod',
     parse: INTEGER,
     stored: true,
+    resource: true,
     updatable: true,
+    updateHelp: 'CPU CFS period',
   },
   cpuQuota: {
     flag: '--cpu-quota',
@@ -278,7 +310,9 @@ export const FIELDS = {
     path: 'HostConfig.CpuQuota',
     parse: INTEGER,
     stored: true,
+    resource: true,
     updatable: true,
+    updateHelp: 'CPU CFS quota',
   },
   cpuShares: {
     flag: '--cpu-shares',
@@ -289,7 +323,10 @@ export const FIELDS = {
     path: 'HostConfig.CpuShares',
     parse: INTEGER,
     stored: true,
+    resource: true,
     updatable: true,
+    updateFlags: '-c, --cpu-shares <shares>',
+    updateHelp: 'CPU shares (relative weight)',
     workloads: [{ key: 'cpu_shares', read: 'integer', what: 'a relative weight such as 512 (the default is 1024)' }],
   },
   cpusetCpus: {
@@ -299,9 +336,12 @@ export const FIELDS = {
     description: 'CPUs in which to allow execution',
     expected: EXPECT.cpusetCpus,
     path: 'HostConfig.CpusetCpus',
-    parse: STRING,
+    parse: CPU_LIST,
+    checked: (c) => c.resources.cpuset?.cpus,
     stored: true,
+    resource: true,
     updatable: true,
+    updateHelp: 'CPUs in which to allow execution (0-1,3)',
     workloads: [{ key: 'cpuset', read: 'text', what: 'a list of CPUs such as 0-1,3' }],
   },
   cpusetMems: {
@@ -311,8 +351,10 @@ export const FIELDS = {
     description: 'memory nodes in which to allow execution',
     expected: EXPECT.cpusetMems,
     path: 'HostConfig.CpusetMems',
-    parse: STRING,
+    parse: CPU_LIST,
+    checked: (c) => c.resources.cpuset?.mems,
     stored: true,
+    resource: true,
     updatable: true,
   },
   pidsLimit: {
@@ -324,7 +366,9 @@ export const FIELDS = {
     path: 'HostConfig.PidsLimit',
     parse: INTEGER,
     stored: true,
+    resource: true,
     updatable: true,
+    updateHelp: 'process limit; -1 for unlimited',
     workloads: [
       { key: 'pids_limit', read: 'integer', what: 'a number of processes, or -1 for no limit' },
       { key: 'deploy.resources.limits.pids', read: 'integer', what: 'a number of processes, or -1 for no limit' },
@@ -340,6 +384,7 @@ export const FIELDS = {
     limit: 'io.weight',
     parse: INTEGER,
     stored: true,
+    resource: true,
     updatable: true,
   },
   restart: {
@@ -351,6 +396,7 @@ export const FIELDS = {
     path: 'HostConfig.RestartPolicy',
     parse: RESTART,
     stored: true,
+    updateHelp: 'restart policy: no, always, unless-stopped, on-failure[:max-retries]',
     workloads: [{ key: 'restart', read: 'restart' }],
   },
   logOpt: {
@@ -374,6 +420,7 @@ export const FIELDS = {
     path: 'HostConfig.BlkioDeviceReadBps',
     parse: deviceRates(true),
     stored: true,
+    resource: true,
   },
   deviceWriteBps: {
     flag: '--device-write-bps',
@@ -385,6 +432,7 @@ export const FIELDS = {
     path: 'HostConfig.BlkioDeviceWriteBps',
     parse: deviceRates(true),
     stored: true,
+    resource: true,
   },
   deviceReadIops: {
     flag: '--device-read-iops',
@@ -396,6 +444,7 @@ export const FIELDS = {
     path: 'HostConfig.BlkioDeviceReadIOps',
     parse: deviceRates(false),
     stored: true,
+    resource: true,
   },
   deviceWriteIops: {
     flag: '--device-write-iops',
@@ -407,6 +456,7 @@ export const FIELDS = {
     path: 'HostConfig.BlkioDeviceWriteIOps',
     parse: deviceRates(false),
     stored: true,
+    resource: true,
   },
   volume: {
     flag: '--volume',
@@ -438,6 +488,7 @@ export const FIELDS = {
     path: 'HostConfig.NetworkMode',
     // "default" is Docker's name for the daemon's default (none, here)
     parse: stringOr('default'),
+    checked: (c) => c.isolation.network,
     stored: true,
   },
   capAdd: {
@@ -449,6 +500,8 @@ export const FIELDS = {
     repeatable: true,
     path: 'HostConfig.CapAdd',
     parse: STRINGS,
+    // upper case without CAP_, once each
+    checked: (c) => nonEmpty(c.isolation.capAdd),
     stored: true,
   },
   capDrop: {
@@ -460,6 +513,7 @@ export const FIELDS = {
     repeatable: true,
     path: 'HostConfig.CapDrop',
     parse: STRINGS,
+    checked: (c) => nonEmpty(c.isolation.capDrop),
     stored: true,
   },
   cgroupParent: {
@@ -470,11 +524,13 @@ export const FIELDS = {
     expected: EXPECT.cgroupParent,
     path: 'HostConfig.CgroupParent',
     parse: STRING,
+    checked: (c) => c.cgroupParent,
     stored: true,
+    resource: true,
     workloads: [{ key: 'cgroup_parent', read: 'text', what: 'a cgroup path' }],
   },
   // Entrypoint and Cmd together; read by commandFromBody, as the command is no flag
-  command: { flag: 'COMMAND', path: 'Cmd', workloads: [{ key: 'command', read: 'command' }] },
+  command: { flag: 'COMMAND', path: 'Cmd', checked: (c) => c.isolation.command, workloads: [{ key: 'command', read: 'command' }] },
 } as const satisfies Record<string, FieldSpec>;
 
 export type FieldName = keyof typeof FIELDS;
@@ -548,7 +604,7 @@ export const WORKLOADS_ORDER: readonly FieldName[] = [
 // --- derived tables ----------------------------------------------------------------------------
 
 /** The name of a HostConfig field (`HostConfig.Memory` -> `Memory`). */
-function hostConfigName(path: string): string {
+export function hostConfigName(path: string): string {
   return path.slice('HostConfig.'.length);
 }
 
@@ -563,6 +619,24 @@ export const HOST_CONFIG_FIELDS: readonly string[] = FIELD_LIST.filter((f) => f.
 
 /** The HostConfig fields an update can change, in the order errors list them. */
 export const UPDATABLE_FIELDS: readonly string[] = UPDATE_ORDER.map((n) => hostConfigName(field(n).path!));
+
+/** The field Docker's UpdateConfig carries beside the Resources: the restart policy. */
+const UPDATE_POLICY: FieldName = 'restart';
+
+/** The registry's fields of Docker's UpdateConfig (its Resources, then RestartPolicy), with their field names there. */
+export const UPDATE_CONFIG_FIELDS: readonly (FieldSpec & { name: FieldName; key: string })[] = [...FIELD_LIST.filter((f) => f.resource), { name: UPDATE_POLICY, ...field(UPDATE_POLICY) }].map((f) => ({
+  ...f,
+  key: hostConfigName(f.path!),
+}));
+
+/** A flag of `corral update`: the field it sets (`key`, in UpdateConfig), commander's flags and help. */
+export type UpdateFlag = FieldSpec & { name: FieldName; key: string; flags: string; description: string; option: keyof RawRunOptions; parse: Readers<unknown> };
+
+/** `corral update`'s flags: the updatable fields in UPDATE_ORDER, then --restart. */
+export const UPDATE_FLAGS: readonly UpdateFlag[] = [...UPDATE_ORDER, UPDATE_POLICY].map((n) => {
+  const f = field(n) as FieldSpec & { flags: string; description: string; option: keyof RawRunOptions; parse: Readers<unknown>; path: string };
+  return { ...f, name: n, key: hostConfigName(f.path), flags: f.updateFlags ?? f.flags, description: f.updateHelp ?? f.description };
+});
 
 /** One key of a service in the workloads file: the body field it sets and how its value is read. */
 export interface ServiceKey extends WorkloadsKey {

@@ -8,9 +8,12 @@
  *
  * A refusal found while reading is kept in the Read and thrown where the value is used (take), so
  * that of two bad values the one checked first is still the one reported.
+ *
+ * Each kind also writes a value back as the body's JSON (`body`, the inverse of `json`): the CLI
+ * builds Docker's create and update bodies from its flags with it.
  */
 import { InvalidArgumentError, InvalidParameterError } from '../../errors.js';
-import { formatRestartPolicy, parseRestartFlag, type RestartPolicy, restartPolicyFromJson } from '../restart-policy.js';
+import { formatRestartPolicy, parseRestartFlag, type RestartPolicy, restartPolicyFromJson, restartPolicyJson } from '../restart-policy.js';
 import { SIZE_SYNTAX, tryParseByteSize } from './units.js';
 
 /** A value with the text errors show for it. */
@@ -38,12 +41,26 @@ export interface ReaderField {
   path?: string;
 }
 
-/** The two readers of a field. */
+/**
+ * The JSON type of a body field, in api/validate.ts's FieldType names (a list of objects is
+ * 'object' there: update's list fields are taken out before that check, splitListFields).
+ */
+export type BodyType = 'string' | 'string[]' | 'integer' | 'boolean' | 'object';
+
+/** The two readers of a field, and its writer. */
 export interface Readers<T> {
+  /** the body field's JSON type */
+  type: BodyType;
   /** commander's value: a string, a list of strings for a repeatable flag, true for a boolean */
   text(raw: unknown, f: ReaderField): T;
   /** the body's JSON value; undefined leaves the field unset (absent, or Docker's zero value); a wrong JSON type throws InvalidParameterError */
   json(value: unknown, f: ReaderField & { path: string }): T | undefined;
+  /**
+   * The value as the body's JSON, the inverse of `json`. Throws the flag's InvalidArgumentError when
+   * the value read is not of its kind (a size or an integer that is not one): ranges and conflicts
+   * are run's rules' (run-flags.ts) and the daemon's, which see the other fields.
+   */
+  body(value: T, f: ReaderField): unknown;
 }
 
 /** `parse(text)`'s value, or its InvalidArgumentError kept for later. */
@@ -67,6 +84,14 @@ function jsonInteger(v: unknown, path: string): number | undefined {
   if (typeof v !== 'number' || !Number.isInteger(v)) throw new InvalidParameterError(`invalid ${path}: expected an integer`);
   return v === 0 ? undefined : v;
 }
+
+/** The refusal of a value that is not of its field's kind: "expected" and what the field may be. */
+function notOfItsKind(f: ReaderField, text: string): InvalidArgumentError {
+  return new InvalidArgumentError(f.flag, text, `expected ${f.expected}`);
+}
+
+/** A list of CPUs or memory nodes, such as 0-1,3 (the numbers' bounds are the rules'). */
+export const CPU_LIST_PATTERN = /^\d+(-\d+)?(,\d+(-\d+)?)*$/;
 
 /** An integer flag's text (parseInteger's syntax): a safe integer, else undefined. */
 export function parseInteger(value: string): number | undefined {
@@ -95,32 +120,48 @@ export function formatNanoCpus(nano: number): string {
 
 /** A string as given; the body's "" is Docker's "not set". */
 export const STRING: Readers<string> = {
+  type: 'string',
   text: (raw) => raw as string,
   json: (v) => (typeof v === 'string' && v !== '' ? v : undefined),
+  body: (v) => v,
 };
 
 /** A string, with a value of the body that means the default (Image "host", NetworkMode "default"). */
 export function stringOr(defaultName: string): Readers<string> {
-  return { text: STRING.text, json: (v) => (typeof v === 'string' && v !== '' && v !== defaultName ? v : undefined) };
+  return { ...STRING, json: (v) => (typeof v === 'string' && v !== '' && v !== defaultName ? v : undefined) };
 }
 
 /** A repeatable flag's values; the body's string or list of strings (other items are ignored). */
 export const STRINGS: Readers<string[]> = {
+  type: 'string[]',
   text: (raw) => raw as string[],
   json: (v) => {
     const out = typeof v === 'string' ? [v] : Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : [];
     return out.length ? out : undefined;
   },
+  body: (v) => v,
+};
+
+/** --cpuset-cpus and --cpuset-mems: a list such as 0-1,3; the body's string. */
+export const CPU_LIST: Readers<string> = {
+  ...STRING,
+  body: (v, f) => {
+    if (!CPU_LIST_PATTERN.test(v)) throw notOfItsKind(f, v);
+    return v;
+  },
 };
 
 /** A boolean flag; the body's true. */
 export const FLAG: Readers<boolean> = {
+  type: 'boolean',
   text: (raw) => raw === true,
   json: (v) => (v === true ? true : undefined),
+  body: (v) => v,
 };
 
 /** A size in bytes: the flag's size syntax, or the body's integer. */
 export const SIZE: Readers<Read<number>> = {
+  type: 'integer',
   text: (raw, f) => {
     const text = raw as string;
     const parsed = tryParseByteSize(text);
@@ -135,21 +176,35 @@ export const SIZE: Readers<Read<number>> = {
     // a negative or too large integer is refused as the flag refuses its digits
     return Number.isSafeInteger(n) && n > 0 ? { flag: f.flag, text: String(n), value: n } : SIZE.text(String(n), f);
   },
+  body: (read) => take(read),
 };
 
 /** --memory-swap: a size, or -1 for unlimited swap. */
 export const SWAP: Readers<Read<number | 'unlimited'>> = {
+  type: 'integer',
   text: (raw, f) => (raw === '-1' ? { flag: f.flag, text: '-1', value: 'unlimited' } : SIZE.text(raw, f)),
   json: (v, f) => (v === -1 ? SWAP.text('-1', f) : SIZE.json(v, f)),
+  body: (read) => {
+    const swap = take(read);
+    return swap === 'unlimited' ? -1 : swap;
+  },
 };
+
+/** A number read as NaN when its text is not one (INTEGER, NANO_CPUS) is refused in a body. */
+function numberBody(read: Shown<number>, f: ReaderField): number {
+  if (Number.isNaN(read.value)) throw notOfItsKind(f, read.text);
+  return read.value;
+}
 
 /** An integer (NaN when the text is not one: the field's own rule then refuses it with its range). */
 export const INTEGER: Readers<Shown<number>> = {
+  type: 'integer',
   text: (raw, f) => ({ flag: f.flag, text: raw as string, value: parseInteger(raw as string) ?? Number.NaN }),
   json: (v, f) => {
     const n = jsonInteger(v, f.path);
     return n === undefined ? undefined : { flag: f.flag, text: String(n), value: Number.isSafeInteger(n) ? n : Number.NaN };
   },
+  body: numberBody,
 };
 
 /** The largest NanoCpus --cpus's syntax takes: 6 whole digits. */
@@ -157,16 +212,19 @@ const MAX_NANO_CPUS = 999_999_999_999_999;
 
 /** --cpus as NanoCpus; NaN when not a number of CPUs (its refusal names the host's CPUs, which the check knows). */
 export const NANO_CPUS: Readers<Shown<number>> = {
+  type: 'integer',
   text: (raw, f) => ({ flag: f.flag, text: raw as string, value: parseNanoCpus(raw as string) ?? Number.NaN }),
   json: (v, f) => {
     const n = jsonInteger(v, f.path);
     if (n === undefined) return undefined;
     return { flag: f.flag, text: formatNanoCpus(n), value: n > 0 && n <= MAX_NANO_CPUS ? n : Number.NaN };
   },
+  body: numberBody,
 };
 
 /** --restart's policy; the body's RestartPolicy ("no" leaves it unset). */
 export const RESTART: Readers<Read<RestartPolicy>> = {
+  type: 'object',
   text: (raw, f) => defer(f.flag, raw as string, () => parseRestartFlag(raw as string)),
   json: (v, f) => {
     const policy = restartPolicyFromJson(v);
@@ -175,6 +233,7 @@ export const RESTART: Readers<Read<RestartPolicy>> = {
     // the flag's syntax takes at most 9 digits of retries: a larger count is refused as the flag refuses it
     return policy.maximumRetryCount > 999_999_999 ? RESTART.text(text, f) : { flag: f.flag, text, value: policy };
   },
+  body: (read) => restartPolicyJson(take(read)),
 };
 
 /** One --log-opt: its key and value, and the key=value text errors show. */
@@ -212,11 +271,13 @@ export function logOptOf(text: string): LogOpt {
 
 /** --log-opt's key=value pairs; the body's LogConfig. */
 export const LOG_OPTS: Readers<LogOpt[]> = {
+  type: 'object',
   text: (raw) => (raw as string[]).map(logOptOf),
   json: (v) => {
     const opts = logOptsFromJson(v);
     return opts.length ? opts : undefined;
   },
+  body: (opts) => ({ Type: 'json-file', Config: Object.fromEntries(opts.map((o) => [o.key, o.value])) }),
 };
 
 /** One throttled device: its path and rate (bytes or operations per second). */
@@ -249,6 +310,7 @@ function parseDeviceRateText(flag: string, value: string, bytes: boolean, expect
 export function deviceRates(bytes: boolean): Readers<Read<DeviceRate>[]> {
   const one = (text: string, f: ReaderField) => defer(f.flag, text, () => parseDeviceRateText(f.flag, text, bytes, f.expected!));
   return {
+    type: 'object',
     text: (raw, f) => (raw as string[]).map((text) => one(text, f)),
     json: (v, f) => {
       if (v === undefined || v === null) return undefined;
@@ -265,5 +327,10 @@ export function deviceRates(bytes: boolean): Readers<Read<DeviceRate>[]> {
       });
       return out.length ? out : undefined;
     },
+    body: (reads) =>
+      reads.map((read) => {
+        const { path, rate } = take(read);
+        return { Path: path, Rate: rate };
+      }),
   };
 }

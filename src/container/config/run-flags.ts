@@ -14,14 +14,14 @@ import { formatCpuList, parseCpuList } from '../../cgroups/parse.js';
 import type { CpuLimits, CpusetLimits, IoDeviceLimit, IoLimits, Limit, MemoryLimits, Resources } from '../../cgroups/types.js';
 import { CorralError, InvalidArgumentError } from '../../errors.js';
 import type { IsolationOptions, NetworkMode, VolumeMount } from '../../isolate/types.js';
-import type { RestartPolicy } from '../restart-policy.js';
+import type { LogOptions, RunConfig } from './run-config.js';
 import { EXPECT, inputFromOptions, type RawRunOptions, RUN_FLAGS, type RunInput } from './fields.js';
-import { type DeviceRate, type LogOpt, logOptOf, type Read, type Shown, take } from './readers.js';
+import { CPU_LIST_PATTERN, type DeviceRate, type LogOpt, logOptOf, type Read, type Shown, take } from './readers.js';
 import { formatSizeExact } from '../format.js';
 import { tryParseByteSize } from './units.js';
 
 export { EXPECT, type RawRunOptions, type RunInput } from './fields.js';
-export { parseInteger, parseNanoCpus } from './readers.js';
+export type { LogOptions, RunConfig } from './run-config.js';
 
 /** What the flags are checked against; injected so that tests need no host. */
 export interface HostFacts {
@@ -37,27 +37,6 @@ export interface HostFacts {
   pathKind(path: string): 'file' | 'dir' | undefined;
   /** the supervisor's own environment, for `-e KEY`; default: process.env */
   getEnv?(name: string): string | undefined;
-}
-
-export interface RunConfig {
-  /** --name */
-  name?: string;
-  /** --rm */
-  rm: boolean;
-  /** --restart; absent = no. Only the daemon restarts containers (a foreground run refuses other policies) */
-  restartPolicy?: RestartPolicy;
-  /** --cgroup-parent, normalised ("/a//b/" -> "/a/b"); relative or absolute as given */
-  cgroupParent?: string;
-  /** --log-opt max-size / max-file: the json-file log's rotation (the daemon's containers log; a foreground run writes to the terminal) */
-  log?: LogOptions;
-  resources: Resources;
-  isolation: IsolationOptions;
-}
-
-/** Docker's json-file log options: rotate at `maxSize` bytes (0: never), keeping `maxFiles` files in all. */
-export interface LogOptions {
-  maxSize: number;
-  maxFiles: number;
 }
 
 /** A command line that commander could not take: unknown flag, a flag without its value, no command. */
@@ -380,7 +359,7 @@ function cpusetFrom(options: RunInput, facts: HostFacts): CpusetLimits | undefin
 function parseCpuset(flag: string, value: string, effective: number[], one: string, many: string, expected: string): string {
   // Syntax and size are checked first: parseCpuList expands ranges, and the kernel has at most
   // 8192 CPUs (NR_CPUS) and 1024 memory nodes (MAX_NUMNODES).
-  if (!/^\d+(-\d+)?(,\d+(-\d+)?)*$/.test(value)) throw new InvalidArgumentError(flag, value, `expected ${expected}`);
+  if (!CPU_LIST_PATTERN.test(value)) throw new InvalidArgumentError(flag, value, `expected ${expected}`);
   if ((value.match(/\d+/g) ?? []).some((n) => Number(n) > MAX_CPUSET_NUMBER)) {
     throw new InvalidArgumentError(flag, value, `numbers above ${MAX_CPUSET_NUMBER} are not allowed; expected ${expected}`);
   }

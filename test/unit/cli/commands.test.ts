@@ -6,11 +6,16 @@ import { psCommand } from '../../../src/cli/commands/ps.js';
 import { logsCommand } from '../../../src/cli/commands/logs.js';
 import { actionCommand, CONTAINER_ACTIONS } from '../../../src/cli/commands/actions.js';
 import { filtersQuery, parseSeconds, parseSignalName, parseTail, parseTimeFlag } from '../../../src/cli/commands/values.js';
-import { updateBody } from '../../../src/cli/commands/update.js';
+import { updateBody, updateCommand } from '../../../src/cli/commands/update.js';
 import { startFailureExitCode } from '../../../src/cli/commands/run.js';
 import { createRequestFromRun } from '../../../src/cli/create-body.js';
-import { parseRunCommandLine, type HostFacts } from '../../../src/container/config/run-flags.js';
-import { runConfigFromBody } from '../../../src/container/config/body.js';
+import { parseRunCommandLine, resourcesFrom, type HostFacts } from '../../../src/container/config/run-flags.js';
+import { inputFromBody, obj, runConfigFromBody } from '../../../src/container/config/body.js';
+import { FIELD_LIST, type FieldName, hostConfigName, inputFromOptions, type RawRunOptions, UPDATE_FLAGS } from '../../../src/container/config/fields.js';
+import { mergeUpdate, splitListFields } from '../../../src/container/config/update.js';
+import { UPDATE_BODY_SCHEMA } from '../../../src/api/update.js';
+import { CREATE_BODY_SCHEMA } from '../../../src/api/containers.js';
+import { checkFields } from '../../../src/api/validate.js';
 
 const usage = (fn: () => unknown, message: RegExp) => assert.throws(fn, (e: Error) => e instanceof UsageError && message.test(e.message), String(message));
 const invalid = (fn: () => unknown, flag: string, message?: RegExp) =>
@@ -117,4 +122,140 @@ test('run through the daemon: the create body the daemon turns back into the sam
   assert.equal((body.HostConfig as Record<string, unknown>).AutoRemove, false);
   assert.equal(body.AttachStdout, true);
   assert.deepEqual(body.Env, ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin']);
+});
+
+// --- every field of the registry reaches the bodies the CLI sends ------------------------------
+
+/** A valid value of each field's flag (no value for a boolean); a field added to the registry needs one here. */
+const SAMPLES: Partial<Record<FieldName, string | true>> = {
+  name: 'web',
+  rm: true,
+  detach: true,
+  rootfs: '/srv/rootfs',
+  hostname: 'box',
+  env: 'A=1',
+  workdir: '/tmp',
+  user: '1000:100',
+  memory: '96m',
+  memorySwap: '192m',
+  memoryReservation: '48m',
+  cpus: '1.5',
+  cpuPeriod: '50000',
+  cpuQuota: '25000',
+  cpuShares: '512',
+  cpusetCpus: '0-1',
+  cpusetMems: '0',
+  pidsLimit: '50',
+  blkioWeight: '300',
+  restart: 'on-failure:3',
+  logOpt: 'max-size=10m',
+  deviceReadBps: '/dev/sda:1m',
+  deviceWriteBps: '/dev/sda:2m',
+  deviceReadIops: '/dev/sda:50',
+  deviceWriteIops: '/dev/sda:60',
+  volume: '/srv/data:/data:ro',
+  readOnly: true,
+  network: 'host',
+  capAdd: 'NET_RAW',
+  capDrop: 'ALL',
+  cgroupParent: 'batch',
+};
+
+const sorted = (xs: readonly string[]) => [...xs].sort();
+
+/** The command-line words that give a field its sample value. */
+function sampleArgs(name: FieldName, flag: string): string[] {
+  const sample = SAMPLES[name];
+  assert.ok(sample !== undefined, `${name}: give the field a sample value in SAMPLES`);
+  return sample === true ? [flag] : [flag, sample];
+}
+
+test('update: every updatable field round-trips flag -> update body -> merged HostConfig, read back as the flag gave it', () => {
+  const updatable = FIELD_LIST.filter((f) => f.updatable);
+  assert.deepEqual(sorted(UPDATE_FLAGS.map((f) => f.name)), sorted([...updatable.map((f) => f.name), 'restart']));
+  const stored = { Memory: 128 * 1024 * 1024, Binds: ['/srv/data:/data'] };
+  for (const f of updatable) {
+    const key = hostConfigName(f.path!);
+    // corral update has the flag, and writes the field of Docker's UpdateConfig
+    const { opts, args } = parseCommand<RawRunOptions>(updateCommand(), [...sampleArgs(f.name, f.flag), 'web']);
+    assert.deepEqual(args, ['web'], f.flag);
+    const body = updateBody(opts);
+    assert.deepEqual(Object.keys(body), [key], f.flag);
+    // the daemon's route accepts it and the merge changes it
+    const merged = mergeUpdate(stored, checkFields(splitListFields(body), UPDATE_BODY_SCHEMA, 'the update body'));
+    assert.deepEqual(merged.changed, [key], f.flag);
+    assert.deepEqual(merged.hostConfig.Binds, stored.Binds);
+    // the merged HostConfig reads back as the flag's own value, and passes run's rules
+    const input = inputFromBody({ HostConfig: merged.hostConfig }, undefined);
+    const fromFlag = inputFromOptions({ [f.option!]: SAMPLES[f.name] } as RawRunOptions);
+    const written = (i: typeof input) => f.parse!.body((i as Record<string, unknown>)[f.name], f);
+    assert.deepEqual(written(input), written(fromFlag), f.flag);
+    assert.doesNotThrow(() => resourcesFrom(input, facts), f.flag);
+  }
+  // --restart: UpdateConfig's RestartPolicy, beside the Resources
+  const { opts } = parseCommand<RawRunOptions>(updateCommand(), ['--restart', 'on-failure:3', 'web']);
+  const merged = mergeUpdate(stored, checkFields(splitListFields(updateBody(opts)), UPDATE_BODY_SCHEMA, 'the update body'));
+  assert.deepEqual(merged.changed, ['RestartPolicy']);
+  assert.deepEqual(merged.restartPolicy, { Name: 'on-failure', MaximumRetryCount: 3 });
+});
+
+test("update: UPDATE_BODY_SCHEMA is Docker's UpdateConfig, as corral had written it out", () => {
+  assert.deepEqual(
+    Object.entries(UPDATE_BODY_SCHEMA).sort(([a], [b]) => (a < b ? -1 : 1)),
+    Object.entries({
+      CpuShares: 'integer',
+      Memory: 'integer',
+      CgroupParent: 'string',
+      BlkioWeight: 'integer',
+      BlkioWeightDevice: 'object',
+      BlkioDeviceReadBps: 'object',
+      BlkioDeviceWriteBps: 'object',
+      BlkioDeviceReadIOps: 'object',
+      BlkioDeviceWriteIOps: 'object',
+      CpuPeriod: 'integer',
+      CpuQuota: 'integer',
+      CpuRealtimePeriod: 'integer',
+      CpuRealtimeRuntime: 'integer',
+      CpusetCpus: 'string',
+      CpusetMems: 'string',
+      Devices: 'object',
+      DeviceCgroupRules: 'string[]',
+      DeviceRequests: 'object',
+      KernelMemory: 'integer',
+      KernelMemoryTCP: 'integer',
+      MemoryReservation: 'integer',
+      MemorySwap: 'integer',
+      MemorySwappiness: 'integer',
+      NanoCpus: 'integer',
+      OomKillDisable: 'boolean',
+      Init: 'boolean',
+      PidsLimit: 'integer',
+      Ulimits: 'object',
+      CpuCount: 'integer',
+      CpuPercent: 'integer',
+      IOMaximumIOps: 'integer',
+      IOMaximumBandwidth: 'integer',
+      RestartPolicy: 'object',
+    }).sort(([a], [b]) => (a < b ? -1 : 1)),
+  );
+});
+
+test('create: every flag of corral run writes a body field the API accepts and reads back into the same container', () => {
+  for (const f of FIELD_LIST) {
+    if (f.flags === undefined || f.path === undefined) continue;
+    // beside a memory limit, which --memory-swap needs
+    const argv = ['--memory', '128m', ...sampleArgs(f.name, f.flag), 'true'];
+    const { config, options } = parseRunCommandLine(argv, facts);
+    // detached, so that --rm is the daemon's AutoRemove
+    const { name, body } = createRequestFromRun(options, config, true);
+    const [top = '', sub] = f.path.split('.');
+    if (f.path === 'name') assert.equal(name, SAMPLES.name);
+    else {
+      assert.ok(top in CREATE_BODY_SCHEMA, `${f.flag}: ${top} is a field of the create body`);
+      assert.notEqual(sub === undefined ? body[top] : obj(body[top])[sub], undefined, `${f.flag} writes ${f.path}`);
+    }
+    const checked = checkFields(body, CREATE_BODY_SCHEMA);
+    assert.notEqual((inputFromBody(checked, name) as Record<string, unknown>)[f.name], undefined, `${f.path} is read back as ${f.flag}`);
+    assert.deepEqual(runConfigFromBody(checked, name, facts), config, argv.join(' '));
+  }
 });

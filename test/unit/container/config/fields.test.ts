@@ -31,6 +31,7 @@ test('fields: each field is named once, by flag, option and body path', () => {
     assert.equal(f.expected !== undefined, f.flags?.includes('<') === true, `${f.name}: expected wording`);
     if (f.stored || f.updatable) assert.ok(f.path?.startsWith('HostConfig.'), `${f.name}: stored fields are HostConfig's`);
     if (f.updatable) assert.ok(f.stored, `${f.name}: an updatable field is stored`);
+    if (f.updatable) assert.ok(f.resource, `${f.name}: an updatable field is one of Docker's Resources (UpdateConfig)`);
   }
 });
 

@@ -1,0 +1,29 @@
+/**
+ * A container's configuration once run's rules have checked it (run-flags.ts): what the launch,
+ * the daemon's records and the create body the CLI sends are made from. Types only, so that the
+ * field registry (fields.ts) can say how a field's checked value is written into the body.
+ */
+import type { Resources } from '../../cgroups/types.js';
+import type { IsolationOptions } from '../../isolate/types.js';
+import type { RestartPolicy } from '../restart-policy.js';
+
+export interface RunConfig {
+  /** --name */
+  name?: string;
+  /** --rm */
+  rm: boolean;
+  /** --restart; absent = no. Only the daemon restarts containers (a foreground run refuses other policies) */
+  restartPolicy?: RestartPolicy;
+  /** --cgroup-parent, normalised ("/a//b/" -> "/a/b"); relative or absolute as given */
+  cgroupParent?: string;
+  /** --log-opt max-size / max-file: the json-file log's rotation (the daemon's containers log; a foreground run writes to the terminal) */
+  log?: LogOptions;
+  resources: Resources;
+  isolation: IsolationOptions;
+}
+
+/** Docker's json-file log options: rotate at `maxSize` bytes (0: never), keeping `maxFiles` files in all. */
+export interface LogOptions {
+  maxSize: number;
+  maxFiles: number;
+}
