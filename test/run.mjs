@@ -22,9 +22,13 @@ if (process.getuid() !== 0) {
     process.exit(1);
   }
   console.error('npm test: the suite needs root; running it again through sudo');
-  const again = spawnSync(sudo, ['--preserve-env=PATH,CORRAL_TEST_CGROUP_MODE,CORRAL_GUEST_FUZZ_RUNS,CORRAL_GUEST_BESIDE,CI', process.execPath, fileURLToPath(import.meta.url), ...process.argv.slice(2)], {
-    stdio: 'inherit',
-  });
+  const again = spawnSync(
+    sudo,
+    ['--preserve-env=PATH,CORRAL_TEST_CGROUP_MODE,CORRAL_GUEST_FUZZ_RUNS,CORRAL_GUEST_BESIDE,CI', process.execPath, fileURLToPath(import.meta.url), ...process.argv.slice(2)],
+    {
+      stdio: 'inherit',
+    },
+  );
   process.exit(again.status ?? 1);
 }
 
