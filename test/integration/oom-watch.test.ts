@@ -376,11 +376,15 @@ test('what filled the memory: 30 MiB of tmpfs pages under a 32 MiB limit, then a
     assert.equal(await runIn(cg, 'exec tail /dev/zero'), 'SIGKILL');
     await until('the kill reported', () => kills.length === 1, 15_000);
     const a = kills[0]!.attributes;
-    assert.ok(Number(a['memory.shmem']) >= 29 * 1024 * 1024, `memory.shmem ${a['memory.shmem']}: the tmpfs file filled the memory`);
+    // The tmpfs file is what filled the memory. On v1 the snapshot may be the threshold's, read as
+    // the usage crossed a tenth under the limit (28.8 MiB) while dd was still writing, when the
+    // OOM notification's own read came too late or not at all: shmem is then most of the limit
+    // (27.5 MiB seen), not yet all 30 MiB.
+    assert.ok(Number(a['memory.shmem']) >= 0.8 * LIMIT, `memory.shmem ${a['memory.shmem']}: the tmpfs file filled the memory`);
     assert.match(a['memory.stat_when'] ?? '', /^(before|after)-kill$/);
     if (MODE === 'v1') {
       // the threshold was crossed before the hog started: a snapshot before the kill exists, and
-      // the one at the OOM notification can only be as full; either holds the 30 MiB
+      // the one at the OOM notification can only be as full
       assert.ok(Number(a['memory.usage']) >= LIMIT - Math.floor(LIMIT / 10), `memory.usage ${a['memory.usage']}`);
     }
 
