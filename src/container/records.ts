@@ -83,7 +83,8 @@ function date(value: unknown): Date | undefined {
   return Number.isNaN(d.getTime()) ? undefined : d;
 }
 
-function parseJson(text: string, file: string): unknown {
+/** JSON.parse, a failure being a RecordError naming the file. */
+export function parseJson(text: string, file: string): unknown {
   try {
     return JSON.parse(text);
   } catch (err) {

@@ -12,7 +12,7 @@ import { writeFileAtomic } from '../state/atomic.js';
 import { quarantineUnparsable, type Quarantined } from '../state/quarantine.js';
 import type { RunConfig } from './config/run-flags.js';
 import { CONTAINER_FILES, containerDir, containerFile, containerPaths, RUN_FILES, type ContainerFile } from './layout.js';
-import { parseExitFile, parseRecordFile, type ExitFile } from './records.js';
+import { parseExitFile, parseJson, parseRecordFile, type ExitFile } from './records.js';
 import { parseRunState, readRunState, writeRunState, type RunState } from './run-state.js';
 
 export { containerPaths } from './layout.js';
@@ -61,12 +61,7 @@ export function parseConfigFile(text: string, file: string): ConfigFile {
 
 /** hostconfig.json and labels.json: JSON objects. */
 function parseObject(text: string, file: string): Record<string, unknown> {
-  let v: unknown;
-  try {
-    v = JSON.parse(text);
-  } catch (err) {
-    throw new RecordError(file, `not JSON (${(err as Error).message})`);
-  }
+  const v = parseJson(text, file);
   if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new RecordError(file, 'not a JSON object');
   return v as Record<string, unknown>;
 }
