@@ -9,7 +9,7 @@ import { ApiError } from './errors.js';
 import { type ExecInstances, NoSuchExecError } from './exec-instances.js';
 import { hijackedSocket, upgradeHead, wantsUpgrade } from './hijack.js';
 import type { ContainerBackend } from '../daemon/backend.js';
-import { frame } from './lifecycle-routes.js';
+import { frame, RAW_STREAM } from './stream-routes.js';
 import type { RouteContext } from './router.js';
 import { sendJson } from './router.js';
 import { checkFields, parseContainerRef, typeName, type ObjectSchema } from './validate.js';
@@ -33,7 +33,6 @@ export const EXEC_CREATE_SCHEMA: ObjectSchema = {
 export const EXEC_START_SCHEMA: ObjectSchema = { Detach: 'boolean', Tty: 'boolean', ConsoleSize: 'integer[]' };
 
 /** The media type of the stream (API 1.41; moby answers application/vnd.docker.multiplexed-stream from 1.42 on). */
-const RAW_STREAM = 'application/vnd.docker.raw-stream';
 
 /** An exec id in a path: 64 hex digits, else no such instance (Docker looks ids up literally). */
 export function execParam(text: string): string {

@@ -1,8 +1,7 @@
 /**
  * The container lifecycle routes (create, start, kill, stop, restart, update, wait, delete,
- * inspect, logs) on top of the daemon's ContainerBackend (src/daemon/backend.ts).
+ * inspect; logs and attach are stream-routes.ts's) on top of the daemon's ContainerBackend (src/daemon/backend.ts).
  */
-import { readLog } from '../container/logfile.js';
 import { readJsonObject } from './body.js';
 import { ApiError } from './errors.js';
 import { quoteInput } from '../errors.js';
@@ -10,14 +9,11 @@ import { parseSignal } from '../container/signals.js';
 import type { ContainerBackend } from '../daemon/backend.js';
 import type { RouteContext } from './router.js';
 import { sendJson } from './router.js';
-import { checkFields, checkNewContainerName, dropUnknownFields, parseContainerRef, parseTimestampNanos, queryBool, queryInt, rejectNulBytes } from './validate.js';
+import { checkFields, checkNewContainerName, dropUnknownFields, parseContainerRef, queryBool, queryInt, rejectNulBytes } from './validate.js';
 import { CREATE_BODY_SCHEMA, QUIET_CREATE_FIELDS } from './containers.js';
 import { splitListFields } from '../container/config/update.js';
 import { UPDATE_BODY_SCHEMA } from './update.js';
 import { restartPolicyJson } from '../container/restart-policy.js';
-import fs, { type FileHandle } from 'node:fs/promises';
-import path from 'node:path';
-import { formatLogTime, parseLogRecord, type LogRecord } from '../container/logfile.js';
 
 const ZERO_TIME = '0001-01-01T00:00:00Z';
 
@@ -81,11 +77,10 @@ export async function updateRoute(sup: ContainerBackend, ctx: RouteContext): Pro
   sendJson(ctx.res, 200, { Warnings: warnings });
 }
 
-/** Docker's `wait?condition=`: not-running (the default) or next-exit; `removed` is not followed yet. */
-export function parseWaitCondition(text: string | null): 'not-running' | 'next-exit' {
+/** Docker's `wait?condition=`: not-running (the default), next-exit or removed. */
+export function parseWaitCondition(text: string | null): 'not-running' | 'next-exit' | 'removed' {
   if (text === null || text === '' || text === 'not-running') return 'not-running';
-  if (text === 'next-exit') return 'next-exit';
-  if (text === 'removed') throw new ApiError(400, 'invalid condition: "removed" is not supported yet (use not-running or next-exit)');
+  if (text === 'next-exit' || text === 'removed') return text;
   throw new ApiError(400, `invalid condition: ${quoteInput(text)}: expected not-running, next-exit or removed`);
 }
 
@@ -103,7 +98,8 @@ export async function waitRoute(sup: ContainerBackend, ctx: RouteContext): Promi
   ctx.res.statusCode = 200;
   ctx.res.setHeader('Content-Type', 'application/json');
   ctx.res.flushHeaders();
-  const answer = await sup.wait(id).then(
+  const waiting = condition === 'removed' ? sup.waitRemoved(id) : condition === 'next-exit' ? sup.nextExit(id) : sup.wait(id);
+  const answer = await waiting.then(
     (code) => ({ StatusCode: code, Error: null }),
     // the status is sent: the failure goes in the body, as Docker's WaitExitError
     (err: unknown) => ({ StatusCode: -1, Error: { Message: err instanceof Error ? err.message : String(err) } }),
@@ -207,125 +203,4 @@ export async function inspectRoute(sup: ContainerBackend, ctx: RouteContext): Pr
     },
     NetworkSettings: { Networks: { [r.network]: {} } },
   });
-}
-
-/** Docker's multiplexed stream frame: stream (1 stdout, 2 stderr), 3 zero bytes, big-endian length. */
-export function frame(stream: 1 | 2, payload: Buffer): Buffer {
-  const header = Buffer.alloc(8);
-  header[0] = stream;
-  header.writeUInt32BE(payload.length, 4);
-  return Buffer.concat([header, payload]);
-}
-
-export interface LogFramerOptions {
-  stdout: boolean;
-  stderr: boolean;
-  /** prefix each line with its RFC 3339 time (nine fraction digits), as `docker logs -t` */
-  timestamps: boolean;
-  /** only records at or after this time: unix nanoseconds (`since`; Docker's since=0 lets all through) */
-  since?: bigint;
-}
-
-/**
- * What the logs route sends for one record: its frame, or undefined when the record's stream was
- * not asked for or it is older than `since`. The same for a plain and a followed read, so that
- * `tail` is counted before `since` drops records, as Docker does.
- */
-export function logFramer(o: LogFramerOptions): (rec: LogRecord) => Buffer | undefined {
-  return (rec) => {
-    if (rec.stream === 'stdout' ? !o.stdout : !o.stderr) return undefined;
-    if (o.since !== undefined && o.since > 0n && rec.time < o.since) return undefined;
-    const text = o.timestamps ? `${formatLogTime(rec.time)} ${rec.line}` : rec.line;
-    return frame(rec.stream === 'stdout' ? 1 : 2, Buffer.from(text, 'utf8'));
-  };
-}
-
-export async function logsRoute(sup: ContainerBackend, ctx: RouteContext): Promise<void> {
-  const id = await idOf(sup, ctx);
-  const stdout = queryBool(ctx.query, 'stdout');
-  const stderr = queryBool(ctx.query, 'stderr');
-  if (!stdout && !stderr) throw new ApiError(400, 'Bad parameters: you must choose at least one stream');
-  const tailText = ctx.query.get('tail');
-  const tail = tailText === null || tailText === '' || tailText === 'all' ? undefined : queryInt(ctx.query, 'tail', 0, 1 << 30);
-  const since = parseTimestampNanos(ctx.query.get('since'), 'since');
-  const { status } = await sup.record(id);
-  const toFrame = logFramer({ stdout, stderr, timestamps: queryBool(ctx.query, 'timestamps'), ...(since === undefined ? {} : { since }) });
-  // As Docker: only a running container's log is followed; any other answers with what is logged
-  // (a created one would otherwise hold the request until it has run)
-  if (queryBool(ctx.query, 'follow') && status === 'running') return followLog(sup, id, ctx, tail, toFrame);
-  const chunks: Buffer[] = [];
-  try {
-    for await (const rec of readLog(sup.logPath(id), tail === undefined ? {} : { tail })) {
-      const f = toFrame(rec);
-      if (f) chunks.push(f);
-    }
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-  }
-  const body = Buffer.concat(chunks);
-  ctx.res.statusCode = 200;
-  ctx.res.setHeader('Content-Type', 'application/vnd.docker.raw-stream');
-  ctx.res.setHeader('Content-Length', body.length);
-  ctx.res.end(body);
-}
-
-/** How often a followed log is read again. */
-const FOLLOW_POLL_MS = 100;
-
-/**
- * `logs?follow=1`: the records so far (the last `tail`), then new ones as the launcher appends
- * them, until the container has ended (its `exit` file exists, which the launcher writes only after
- * the log is complete) or the client goes away. The daemon's logs are never rotated (max-size 0),
- * so the file is read on from a byte offset.
- */
-async function followLog(sup: ContainerBackend, id: string, ctx: RouteContext, tail: number | undefined, toFrame: (rec: LogRecord) => Buffer | undefined): Promise<void> {
-  const file = sup.logPath(id);
-  let closed = false;
-  ctx.res.once('close', () => (closed = true));
-  ctx.res.statusCode = 200;
-  ctx.res.setHeader('Content-Type', 'application/vnd.docker.raw-stream');
-  ctx.res.flushHeaders();
-  let offset = 0;
-  let first = true;
-  const readNew = async (): Promise<void> => {
-    let handle: FileHandle;
-    try {
-      handle = await fs.open(file, 'r');
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
-      throw err;
-    }
-    try {
-      const { size } = await handle.stat();
-      if (size <= offset) return;
-      const buf = Buffer.alloc(size - offset);
-      const { bytesRead } = await handle.read(buf, 0, buf.length, offset);
-      const data = buf.subarray(0, bytesRead);
-      const end = data.lastIndexOf(0x0a);
-      if (end < 0) return;
-      offset += end + 1;
-      let lines = data
-        .subarray(0, end)
-        .toString('utf8')
-        .split('\n')
-        .filter((l) => l !== '');
-      if (first && tail !== undefined) lines = tail === 0 ? [] : lines.slice(-tail);
-      const frames = lines.map((l) => toFrame(parseLogRecord(l, file))).filter((f): f is Buffer => f !== undefined);
-      if (frames.length && !closed) ctx.res.write(Buffer.concat(frames));
-    } finally {
-      first = false;
-      await handle.close();
-    }
-  };
-  const exitFile = path.join(path.dirname(file), 'exit');
-  for (;;) {
-    const ended = await fs.access(exitFile).then(
-      () => true,
-      () => false,
-    );
-    await readNew();
-    if (ended || closed) break;
-    await new Promise((r) => setTimeout(r, FOLLOW_POLL_MS));
-  }
-  if (!closed) ctx.res.end();
 }

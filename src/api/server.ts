@@ -19,7 +19,8 @@ import { ExecInstances } from './exec-instances.js';
 import { execCreateRoute, execInspectRoute, execParam, execStartRoute } from './exec-routes.js';
 import { serveUpgrade } from './hijack.js';
 import { loadSyscalls, type Syscalls } from '../sys/syscalls.js';
-import { createRoute, deleteRoute, inspectRoute, killRoute, logsRoute, restartRoute, startRoute, stopRoute, updateRoute, waitRoute } from './lifecycle-routes.js';
+import { createRoute, deleteRoute, inspectRoute, killRoute, restartRoute, startRoute, stopRoute, updateRoute, waitRoute } from './lifecycle-routes.js';
+import { attachRoute, logsRoute } from './stream-routes.js';
 import type { Logger } from '../log.js';
 import { Router } from './router.js';
 import { allStatsRoute, containerStatsRoute, type StatsDeps } from './stats-routes.js';
@@ -100,6 +101,7 @@ export function buildRouter(deps: RouterDeps): Router {
     .add('POST', '/containers/{id}/wait', (ctx) => waitRoute(sup, ctx), { id: containerParam })
     .add('DELETE', '/containers/{id}', (ctx) => deleteRoute(sup, ctx), { id: containerParam })
     .add('GET', '/containers/{id}/logs', (ctx) => logsRoute(sup, ctx), { id: containerParam })
+    .add('POST', '/containers/{id}/attach', (ctx) => attachRoute(sup, ctx), { id: containerParam })
     .add('GET', '/events', (ctx) => eventsRoute(sup.events, ctx))
     .add('POST', '/corral/run/prepare', (ctx) => prepareRoute(sup, stateRoot, ctx))
     .add('POST', '/corral/run/{id}/finish', (ctx) => finishRoute(sup, ctx), { id: containerParam });

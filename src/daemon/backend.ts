@@ -28,6 +28,10 @@ export interface ContainerBackend {
   update(id: string, body: Record<string, unknown>): Promise<string[]>;
   /** the exit code, once it has exited */
   wait(id: string): Promise<number>;
+  /** the exit code of the run under way, or of the next one (next-exit; what attach streams until) */
+  nextExit(id: string): Promise<number>;
+  /** the exit code of the last run, once the container is removed (condition removed) */
+  waitRemoved(id: string): Promise<number>;
   remove(id: string, force: boolean): Promise<void>;
   /** remove every container that does not run and that `select` keeps: the ids and the bytes reclaimed */
   prune(select: (r: ContainerRecord) => boolean): Promise<{ deleted: string[]; reclaimed: number }>;

@@ -145,3 +145,56 @@ export async function wait(d: DaemonContext, id: string): Promise<number> {
   if (r.status === 'running' || r.status === 'dead' || r.status === 'exited') return watch(d, id);
   return new Promise<number>((resolve) => d.runtimes.of(id).waiters.push(resolve));
 }
+
+/**
+ * Block until the end of the run under way, or of the next one when none is (Docker's wait
+ * condition next-exit; what attach streams until); its exit code. A container removed meanwhile
+ * answers with the code of its last run (discard settles the waiters).
+ */
+export async function nextExit(d: DaemonContext, id: string): Promise<number> {
+  // waiting from this call on, before anything is awaited: a start sent as soon as the wait's
+  // headers arrived cannot end before the waiter is there
+  let settle!: (code: number) => void;
+  const ended = new Promise<number>((resolve) => (settle = resolve));
+  const waiters = d.runtimes.of(id).waiters;
+  waiters.push(settle);
+  try {
+    await d.record(id); // NoSuchContainer
+  } catch (err) {
+    const i = waiters.indexOf(settle);
+    if (i >= 0) waiters.splice(i, 1);
+    throw err;
+  }
+  return ended;
+}
+
+/**
+ * Block until the container is removed (Docker's wait condition removed: `docker run --rm` waits so,
+ * with AutoRemove); the exit code of its last run, 0 when it never ran.
+ */
+export async function waitRemoved(d: DaemonContext, id: string): Promise<number> {
+  let lastCode: number | undefined;
+  let removed!: () => void;
+  const gone = new Promise<void>((resolve) => (removed = resolve));
+  let destroyed = false;
+  // listening before the record is read: a removal in between is not missed
+  const stop = d.events.subscribe((e) => {
+    if (e.Type !== 'container' || e.Actor.ID !== id) return;
+    if (e.Action === 'die') lastCode = Number(e.Actor.Attributes.exitCode);
+    else if (e.Action === 'destroy') {
+      destroyed = true;
+      removed();
+    }
+  });
+  try {
+    const r = await d.record(id).catch((err: unknown) => {
+      if (destroyed) return undefined;
+      throw err;
+    });
+    const recorded = r?.exitCode;
+    await gone;
+    return lastCode ?? recorded ?? 0;
+  } finally {
+    stop();
+  }
+}

@@ -41,8 +41,12 @@ export async function discard(d: DaemonContext, id: string, name: string | undef
         if (err.code !== 'ENOENT') throw err;
       });
   }
+  const waiters = d.runtimes.peek(id)?.waiters.splice(0) ?? [];
+  // a wait for the next exit or an attach to a container removed before it ran again ends with the last run's code
+  const lastCode = waiters.length > 0 ? ((await d.store.readRunState(id).catch(() => undefined))?.lastExit?.exitCode ?? 0) : 0;
   await d.store.remove(id, name);
   // what is still pending holds its own reference: the table forgets the container
   d.runtimes.drop(id);
+  for (const resolve of waiters) resolve(lastCode);
   d.events.container('destroy', actor);
 }

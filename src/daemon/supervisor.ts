@@ -25,7 +25,7 @@ import { actorOf, type DaemonContext, type LaunchReason } from './context.js';
 import { checkCreate, create } from './create.js';
 import { ExitPoller } from './exit-poller.js';
 import { kill, restart, stop } from './kill-stop.js';
-import { wait, watch } from './monitor.js';
+import { nextExit, wait, waitRemoved, watch } from './monitor.js';
 import { discard, remove } from './remove.js';
 import { prune } from './prune.js';
 import { cancelRestart } from './restart.js';
@@ -155,6 +155,14 @@ export class Supervisor implements DaemonContext, ContainerBackend {
 
   wait(id: string): Promise<number> {
     return wait(this, id);
+  }
+
+  nextExit(id: string): Promise<number> {
+    return nextExit(this, id);
+  }
+
+  waitRemoved(id: string): Promise<number> {
+    return waitRemoved(this, id);
   }
 
   remove(id: string, force: boolean): Promise<void> {

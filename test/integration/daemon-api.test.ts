@@ -638,8 +638,8 @@ test("dockerode: createContainer({name}) and run() get past create (dockerode's 
   } finally {
     await named.remove({ force: true });
   }
-  // run() creates (with VolumesFrom, Volumes, Tty... in its body), then attaches, which corral does
-  // not serve yet (issue 10, bug 3): what is checked here is that the create got through
+  // run() creates with VolumesFrom, Volumes, Tty... in its body (what is checked here: the create
+  // got through; docker-attach.test.ts follows run() to its end)
   let created: Docker.Container | undefined;
   const err = await new Promise<(Error & { statusCode?: number }) | null>((resolve) => {
     const hub = client.run(rootfs, ['true'], new PassThrough(), { HostConfig: { CgroupParent: TEST_CGROUP_PARENT } }, {}, (e: Error | null) => resolve(e));

@@ -2,7 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseSignal } from '../../../src/container/signals.js';
 import { commandFromBody, inputFromBody } from '../../../src/container/config/body.js';
-import { frame, logFramer, parseWaitCondition } from '../../../src/api/lifecycle-routes.js';
+import { parseWaitCondition } from '../../../src/api/lifecycle-routes.js';
+import { frame, logFramer } from '../../../src/api/stream-routes.js';
 import { parseTimestampNanos } from '../../../src/api/validate.js';
 
 test("Docker's create body read as corral run's configuration; 0 means unset; NanoCpus exactly, shown as --cpus", () => {
@@ -42,12 +43,12 @@ test('the multiplexed stream frame: stream, three zero bytes, big-endian length'
   assert.deepEqual([...frame(2, Buffer.from('hi\n'))], [2, 0, 0, 0, 0, 0, 0, 3, 0x68, 0x69, 0x0a]);
 });
 
-test('wait conditions: not-running by default, next-exit; removed and anything else a 400', () => {
+test('wait conditions: not-running by default, next-exit, removed; anything else a 400', () => {
   assert.equal(parseWaitCondition(null), 'not-running');
   assert.equal(parseWaitCondition(''), 'not-running');
   assert.equal(parseWaitCondition('not-running'), 'not-running');
   assert.equal(parseWaitCondition('next-exit'), 'next-exit');
-  assert.throws(() => parseWaitCondition('removed'), { status: 400, message: 'invalid condition: "removed" is not supported yet (use not-running or next-exit)' });
+  assert.equal(parseWaitCondition('removed'), 'removed');
   assert.throws(() => parseWaitCondition('soon'), { status: 400, message: 'invalid condition: "soon": expected not-running, next-exit or removed' });
 });
 

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { FrameDecoder, parseExecArgs } from '../../../src/cli/exec.js';
-import { frame } from '../../../src/api/lifecycle-routes.js';
+import { frame } from '../../../src/api/stream-routes.js';
 
 const env = (k: string) => ({ TERM: 'xterm' })[k];
 

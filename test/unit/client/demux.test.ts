@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { StreamDemuxer } from '../../../src/client/demux.js';
-import { frame } from '../../../src/api/lifecycle-routes.js';
+import { frame } from '../../../src/api/stream-routes.js';
 import { ParseError } from '../../../src/errors.js';
 
 const stream = Buffer.concat([frame(1, Buffer.from('out 1\n')), frame(2, Buffer.from('err\n')), frame(1, Buffer.alloc(0)), frame(1, Buffer.from('x'.repeat(70_000)))]);
