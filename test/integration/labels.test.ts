@@ -104,7 +104,7 @@ test('docker run -l and the attached corral run --label (the fast front) and --l
   assert.equal((await apiCall(scratch.socket, 'GET', '/containers/json?all=1')).json().length, before);
 });
 
-test('--metrics-container-labels: only the keys given reach the metrics; none with an empty list', async () => {
+test('--metrics-container-labels: only the keys given reach the metrics', async () => {
   const tmp = fs.mkdtempSync(path.join(scratch.tmp, 'second-'));
   const port = await freePort();
   const second = await startDaemonProcess(path.join(tmp, 'root'), path.join(tmp, 'corral.sock'), [
