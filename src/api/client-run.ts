@@ -12,7 +12,7 @@
  */
 import { realpathSync } from 'node:fs';
 import path from 'node:path';
-import { parseRunCommandLine, RunHelpRequested, type RunConfig } from '../container/config/run-flags.js';
+import { ClientSideFlagError, parseRunCommandLine, RunHelpRequested, type RunConfig } from '../container/config/run-flags.js';
 import { launcherPath } from '../container/launcher.js';
 import { parseStatusLine, type LauncherStatus } from '../container/status.js';
 import { InvalidArgumentError } from '../errors.js';
@@ -47,9 +47,12 @@ export async function prepareRoute(sup: ContainerBackend, stateRoot: string, ctx
   let config: RunConfig;
   let detach: boolean;
   try {
-    ({ config, detach } = parseRunCommandLine(args, await sup.hostFacts()));
+    // the client's files are not the daemon's to read (a path is the client's, relative to its directory)
+    const { readTextFile: _clientFiles, ...facts } = await sup.hostFacts();
+    ({ config, detach } = parseRunCommandLine(args, facts));
   } catch (err) {
     if (err instanceof RunHelpRequested) return fallback(ctx, 'help is printed by the CLI');
+    if (err instanceof ClientSideFlagError) return fallback(ctx, err.message);
     if (err instanceof InvalidArgumentError) throw new ApiError(400, err.message);
     throw err;
   }

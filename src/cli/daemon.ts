@@ -14,7 +14,7 @@ import { socketFromGlobal } from '../client/host.js';
 import { API_VERSION, gatherSystemFacts } from '../api/system.js';
 import { Supervisor } from '../daemon/supervisor.js';
 import { startMetricsServer, DEFAULT_METRICS_ADDR, type MetricsServer } from '../metrics/http.js';
-import { createRegistry } from '../metrics/prometheus.js';
+import { createRegistry, type LabelSelection } from '../metrics/prometheus.js';
 import { DEFAULT_SAMPLE_INTERVAL_MS, Sampler } from '../metrics/sampler.js';
 import { DaemonConfig } from '../daemon/workloads-config.js';
 import { PROJECT_NAME } from '../workloads/parse.js';
@@ -39,6 +39,10 @@ Options:
                       since its last full reading) goes without a full reading of its other
                       files: memory.stat, I/O, network, PSI (default 10s; 100ms to 10m; at or
                       below --sample-interval, every file every interval)
+  --metrics-container-labels KEYS
+                      which of a container's labels (--label) its metrics carry, as
+                      container_label_KEY (cAdvisor's names): a comma-separated list of keys,
+                      * for all (the default, as cAdvisor) or '' for none
   --config FILE       keep a workloads file's services running: reconcile it at start and on
                       every change of the file (and on SIGHUP); an invalid file changes nothing
   --project NAME      the workloads file's project name (default: its top-level name, else its
@@ -54,6 +58,8 @@ export interface DaemonFlags {
   sampleIntervalMs?: number;
   /** --sample-idle-interval in ms; undefined for the default (DEFAULT_IDLE_SAMPLE_INTERVAL_MS) */
   sampleIdleIntervalMs?: number;
+  /** --metrics-container-labels; undefined for the default (all) */
+  metricsContainerLabels?: LabelSelection;
   /** --config: the workloads file, absolute */
   config?: string;
   /** --project */
@@ -101,6 +107,16 @@ export function parseMetricsAddr(text: string): { host: string; port: number } |
   return parseListenAddress(text, '--metrics-addr', `${DEFAULT_METRICS_ADDR} (or none)`);
 }
 
+/** --metrics-container-labels: `*` (all), '' (none) or label keys separated by commas. */
+export function parseMetricsContainerLabels(text: string): LabelSelection {
+  if (text === '*') return 'all';
+  if (text.trim() === '') return [];
+  const keys = text.split(',').map((k) => k.trim());
+  if (keys.some((k) => k === '' || /\s/.test(k) || k === '*'))
+    throw new InvalidArgumentError('--metrics-container-labels', text, "expected label keys separated by commas (such as com.example.team,env), * for all or '' for none");
+  return keys;
+}
+
 /** --project: Compose's rule for project names. */
 function parseProject(project: string): string {
   if (!PROJECT_NAME.test(project)) throw new InvalidArgumentError('--project', project, "a project name matching [a-z0-9][a-z0-9_-]* (Compose's rule)");
@@ -120,6 +136,7 @@ export function daemonCommand() {
       })
       .option('--sample-interval <duration>', '', parseSampleInterval)
       .option('--sample-idle-interval <duration>', '', parseSampleIdleInterval)
+      .option('--metrics-container-labels <keys>', '', parseMetricsContainerLabels)
       .option('--config <file>', '', (v) => path.resolve(v))
       .option('--project <name>', '', parseProject)
   );
@@ -132,6 +149,7 @@ interface DaemonOptions {
   metricsAddr?: string;
   sampleInterval?: number;
   sampleIdleInterval?: number;
+  metricsContainerLabels?: LabelSelection;
   config?: string;
   project?: string;
   help?: boolean;
@@ -155,9 +173,9 @@ export function parseDaemonArgs(argv: readonly string[]): DaemonFlags {
  * start. The default address may be held by another daemon (a second --root, a test): then a warning,
  * and this daemon runs without an endpoint rather than not at all.
  */
-async function startMetrics(flag: DaemonFlags['metricsAddr'], sampler: Sampler, log: Logger): Promise<MetricsServer | undefined> {
+async function startMetrics(flag: DaemonFlags['metricsAddr'], sampler: Sampler, log: Logger, containerLabels: LabelSelection = 'all'): Promise<MetricsServer | undefined> {
   if (flag === null) return undefined;
-  const registry = createRegistry(sampler, { processMetrics: true });
+  const registry = createRegistry(sampler, { processMetrics: true, containerLabels });
   if (flag !== undefined) return startMetricsServer(flag, registry, log, sampler);
   try {
     return await startMetricsServer(parseMetricsAddr(DEFAULT_METRICS_ADDR)!, registry, log, sampler);
@@ -205,7 +223,7 @@ export async function runDaemon(global: DaemonGlobals, argv: readonly string[], 
     await sampler.start();
     const stats = { sampler, hostMemory: facts.memTotal, mode: facts.cgroupMode };
     server = await startApiServer({ socketPath, facts, log, now: () => new Date(), supervisor, stats, ...(flags.apiListen ? { tcp: flags.apiListen } : {}) });
-    metrics = await startMetrics(flags.metricsAddr, sampler, log);
+    metrics = await startMetrics(flags.metricsAddr, sampler, log, flags.metricsContainerLabels);
     log.info('corral daemon started', { version: CORRAL_VERSION, apiVersion: API_VERSION, pid: process.pid, root: state.root, cgroupVersion: facts.cgroupMode === 'v2' ? '2' : '1' });
     if (flags.config !== undefined) {
       workloads = new DaemonConfig({ file: flags.config, ...(flags.project !== undefined ? { project: flags.project } : {}), supervisor, stateRoot: state.root, log, daemonId: facts.engineId });

@@ -16,7 +16,7 @@ import { unsupportedNamingFlag } from './config/fields.js';
 import { newContainerId, shortId } from './ids.js';
 import { startLauncher } from './launcher.js';
 import { exitCodeOf, setupFailureCode, type LauncherStatus } from './status.js';
-import { claimName, containerPaths, releaseName, writeRecord } from './store.js';
+import { claimName, containerPaths, releaseName, writeLabelsFile, writeRecord } from './store.js';
 import { formatSizeRounded } from './format.js';
 
 /** Signals a foreground `corral run` passes on to the workload (via its launcher), as `docker run` does. */
@@ -120,6 +120,7 @@ export async function createContainer(config: RunConfig, deps: RunDeps, options:
     const { header, directives } = planIsolation(isolation, paths, { mode: made.value.mode, dir: made.value.dir, procsFiles: [...made.value.procsFiles] }, host);
     writeFileSync(paths.spec, encodeSpec({ ...header, ...options.header }, directives), { mode: 0o600 });
     await writeRecord(paths, { id, name: config.name, created, config: { ...config, isolation } });
+    if (config.labels !== undefined) await writeLabelsFile(paths, config.labels);
     deps.onPhase?.('created');
     return { id, config, isolation, paths, cgroup: made.value, created, rollback };
   } catch (err) {

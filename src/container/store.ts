@@ -53,6 +53,11 @@ export async function writeRecord(paths: ContainerPaths, record: unknown): Promi
   await writeFileAtomic(path.join(paths.dir, CONTAINER_FILES.config), JSON.stringify(record, null, 2) + '\n');
 }
 
+/** labels.json: Docker's Config.Labels, written once when the container is made (ps, prune and the metrics read them). */
+export async function writeLabelsFile(paths: ContainerPaths, labels: Readonly<Record<string, string>>): Promise<void> {
+  await writeFileAtomic(path.join(paths.dir, CONTAINER_FILES.labels), JSON.stringify(labels) + '\n');
+}
+
 /** config.json: checked by parseRecordFile (what ps and inspect need), the rest as the daemon wrote it. */
 export function parseConfigFile(text: string, file: string): ConfigFile {
   parseRecordFile(text, file);
@@ -151,10 +156,6 @@ export class ContainerStore {
 
   async writeHostConfig(id: string, hostConfig: Record<string, unknown>): Promise<void> {
     await writeFileAtomic(this.file(id, 'hostConfig'), JSON.stringify(hostConfig) + '\n');
-  }
-
-  async writeLabels(id: string, labels: Record<string, unknown>): Promise<void> {
-    await writeFileAtomic(this.file(id, 'labels'), JSON.stringify(labels) + '\n');
   }
 
   /** state.json, or undefined when the daemon never started the container. */

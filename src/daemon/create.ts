@@ -46,8 +46,6 @@ export async function create(d: DaemonContext, body: Record<string, unknown>, na
   const hostConfig: Record<string, unknown> = {};
   for (const k of HOST_CONFIG_FIELDS) if (hc[k] !== undefined) hostConfig[k] = hc[k];
   await d.store.writeHostConfig(id, hostConfig);
-  const labels = obj(body.Labels);
-  if (Object.keys(labels).length > 0) await d.store.writeLabels(id, labels);
   await d.emit('create', id);
   return id;
 }

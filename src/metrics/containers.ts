@@ -59,6 +59,7 @@ export async function readTracked(stateRoot: string, id: string): Promise<Tracke
     ...(record.name !== undefined ? { name: record.name } : {}),
     image: record.rootfs ?? 'host',
     network: record.network,
+    ...(record.labels !== undefined ? { labels: record.labels } : {}),
     ...(typeof config.cgroupParent === 'string' ? { cgroupParent: config.cgroupParent } : {}),
     spec: specOf(config.resources),
     ...(restartPolicy !== undefined ? { restartPolicy } : {}),

@@ -111,8 +111,30 @@ const FROM_SAMPLER: Record<string, (source: ExporterSource) => number> = {
   corral_sampler_unkept_reads_total: (s) => s.health.unkeptReads,
 };
 
-export function containerLabels(c: TrackedContainer): Labels {
-  return { id: `/corral/${c.id}`, name: c.name ?? '', image: c.image };
+/** Which of a container's own labels (--label) its series carry: every one (cAdvisor's default), or those keys. */
+export type LabelSelection = 'all' | readonly string[];
+
+/**
+ * A container label's Prometheus label name, as cAdvisor writes it: `container_label_` and the key
+ * with every character outside [a-zA-Z0-9_] made `_` (`com.example.team` -> container_label_com_example_team).
+ */
+export function containerLabelName(key: string): string {
+  return `container_label_${key.replace(/[^a-zA-Z0-9_]/g, '_')}`;
+}
+
+/**
+ * A container's label set: id, name, image, then its own labels that `selection` keeps, by key
+ * order. Two keys that sanitise to one name (a.b and a_b) give it once, the first key's.
+ */
+export function containerLabels(c: TrackedContainer, selection: LabelSelection = 'all'): Labels {
+  const labels: Record<string, string> = { id: `/corral/${c.id}`, name: c.name ?? '', image: c.image };
+  if (c.labels === undefined) return labels;
+  for (const key of Object.keys(c.labels).sort()) {
+    if (selection !== 'all' && !selection.includes(key)) continue;
+    const name = containerLabelName(key);
+    if (!(name in labels)) labels[name] = c.labels[key]!;
+  }
+  return labels;
 }
 
 /** A label value in the text format: backslash, double quote and newline escaped. */
@@ -145,7 +167,10 @@ class Snapshot {
   private entries: ({ c: TrackedContainer } & FormattedLabels)[] = [];
   private readonly formatted = new WeakMap<TrackedContainer, FormattedLabels>();
 
-  constructor(private readonly source: ExporterSource) {}
+  constructor(
+    private readonly source: ExporterSource,
+    private readonly selection: LabelSelection,
+  ) {}
 
   get(): ({ c: TrackedContainer } & FormattedLabels)[] {
     const now = performance.now();
@@ -157,7 +182,7 @@ class Snapshot {
         .map((c) => {
           let f = this.formatted.get(c);
           if (!f) {
-            const labels = containerLabels(c);
+            const labels = containerLabels(c, this.selection);
             f = { labels, text: formatLabels(labels), states: CONTAINER_STATES.map((state) => formatLabels({ ...labels, state })) };
             this.formatted.set(c, f);
           }
@@ -214,6 +239,8 @@ function header(name: string, help: string, type: string): string {
 export interface RegistryOptions {
   /** add prom-client's default process_* and nodejs_* metrics of this process (the daemon's) */
   processMetrics?: boolean;
+  /** the containers' own labels on their series (--metrics-container-labels; default all, as cAdvisor) */
+  containerLabels?: LabelSelection;
 }
 
 /** prom-client default metrics that `promtool check metrics` rejects (gauges ending in _total). */
@@ -229,7 +256,7 @@ const NO_LABELS: Labels = Object.freeze({}) as Labels;
  */
 export function createRegistry(source: ExporterSource, options: RegistryOptions = {}): Registry {
   const registry = new Registry();
-  const snapshot = new Snapshot(source);
+  const snapshot = new Snapshot(source, options.containerLabels ?? 'all');
   for (const m of METRICS) {
     if (!FROM_SAMPLE[m.name] && !FROM_CONTAINER[m.name] && !FROM_SAMPLER[m.name] && !m.extraLabels) {
       throw new Error(`unreachable: no value for metric ${m.name}`);

@@ -51,6 +51,8 @@ export interface TrackedContainer {
   /** the rootfs directory, or "host" (the `image` label and Docker's Image) */
   image: string;
   network: 'none' | 'host';
+  /** Docker's Config.Labels (--label), exported as container_label_KEY as the daemon chooses */
+  labels?: Readonly<Record<string, string>>;
   /** --cgroup-parent, as the container was created with it */
   cgroupParent?: string;
   spec: ContainerSpec;

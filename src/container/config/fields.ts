@@ -13,7 +13,7 @@
  * fields is refused for the same one as before); lists shown to users keep their own order
  * (HELP_ORDER, UPDATE_ORDER, WORKLOADS_ORDER), each checked by a unit test to name every field once.
  */
-import { CPU_LIST, deviceRates, FLAG, INTEGER, LOG_OPTS, NANO_CPUS, type Readers, RESTART, SIZE, STRING, STRINGS, stringOr, SWAP } from './readers.js';
+import { CPU_LIST, deviceRates, FLAG, INTEGER, LABELS, LOG_OPTS, NANO_CPUS, type Readers, RESTART, SIZE, STRING, STRINGS, stringOr, SWAP } from './readers.js';
 import type { RunConfig } from './run-config.js';
 import { SIZE_SYNTAX } from './units.js';
 import { UnsupportedError } from '../../errors.js';
@@ -52,6 +52,8 @@ export interface RawRunOptions {
   network?: string;
   capAdd?: string[];
   capDrop?: string[];
+  label?: string[];
+  labelFile?: string[];
 }
 
 /** How a reason names the flags it mentions (errors.ts's Reason). */
@@ -68,6 +70,7 @@ const byFlag: NameOf = (flag) => flag;
 /** What a value may be: the wording of "expected …" in errors, and of help. */
 export const EXPECT = {
   name: 'a name matching [a-zA-Z0-9][a-zA-Z0-9_.-]+ (at least 2 characters)',
+  label: 'KEY=VALUE (or KEY alone, for an empty value) with a KEY that is not empty',
   restart: 'no, always, unless-stopped or on-failure[:MAX]',
   rootfs: 'an absolute path to an existing directory',
   cgroupParent: 'a cgroup path such as corral or /corral/batch, without . or .. components',
@@ -180,6 +183,26 @@ export const FIELDS = {
     parse: stringOr('host'),
     checked: (c) => c.isolation.rootfs ?? 'host',
     workloads: [{ key: 'rootfs', read: 'directory', what: 'a directory' }],
+  },
+  labels: {
+    flag: '--label',
+    flags: '-l, --label <KEY=VALUE>',
+    option: 'label',
+    description: "set a label (Docker's Config.Labels: ps and prune filter by them, and the metrics carry them as container_label_KEY)",
+    expected: EXPECT.label,
+    repeatable: true,
+    path: 'Labels',
+    parse: LABELS,
+    checked: (c) => c.labels,
+  },
+  // read by the client into --label's items (run-flags.ts, labelFileItems): no body field of its own
+  labelFile: {
+    flag: '--label-file',
+    flags: '--label-file <file>',
+    option: 'labelFile',
+    description: 'read labels from a file of KEY=VALUE lines (# starts a comment)',
+    expected: 'a readable file of KEY=VALUE lines',
+    repeatable: true,
   },
   hostname: {
     flag: '--hostname',
@@ -552,6 +575,8 @@ export const HELP_ORDER: readonly FieldName[] = [
   'name',
   'restart',
   'logOpt',
+  'labels',
+  'labelFile',
   'rootfs',
   'cgroupParent',
   'memory',
@@ -675,7 +700,7 @@ type ValueOf<F> = F extends { parse: Readers<infer T> } ? T : never;
  * A container's configuration as read from flags or from a create body, before run's rules check it
  * (run-flags.ts, runConfigFromInput): each field's value as its readers give it (readers.ts).
  */
-export type RunInput = { -readonly [K in Exclude<FieldName, 'command' | 'detach'>]?: ValueOf<(typeof FIELDS)[K]> };
+export type RunInput = { -readonly [K in Exclude<FieldName, 'command' | 'detach' | 'labelFile'>]?: ValueOf<(typeof FIELDS)[K]> };
 
 /** commander's values as a RunInput. */
 export function inputFromOptions(options: RawRunOptions): RunInput {

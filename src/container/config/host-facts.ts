@@ -38,5 +38,8 @@ export async function hostFacts(driver: CgroupDriver): Promise<HostFacts> {
     getEnv(name: string) {
       return process.env[name];
     },
+    readTextFile(path: string) {
+      return fs.readFileSync(path, 'utf8');
+    },
   };
 }

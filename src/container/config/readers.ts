@@ -142,6 +142,31 @@ export const STRINGS: Readers<string[]> = {
   body: (v) => v,
 };
 
+/**
+ * --label KEY=VALUE (repeatable; KEY alone is an empty value, as Docker's CLI has it; a later KEY
+ * wins) and the body's Labels, an object of strings. Read as a whole, the first bad item refused.
+ */
+export const LABELS: Readers<Read<Record<string, string>>> = {
+  type: 'object',
+  text: (raw, f) => {
+    const labels: Record<string, string> = {};
+    for (const item of raw as string[]) {
+      const eq = item.indexOf('=');
+      const key = eq < 0 ? item : item.slice(0, eq);
+      if (key.trim() === '') return { flag: f.flag, text: item, error: new InvalidArgumentError(f.flag, item, `expected ${f.expected}`) };
+      labels[key] = eq < 0 ? '' : item.slice(eq + 1);
+    }
+    return { flag: f.flag, text: (raw as string[]).join(' '), value: labels };
+  },
+  json: (v, f) => {
+    if (v === undefined || v === null) return undefined;
+    const o = obj(v);
+    if (o !== v || !Object.values(o).every((x) => typeof x === 'string')) throw new InvalidParameterError(`invalid ${f.path}: expected an object of strings`);
+    return Object.keys(o).length === 0 ? undefined : { flag: f.flag, text: JSON.stringify(v), value: { ...(o as Record<string, string>) } };
+  },
+  body: (read) => take(read),
+};
+
 /** --cpuset-cpus and --cpuset-mems: a list such as 0-1,3; the body's string. */
 export const CPU_LIST: Readers<string> = {
   ...STRING,

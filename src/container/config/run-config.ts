@@ -16,6 +16,8 @@ export interface RunConfig {
   restartPolicy?: RestartPolicy;
   /** --cgroup-parent, normalised ("/a//b/" -> "/a/b"); relative or absolute as given */
   cgroupParent?: string;
+  /** --label: Docker's Config.Labels */
+  labels?: Record<string, string>;
   /** --log-opt max-size / max-file: the json-file log's rotation (the daemon's containers log; a foreground run writes to the terminal) */
   log?: LogOptions;
   resources: Resources;

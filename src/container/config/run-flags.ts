@@ -37,6 +37,18 @@ export interface HostFacts {
   pathKind(path: string): 'file' | 'dir' | undefined;
   /** the supervisor's own environment, for `-e KEY`; default: process.env */
   getEnv?(name: string): string | undefined;
+  /**
+   * A file's text, for --label-file; throws an Error saying why it cannot be read. Absent where the
+   * files are not the caller's to read (the daemon parsing a client's argv): ClientSideFlagError.
+   */
+  readTextFile?(path: string): string;
+}
+
+/** A flag that only the client may act on (it reads the client's files): the caller hands the command line back to the client. */
+export class ClientSideFlagError extends CorralError {
+  constructor(readonly flag: string) {
+    super('ECLIENTSIDE', `${flag} is read by the client`);
+  }
 }
 
 /** A command line that commander could not take: unknown flag, a flag without its value, no command. */
@@ -179,7 +191,33 @@ function logOptionsOf(opts: readonly LogOpt[]): LogOptions {
 
 /** Validate commander's raw values and the command, and build the configuration. */
 export function runConfigFromOptions(options: RawRunOptions, command: string[], facts: HostFacts, id?: string): RunConfig {
-  return runConfigFromInput(inputFromOptions(options), command, facts, id);
+  // as docker/cli: the files' labels first, then --label's, a later KEY winning
+  const fromFiles = (options.labelFile ?? []).flatMap((file) => labelFileItems(file, facts));
+  const withFiles = fromFiles.length === 0 ? options : { ...options, label: [...fromFiles, ...(options.label ?? [])] };
+  return runConfigFromInput(inputFromOptions(withFiles), command, facts, id);
+}
+
+/**
+ * The KEY=VALUE items of a --label-file, as docker/cli reads them: each line with its leading
+ * blanks dropped; empty lines and those starting with # skipped; KEY alone is an empty value.
+ */
+export function labelFileItems(file: string, facts: HostFacts): string[] {
+  if (facts.readTextFile === undefined) throw new ClientSideFlagError('--label-file');
+  let text: string;
+  try {
+    text = facts.readTextFile(file);
+  } catch (err) {
+    throw new InvalidArgumentError('--label-file', file, `cannot read it: ${(err as Error).message}`);
+  }
+  const items: string[] = [];
+  for (const [i, raw] of text.split('\n').entries()) {
+    const line = raw.replace(/\r$/, '').trimStart();
+    if (line === '' || line.startsWith('#')) continue;
+    const eq = line.indexOf('=');
+    if ((eq < 0 ? line : line.slice(0, eq)).trim() === '') throw new InvalidArgumentError('--label-file', `${file}:${i + 1}`, `${JSON.stringify(line)}: expected ${EXPECT.label}`);
+    items.push(line);
+  }
+  return items;
 }
 
 /** Validate a configuration as read (from flags or a create body) and the command, and build the RunConfig. */
@@ -195,6 +233,7 @@ export function runConfigFromInput(options: RunInput, command: string[], facts: 
     throw new InvalidArgumentError('--restart', options.restart!.text, (n) => `conflicting options: ${n('--restart')} and ${n('--rm')} (a container removed when it exits cannot be restarted)`);
   }
   const log = options.logOpt === undefined || options.logOpt.length === 0 ? undefined : logOptionsOf(options.logOpt);
+  const labels = options.labels === undefined ? undefined : take(options.labels);
   const resources = resourcesFrom(options, facts);
   const isolation = isolationFrom(options, command, facts, id);
   return {
@@ -203,6 +242,7 @@ export function runConfigFromInput(options: RunInput, command: string[], facts: 
     ...(restartPolicy === undefined ? {} : { restartPolicy }),
     ...(cgroupParent === undefined ? {} : { cgroupParent }),
     ...(log === undefined ? {} : { log }),
+    ...(labels === undefined || Object.keys(labels).length === 0 ? {} : { labels }),
     resources,
     isolation,
   };

@@ -159,6 +159,7 @@ const SAMPLES: Partial<Record<FieldName, string | true>> = {
   capAdd: 'NET_RAW',
   capDrop: 'ALL',
   cgroupParent: 'batch',
+  labels: 'team=web',
 };
 
 const sorted = (xs: readonly string[]) => [...xs].sort();

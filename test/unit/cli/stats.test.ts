@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { DEFAULT_STATS_FORMAT, parseStatsArgs, renderStats, type StatsLine } from '../../../src/cli/stats.js';
-import { parseDaemonArgs, parseMetricsAddr, parseSampleIdleInterval, parseSampleInterval } from '../../../src/cli/daemon.js';
+import { parseDaemonArgs, parseMetricsAddr, parseMetricsContainerLabels, parseSampleIdleInterval, parseSampleInterval } from '../../../src/cli/daemon.js';
 import { renderStatsTable, statsRow } from '../../../src/cli/format/stats.js';
 import type { StatsEntry } from '../../../src/metrics/derive.js';
 
@@ -96,4 +96,16 @@ test('daemon --sample-interval, --sample-idle-interval and --metrics-addr', () =
   for (const none of [['--metrics-addr', 'none'], ['--metrics-addr='], ['--metrics-addr', '']]) assert.equal(parseDaemonArgs(none).metricsAddr, null, none.join(' '));
   assert.deepEqual(parseDaemonArgs(['--metrics-addr=127.0.0.1:0']).metricsAddr, { host: '127.0.0.1', port: 0 });
   assert.throws(() => parseMetricsAddr('9338'), { message: 'invalid value "9338" for --metrics-addr: HOST:PORT, e.g. 127.0.0.1:9338 (or none)' });
+});
+
+test('daemon --metrics-container-labels: * for all (the default), keys, or none', () => {
+  assert.equal(parseDaemonArgs([]).metricsContainerLabels, undefined);
+  assert.equal(parseDaemonArgs(['--metrics-container-labels', '*']).metricsContainerLabels, 'all');
+  assert.deepEqual(parseDaemonArgs(['--metrics-container-labels', 'com.example.team, env']).metricsContainerLabels, ['com.example.team', 'env']);
+  assert.deepEqual(parseDaemonArgs(['--metrics-container-labels=']).metricsContainerLabels, []);
+  for (const bad of ['a,,b', 'a b', 'team,*']) {
+    assert.throws(() => parseMetricsContainerLabels(bad), {
+      message: `invalid value "${bad}" for --metrics-container-labels: expected label keys separated by commas (such as com.example.team,env), * for all or '' for none`,
+    });
+  }
 });

@@ -10,7 +10,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createRegistry, exposition, type ExporterSource } from '../../../src/metrics/prometheus.js';
+import { containerLabelName, createRegistry, exposition, type ExporterSource } from '../../../src/metrics/prometheus.js';
 import { METRICS } from '../../../src/metrics/names.js';
 import type { TrackedContainer } from '../../../src/metrics/sample.js';
 import { promtool } from '../../helpers/promtool.js';
@@ -143,6 +143,44 @@ test('promtool check metrics accepts the exposition, process metrics included', 
   const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'corral-prom-')), 'metrics.prom');
   try {
     fs.writeFileSync(file, await exposition(createRegistry(source(), { processMetrics: true })));
+    const r = promtool(['check', 'metrics'], undefined, file);
+    assert.equal(r.status, 0, r.output);
+  } finally {
+    fs.rmSync(path.dirname(file), { recursive: true, force: true });
+  }
+});
+
+test("a container's own labels: container_label_KEY (cAdvisor's names) on every series, as --metrics-container-labels chooses", async () => {
+  const labelled = (): ExporterSource => {
+    const list = fixedContainers();
+    list[0]!.labels = { 'com.example.team': 'web "front"', env: 'prod', 'a.b': 'first', a_b: 'second' };
+    return { ...source(), list: () => [...list] };
+  };
+  assert.equal(containerLabelName('com.example.team'), 'container_label_com_example_team');
+  assert.equal(containerLabelName('x-y/z:1'), 'container_label_x_y_z_1');
+  const all = await exposition(createRegistry(labelled()));
+  const webLine = all.split('\n').find((l) => l.startsWith('container_memory_usage_bytes{') && l.includes('name="web"'));
+  // key order: a.b before a_b, so the name both give is a.b's
+  assert.equal(
+    webLine,
+    `container_memory_usage_bytes{id="/corral/${'1'.repeat(64)}",name="web",image="/srv/busybox",container_label_a_b="first",container_label_com_example_team="web \\"front\\"",container_label_env="prod"} 10485760`,
+  );
+  assert.match(all, /corral_container_state\{[^}]*container_label_env="prod",state="running"\} 1/);
+  // the other containers have none
+  assert.ok(
+    all
+      .split('\n')
+      .filter((l) => l.includes('name="db'))
+      .every((l) => !l.includes('container_label_')),
+  );
+  const some = await exposition(createRegistry(labelled(), { containerLabels: ['env'] }));
+  assert.ok(some.includes('name="web",image="/srv/busybox",container_label_env="prod"}'));
+  assert.ok(!some.includes('container_label_com_example_team'));
+  const none = await exposition(createRegistry(labelled(), { containerLabels: [] }));
+  assert.ok(!none.includes('container_label_'));
+  const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'corral-prom-')), 'metrics.prom');
+  try {
+    fs.writeFileSync(file, all);
     const r = promtool(['check', 'metrics'], undefined, file);
     assert.equal(r.status, 0, r.output);
   } finally {

@@ -52,6 +52,7 @@ test('fields: the derived tables are the ones corral had written out', () => {
     '--name': 'name',
     '--rm': 'HostConfig.AutoRemove',
     '--rootfs': 'Image',
+    '--label': 'Labels',
     '--hostname': 'Hostname',
     '--env': 'Env',
     '--workdir': 'WorkingDir',

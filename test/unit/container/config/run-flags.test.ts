@@ -573,3 +573,28 @@ test('--log-opt: max-size with binary units, max-file >= 1 only with max-size; o
     );
   }
 });
+
+test('--label KEY=VALUE and KEY alone (empty), a later KEY winning; --label-file lines first, comments and blanks skipped', async () => {
+  const { ClientSideFlagError } = await import('../../../../src/container/config/run-flags.js');
+  assert.deepEqual(parse(['-l', 'team=web', '--label', 'tier', '-l', 'team=db', '-l', 'eq=a=b', 'sh']).labels, { team: 'db', tier: '', eq: 'a=b' });
+  assert.equal(parse(['sh']).labels, undefined);
+  const files: Record<string, string> = { '/srv/labels': '# who runs it\n  team=ops\r\n\nenv=prod\nkeyonly\n', '/srv/bad': 'ok=1\n=nokey\n' };
+  const withFiles: HostFacts = {
+    ...facts,
+    readTextFile: (p) => {
+      if (files[p] === undefined) throw new Error(`ENOENT: no such file or directory, open '${p}'`);
+      return files[p]!;
+    },
+  };
+  // the file's labels first, then --label's: --label team=web wins over the file's team=ops
+  assert.deepEqual(parse(['--label-file', '/srv/labels', '-l', 'team=web', 'sh'], withFiles).labels, { team: 'web', env: 'prod', keyonly: '' });
+  assert.throws(() => parse(['-l', '=x', 'sh']), { message: 'invalid value "=x" for --label: expected KEY=VALUE (or KEY alone, for an empty value) with a KEY that is not empty' });
+  assert.throws(() => parse(['--label-file', '/srv/bad', 'sh'], withFiles), {
+    message: 'invalid value "/srv/bad:2" for --label-file: "=nokey": expected KEY=VALUE (or KEY alone, for an empty value) with a KEY that is not empty',
+  });
+  assert.throws(() => parse(['--label-file', '/srv/none', 'sh'], withFiles), {
+    message: `invalid value "/srv/none" for --label-file: cannot read it: ENOENT: no such file or directory, open '/srv/none'`,
+  });
+  // where the client's files are not the parser's to read (the daemon parsing a client's argv)
+  assert.throws(() => parse(['--label-file', '/srv/labels', 'sh']), ClientSideFlagError);
+});
