@@ -7,7 +7,7 @@ import type { Writable } from 'node:stream';
 import { checkJsonContentType, parseJsonBody, readBody, readJsonObject } from './body.js';
 import { ApiError } from './errors.js';
 import { type ExecInstances, NoSuchExecError } from './exec-instances.js';
-import { hijackedSocket, upgradeHead, wantsUpgrade } from './hijack.js';
+import { openStream } from './hijack.js';
 import type { ContainerBackend } from '../daemon/backend.js';
 import { frame, RAW_STREAM } from './stream-routes.js';
 import type { RouteContext } from './router.js';
@@ -112,23 +112,16 @@ export async function execStartRoute(execs: ExecInstances, ctx: RouteContext): P
     return ok;
   });
 
-  const socket = hijackedSocket(ctx.req);
-  if (socket && wantsUpgrade(ctx.req.headers)) {
-    socket.write(upgradeHead(RAW_STREAM, ctx.res.getHeaders()));
-    out = socket;
-  } else {
-    ctx.res.writeHead(200, { 'Content-Type': RAW_STREAM });
-    ctx.res.flushHeaders();
-    out = ctx.res;
-  }
+  const stream = openStream(ctx.req, ctx.res, RAW_STREAM);
+  out = stream;
   const resume = () => {
     if (!paused) return;
     paused = false;
     run.resumeOutput();
   };
-  out.on('drain', resume);
+  stream.on('drain', resume);
   // a client that went away does not stop the process (as under Docker); its output is read and dropped
-  out.once('close', () => {
+  stream.once('close', () => {
     gone = true;
     resume();
   });
@@ -138,5 +131,5 @@ export async function execStartRoute(execs: ExecInstances, ctx: RouteContext): P
   // moby writes a start failure into the stream, on stdout, and the CLI then reads the exit code
   if (started.kind === 'failed') write(frame(1, Buffer.from(`${started.message}\r\n`)));
   await run.ended; // the exit code is recorded before the stream ends, so a client can inspect it at once
-  if (!gone) out.end();
+  if (!gone) stream.end();
 }

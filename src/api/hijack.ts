@@ -13,7 +13,7 @@
  * writable until the handler ends it.
  */
 import http from 'node:http';
-import type { Duplex } from 'node:stream';
+import type { Duplex, Writable } from 'node:stream';
 import type { Socket } from 'node:net';
 
 const upgraded = new WeakMap<http.IncomingMessage, Duplex>();
@@ -39,6 +39,22 @@ export function upgradeHead(contentType: string, headers: http.OutgoingHttpHeade
     for (const v of Array.isArray(value) ? value : [value]) lines.push(`${name}: ${String(v).replace(/[\r\n]/g, ' ')}`);
   }
   return `${lines.join('\r\n')}\r\n\r\n`;
+}
+
+/**
+ * Answer a streaming route's request: hijacked (`101 UPGRADED` and the connection itself) when the
+ * client asked for it, else a 200 whose body is the stream. What is written to the result is the
+ * stream's bytes; ending it ends the answer.
+ */
+export function openStream(req: http.IncomingMessage, res: http.ServerResponse, contentType: string): Writable {
+  const socket = hijackedSocket(req);
+  if (socket && wantsUpgrade(req.headers)) {
+    socket.write(upgradeHead(contentType, res.getHeaders()));
+    return socket;
+  }
+  res.writeHead(200, { 'Content-Type': contentType });
+  res.flushHeaders();
+  return res;
 }
 
 /** Serve an upgrade request through `handle` (the router), as described above. */

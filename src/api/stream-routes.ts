@@ -11,7 +11,7 @@ import { readLog, formatLogTime, type LogRecord } from '../container/logfile.js'
 import { LogTail } from '../container/log-tail.js';
 import type { ContainerBackend } from '../daemon/backend.js';
 import { ApiError } from './errors.js';
-import { hijackedSocket, upgradeHead, wantsUpgrade } from './hijack.js';
+import { openStream } from './hijack.js';
 import type { RouteContext } from './router.js';
 import { parseContainerRef, parseTimestampNanos, queryBool, queryInt } from './validate.js';
 import fs from 'node:fs/promises';
@@ -135,16 +135,7 @@ export async function attachRoute(sup: ContainerBackend, ctx: RouteContext): Pro
       )
     : undefined;
   const log = await LogTail.open(sup.logPath(id), logs ? 'start' : 'end');
-  const socket = hijackedSocket(ctx.req);
-  let out: Writable;
-  if (socket && wantsUpgrade(ctx.req.headers)) {
-    socket.write(upgradeHead(RAW_STREAM, ctx.res.getHeaders()));
-    out = socket;
-  } else {
-    ctx.res.writeHead(200, { 'Content-Type': RAW_STREAM });
-    ctx.res.flushHeaders();
-    out = ctx.res;
-  }
+  const out = openStream(ctx.req, ctx.res, RAW_STREAM);
   await pump(log, out, { toFrames: (records) => records.map(toFrame), ended: async () => !stream || runEnded, ...(end ? { wakeOn: end } : {}) });
 }
 

@@ -59,7 +59,11 @@ async function docker(...args: string[]): Promise<{ code: number; stdout: string
 }
 
 async function create(body: Record<string, unknown>, name?: string): Promise<string> {
-  const r = await apiCall(scratch.socket, 'POST', `/containers/create${name ? `?name=${name}` : ''}`, { Image: scratch.rootfs, ...body, HostConfig: { CgroupParent: TEST_CGROUP_PARENT, ...(body.HostConfig as object) } });
+  const r = await apiCall(scratch.socket, 'POST', `/containers/create${name ? `?name=${name}` : ''}`, {
+    Image: scratch.rootfs,
+    ...body,
+    HostConfig: { CgroupParent: TEST_CGROUP_PARENT, ...(body.HostConfig as object) },
+  });
   assert.equal(r.status, 201, r.body);
   return r.json().Id as string;
 }
@@ -123,7 +127,7 @@ test('docker start -a: attaches to the next run of an exited container, and its 
   const first = await docker('start', '-a', 'again');
   assert.deepEqual([first.code, first.stdout], [2, 'run\n'], first.stderr);
   const second = await docker('start', '-a', 'again');
-  assert.deepEqual([second.code, second.stdout], [2, 'run\n'], 'the second run streams its own output, not the first run\'s again');
+  assert.deepEqual([second.code, second.stdout], [2, 'run\n'], "the second run streams its own output, not the first run's again");
 });
 
 test('the raw hijacked attach: 101 UPGRADED before the start, frames per stream, the end at the exit; logs=1 replays', async () => {
@@ -204,7 +208,10 @@ test('dockerode: attach({hijack}) then start, demuxed; run() resolves with the e
     s.on('data', (d: Buffer) => (texts[i] += d.toString()));
     return new Promise((resolve) => s.once('end', resolve));
   });
-  const [result, runContainer] = (await client.run(scratch.rootfs, ['sh', '-c', 'echo from-run; echo run-err >&2; exit 5'], [...sinks], { Tty: false, HostConfig: { CgroupParent: TEST_CGROUP_PARENT } })) as [{ StatusCode: number }, Docker.Container];
+  const [result, runContainer] = (await client.run(scratch.rootfs, ['sh', '-c', 'echo from-run; echo run-err >&2; exit 5'], [...sinks], {
+    Tty: false,
+    HostConfig: { CgroupParent: TEST_CGROUP_PARENT },
+  })) as [{ StatusCode: number }, Docker.Container];
   assert.equal(result.StatusCode, 5);
   await Promise.all(drained);
   assert.deepEqual(texts, ['from-run\n', 'run-err\n']);
