@@ -47,9 +47,13 @@ export async function prepareRoute(sup: ContainerBackend, stateRoot: string, ctx
   let config: RunConfig;
   let detach: boolean;
   try {
-    // the client's files are not the daemon's to read (a path is the client's, relative to its directory)
+    // the client's files and environment are not the daemon's to read: --label-file's path is the
+    // client's, and -e KEY takes the client's value; the Node CLI handles those
     const { readTextFile: _clientFiles, ...facts } = await sup.hostFacts();
-    ({ config, detach } = parseRunCommandLine(args, facts));
+    const clientEnv = (): never => {
+      throw new ClientSideFlagError('--env KEY (a value from the environment)');
+    };
+    ({ config, detach } = parseRunCommandLine(args, { ...facts, getEnv: clientEnv }));
   } catch (err) {
     if (err instanceof RunHelpRequested) return fallback(ctx, 'help is printed by the CLI');
     if (err instanceof ClientSideFlagError) return fallback(ctx, err.message);

@@ -31,9 +31,10 @@ interface Result {
 }
 
 /** bin/corral executed as a program (so through sh and the native front), not under node. */
-function front(args: string[], opts: { input?: string; root?: string; onStdout?: (text: string, child: ChildProcess) => void } = {}): Promise<Result> {
+function front(args: string[], opts: { input?: string; root?: string; env?: NodeJS.ProcessEnv; onStdout?: (text: string, child: ChildProcess) => void } = {}): Promise<Result> {
   const child = spawn(CORRAL_BIN, ['--root', opts.root ?? root, '--host', `unix://${socket}`, 'run', '--cgroup-parent', TEST_CGROUP_PARENT, '--rootfs', rootfs, ...args], {
     stdio: ['pipe', 'pipe', 'pipe'],
+    env: { ...process.env, ...opts.env },
   });
   let stdout = '';
   let stderr = '';
@@ -105,6 +106,14 @@ test("through the daemon: stdout, stderr and stdin pass straight through; the ex
       .map((l) => (JSON.parse(l) as { Action: string }).Action),
     ['create', 'start', 'die', 'destroy'],
   );
+});
+
+test("-e KEY takes the value from the client's environment, not the daemon's", async () => {
+  const r = await front(['--rm', '-e', 'CORRAL_FRONT_TEST_VALUE', '-e', 'HOME', 'sh', '-c', 'echo "$CORRAL_FRONT_TEST_VALUE $HOME"'], {
+    env: { CORRAL_FRONT_TEST_VALUE: 'from-client', HOME: '/client/home' },
+  });
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.stdout, 'from-client /client/home\n');
 });
 
 test('without --rm the container stays, exited, with its exit code in inspect', async () => {
