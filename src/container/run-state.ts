@@ -34,8 +34,9 @@ export interface RunState {
   manuallyStopped: boolean;
   /**
    * the run is paused: its cgroup was frozen by a pause and not thawed since (only with status
-   * running; absent otherwise). Written after the freeze and after the thaw, and checked against
-   * the cgroup's freezer at adopt (daemon/pause.ts), so that it survives a daemon restart
+   * running; absent otherwise). Set after the freeze and cleared before the thaw, so written only
+   * while the cgroup is frozen, and checked against its freezer at adopt (daemon/pause.ts): it
+   * survives a daemon restart
    */
   paused?: true;
   /** RFC 3339: when the current or last run started */

@@ -32,7 +32,7 @@ export class ContainerRuntime {
   launching: Promise<void> | undefined;
   /** the pause, unpause or signal-and-thaw in progress (pause.ts): one at a time */
   freezer: Promise<unknown> | undefined;
-  /** the current run was sent SIGKILL: it is ending, and is not paused any more (pause.ts) */
+  /** the current run was sent SIGKILL and is ending: pause.ts refuses to freeze it with the kill pending */
   sigkilled = false;
   /** wait callers of a container that has not started yet */
   waiters: ((code: number) => void)[] = [];

@@ -1,9 +1,8 @@
 /**
  * The per-container commands, one table entry each: `stop`, `restart`, `kill`, `pause`, `unpause`,
- * `rm`, `wait`. Each
- * sends one request per container (all at once, as Docker's CLI does) and prints what Docker
- * prints: the container as given (the exit code for `wait`), errors per container on stderr,
- * exit 1 if any failed.
+ * `rm`, `wait`. Each sends one request per container (all at once, as Docker's CLI does) and
+ * prints what Docker prints: the container as given (the exit code for `wait`), errors per
+ * container on stderr, exit 1 if any failed.
  */
 import { call, type ApiRequest } from '../../client/client.js';
 import { clientCommand, parseCommand, type CommandSpec } from './parse.js';
