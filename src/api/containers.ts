@@ -4,7 +4,7 @@
  * lifecycle-routes.ts).
  */
 import type { ContainerRecord } from '../container/records.js';
-import { listContainerRecords } from '../container/records.js';
+import { dockerState, listContainerRecords } from '../container/records.js';
 import { humanDuration } from '../container/format.js';
 import { ApiError } from './errors.js';
 import { quoteInput } from '../errors.js';
@@ -21,11 +21,13 @@ export const DOCKER_STATES = ['created', 'restarting', 'running', 'removing', 'p
 const DOCKER_PS_FILTERS = ['ancestor', 'before', 'exited', 'health', 'id', 'isolation', 'is-task', 'label', 'name', 'network', 'publish', 'expose', 'since', 'status', 'volume'];
 const CORRAL_PS_FILTERS = ['exited', 'id', 'label', 'name', 'status'];
 
-/** Docker's State.String(): "Up 5 minutes", "Exited (0) 2 hours ago", "Created", "Dead". */
+/** Docker's State.String(): "Up 5 minutes", "Up 5 minutes (Paused)", "Exited (0) 2 hours ago", "Created", "Dead". */
 export function dockerStatus(record: ContainerRecord, now: Date): string {
   switch (record.status) {
-    case 'running':
-      return `Up ${humanDuration(now.getTime() - (record.startedAt ?? record.created).getTime())}`;
+    case 'running': {
+      const up = `Up ${humanDuration(now.getTime() - (record.startedAt ?? record.created).getTime())}`;
+      return record.paused ? `${up} (Paused)` : up;
+    }
     case 'exited':
       return record.finishedAt ? `Exited (${record.exitCode ?? 0}) ${humanDuration(now.getTime() - record.finishedAt.getTime())} ago` : '';
     case 'restarting':
@@ -53,7 +55,7 @@ export function containerSummary(record: ContainerRecord, now: Date): Record<str
     Created: Math.floor(record.created.getTime() / 1000),
     Ports: [],
     Labels: record.labels ?? {},
-    State: record.status,
+    State: dockerState(record),
     Status: dockerStatus(record, now),
     HostConfig: { NetworkMode: record.network },
     NetworkSettings: {
@@ -126,13 +128,15 @@ export function selectContainers(records: readonly ContainerRecord[], options: L
   const f = options.filters;
   const matchAny = (key: string, value: string) => (f.get(key) ?? []).some((p) => matchesFilterPattern(p, value));
   const selected = records.filter((r) => {
-    // Docker counts a restarting container as running (State.Running stays true during the back-off)
+    // Docker counts a restarting container as running (State.Running stays true during the back-off),
+    // and a paused one (status running with `paused`)
     if (!options.all && r.status !== 'running' && r.status !== 'restarting') return false;
     if (f.has('name') && !matchAny('name', `/${r.name ?? ''}`)) return false;
     if (f.has('id') && !matchAny('id', r.id)) return false;
     if (f.has('label') && !f.get('label')!.every((l) => hasLabel(r.labels ?? {}, l))) return false;
     if (f.has('exited') && (r.status !== 'exited' || !f.get('exited')!.some((c) => Number(c) === r.exitCode))) return false;
-    if (f.has('status') && !f.get('status')!.includes(r.status)) return false;
+    // by Docker's state name: `running` is not `paused`
+    if (f.has('status') && !f.get('status')!.includes(dockerState(r))) return false;
     return true;
   });
   return options.limit !== undefined ? selected.slice(0, options.limit) : selected;

@@ -73,9 +73,14 @@ export class ExecInstances {
     return (this.deps.now ?? Date.now)();
   }
 
+  /**
+   * A running container that is not paused (moby's getActiveContainer): an exec's process joins
+   * the container's cgroup, and in a frozen one it would stop there, and its start with it.
+   */
   private async requireRunning(containerId: string): Promise<void> {
     const record = await this.deps.supervisor.record(containerId);
     if (record.status !== 'running') throw new ApiError(409, `Container ${containerId} is not running`);
+    if (record.paused) throw new ApiError(409, `Container ${containerId} is paused, unpause the container before exec`);
   }
 
   /** Register an exec in a running container; the request is validated (400 naming the field) by planning it. */

@@ -1,7 +1,9 @@
 /**
- * The container lifecycle routes (create, start, kill, stop, restart, update, wait, delete,
- * inspect; logs and attach are stream-routes.ts's) on top of the daemon's ContainerBackend (src/daemon/backend.ts).
+ * The container lifecycle routes (create, start, kill, stop, restart, pause, unpause, update, wait,
+ * delete, inspect; logs and attach are stream-routes.ts's) on top of the daemon's ContainerBackend
+ * (src/daemon/backend.ts).
  */
+import { dockerState } from '../container/records.js';
 import { readJsonObject } from './body.js';
 import { ApiError } from './errors.js';
 import { quoteInput } from '../errors.js';
@@ -69,6 +71,18 @@ export async function restartRoute(sup: ContainerBackend, ctx: RouteContext): Pr
   noContent(ctx, 204);
 }
 
+/** Docker's pause: every task of the container frozen; 204 (409 unless it runs unpaused). */
+export async function pauseRoute(sup: ContainerBackend, ctx: RouteContext): Promise<void> {
+  await sup.pause(await idOf(sup, ctx));
+  noContent(ctx, 204);
+}
+
+/** Docker's unpause: thawed again; 204 (409 unless it is paused). */
+export async function unpauseRoute(sup: ContainerBackend, ctx: RouteContext): Promise<void> {
+  await sup.unpause(await idOf(sup, ctx));
+  noContent(ctx, 204);
+}
+
 /** Docker's update: new limits (applied live) and restart policy; `{"Warnings": []}`. */
 export async function updateRoute(sup: ContainerBackend, ctx: RouteContext): Promise<void> {
   const id = await idOf(sup, ctx);
@@ -120,6 +134,7 @@ export async function inspectRoute(sup: ContainerBackend, ctx: RouteContext): Pr
   const { stored } = await sup.hostConfigOf(id);
   const iso = stored.config.isolation;
   const hc = stored.hostConfig;
+  // a paused container is running too (State.Running and State.Paused, as in Docker)
   const running = r.status === 'running';
   // Docker keeps State.Running true while a container waits out its restart back-off
   const restarting = r.status === 'restarting';
@@ -129,9 +144,9 @@ export async function inspectRoute(sup: ContainerBackend, ctx: RouteContext): Pr
     Path: r.command[0] ?? '',
     Args: r.command.slice(1),
     State: {
-      Status: r.status,
+      Status: dockerState(r),
       Running: running || restarting,
-      Paused: false,
+      Paused: r.paused === true,
       Restarting: restarting,
       OOMKilled: r.oomKilled,
       Dead: r.status === 'dead',

@@ -19,7 +19,7 @@ import { ExecInstances } from './exec-instances.js';
 import { execCreateRoute, execInspectRoute, execParam, execStartRoute } from './exec-routes.js';
 import { serveUpgrade } from './hijack.js';
 import { loadSyscalls, type Syscalls } from '../sys/syscalls.js';
-import { createRoute, deleteRoute, inspectRoute, killRoute, restartRoute, startRoute, stopRoute, updateRoute, waitRoute } from './lifecycle-routes.js';
+import { createRoute, deleteRoute, inspectRoute, killRoute, pauseRoute, restartRoute, startRoute, stopRoute, unpauseRoute, updateRoute, waitRoute } from './lifecycle-routes.js';
 import { attachRoute, logsRoute } from './stream-routes.js';
 import type { Logger } from '../log.js';
 import { Router } from './router.js';
@@ -97,6 +97,8 @@ export function buildRouter(deps: RouterDeps): Router {
     .add('POST', '/containers/{id}/kill', (ctx) => killRoute(sup, ctx), { id: containerParam })
     .add('POST', '/containers/{id}/stop', (ctx) => stopRoute(sup, ctx), { id: containerParam })
     .add('POST', '/containers/{id}/restart', (ctx) => restartRoute(sup, ctx), { id: containerParam })
+    .add('POST', '/containers/{id}/pause', (ctx) => pauseRoute(sup, ctx), { id: containerParam })
+    .add('POST', '/containers/{id}/unpause', (ctx) => unpauseRoute(sup, ctx), { id: containerParam })
     .add('POST', '/containers/{id}/update', (ctx) => updateRoute(sup, ctx), { id: containerParam })
     .add('POST', '/containers/{id}/wait', (ctx) => waitRoute(sup, ctx), { id: containerParam })
     .add('DELETE', '/containers/{id}', (ctx) => deleteRoute(sup, ctx), { id: containerParam })

@@ -151,7 +151,7 @@ export function versionBody(facts: SystemFacts): Record<string, unknown> {
 
 /** What /info reads on each call. */
 export interface InfoNow {
-  containers: { total: number; running: number; stopped: number };
+  containers: { total: number; running: number; paused: number; stopped: number };
   /** open file descriptors of the daemon */
   nfd: number;
   now: Date;
@@ -172,7 +172,7 @@ export function infoBody(facts: SystemFacts, now: InfoNow): Record<string, unkno
     ID: facts.engineId,
     Containers: now.containers.total,
     ContainersRunning: now.containers.running,
-    ContainersPaused: 0,
+    ContainersPaused: now.containers.paused,
     ContainersStopped: now.containers.stopped,
     Images: 0,
     Driver: 'overlay',
@@ -264,13 +264,15 @@ async function countOpenFds(): Promise<number> {
 export async function info(ctx: RouteContext, deps: SystemRoutesDeps): Promise<void> {
   const { records, errors } = await listContainerRecords(deps.facts.stateRoot);
   for (const e of errors) deps.log.warn('unreadable container record', { id: e.id, error: e.message });
-  const running = records.filter((r) => r.status === 'running').length;
+  // Docker's counts: a paused container is counted as paused, not as running
+  const paused = records.filter((r) => r.status === 'running' && r.paused).length;
+  const running = records.filter((r) => r.status === 'running').length - paused;
   const forwarding = (await readOptionalText('/proc/sys/net/ipv4/ip_forward'))?.trim() === '1';
   sendJson(
     ctx.res,
     200,
     infoBody(deps.facts, {
-      containers: { total: records.length, running, stopped: records.length - running },
+      containers: { total: records.length, running, paused, stopped: records.length - running - paused },
       nfd: await countOpenFds(),
       now: deps.now(),
       ipv4Forwarding: forwarding,

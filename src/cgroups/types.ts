@@ -270,8 +270,15 @@ interface CgroupCommon {
   oomKillCount(): Promise<number | undefined>;
   /** the pids currently in the cgroup (all hierarchies, deduplicated) */
   pids(): Promise<number[]>;
+  /** stop every task inside (docker pause): returns once the kernel says the cgroup is frozen */
   freeze(): Promise<void>;
   thaw(): Promise<void>;
+  /**
+   * whether a freeze is in force: v1 freezer.state FROZEN or FREEZING (some tasks stopped), v2
+   * cgroup.freeze 1 (asked; cgroup.events' `frozen` says when it has taken hold). False where the
+   * cgroup cannot be frozen (no v1 freezer hierarchy, a v2 kernel before 5.2): nothing is frozen there
+   */
+  frozen(): Promise<boolean>;
   /** SIGKILL everything inside (cgroup.kill where present, else freeze + kill each + thaw) and wait until empty */
   kill(): Promise<void>;
   /** kill, then remove every directory of this cgroup; idempotent; a missing cgroup is fine */

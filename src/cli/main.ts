@@ -28,6 +28,8 @@ Commands:
   stop [-t N] CONTAINER...     stop containers (SIGTERM, then SIGKILL after N seconds)
   kill [-s SIGNAL] CONTAINER...  send a signal to containers (default KILL)
   restart [-t N] CONTAINER...  restart containers
+  pause CONTAINER...           pause all processes in containers (their cgroup frozen)
+  unpause CONTAINER...         unpause paused containers
   rm [-f] CONTAINER...         remove containers (-f: a running one too)
   wait CONTAINER...            wait for containers to stop and print their exit codes
   exec [OPTIONS] CONTAINER CMD [ARG...]  run a command in a running container
@@ -91,7 +93,7 @@ const CLIENT_COMMANDS: Readonly<Record<string, () => Promise<ClientCommand>>> = 
   events: async () => (await import('./commands/events.js')).events,
   update: async () => (await import('./commands/update.js')).update,
   ...Object.fromEntries(
-    ['stop', 'restart', 'kill', 'rm', 'wait'].map((name) => [
+    ['stop', 'restart', 'kill', 'pause', 'unpause', 'rm', 'wait'].map((name) => [
       name,
       async () => {
         const { runContainerAction } = await import('./commands/actions.js');

@@ -17,8 +17,20 @@ import { CONTAINER_FILES, containerDir } from './layout.js';
 const FULL_ID = /^[0-9a-f]{64}$/;
 const ID_PREFIX = /^[0-9a-f]{1,64}$/;
 
-/** Docker's state names; corral has no paused or removing containers yet. */
+/**
+ * Where a container is in its life. A paused container is a running one with `paused` set, as
+ * Docker's State has Running and Paused both true; dockerState() gives Docker's one name for both.
+ * corral has no removing state.
+ */
 export type ContainerStatus = 'created' | 'running' | 'restarting' | 'exited' | 'dead';
+
+/** Docker's State.Status names (State in /containers/json, the ps `status` filter). */
+export type DockerState = ContainerStatus | 'paused';
+
+/** Docker's name of a container's state: "paused" for a paused running container (moby State.StateString). */
+export function dockerState(r: { status: ContainerStatus; paused?: boolean }): DockerState {
+  return r.status === 'running' && r.paused === true ? 'paused' : r.status;
+}
 
 export interface ContainerRecord {
   id: string;
@@ -31,6 +43,8 @@ export interface ContainerRecord {
   network: NetworkMode;
   volumes: { source: string; target: string; readOnly: boolean }[];
   status: ContainerStatus;
+  /** status running and its cgroup frozen by a pause (Docker's State.Paused); absent otherwise */
+  paused?: true;
   /** set once the container has exited (Docker's codes: 128+N for signal N) */
   exitCode?: number;
   oomKilled: boolean;
@@ -262,6 +276,7 @@ export async function readContainerRecord(root: string, id: string, options: Rec
     if (stat !== undefined && procStatStartTime(stat) === pid.startTime) {
       record.status = 'running';
       record.pid = pid.pid;
+      if (run?.status === 'running' && run.paused) record.paused = true;
     } else {
       // the workload is gone and nobody recorded how it ended (its launcher was killed)
       record.status = 'dead';

@@ -1,7 +1,8 @@
 /**
  * `<root>/containers/<id>/state.json`: what the daemon knows about a container's runs, beside its
  * configuration (config.json) — whether a run is under way, waiting out its restart back-off or
- * over, how many times it was restarted, whether the user stopped it, and how the last run ended.
+ * over, whether its run is paused, how many times it was restarted, whether the user stopped it,
+ * and how the last run ended.
  * Written atomically (state/atomic.ts) at each change; read back by records.ts for ps and inspect.
  * Containers of a foreground `corral run` have no state.json (their end is in config.json).
  */
@@ -31,6 +32,13 @@ export interface RunState {
   restartCount: number;
   /** the user stopped or killed it since its last start (moby's HasBeenManuallyStopped) */
   manuallyStopped: boolean;
+  /**
+   * the run is paused: its cgroup was frozen by a pause and not thawed since (only with status
+   * running; absent otherwise). Set after the freeze and cleared before the thaw, so written only
+   * while the cgroup is frozen, and checked against its freezer at adopt (daemon/pause.ts): it
+   * survives a daemon restart
+   */
+  paused?: true;
   /** RFC 3339: when the current or last run started */
   startedAt?: string;
   lastExit?: LastExit;
@@ -53,6 +61,11 @@ export function parseRunState(text: string, file: string): RunState {
   if (o.status !== 'running' && o.status !== 'restarting' && o.status !== 'exited') throw new RecordError(file, `bad status ${JSON.stringify(o.status)}`);
   if (typeof o.restartCount !== 'number' || !Number.isSafeInteger(o.restartCount) || o.restartCount < 0) throw new RecordError(file, 'restartCount is not a count');
   const state: RunState = { status: o.status, restartCount: o.restartCount, manuallyStopped: o.manuallyStopped === true };
+  if (o.paused !== undefined && typeof o.paused !== 'boolean') throw new RecordError(file, 'paused is not a boolean');
+  if (o.paused === true) {
+    if (o.status !== 'running') throw new RecordError(file, `paused with status ${o.status}: only a running container can be paused`);
+    state.paused = true;
+  }
   if (o.startedAt !== undefined) {
     if (!isTime(o.startedAt)) throw new RecordError(file, 'startedAt is not a time');
     state.startedAt = o.startedAt;

@@ -1,13 +1,15 @@
 /**
  * Adopt, at daemon start: move corrupt state files aside and bring old layouts up to date
  * (ContainerStore.checkAndMigrate), then follow every container that was running (one that
- * exited meanwhile gets its recorded exit and its restart policy), resume the restarts that were
- * waiting, and start the exited containers their policy brings back on a daemon start.
+ * exited meanwhile gets its recorded exit and its restart policy; a paused one stays paused),
+ * resume the restarts that were waiting, and start the exited containers their policy brings back
+ * on a daemon start.
  */
 import { readContainerRecord } from '../container/records.js';
 import { BACKOFF_INITIAL_MS, formatRestartPolicy, NO_RESTART, restartOnDaemonStart } from '../container/restart-policy.js';
 import type { DaemonContext } from './context.js';
 import { watchOom } from './monitor.js';
+import { adoptPaused } from './pause.js';
 import { scheduleRestart } from './restart.js';
 
 export async function adopt(d: DaemonContext): Promise<void> {
@@ -32,6 +34,8 @@ async function adoptOne(d: DaemonContext, id: string): Promise<void> {
   // no state.json but a launcher: started by a daemon that died before it wrote state.json
   if (run?.status === 'running' || (!run && (await d.store.has(id, 'launcherPid')))) {
     d.log.info('following a container started before this daemon', { id });
+    // paused before this daemon: the mark in state.json, checked against the cgroup's freezer
+    await adoptPaused(d, id, stored).catch((err: Error) => d.log.warn('cannot read whether the container is paused', { id, error: err.message }));
     // kills before this daemon ran were nobody's to report: count from what the kernel says now
     await watchOom(d, id, stored, 'current');
     d.watch(id);

@@ -24,6 +24,10 @@ export interface ContainerBackend {
   /** false when it was not running (Docker's 304) */
   stop(id: string, seconds: number): Promise<boolean>;
   restart(id: string, seconds: number): Promise<void>;
+  /** freeze every task of a running container (Docker's pause); 409 unless it runs unpaused */
+  pause(id: string): Promise<void>;
+  /** thaw a paused container; 409 unless it is paused */
+  unpause(id: string): Promise<void>;
   /** the update's warnings */
   update(id: string, body: Record<string, unknown>): Promise<string[]>;
   /** the exit code, once it has exited */

@@ -1,8 +1,12 @@
-/** Kill, stop and restart by the user: signals to the workload, and the restarts they cancel. */
+/**
+ * Kill, stop and restart by the user: signals to the workload, and the restarts they cancel. A
+ * paused container is signalled too: a stopping signal thaws it so that it acts on it (pause.ts).
+ */
 import { constants as osConstants } from 'node:os';
 import { signalVerified } from '../container/pidfd.js';
 import { ConflictError } from '../errors.js';
 import type { DaemonContext } from './context.js';
+import { signalThawing } from './pause.js';
 import { markManuallyStopped, stopRestarting } from './restart.js';
 
 /** The signals that end a run the user asked to end: Docker cancels restarts for the stop signal and SIGKILL. */
@@ -17,10 +21,17 @@ export async function kill(d: DaemonContext, id: string, signal: number): Promis
     return;
   }
   if (r.status !== 'running' || r.pid === undefined) throw new ConflictError(`Container ${id} is not running`);
-  await markManuallyStopped(d, id, STOPPING_SIGNALS.has(signal));
+  const stopping = STOPPING_SIGNALS.has(signal);
+  await markManuallyStopped(d, id, stopping);
   // To the workload directly: as pid 1 of its namespace it gets only the signals it handles (and
   // SIGKILL), as under Docker; through the launcher SIGKILL could not be forwarded.
-  if (!(await signalVerified(d.store.file(id, 'pid'), signal, await d.sys()))) throw new ConflictError(`Container ${id} is not running`);
+  const sys = await d.sys();
+  const sent = await signalThawing(d, id, stopping, async () => {
+    const ok = await signalVerified(d.store.file(id, 'pid'), signal, sys);
+    if (ok && signal === osConstants.signals.SIGKILL) d.runtimes.of(id).sigkilled = true;
+    return ok;
+  });
+  if (!sent) throw new ConflictError(`Container ${id} is not running`);
   await d.emit('kill', id, { signal });
 }
 

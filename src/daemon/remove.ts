@@ -14,7 +14,9 @@ export async function remove(d: DaemonContext, id: string, force: boolean): Prom
     const now = await d.record(id);
     if (now.status === 'running') return remove(d, id, true);
   } else if (r.status === 'running') {
+    if (!force && r.paused) throw new ConflictError(`You cannot remove a paused container ${id}. Unpause and then stop the container before attempting removal or force remove`);
     if (!force) throw new ConflictError(`You cannot remove a running container ${id}. Stop the container before attempting removal or force remove`);
+    // a paused one is thawed by the SIGKILL's kill (pause.ts), so that it ends
     d.runtimes.of(id).canceled = true;
     const ended = d.watch(id);
     await d.kill(id, osConstants.signals.SIGKILL).catch(() => {});

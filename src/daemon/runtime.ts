@@ -30,6 +30,10 @@ export class ContainerRuntime {
   canceled = false;
   /** the launch in progress, so that two starts of one container never race */
   launching: Promise<void> | undefined;
+  /** the pause, unpause or signal-and-thaw in progress (pause.ts): one at a time */
+  freezer: Promise<unknown> | undefined;
+  /** the current run was sent SIGKILL and is ending: pause.ts refuses to freeze it with the kill pending */
+  sigkilled = false;
   /** wait callers of a container that has not started yet */
   waiters: ((code: number) => void)[] = [];
 }

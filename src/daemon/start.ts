@@ -6,7 +6,7 @@
 import { startLauncher } from '../container/launcher.js';
 import type { RunState } from '../container/run-state.js';
 import { launchFailure } from '../container/run.js';
-import { CorralError, InvalidParameterError } from '../errors.js';
+import { ConflictError, CorralError, InvalidParameterError } from '../errors.js';
 import { actorOf, type DaemonContext, type LaunchReason } from './context.js';
 import { watchOom } from './monitor.js';
 
@@ -17,6 +17,8 @@ import { watchOom } from './monitor.js';
  */
 export async function start(d: DaemonContext, id: string): Promise<'started' | 'running'> {
   const r = await d.record(id);
+  // moby's start.go: a paused container is no 304
+  if (r.paused) throw new ConflictError('cannot start a paused container, try unpause instead');
   if (r.status === 'running' || r.status === 'restarting') return 'running';
   // an exit being recorded (and maybe auto-removed) right now: let that finish first
   if (r.status !== 'created') await d.runtimes.peek(id)?.monitor;
@@ -52,6 +54,7 @@ async function launchNow(d: DaemonContext, id: string, why: LaunchReason): Promi
     rt.canceled = false;
     rt.backoffMs = 0;
   }
+  rt.sigkilled = false;
   if (r.status !== 'created') {
     // the cgroup went with the last run: make it again from the stored (maybe updated) limits
     const driver = await d.driver(stored.config.cgroupParent);

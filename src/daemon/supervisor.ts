@@ -1,8 +1,8 @@
 /**
- * The daemon's container backend: create, start, kill, stop, restart, update, wait, remove,
- * inspect and logs, and the supervision (restart policies with moby's back-off, re-adoption after
- * a daemon restart). Split as moby's daemon/ is, one step per module: create.ts, start.ts,
- * monitor.ts (follow a run and record its end), restart.ts (the back-off), kill-stop.ts,
+ * The daemon's container backend: create, start, kill, stop, restart, pause, unpause, update, wait,
+ * remove, inspect and logs, and the supervision (restart policies with moby's back-off, re-adoption
+ * after a daemon restart). Split as moby's daemon/ is, one step per module: create.ts, start.ts,
+ * monitor.ts (follow a run and record its end), restart.ts (the back-off), kill-stop.ts, pause.ts,
  * update.ts, remove.ts, prune.ts, adopt.ts, client-run.ts. This class holds what they share (context.ts)
  * and wires the steps that call each other. The state directory belongs to ContainerStore; what
  * lives only in memory, to one ContainerRuntime per container (runtime.ts).
@@ -25,6 +25,7 @@ import { actorOf, type DaemonContext, type LaunchReason } from './context.js';
 import { checkCreate, create } from './create.js';
 import { ExitPoller } from './exit-poller.js';
 import { kill, restart, stop } from './kill-stop.js';
+import { pause, unpause } from './pause.js';
 import { nextExit, wait, waitRemoved, watch } from './monitor.js';
 import { discard, remove } from './remove.js';
 import { prune } from './prune.js';
@@ -147,6 +148,14 @@ export class Supervisor implements DaemonContext, ContainerBackend {
 
   restart(id: string, seconds: number): Promise<void> {
     return restart(this, id, seconds);
+  }
+
+  pause(id: string): Promise<void> {
+    return pause(this, id);
+  }
+
+  unpause(id: string): Promise<void> {
+    return unpause(this, id);
   }
 
   update(id: string, body: Record<string, unknown>): Promise<string[]> {

@@ -65,6 +65,7 @@ export async function readTracked(stateRoot: string, id: string): Promise<Tracke
     ...(restartPolicy !== undefined ? { restartPolicy } : {}),
     manuallyStopped: await readManuallyStopped(stateRoot, id),
     status: record.status,
+    ...(record.paused ? { paused: true } : {}),
     ...(record.exitCode !== undefined ? { exitCode: record.exitCode } : {}),
     ...(record.startedAt ? { startedAt: record.startedAt.getTime() } : {}),
     ...(record.pid !== undefined ? { pid: record.pid } : {}),

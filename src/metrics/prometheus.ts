@@ -10,6 +10,7 @@
  */
 import { Registry, collectDefaultMetrics, type Metric } from 'prom-client';
 import { cpuWeightToShares } from '../cgroups/convert.js';
+import { dockerState } from '../container/records.js';
 import { wantsRunning } from '../container/restart-policy.js';
 import { memoryUsage } from './derive.js';
 import { METRICS, type MetricName } from './names.js';
@@ -210,7 +211,7 @@ function eachSeries(m: MetricName, source: ExporterSource, snapshot: Snapshot, e
   if (m.name === 'corral_container_state') {
     for (const { c, states } of containers) {
       CONTAINER_STATES.forEach((state, i) => {
-        emit(states[i]!, c.status === state ? 1 : 0);
+        emit(states[i]!, dockerState(c) === state ? 1 : 0);
       });
     }
     return;

@@ -57,6 +57,8 @@ export interface TrackedContainer {
   cgroupParent?: string;
   spec: ContainerSpec;
   status: ContainerStatus;
+  /** status running and frozen by a pause (state.json), followed by the `pause` and `unpause` events */
+  paused?: boolean;
   exitCode?: number;
   /** ms since the epoch */
   startedAt?: number;

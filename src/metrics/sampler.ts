@@ -488,6 +488,13 @@ export class Sampler {
           if (followed) delete followed.activity;
           break;
         }
+        case 'pause':
+        case 'unpause': {
+          // still running and sampled: only the state series changes (a frozen cgroup's CPU counters stand still)
+          const c = this.tracked.get(id);
+          if (c) c.paused = action === 'pause';
+          break;
+        }
         case 'restart': {
           const c = this.tracked.get(id);
           if (c) c.restarts++;
@@ -504,6 +511,7 @@ export class Sampler {
           const c = this.tracked.get(id);
           if (c) {
             c.status = 'exited';
+            delete c.paused;
             const code = Number(e.Actor.Attributes?.exitCode);
             if (Number.isInteger(code)) c.exitCode = code;
             this.release(c);

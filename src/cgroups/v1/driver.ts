@@ -316,6 +316,12 @@ class V1Cgroup implements CgroupV1 {
     await freezer.thaw(this.o.fs, this.dirFor('freezer', 'thawing'));
   }
 
+  async frozen(): Promise<boolean> {
+    const h = this.driver.hierarchies.find((x) => x.controllers.includes('freezer'));
+    if (!h) return false;
+    return (await freezer.state(this.o.fs, this.dirOf(h))) !== 'THAWED';
+  }
+
   async kill(): Promise<void> {
     const existing = await Promise.all(this.driver.hierarchies.map((h) => this.o.fs.exists(this.dirOf(h))));
     if (!existing.some(Boolean)) return;

@@ -332,6 +332,17 @@ class V2Cgroup implements CgroupV2 {
     await this.setFrozen(false);
   }
 
+  async frozen(): Promise<boolean> {
+    // cgroup.freeze is this cgroup's own request (an ancestor's freeze shows only in cgroup.events)
+    const asked = await readOptional(this.o.fs, this.file('cgroup.freeze'));
+    if (asked === undefined) {
+      // Linux before 5.2 has no v2 freezer: nothing here can be frozen. A cgroup that is gone is an error.
+      if (!(await this.o.fs.exists(this.dir))) throw new CgroupFileError('read', this.file('cgroup.freeze'), undefined, Object.assign(new Error(), { code: 'ENOENT' }));
+      return false;
+    }
+    return asked.trim() === '1';
+  }
+
   /** cgroup.freeze (Linux 5.2+), then wait until cgroup.events says so */
   private async setFrozen(frozen: boolean): Promise<void> {
     const file = this.file('cgroup.freeze');

@@ -1,8 +1,8 @@
 /**
- * The per-container commands, one table entry each: `stop`, `restart`, `kill`, `rm`, `wait`. Each
- * sends one request per container (all at once, as Docker's CLI does) and prints what Docker
- * prints: the container as given (the exit code for `wait`), errors per container on stderr,
- * exit 1 if any failed.
+ * The per-container commands, one table entry each: `stop`, `restart`, `kill`, `pause`, `unpause`,
+ * `rm`, `wait`. Each sends one request per container (all at once, as Docker's CLI does) and
+ * prints what Docker prints: the container as given (the exit code for `wait`), errors per
+ * container on stderr, exit 1 if any failed.
  */
 import { call, type ApiRequest } from '../../client/client.js';
 import { clientCommand, parseCommand, type CommandSpec } from './parse.js';
@@ -47,6 +47,16 @@ export const CONTAINER_ACTIONS: Readonly<Record<string, ContainerAction>> = {
       path: containerPath(ref, `/kill${o.signal === undefined ? '' : `?signal=${encodeURIComponent(parseSignalName('--signal', o.signal))}`}`),
     }),
   },
+  pause: {
+    description: 'pause all processes within one or more containers (their cgroup frozen)',
+    flags: (c) => c,
+    request: (ref) => ({ method: 'POST', path: containerPath(ref, '/pause') }),
+  },
+  unpause: {
+    description: 'unpause all processes within one or more containers',
+    flags: (c) => c,
+    request: (ref) => ({ method: 'POST', path: containerPath(ref, '/unpause') }),
+  },
   rm: {
     description: 'remove one or more containers',
     flags: (c) => c.option('-f, --force', 'kill a running container (SIGKILL) and remove it'),
@@ -62,7 +72,9 @@ export const CONTAINER_ACTIONS: Readonly<Record<string, ContainerAction>> = {
 
 export function actionCommand(name: string): CommandSpec {
   const action = CONTAINER_ACTIONS[name]!;
-  return action.flags(clientCommand(name, `${name === 'wait' ? '' : '[OPTIONS] '}CONTAINER [CONTAINER...]`, action.description)).argument('<containers...>');
+  // Docker's usage line: [OPTIONS] only for a command that has options (not wait, pause, unpause)
+  const hasOptions = action.flags(clientCommand(name, '', '')).options.length > 0;
+  return action.flags(clientCommand(name, `${hasOptions ? '[OPTIONS] ' : ''}CONTAINER [CONTAINER...]`, action.description)).argument('<containers...>');
 }
 
 /** Run `corral NAME ...` for one of CONTAINER_ACTIONS. */

@@ -24,6 +24,21 @@ test("Status is Docker's State.String()", () => {
   assert.equal(dockerStatus(CREATED, NOW), 'Created');
   assert.equal(dockerStatus(DEAD, NOW), 'Dead');
   assert.equal(dockerStatus({ ...EXITED, finishedAt: ago(500) }, NOW), 'Exited (3) Less than a second ago');
+  // docker ps's wording for a paused container (moby State.String)
+  assert.equal(dockerStatus({ ...RUNNING, paused: true, startedAt: ago(5_000) }, NOW), 'Up 5 seconds (Paused)');
+});
+
+test('a paused container: State "paused" (compare v1.41-containers-paused-json.json), listed without -a, found by status=paused only', () => {
+  const paused = record('e', { name: 'frozen', status: 'running', paused: true, pid: 43, startedAt: ago(60_000) });
+  const inspectState = (JSON.parse(dockerFixture('v1.41-containers-paused-json.json')) as { State: { Status: string } }).State.Status;
+  const entry = containerSummary(paused, NOW);
+  assert.equal(entry.State, inspectState);
+  assert.equal(entry.Status, 'Up About a minute (Paused)');
+  const ids = (q: string) => selectContainers([RUNNING, paused, EXITED], parseListQuery(new URLSearchParams(q))).map((r) => r.id[0]);
+  assert.deepEqual(ids(''), ['a', 'e'], 'a paused container runs: docker ps lists it');
+  assert.deepEqual(ids(`filters=${JSON.stringify({ status: ['paused'] })}`), ['e']);
+  assert.deepEqual(ids(`filters=${JSON.stringify({ status: ['running'] })}`), ['a'], "Docker's running state is not paused");
+  assert.deepEqual(ids(`filters=${JSON.stringify({ status: ['running', 'paused'] })}`), ['a', 'e']);
 });
 
 test("Command quotes the arguments with spaces, as Docker's list does", () => {

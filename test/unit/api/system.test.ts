@@ -25,7 +25,7 @@ const FACTS: SystemFacts = {
   debug: false,
 };
 
-const NOW = { containers: { total: 3, running: 1, stopped: 2 }, nfd: 12, now: new Date('2026-11-23T12:09:46.596Z'), ipv4Forwarding: true, env: {} };
+const NOW = { containers: { total: 4, running: 1, paused: 1, stopped: 2 }, nfd: 12, now: new Date('2026-11-23T12:09:46.596Z'), ipv4Forwarding: true, env: {} };
 
 function keys(value: unknown): string[] {
   return Object.keys(value as object).sort();
@@ -58,7 +58,7 @@ test("/info has Docker's fields (all but NGoroutines: there are none), with corr
     keys(docker).filter((k) => k !== 'NGoroutines'),
   );
   for (const k of Object.keys(body)) assert.equal(typeof body[k], typeof docker[k], `type of ${k}`);
-  assert.deepEqual([body.Containers, body.ContainersRunning, body.ContainersStopped, body.ContainersPaused, body.Images], [3, 1, 2, 0, 0]);
+  assert.deepEqual([body.Containers, body.ContainersRunning, body.ContainersStopped, body.ContainersPaused, body.Images], [4, 1, 2, 1, 0]);
   assert.equal(body.CgroupDriver, 'cgroupfs');
   // the driver every container's log uses, as inspect's HostConfig.LogConfig.Type says
   assert.equal(body.LoggingDriver, 'json-file');

@@ -212,4 +212,24 @@ describe("v1 driver: a cgroup's life", () => {
     await cg.thaw();
     assert.equal(kernel.text(path.join(leaf('freezer', 'c1'), 'freezer.state')), 'THAWED');
   });
+
+  test('frozen: freezer.state FROZEN or FREEZING (a freeze in force, not yet complete) is frozen, THAWED is not', async () => {
+    const { driver, kernel, leaf } = await setup();
+    const cg = await driver.create('c1', {});
+    assert.equal(await cg.frozen(), false);
+    await cg.freeze();
+    assert.equal(await cg.frozen(), true);
+    fs.writeFileSync(path.join(leaf('freezer', 'c1'), 'freezer.state'), 'FREEZING\n');
+    assert.equal(await cg.frozen(), true, 'some tasks stopped: the workload makes no whole progress');
+    await cg.thaw();
+    assert.equal(await cg.frozen(), false);
+    assert.equal(kernel.writes.filter((w) => w.path.endsWith('freezer.state')).length, 2, 'frozen() only reads');
+    fs.writeFileSync(path.join(leaf('freezer', 'c1'), 'freezer.state'), 'PARTLY\n');
+    await assert.rejects(cg.frozen(), { code: 'EPARSE', message: `parse freezer.state (${leaf('freezer', 'c1')}/freezer.state): unexpected line "PARTLY"` });
+  });
+
+  test('frozen: a cgroup that is gone is an error, not "thawed"', async () => {
+    const { driver } = await setup();
+    await assert.rejects(driver.open('never-created').frozen(), (e: Error) => e instanceof CgroupFileError && e.errno === 'ENOENT');
+  });
 });

@@ -276,6 +276,31 @@ describe("v2 driver: a cgroup's life", () => {
     assert.equal(exists(leaf), false);
   });
 
+  test('freeze, frozen, thaw: cgroup.freeze written, cgroup.events waited for; frozen() reads the request', async () => {
+    const { driver, kernel, ownDir } = await setup();
+    const cg = await driver.create('c1', {});
+    const leaf = path.join(ownDir, 'corral', 'c1');
+    assert.equal(await cg.frozen(), false);
+    await cg.freeze();
+    assert.equal(kernel.text(path.join(leaf, 'cgroup.events')), 'populated 0\nfrozen 1');
+    assert.equal(await cg.frozen(), true);
+    await cg.thaw();
+    assert.equal(await cg.frozen(), false);
+    assert.deepEqual(
+      kernel.writes.filter((w) => w.path === `${leaf}/cgroup.freeze`).map((w) => w.value),
+      ['1', '0'],
+    );
+  });
+
+  test('frozen: no cgroup.freeze (Linux before 5.2) is not frozen; a cgroup that is gone is an error', async () => {
+    const { driver, ownDir } = await setup();
+    const cg = await driver.create('c1', {});
+    fs.rmSync(path.join(ownDir, 'corral', 'c1', 'cgroup.freeze'));
+    assert.equal(await cg.frozen(), false);
+    await assert.rejects(cg.freeze(), (e: Error) => e instanceof UnsupportedError && /cgroup v2 freezer: Linux 5\.2\+/.test(e.message));
+    await assert.rejects(driver.open('never-created').frozen(), (e: Error) => e instanceof CgroupFileError && e.errno === 'ENOENT');
+  });
+
   test('removeParentIfEmpty keeps a parent that still has a container', async () => {
     const { driver } = await setup();
     await driver.create('c1', {});

@@ -28,6 +28,13 @@ test('command lines: an unknown flag, a flag without its value and a missing con
   usage(() => parseCommand(logsCommand(), []), /^missing CONTAINER: usage: corral logs \[OPTIONS\] CONTAINER/);
   usage(() => parseCommand(logsCommand(), ['a', 'b']), /^too many arguments: usage: corral logs/);
   usage(() => parseCommand(actionCommand('stop'), ['-t', '3']), /^missing CONTAINER \(at least one\)/);
+  usage(() => parseCommand(actionCommand('pause'), []), /^missing CONTAINER \(at least one\)/);
+  usage(() => parseCommand(actionCommand('unpause'), ['-t', '3', 'web']), /^unknown flag -t for corral unpause/);
+  assert.deepEqual(parseCommand(actionCommand('pause'), ['web', 'db']).args, ['web', 'db']);
+  assert.throws(
+    () => parseCommand(actionCommand('pause'), ['--help']),
+    (e: Error) => e instanceof HelpRequested && /Usage: corral pause CONTAINER \[CONTAINER\.\.\.\]/.test(e.text),
+  );
   assert.throws(
     () => parseCommand(psCommand(), ['--help']),
     (e: Error) => e instanceof HelpRequested && /Usage: corral ps/.test(e.text),
@@ -41,6 +48,9 @@ test("per-container requests: Docker's paths and query parameters; bad flag valu
   assert.deepEqual(CONTAINER_ACTIONS.restart!.request('a/b', {}), { method: 'POST', path: '/containers/a%2Fb/restart' });
   assert.deepEqual(CONTAINER_ACTIONS.kill!.request('web', { signal: 'HUP' }), { method: 'POST', path: '/containers/web/kill?signal=HUP' });
   assert.deepEqual(CONTAINER_ACTIONS.rm!.request('web', { force: true }), { method: 'DELETE', path: '/containers/web?force=1' });
+  assert.deepEqual(CONTAINER_ACTIONS.pause!.request('web', {}), { method: 'POST', path: '/containers/web/pause' });
+  assert.deepEqual(CONTAINER_ACTIONS.unpause!.request('a/b', {}), { method: 'POST', path: '/containers/a%2Fb/unpause' });
+  assert.equal(CONTAINER_ACTIONS.pause!.print, undefined, 'the container as given, as docker pause prints it');
   assert.equal(CONTAINER_ACTIONS.wait!.print!({ StatusCode: 3, Error: null }), '3');
   invalid(() => CONTAINER_ACTIONS.stop!.request('web', { time: 'soon' }), '--time', /whole seconds/);
   invalid(() => CONTAINER_ACTIONS.kill!.request('web', { signal: 'SIGNOPE' }), '--signal', /a signal name such as TERM/);

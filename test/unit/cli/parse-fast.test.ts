@@ -23,7 +23,7 @@ const SPECS: [string, () => CommandSpec][] = [
   ['logs', logsCommand],
   ['events', eventsCommand],
   ['update', updateCommand],
-  ...['stop', 'restart', 'kill', 'rm', 'wait'].map((name): [string, () => CommandSpec] => [name, () => actionCommand(name)]),
+  ...['stop', 'restart', 'kill', 'pause', 'unpause', 'rm', 'wait'].map((name): [string, () => CommandSpec] => [name, () => actionCommand(name)]),
   ['stats', statsCommand],
   ['daemon', daemonCommand],
   ['up', () => upCommand('up')],

@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseRunState, readRunState, writeRunState } from '../../../src/container/run-state.js';
-import { readContainerRecord } from '../../../src/container/records.js';
+import { dockerState, readContainerRecord } from '../../../src/container/records.js';
 
 const ID = 'c'.repeat(64);
 const F = '/r/state.json';
@@ -25,6 +25,35 @@ test('state.json is parsed field by field; a broken one names the problem', () =
   assert.throws(() => parseRunState('{"status":"running","restartCount":-1}', F), /restartCount is not a count/);
   assert.throws(() => parseRunState('{"status":"exited","restartCount":0}', F), /status exited without lastExit/);
   assert.throws(() => parseRunState('{"status":"running","restartCount":0,"startedAt":"yesterday"}', F), /startedAt is not a time/);
+});
+
+test('state.json: paused only on a running run, as a boolean; false is the same as absent', () => {
+  assert.deepEqual(parseRunState('{"status":"running","restartCount":0,"paused":true}', F), { status: 'running', restartCount: 0, manuallyStopped: false, paused: true });
+  assert.deepEqual(parseRunState('{"status":"running","restartCount":0,"paused":false}', F), { status: 'running', restartCount: 0, manuallyStopped: false });
+  assert.throws(() => parseRunState('{"status":"running","restartCount":0,"paused":"yes"}', F), /container record \/r\/state\.json: paused is not a boolean/);
+  const exited = '{"status":"exited","restartCount":0,"paused":true,"lastExit":{"exitCode":0,"finishedAt":"2026-11-23T12:00:01.000Z"}}';
+  assert.throws(() => parseRunState(exited, F), /paused with status exited: only a running container can be paused/);
+});
+
+test('records: a paused run of a live workload is running and paused (dockerState "paused"); once the workload is gone, not paused', async () => {
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'corral-runstate-'));
+  try {
+    const dir = path.join(root, 'containers', ID);
+    fs.mkdirSync(dir, { recursive: true });
+    fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify({ id: ID, config: { isolation: { command: ['sleep', '9'], network: 'none' } } }));
+    await writeRunState(dir, { status: 'running', restartCount: 0, manuallyStopped: false, paused: true, startedAt: '2026-11-23T12:00:02.000Z' });
+    fs.writeFileSync(path.join(dir, 'pid'), '4242 777\n');
+    const stat = '4242 (sleep) S 1 1 1 0 -1 4194560 100 0 0 0 0 0 0 0 20 0 1 0 777 1000 10\n';
+    let r = await readContainerRecord(root, ID, { readProcStat: async () => stat });
+    assert.deepEqual([r?.status, r?.paused, r?.pid, r && dockerState(r)], ['running', true, 4242, 'paused']);
+    r = await readContainerRecord(root, ID, { readProcStat: async () => undefined });
+    assert.deepEqual([r?.status, r?.paused, r && dockerState(r)], ['dead', undefined, 'dead']);
+    await writeRunState(dir, { status: 'running', restartCount: 0, manuallyStopped: false, startedAt: '2026-11-23T12:00:02.000Z' });
+    r = await readContainerRecord(root, ID, { readProcStat: async () => stat });
+    assert.deepEqual([r?.status, r?.paused, r && dockerState(r)], ['running', undefined, 'running']);
+  } finally {
+    fs.rmSync(root, { recursive: true, force: true });
+  }
 });
 
 test('records read state.json: restarting with the last exit and the restart count; running falls back to the pid and exit files', async () => {

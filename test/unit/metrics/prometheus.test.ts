@@ -139,6 +139,14 @@ test('every metric of names.ts is there with its type; a value not read has no s
   assert.match(text, /corral_container_should_run\{id="\/corral\/3{64}",name="oomer",image="\/srv\/busybox"\} 0\n/);
 });
 
+test('a paused container: state "paused" (not "running"), its usage still exported', async () => {
+  const list = fixedContainers().map((c) => (c.name === 'web' ? { ...c, paused: true } : c));
+  const text = await exposition(createRegistry({ ...source(), list: () => list }));
+  const web = (state: string) => new RegExp(`corral_container_state\\{id="/corral/1{64}",name="web",image="/srv/busybox",state="${state}"\\} (\\d)\n`).exec(text)?.[1];
+  assert.deepEqual([web('running'), web('paused')], ['0', '1']);
+  assert.match(text, /container_memory_usage_bytes\{id="\/corral\/1{64}",name="web",image="\/srv\/busybox"\} 10485760\n/);
+});
+
 test('promtool check metrics accepts the exposition, process metrics included', async () => {
   const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'corral-prom-')), 'metrics.prom');
   try {

@@ -247,3 +247,21 @@ test('an idle interval at or below the interval reads every file every tick', as
     await t.done();
   }
 });
+
+test('pause and unpause events: the container stays followed and sampled, only its paused mark changes', async () => {
+  const t = await sampler();
+  try {
+    assert.equal(t.s.get(ID)?.paused, undefined);
+    t.events.container('pause', { id: ID });
+    await t.s.settled(ID);
+    assert.deepEqual([t.s.get(ID)?.status, t.s.get(ID)?.paused], ['running', true]);
+    const before = t.latest().time;
+    await t.tick();
+    assert.equal(t.latest().time, before + 1000, 'a paused container is still sampled (its counters stand still)');
+    t.events.container('unpause', { id: ID });
+    await t.s.settled(ID);
+    assert.deepEqual([t.s.get(ID)?.status, t.s.get(ID)?.paused], ['running', false]);
+  } finally {
+    await t.done();
+  }
+});
