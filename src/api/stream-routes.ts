@@ -38,6 +38,8 @@ export interface LogFramerOptions {
   timestamps: boolean;
   /** only records at or after this time: unix nanoseconds (`since`; Docker's since=0 lets all through) */
   since?: bigint;
+  /** only records before this time: unix nanoseconds (`until`; 0 lets all through) */
+  until?: bigint;
 }
 
 /**
@@ -49,6 +51,7 @@ export function logFramer(o: LogFramerOptions): (rec: LogRecord) => Buffer | und
   return (rec) => {
     if (rec.stream === 'stdout' ? !o.stdout : !o.stderr) return undefined;
     if (o.since !== undefined && o.since > 0n && rec.time < o.since) return undefined;
+    if (o.until !== undefined && o.until > 0n && rec.time >= o.until) return undefined;
     const text = o.timestamps ? `${formatLogTime(rec.time)} ${rec.line}` : rec.line;
     return frame(rec.stream === 'stdout' ? 1 : 2, Buffer.from(text, 'utf8'));
   };
@@ -66,8 +69,9 @@ export async function logsRoute(sup: ContainerBackend, ctx: RouteContext): Promi
   const tailText = ctx.query.get('tail');
   const tail = tailText === null || tailText === '' || tailText === 'all' ? undefined : queryInt(ctx.query, 'tail', 0, 1 << 30);
   const since = parseTimestampNanos(ctx.query.get('since'), 'since');
+  const until = parseTimestampNanos(ctx.query.get('until'), 'until');
   const { status } = await sup.record(id);
-  const toFrame = logFramer({ stdout, stderr, timestamps: queryBool(ctx.query, 'timestamps'), ...(since === undefined ? {} : { since }) });
+  const toFrame = logFramer({ stdout, stderr, timestamps: queryBool(ctx.query, 'timestamps'), ...(since === undefined ? {} : { since }), ...(until === undefined ? {} : { until }) });
   // As Docker: only a running container's log is followed; any other answers with what is logged
   // (a created one would otherwise hold the request until it has run)
   if (queryBool(ctx.query, 'follow') && status === 'running') return followLog(sup, id, ctx, tail, toFrame);

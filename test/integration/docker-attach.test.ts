@@ -230,6 +230,46 @@ test('docker-py: attach(stream=True) to a running container yields its output un
   assert.equal(stdout, 'py-one\npy-two\n');
 });
 
+test('docker-py: containers.run attached (removed after) and detached; wait, logs, stats, remove', async () => {
+  const script = [
+    'import docker, json, sys',
+    'c = docker.DockerClient(base_url="unix://" + sys.argv[1])',
+    'out = c.containers.run("host", ["sh", "-c", "echo py-run"], remove=True, cgroup_parent=sys.argv[2])',
+    'd = c.containers.run("host", ["sh", "-c", "echo d-out; echo d-err >&2; exit 4"], detach=True, cgroup_parent=sys.argv[2], name="py-detached", labels={"via": "docker-py"})',
+    'code = d.wait()["StatusCode"]',
+    'logs = d.logs(stdout=True, stderr=True).decode()',
+    'stats = d.stats(stream=False)',
+    'd.reload()',
+    'labels = d.labels',
+    'd.remove()',
+    'left = [x.name for x in c.containers.list(all=True)]',
+    'print(json.dumps({"run": out.decode(), "code": code, "logs": logs, "stats": sorted(stats)[:3], "labels": labels, "left": left}))',
+  ].join('\n');
+  const { stdout } = await execFileAsync('python3', ['-c', script, scratch.socket, TEST_CGROUP_PARENT], { timeout: 60_000, killSignal: 'SIGKILL' });
+  const r = JSON.parse(stdout) as { run: string; code: number; logs: string; stats: string[]; labels: Record<string, string>; left: string[] };
+  assert.equal(r.run, 'py-run\n');
+  assert.equal(r.code, 4);
+  // two pipes: their lines' order between the streams is the launcher's reading order
+  assert.deepEqual(r.logs.split('\n').sort(), ['', 'd-err', 'd-out']);
+  assert.ok(r.stats.length > 0, 'stats(stream=False) answers an object');
+  assert.deepEqual(r.labels, { via: 'docker-py' });
+  assert.deepEqual(r.left, [], 'the attached run was removed, and the detached one too');
+});
+
+test('docker logs --until: the lines before that time only', async () => {
+  const id = await create({ Cmd: ['sh', '-c', 'echo early; sleep 1.2; echo late'] });
+  assert.equal((await apiCall(scratch.socket, 'POST', `/containers/${id}/start`)).status, 204);
+  await until('the container ended', async () => (await status(id)) === 'exited', 20_000);
+  const all = await docker('logs', '--timestamps', id);
+  const lateAt = all.stdout
+    .split('\n')
+    .find((l) => l.endsWith(' late'))!
+    .split(' ')[0]!;
+  const before = await docker('logs', '--until', lateAt, id);
+  assert.equal(before.code, 0, before.stderr);
+  assert.equal(before.stdout, 'early\n');
+});
+
 test('wait condition=removed with AutoRemove: headers at once, the body once the container is gone, with its exit code', async () => {
   const id = await create({ Cmd: ['sh', '-c', 'sleep 0.3; exit 9'], HostConfig: { AutoRemove: true } });
   const http = (await import('node:http')).default;

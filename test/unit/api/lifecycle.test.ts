@@ -66,7 +66,7 @@ test("Docker's Blkio fields read as --blkio-weight and --device-* values; a malf
   assert.throws(() => inputFromBody({ HostConfig: { BlkioDeviceReadIOps: [{ Path: '/dev/sda', Rate: '5' }] } }, undefined), /invalid HostConfig\.BlkioDeviceReadIOps/);
 });
 
-test('logFramer: the streams asked for, records at or after since (0 lets all through), with timestamps', () => {
+test('logFramer: the streams asked for, records at or after since and before until (0 lets all through), with timestamps', () => {
   const rec = (stream: 'stdout' | 'stderr', sec: number, line: string) => ({ stream, time: BigInt(sec) * 1_000_000_000n + 5n, line });
   const payload = (f: Buffer | undefined) => (f === undefined ? undefined : `${f[0]}:${f.subarray(8).toString()}`);
   const all = logFramer({ stdout: true, stderr: true, timestamps: false });
@@ -78,6 +78,10 @@ test('logFramer: the streams asked for, records at or after since (0 lets all th
   assert.equal(since(rec('stdout', 99, 'old\n')), undefined);
   assert.equal(payload(since(rec('stdout', 100, 'at\n'))), '1:at\n');
   assert.equal(payload(logFramer({ stdout: true, stderr: true, timestamps: false, since: 0n })(rec('stdout', 1, 'x\n'))), '1:x\n');
+  const until = logFramer({ stdout: true, stderr: true, timestamps: false, until: 100_000_000_005n });
+  assert.equal(payload(until(rec('stdout', 99, 'before\n'))), '1:before\n');
+  assert.equal(until(rec('stdout', 100, 'at\n')), undefined);
+  assert.equal(payload(logFramer({ stdout: true, stderr: true, timestamps: false, until: 0n })(rec('stdout', 1, 'x\n'))), '1:x\n');
   const stamped = logFramer({ stdout: true, stderr: true, timestamps: true });
   assert.equal(payload(stamped(rec('stdout', 1_795_435_798, 'hi\n'))), '1:2026-11-23T12:09:58.000000005Z hi\n');
 });
