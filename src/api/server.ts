@@ -19,7 +19,7 @@ import { ExecInstances } from './exec-instances.js';
 import { execCreateRoute, execInspectRoute, execParam, execStartRoute } from './exec-routes.js';
 import { serveUpgrade } from './hijack.js';
 import { loadSyscalls, type Syscalls } from '../sys/syscalls.js';
-import { createRoute, deleteRoute, inspectRoute, killRoute, logsRoute, restartRoute, startRoute, stopRoute, updateRoute, waitRoute } from './lifecycle-routes.js';
+import { createRoute, deleteRoute, inspectRoute, killRoute, logsRoute, renameRoute, restartRoute, startRoute, stopRoute, topRoute, updateRoute, waitRoute } from './lifecycle-routes.js';
 import type { Logger } from '../log.js';
 import { Router } from './router.js';
 import { allStatsRoute, containerStatsRoute, type StatsDeps } from './stats-routes.js';
@@ -97,6 +97,8 @@ export function buildRouter(deps: RouterDeps): Router {
     .add('POST', '/containers/{id}/stop', (ctx) => stopRoute(sup, ctx), { id: containerParam })
     .add('POST', '/containers/{id}/restart', (ctx) => restartRoute(sup, ctx), { id: containerParam })
     .add('POST', '/containers/{id}/update', (ctx) => updateRoute(sup, ctx), { id: containerParam })
+    .add('POST', '/containers/{id}/rename', (ctx) => renameRoute(sup, ctx), { id: containerParam })
+    .add('GET', '/containers/{id}/top', (ctx) => topRoute(sup, ctx), { id: containerParam })
     .add('POST', '/containers/{id}/wait', (ctx) => waitRoute(sup, ctx), { id: containerParam })
     .add('DELETE', '/containers/{id}', (ctx) => deleteRoute(sup, ctx), { id: containerParam })
     .add('GET', '/containers/{id}/logs', (ctx) => logsRoute(sup, ctx), { id: containerParam })
