@@ -54,6 +54,17 @@ export class ConflictError extends CorralError {
   }
 }
 
+/**
+ * Something outside corral failed while serving a request, as Docker's errdefs.System (the `ps` that
+ * top runs refused its options, or printed no PID column): the API answers 500 as Docker does, and
+ * it is not logged as a bug of the daemon.
+ */
+export class SystemError extends CorralError {
+  constructor(message: string) {
+    super('ESYSTEM', message);
+  }
+}
+
 /** A container's state file (config.json, state.json, pid, exit) does not parse. */
 export class RecordError extends CorralError {
   constructor(file: string, problem: string) {

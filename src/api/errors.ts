@@ -18,7 +18,7 @@ export class ApiError extends CorralError {
   }
 }
 
-/** The status for an error a handler threw: ApiError's own, 400/404/409 for corral's typed errors, else 500. */
+/** The status for an error a handler threw: ApiError's own, 400/404/409/500 for corral's typed errors, else 500 (a bug). */
 export function statusOf(err: unknown): number {
   if (err instanceof ApiError) return err.status;
   if (err instanceof CorralError) {
@@ -34,6 +34,8 @@ export function statusOf(err: unknown): number {
       case 'ENAMEINUSE':
       case 'ECONFLICT':
         return 409;
+      case 'ESYSTEM':
+        return 500;
     }
   }
   return 500;

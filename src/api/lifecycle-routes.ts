@@ -1,7 +1,7 @@
 /**
- * The container lifecycle routes (create, start, kill, stop, restart, pause, unpause, update, wait,
- * delete, inspect; logs and attach are stream-routes.ts's) on top of the daemon's ContainerBackend
- * (src/daemon/backend.ts).
+ * The container lifecycle routes (create, start, kill, stop, restart, pause, unpause, update, rename,
+ * top, wait, delete, inspect; logs and attach are stream-routes.ts's) on top of the daemon's
+ * ContainerBackend (src/daemon/backend.ts).
  */
 import { dockerState } from '../container/records.js';
 import { readJsonObject } from './body.js';
@@ -120,6 +120,33 @@ export async function waitRoute(sup: ContainerBackend, ctx: RouteContext): Promi
   );
   // a client that went away meanwhile (the Docker CLI's `run -d` does, once the container started) gets nothing
   if (!ctx.res.destroyed) ctx.res.end(JSON.stringify(answer) + '\n');
+}
+
+/**
+ * Docker's rename: `name` is the new name; 204. moby's checks in moby's order and words: an empty
+ * name (400), the container (404), the name rule (400), the current name (400), a name in use
+ * (409); the last three after moby's "Error when allocating new name: " where moby has it.
+ */
+export async function renameRoute(sup: ContainerBackend, ctx: RouteContext): Promise<void> {
+  const newName = (ctx.query.get('name') ?? '').trim();
+  const bare = newName.startsWith('/') ? newName.slice(1) : newName;
+  if (bare === '') throw new ApiError(400, 'Neither old nor new names may be empty');
+  const id = await idOf(sup, ctx);
+  try {
+    // moby checks the name with its "/" put in front
+    checkNewContainerName(`/${bare}`);
+  } catch (err) {
+    if (err instanceof ApiError) throw new ApiError(err.status, `Error when allocating new name: ${err.message}`);
+    throw err;
+  }
+  await sup.rename(id, bare);
+  noContent(ctx, 204);
+}
+
+/** Docker's top: `ps_args` (default -ef) for the host's ps; `{"Processes": [[...]], "Titles": [...]}`. */
+export async function topRoute(sup: ContainerBackend, ctx: RouteContext): Promise<void> {
+  const id = await idOf(sup, ctx);
+  sendJson(ctx.res, 200, await sup.top(id, ctx.query.get('ps_args')));
 }
 
 export async function deleteRoute(sup: ContainerBackend, ctx: RouteContext): Promise<void> {

@@ -8,7 +8,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { drainBody, hasBody } from './body.js';
 import { ApiError, statusOf } from './errors.js';
-import { quoteInput } from '../errors.js';
+import { CorralError, quoteInput } from '../errors.js';
 import type { Logger } from '../log.js';
 
 export type Method = 'GET' | 'HEAD' | 'POST' | 'PUT' | 'DELETE';
@@ -228,8 +228,9 @@ export class Router {
       });
     } catch (err) {
       const status = statusOf(err);
-      // a 500 is a bug (an error no handler meant to answer with); 501 and the 4xx are answers
-      if (status === 500) {
+      // a 500 is a bug (an error no handler meant to answer with), unless it is Docker's System
+      // error (a program the daemon ran failed: top's ps); 501 and the 4xx are answers
+      if (status === 500 && !(err instanceof CorralError && err.code === 'ESYSTEM')) {
         this.options.log.error('request failed', { method, path: target.slice(0, 200), err: err instanceof Error ? err : new Error(String(err)) });
       }
       const message = err instanceof Error ? err.message : String(err);

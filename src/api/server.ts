@@ -19,7 +19,7 @@ import { ExecInstances } from './exec-instances.js';
 import { execCreateRoute, execInspectRoute, execParam, execStartRoute } from './exec-routes.js';
 import { serveUpgrade } from './hijack.js';
 import { loadSyscalls, type Syscalls } from '../sys/syscalls.js';
-import { createRoute, deleteRoute, inspectRoute, killRoute, pauseRoute, restartRoute, startRoute, stopRoute, unpauseRoute, updateRoute, waitRoute } from './lifecycle-routes.js';
+import { createRoute, deleteRoute, inspectRoute, killRoute, pauseRoute, renameRoute, restartRoute, startRoute, stopRoute, topRoute, unpauseRoute, updateRoute, waitRoute } from './lifecycle-routes.js';
 import { attachRoute, logsRoute } from './stream-routes.js';
 import type { Logger } from '../log.js';
 import { Router } from './router.js';
@@ -100,6 +100,8 @@ export function buildRouter(deps: RouterDeps): Router {
     .add('POST', '/containers/{id}/pause', (ctx) => pauseRoute(sup, ctx), { id: containerParam })
     .add('POST', '/containers/{id}/unpause', (ctx) => unpauseRoute(sup, ctx), { id: containerParam })
     .add('POST', '/containers/{id}/update', (ctx) => updateRoute(sup, ctx), { id: containerParam })
+    .add('POST', '/containers/{id}/rename', (ctx) => renameRoute(sup, ctx), { id: containerParam })
+    .add('GET', '/containers/{id}/top', (ctx) => topRoute(sup, ctx), { id: containerParam })
     .add('POST', '/containers/{id}/wait', (ctx) => waitRoute(sup, ctx), { id: containerParam })
     .add('DELETE', '/containers/{id}', (ctx) => deleteRoute(sup, ctx), { id: containerParam })
     .add('GET', '/containers/{id}/logs', (ctx) => logsRoute(sup, ctx), { id: containerParam })

@@ -31,6 +31,8 @@ Commands:
   pause CONTAINER...           pause all processes in containers (their cgroup frozen)
   unpause CONTAINER...         unpause paused containers
   rm [-f] CONTAINER...         remove containers (-f: a running one too)
+  rename CONTAINER NEW_NAME    rename a container
+  top CONTAINER [ps OPTIONS]   show a running container's processes (the host's ps, -ef by default)
   wait CONTAINER...            wait for containers to stop and print their exit codes
   exec [OPTIONS] CONTAINER CMD [ARG...]  run a command in a running container
   stats [OPTIONS] [CONTAINER...]  live CPU, memory, I/O and PIDs of containers
@@ -92,6 +94,8 @@ const CLIENT_COMMANDS: Readonly<Record<string, () => Promise<ClientCommand>>> = 
   logs: async () => (await import('./commands/logs.js')).logs,
   events: async () => (await import('./commands/events.js')).events,
   update: async () => (await import('./commands/update.js')).update,
+  rename: async () => (await import('./commands/rename.js')).rename,
+  top: async () => (await import('./commands/top.js')).top,
   ...Object.fromEntries(
     ['stop', 'restart', 'kill', 'pause', 'unpause', 'rm', 'wait'].map((name) => [
       name,

@@ -16,7 +16,7 @@ import { unsupportedNamingFlag } from './config/fields.js';
 import { newContainerId, shortId } from './ids.js';
 import { startLauncher } from './launcher.js';
 import { exitCodeOf, setupFailureCode, type LauncherStatus } from './status.js';
-import { claimName, containerPaths, releaseName, writeLabelsFile, writeRecord } from './store.js';
+import { claimGeneratedName, claimName, containerPaths, releaseName, writeLabelsFile, writeRecord } from './store.js';
 import { formatSizeRounded } from './format.js';
 
 /** Signals a foreground `corral run` passes on to the workload (via its launcher), as `docker run` does. */
@@ -56,6 +56,7 @@ function describeSetupFailure(step: string, errnoName: string, detail: string, c
 /** What createContainer made: everything a start needs, and how to take it all down again. */
 export interface CreatedContainer {
   id: string;
+  /** the configuration as recorded, with its name (generated when it had none) */
   config: RunConfig;
   /** the isolation options as recorded (hostname and HOSTNAME filled in) */
   isolation: RunConfig['isolation'];
@@ -72,9 +73,10 @@ export interface CreateOptions {
 }
 
 /**
- * Create a container: validate the limits and the isolation plan, claim the name, make the state
- * dirs and the cgroup, write the launcher's spec and the record. Nothing is started. On failure
- * everything made so far is removed again.
+ * Create a container: validate the limits and the isolation plan, claim the name (a generated one
+ * when the config has none: the returned config has it), make the state dirs and the cgroup, write
+ * the launcher's spec and the record. Nothing is started. On failure everything made so far is
+ * removed again.
  */
 export async function createContainer(config: RunConfig, deps: RunDeps, options: CreateOptions = {}): Promise<CreatedContainer> {
   const id = deps.id ?? newContainerId();
@@ -99,10 +101,10 @@ export async function createContainer(config: RunConfig, deps: RunDeps, options:
     for (const step of undo.splice(0).reverse()) await step().catch(() => {});
   };
   try {
-    if (config.name !== undefined) {
-      await claimName(deps.stateRoot, config.name, id);
-      undo.push(() => releaseName(deps.stateRoot, config.name!));
-    }
+    // every container has a name, as in Docker: one of Docker's generated names when none was given
+    if (config.name !== undefined) await claimName(deps.stateRoot, config.name, id);
+    const name = config.name ?? (await claimGeneratedName(deps.stateRoot, id));
+    undo.push(() => releaseName(deps.stateRoot, name, id));
     undo.push(() => removeContainerDirs(paths));
     await fs.mkdir(paths.dir, { recursive: true, mode: 0o700 });
     // The state dirs and the cgroup are independent: make them concurrently, and register the
@@ -119,10 +121,10 @@ export async function createContainer(config: RunConfig, deps: RunDeps, options:
     if (made.status === 'rejected') throw made.reason;
     const { header, directives } = planIsolation(isolation, paths, { mode: made.value.mode, dir: made.value.dir, procsFiles: [...made.value.procsFiles] }, host);
     writeFileSync(paths.spec, encodeSpec({ ...header, ...options.header }, directives), { mode: 0o600 });
-    await writeRecord(paths, { id, name: config.name, created, config: { ...config, isolation } });
+    await writeRecord(paths, { id, name, created, config: { ...config, name, isolation } });
     if (config.labels !== undefined) await writeLabelsFile(paths, config.labels);
     deps.onPhase?.('created');
-    return { id, config, isolation, paths, cgroup: made.value, created, rollback };
+    return { id, config: { ...config, name }, isolation, paths, cgroup: made.value, created, rollback };
   } catch (err) {
     await rollback();
     throw err;
@@ -134,9 +136,10 @@ export function launchFailure(error: LauncherStatus & { kind: 'error' }, command
   return new LaunchFailedError(describeSetupFailure(error.step, error.errnoName, error.detail, command), setupFailureCode(error));
 }
 
-export async function runForeground(config: RunConfig, deps: RunDeps): Promise<number> {
-  const c = await createContainer(config, deps);
-  const { id, isolation, paths, cgroup, created, rollback } = c;
+export async function runForeground(asked: RunConfig, deps: RunDeps): Promise<number> {
+  const c = await createContainer(asked, deps);
+  // the config with its name (a generated one when none was asked for)
+  const { id, config, isolation, paths, cgroup, created, rollback } = c;
   // The cgroup was made for this container moments ago: its oom_kill counter starts at 0.
   const oomBefore = 0;
   const launch = startLauncher(paths.spec);

@@ -5,38 +5,88 @@
  */
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { CorralError, RecordError } from '../errors.js';
+import { CorralError, InvalidParameterError, RecordError } from '../errors.js';
 import { removeContainerDirs } from '../isolate/rootfs.js';
 import type { ContainerPaths } from '../isolate/types.js';
 import { writeFileAtomic } from '../state/atomic.js';
 import { quarantineUnparsable, type Quarantined } from '../state/quarantine.js';
 import type { RunConfig } from './config/run-flags.js';
+import { shortId } from './ids.js';
+import { GENERATED_NAME_TRIES, generateName, type RandomIndex } from './names-generator.js';
 import { CONTAINER_FILES, containerDir, containerFile, containerPaths, RUN_FILES, type ContainerFile } from './layout.js';
-import { parseExitFile, parseJson, parseRecordFile, type ExitFile } from './records.js';
+import { NoSuchContainerError, parseExitFile, parseJson, parseRecordFile, type ExitFile } from './records.js';
 import { parseRunState, readRunState, writeRunState, type RunState } from './run-state.js';
 
 export { containerPaths } from './layout.js';
 
+/**
+ * A name is held by another container: Docker's wording (daemon/errors.go nameConflictError), with
+ * the name's "/" and the holder's full id, which clients (Compose, the SDKs) show or match on.
+ */
 export class NameInUseError extends CorralError {
-  constructor(name: string, id: string) {
-    super('ENAMEINUSE', `the container name "${name}" is already in use by container ${id.slice(0, 12)}`);
+  readonly holder: string;
+  constructor(name: string, holder: string) {
+    super('ENAMEINUSE', `Conflict. The container name "/${name}" is already in use by container "${holder}". You have to remove (or rename) that container to be able to reuse that name.`);
+    this.holder = holder;
   }
 }
 
-export async function claimName(root: string, name: string, id: string): Promise<void> {
-  const names = path.join(root, 'names');
-  await fs.mkdir(names, { recursive: true });
+function namePath(root: string, name: string): string {
+  return path.join(root, 'names', name);
+}
+
+/** The id a name's symlink points to, or undefined when there is no such name. */
+async function holderOf(root: string, name: string): Promise<string | undefined> {
   try {
-    await fs.symlink(path.join('..', 'containers', id), path.join(names, name));
+    return path.basename(await fs.readlink(namePath(root, name)));
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-    const holder = path.basename(await fs.readlink(path.join(names, name)));
-    throw new NameInUseError(name, holder);
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw err;
   }
 }
 
-export async function releaseName(root: string, name: string): Promise<void> {
-  await fs.rm(path.join(root, 'names', name), { force: true });
+/** Claim `name` for container `id`: creating the symlink is atomic, so of two claims of one name exactly one wins. */
+export async function claimName(root: string, name: string, id: string): Promise<void> {
+  await fs.mkdir(path.join(root, 'names'), { recursive: true });
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await fs.symlink(path.join('..', 'containers', id), namePath(root, name));
+      return;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      const holder = await holderOf(root, name);
+      // given up between the two calls: claim it again (a few times; then it is contended, and taken)
+      if (holder !== undefined || attempt >= 3) throw new NameInUseError(name, holder ?? '');
+    }
+  }
+}
+
+/**
+ * Give `name` up. With `id`, only while it is that container's: a name released late (a rename or
+ * removal that raced another) never takes the name another container claimed since.
+ */
+export async function releaseName(root: string, name: string, id?: string): Promise<void> {
+  if (id !== undefined && (await holderOf(root, name)) !== id) return;
+  await fs.rm(namePath(root, name), { force: true });
+}
+
+/**
+ * Claim a generated name for a container created without one, as moby's generateAndReserveName: six
+ * tries of Docker's `adjective_surname` (a digit appended from the second on), then the short id.
+ */
+export async function claimGeneratedName(root: string, id: string, random?: RandomIndex): Promise<string> {
+  for (let retry = 0; retry < GENERATED_NAME_TRIES; retry++) {
+    const name = generateName(retry, random);
+    try {
+      await claimName(root, name, id);
+      return name;
+    } catch (err) {
+      if (!(err instanceof NameInUseError)) throw err;
+    }
+  }
+  const name = shortId(id);
+  await claimName(root, name, id);
+  return name;
 }
 
 /** What config.json holds: the configuration, when it was created, its name, and a foreground run's end. */
@@ -96,7 +146,25 @@ export interface StoredContainer extends ConfigFile {
 }
 
 export class ContainerStore {
+  /**
+   * The read-modify-writes of each container's config.json and name in progress: one at a time per
+   * container (an update's new limits, a rename, a removal), so that none writes back a name or
+   * limits another just changed. In memory: the daemon is the one writer of its containers.
+   */
+  private readonly configChanges = new Map<string, Promise<unknown>>();
+
   constructor(readonly root: string) {}
+
+  /** Run `change` after the changes of container `id` already queued. */
+  private serialized<T>(id: string, change: () => Promise<T>): Promise<T> {
+    const next = (this.configChanges.get(id) ?? Promise.resolve()).then(change, change);
+    const settled = next.catch(() => {});
+    this.configChanges.set(id, settled);
+    void settled.then(() => {
+      if (this.configChanges.get(id) === settled) this.configChanges.delete(id);
+    });
+    return next;
+  }
 
   dir(id: string): string {
     return containerDir(this.root, id);
@@ -148,10 +216,73 @@ export class ContainerStore {
     return { ...config, hostConfig: hc === undefined ? {} : parseObject(hc, hcFile) };
   }
 
-  /** Replace the stored configuration (an update's new limits), keeping the rest of config.json. */
-  async writeConfig(id: string, config: RunConfig): Promise<void> {
-    const current = await this.readConfigFile(id);
-    await writeRecord(this.paths(id), { ...current, config });
+  /** Replace the stored configuration (an update's new limits), keeping the rest of config.json and the current name. */
+  writeConfig(id: string, config: RunConfig): Promise<void> {
+    return this.serialized(id, async () => {
+      const current = await this.readConfigFile(id);
+      await writeRecord(this.paths(id), { ...current, config: { ...config, name: current.name } });
+    });
+  }
+
+  /**
+   * Docker's rename, atomic towards a create of the same name: the new name is claimed first (its
+   * symlink: of a rename and a create racing for it, one gets a NameInUseError), then config.json
+   * says it, then the old name is given up. A failed write gives the new name back. Returns the old
+   * name, and the error of giving it up if that failed (the rename stands; the daemon's next start
+   * releases the stale name: releaseStaleNames).
+   */
+  rename(id: string, newName: string): Promise<{ oldName: string | undefined; releaseError?: Error }> {
+    return this.serialized(id, async () => {
+      let current: ConfigFile;
+      try {
+        current = await this.readConfigFile(id);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new NoSuchContainerError(id);
+        throw err;
+      }
+      // moby's wording, an InvalidParameter (400)
+      if (current.name === newName) throw new InvalidParameterError('Renaming a container with the same name as its current name');
+      await claimName(this.root, newName, id);
+      try {
+        await writeRecord(this.paths(id), { ...current, name: newName, config: { ...current.config, name: newName } });
+      } catch (err) {
+        await releaseName(this.root, newName, id).catch(() => {});
+        throw err;
+      }
+      if (current.name === undefined) return { oldName: undefined };
+      try {
+        await releaseName(this.root, current.name, id);
+        return { oldName: current.name };
+      } catch (err) {
+        return { oldName: current.name, releaseError: err as Error };
+      }
+    });
+  }
+
+  /**
+   * Give up the names a rename left claimed when it was interrupted between claiming the new name and
+   * releasing the old one (a daemon killed then): a name whose container's config.json says another
+   * name. A name whose container has no readable config.json yet (being created) is left alone.
+   * Returns the names released.
+   */
+  async releaseStaleNames(): Promise<string[]> {
+    let names: string[];
+    try {
+      names = await fs.readdir(path.join(this.root, 'names'));
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+      throw err;
+    }
+    const released: string[] = [];
+    for (const name of names) {
+      const id = await holderOf(this.root, name).catch(() => undefined);
+      if (id === undefined || !FULL_ID.test(id)) continue;
+      const config = await this.readConfigFile(id).catch(() => undefined);
+      if (config === undefined || config.name === name) continue;
+      await releaseName(this.root, name, id);
+      released.push(name);
+    }
+    return released;
   }
 
   async writeHostConfig(id: string, hostConfig: Record<string, unknown>): Promise<void> {
@@ -220,9 +351,16 @@ export class ContainerStore {
     return total;
   }
 
-  /** Remove the container's directories (unmounting its root first) and its name. */
-  async remove(id: string, name: string | undefined): Promise<void> {
-    await removeContainerDirs(this.paths(id));
-    if (name !== undefined) await releaseName(this.root, name);
+  /**
+   * Remove the container's directories (unmounting its root first) and its name: the one its
+   * config.json says when it is read (a rename may have changed it since the caller read it), else
+   * `name`.
+   */
+  remove(id: string, name: string | undefined): Promise<void> {
+    return this.serialized(id, async () => {
+      const current = (await this.readConfigFile(id).catch(() => undefined))?.name ?? name;
+      await removeContainerDirs(this.paths(id));
+      if (current !== undefined) await releaseName(this.root, current, id);
+    });
   }
 }

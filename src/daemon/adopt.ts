@@ -1,9 +1,9 @@
 /**
- * Adopt, at daemon start: move corrupt state files aside and bring old layouts up to date
- * (ContainerStore.checkAndMigrate), then follow every container that was running (one that
- * exited meanwhile gets its recorded exit and its restart policy; a paused one stays paused),
- * resume the restarts that were waiting, and start the exited containers their policy brings back
- * on a daemon start.
+ * Adopt, at daemon start: release the names an interrupted rename left claimed, move corrupt state
+ * files aside and bring old layouts up to date (ContainerStore.checkAndMigrate), then follow every
+ * container that was running (one that exited meanwhile gets its recorded exit and its restart
+ * policy; a paused one stays paused), resume the restarts that were waiting, and start the exited
+ * containers their policy brings back on a daemon start.
  */
 import { readContainerRecord } from '../container/records.js';
 import { BACKOFF_INITIAL_MS, formatRestartPolicy, NO_RESTART, restartOnDaemonStart } from '../container/restart-policy.js';
@@ -13,6 +13,12 @@ import { adoptPaused } from './pause.js';
 import { scheduleRestart } from './restart.js';
 
 export async function adopt(d: DaemonContext): Promise<void> {
+  // a rename interrupted by the end of the last daemon left its new or old name claimed twice
+  const stale = await d.store.releaseStaleNames().catch((err: Error) => {
+    d.log.warn('cannot check the names for ones a rename left behind', { error: err.message });
+    return [];
+  });
+  for (const name of stale) d.log.warn('a name an interrupted rename left claimed was released', { name });
   for (const id of await d.store.ids()) {
     try {
       await adoptOne(d, id);

@@ -8,6 +8,7 @@ import type { HostFacts, RunConfig } from '../container/config/run-flags.js';
 import type { ContainerLookup, ContainerRecord } from '../container/records.js';
 import type { LauncherStatus } from '../container/status.js';
 import type { StoredContainer } from '../container/store.js';
+import type { TopResponse } from '../container/top.js';
 import type { EventBus } from '../events.js';
 
 export interface ContainerBackend {
@@ -30,6 +31,10 @@ export interface ContainerBackend {
   unpause(id: string): Promise<void>;
   /** the update's warnings */
   update(id: string, body: Record<string, unknown>): Promise<string[]>;
+  /** give it a new name (checked by Docker's rule); running or not */
+  rename(id: string, newName: string): Promise<void>;
+  /** its processes as the host's ps shows them with `psArgs` (Docker's ps_args; -ef by default) */
+  top(id: string, psArgs: string | null): Promise<TopResponse>;
   /** the exit code, once it has exited */
   wait(id: string): Promise<number>;
   /** the exit code of the run under way, or of the next one (next-exit; what attach streams until) */

@@ -18,14 +18,16 @@ export async function prepareClientRun(d: DaemonContext, config: RunConfig): Pro
   const driver = await d.driver(config.cgroupParent);
   const id = newContainerId();
   const created = await createStored(config, { stateRoot: d.store.root, driver, stderr: process.stderr, id });
-  const stored = { config, ...(config.name !== undefined ? { name: config.name } : {}) };
-  const run: ClientRun = { oom: false, started: false, actor: actorOf(id, stored), stop: () => {} };
+  // with its name: a generated one when the client gave none
+  const stored = { config: created.config, ...(created.config.name !== undefined ? { name: created.config.name } : {}) };
+  const run: ClientRun = { oom: false, started: false, stop: () => {} };
   run.stop = d.events.subscribe((e) => {
     if (e.Actor.ID === id && e.Action === 'oom') run.oom = true;
   });
-  d.runtimes.of(id).clientRun = run;
+  const rt = d.runtimes.of(id);
+  rt.clientRun = run;
   await watchOom(d, id, stored, 'zero');
-  d.events.container('create', run.actor);
+  d.events.container('create', rt.actor ?? actorOf(id, stored));
   const launched = setInterval(() => {
     if (d.runtimes.peek(id)?.monitor || d.closed) return clearInterval(launched);
     fs.access(d.store.file(id, 'launcherPid')).then(
@@ -74,10 +76,11 @@ export async function finishClientRun(d: DaemonContext, id: string, statusLines:
 
 /** The client's launcher is running (or has run): say so once and follow it to its end. */
 function followClientRun(d: DaemonContext, id: string): void {
-  const run = d.runtimes.peek(id)?.clientRun;
-  if (run && !run.started) {
+  const rt = d.runtimes.peek(id);
+  const run = rt?.clientRun;
+  if (rt?.actor && run && !run.started) {
     run.started = true;
-    d.events.container('start', run.actor);
+    d.events.container('start', rt.actor);
   }
   d.watch(id);
 }

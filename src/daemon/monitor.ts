@@ -22,8 +22,10 @@ import { scheduleRestart } from './restart.js';
 /** Follow the container's OOM kills: one `oom` event per kill, as the kernel's counter moves. */
 export async function watchOom(d: DaemonContext, id: string, stored: Pick<StoredContainer, 'config' | 'name'>, baseline: 'zero' | 'current'): Promise<void> {
   const actor = actorOf(id, stored);
+  d.runtimes.of(id).actor = actor;
   const cgroup = (await d.driver(stored.config.cgroupParent)).open(id);
-  d.oom.watch(id, cgroup, (kill) => d.events.container('oom', actor, kill.attributes), { baseline });
+  // the actor as it is at the kill: a rename meanwhile changed the runtime's
+  d.oom.watch(id, cgroup, (kill) => d.events.container('oom', d.runtimes.peek(id)?.actor ?? actor, kill.attributes), { baseline });
 }
 
 /** Follow a started container until its `exit` file appears (or its launcher is gone), then record its end. */

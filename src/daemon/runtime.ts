@@ -11,12 +11,16 @@ export interface ClientRun {
   oom: boolean;
   /** its `start` event was emitted */
   started: boolean;
-  actor: ContainerActor;
   /** ends the event subscription */
   stop: () => void;
 }
 
 export class ContainerRuntime {
+  /**
+   * the container as the events the daemon emits while following it name it (its `oom` events, a
+   * client run's `start`): set when it is followed, changed by a rename
+   */
+  actor: ContainerActor | undefined;
   /** the follow of the current run, settled once its end is recorded (and, with AutoRemove, it is removed) */
   monitor: Promise<number> | undefined;
   /** gives the launcher's pidfd back (its epoll registration and the fd) */

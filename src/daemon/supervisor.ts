@@ -1,10 +1,10 @@
 /**
- * The daemon's container backend: create, start, kill, stop, restart, pause, unpause, update, wait,
- * remove, inspect and logs, and the supervision (restart policies with moby's back-off, re-adoption
- * after a daemon restart). Split as moby's daemon/ is, one step per module: create.ts, start.ts,
- * monitor.ts (follow a run and record its end), restart.ts (the back-off), kill-stop.ts, pause.ts,
- * update.ts, remove.ts, prune.ts, adopt.ts, client-run.ts. This class holds what they share (context.ts)
- * and wires the steps that call each other. The state directory belongs to ContainerStore; what
+ * The daemon's container backend: create, start, kill, stop, restart, pause, unpause, update, rename,
+ * top, wait, remove, inspect and logs, and the supervision (restart policies with moby's back-off,
+ * re-adoption after a daemon restart). Split as moby's daemon/ is, one step per module: create.ts,
+ * start.ts, monitor.ts (follow a run and record its end), restart.ts (the back-off), kill-stop.ts,
+ * pause.ts, update.ts, rename.ts, top.ts, remove.ts, prune.ts, adopt.ts, client-run.ts. This class
+ * holds what they share (context.ts) and wires the steps that call each other. The state directory belongs to ContainerStore; what
  * lives only in memory, to one ContainerRuntime per container (runtime.ts).
  */
 import { createCgroupDriver } from '../cgroups/index.js';
@@ -13,6 +13,7 @@ import { hostFacts } from '../container/config/host-facts.js';
 import type { HostFacts, RunConfig } from '../container/config/run-flags.js';
 import { NoSuchContainerError, readContainerRecord, resolveContainerId, type ContainerLookup, type ContainerRecord } from '../container/records.js';
 import type { LauncherStatus } from '../container/status.js';
+import type { TopResponse } from '../container/top.js';
 import { ContainerStore, type StoredContainer } from '../container/store.js';
 import { EventBus } from '../events.js';
 import type { Logger } from '../log.js';
@@ -29,9 +30,11 @@ import { pause, unpause } from './pause.js';
 import { nextExit, wait, waitRemoved, watch } from './monitor.js';
 import { discard, remove } from './remove.js';
 import { prune } from './prune.js';
+import { rename } from './rename.js';
 import { cancelRestart } from './restart.js';
 import { RuntimeTable } from './runtime.js';
 import { launch, start } from './start.js';
+import { top } from './top.js';
 import { update } from './update.js';
 
 export interface SupervisorDeps {
@@ -160,6 +163,14 @@ export class Supervisor implements DaemonContext, ContainerBackend {
 
   update(id: string, body: Record<string, unknown>): Promise<string[]> {
     return update(this, id, body);
+  }
+
+  rename(id: string, newName: string): Promise<void> {
+    return rename(this, id, newName);
+  }
+
+  top(id: string, psArgs: string | null): Promise<TopResponse> {
+    return top(this, id, psArgs);
   }
 
   wait(id: string): Promise<number> {

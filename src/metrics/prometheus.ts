@@ -149,7 +149,7 @@ export function formatLabels(labels: Readonly<Record<string, string | number>>):
   return parts.length > 0 ? `{${parts.join(',')}}` : '';
 }
 
-/** A container's label sets, formatted once per TrackedContainer object (a new one comes with each refresh of its record). */
+/** A container's label sets, formatted once per TrackedContainer object and name (a new object comes with each refresh of its record; a rename changes the name). */
 interface FormattedLabels {
   labels: Labels;
   /** `{id=...,name=...,image=...}` */
@@ -182,7 +182,8 @@ class Snapshot {
         .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
         .map((c) => {
           let f = this.formatted.get(c);
-          if (!f) {
+          // a rename changes the name of the same object
+          if (!f || f.labels.name !== (c.name ?? '')) {
             const labels = containerLabels(c, this.selection);
             f = { labels, text: formatLabels(labels), states: CONTAINER_STATES.map((state) => formatLabels({ ...labels, state })) };
             this.formatted.set(c, f);

@@ -500,6 +500,13 @@ export class Sampler {
           if (c) c.restarts++;
           break;
         }
+        case 'rename': {
+          // the new name labels the stats and the metrics from now on; the samples stay
+          const c = this.tracked.get(id);
+          const name = e.Actor.Attributes?.name;
+          if (c && name !== undefined && name !== '') c.name = name;
+          break;
+        }
         case 'stop':
         case 'kill': {
           // a user stop, also of a container waiting for its restart (no die follows then)

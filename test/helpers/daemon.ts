@@ -36,10 +36,12 @@ async function answers(socket: string): Promise<boolean> {
   }
 }
 
-/** Start a daemon with --log-level debug and wait (at most `timeoutMs`) until it answers /_ping. */
-export async function startTestDaemon(root: string, socket: string, opts: { timeoutMs?: number; logLevel?: string } = {}): Promise<TestDaemon> {
+/** Start a daemon with --log-level debug (and `args`) and wait (at most `timeoutMs`) until it answers /_ping. */
+export async function startTestDaemon(root: string, socket: string, opts: { timeoutMs?: number; logLevel?: string; args?: readonly string[] } = {}): Promise<TestDaemon> {
   const timeoutMs = opts.timeoutMs ?? 60_000;
-  const child = spawn(process.execPath, [CORRAL_BIN, '--root', root, '--host', `unix://${socket}`, 'daemon', '--log-level', opts.logLevel ?? 'debug'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(process.execPath, [CORRAL_BIN, '--root', root, '--host', `unix://${socket}`, 'daemon', '--log-level', opts.logLevel ?? 'debug', ...(opts.args ?? [])], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   let log = '';
   child.stderr!.on('data', (d: Buffer) => (log += d.toString()));
   const exited = new Promise<void>((resolve) => child.once('close', () => resolve()));

@@ -7,6 +7,8 @@ import { logsCommand } from '../../../src/cli/commands/logs.js';
 import { actionCommand, CONTAINER_ACTIONS } from '../../../src/cli/commands/actions.js';
 import { filtersQuery, parseSeconds, parseSignalName, parseTail, parseTimeFlag } from '../../../src/cli/commands/values.js';
 import { updateBody, updateCommand } from '../../../src/cli/commands/update.js';
+import { parseTopArgs, renderTop } from '../../../src/cli/commands/top.js';
+import { renameCommand } from '../../../src/cli/commands/rename.js';
 import { startFailureExitCode } from '../../../src/cli/commands/run.js';
 import { createRequestFromRun } from '../../../src/cli/create-body.js';
 import { parseRunCommandLine, resourcesFrom, type HostFacts } from '../../../src/container/config/run-flags.js';
@@ -269,4 +271,34 @@ test('create: every flag of corral run writes a body field the API accepts and r
     assert.notEqual((inputFromBody(checked, name) as Record<string, unknown>)[f.name], undefined, `${f.path} is read back as ${f.flag}`);
     assert.deepEqual(runConfigFromBody(checked, name, facts), config, argv.join(' '));
   }
+});
+
+test("top: the container first, everything after it ps's options joined as docker/cli joins them; only --help is corral's", () => {
+  assert.deepEqual(parseTopArgs(['web']), { container: 'web', psArgs: undefined });
+  assert.deepEqual(parseTopArgs(['web', '-o', 'pid,comm', '-L']), { container: 'web', psArgs: '-o pid,comm -L' });
+  assert.deepEqual(parseTopArgs(['web', 'aux']), { container: 'web', psArgs: 'aux' });
+  assert.deepEqual(parseTopArgs(['--', '-odd-name']), { container: '-odd-name', psArgs: undefined });
+  usage(() => parseTopArgs([]), /^missing CONTAINER: usage: corral top CONTAINER \[ps OPTIONS\]$/);
+  usage(() => parseTopArgs(['-ef', 'web']), /^unknown flag -ef for corral top \(the container comes first/);
+  assert.throws(
+    () => parseTopArgs(['--help']),
+    (e: Error) => e instanceof HelpRequested && /Usage: corral top CONTAINER \[ps OPTIONS\]/.test(e.text),
+  );
+});
+
+test("top's table is docker top's: Go's tabwriter with minwidth 20 and padding 3, the last cell unpadded", () => {
+  // the captured Docker answer (test fixture v1.41-containers-id-top.json)
+  const answer = { Processes: [['root', '2551', '2529', '0', '12:06', '?', '00:00:00', 'sleep 3600']], Titles: ['UID', 'PID', 'PPID', 'C', 'STIME', 'TTY', 'TIME', 'CMD'] };
+  const pad = (cells: string[]) => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(20))).join('');
+  assert.equal(renderTop(answer), `${pad(answer.Titles)}\n${pad(answer.Processes[0]!)}\n`);
+  // a cell longer than 17 characters widens its column to its length + 3
+  const wide = renderTop({ Processes: [['averyveryverylonguser', '1', 'x']], Titles: ['USER', 'PID', 'CMD'] });
+  assert.equal(wide, `USER${' '.repeat(20)}PID                 CMD\naveryveryverylonguser   1                   x\n`);
+  assert.equal(renderTop({ Processes: null, Titles: ['PID', 'CMD'] }), 'PID                 CMD\n');
+});
+
+test('rename: CONTAINER and NEW_NAME, both required', () => {
+  assert.deepEqual(parseCommand(renameCommand(), ['old', 'new']).args, ['old', 'new']);
+  usage(() => parseCommand(renameCommand(), ['old']), /^missing NAME: usage: corral rename CONTAINER NEW_NAME/);
+  usage(() => parseCommand(renameCommand(), ['a', 'b', 'c']), /^too many arguments: usage: corral rename/);
 });

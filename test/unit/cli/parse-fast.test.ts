@@ -12,6 +12,7 @@ import { inspectCommand } from '../../../src/cli/commands/inspect.js';
 import { logsCommand } from '../../../src/cli/commands/logs.js';
 import { eventsCommand } from '../../../src/cli/commands/events.js';
 import { updateCommand } from '../../../src/cli/commands/update.js';
+import { renameCommand } from '../../../src/cli/commands/rename.js';
 import { actionCommand } from '../../../src/cli/commands/actions.js';
 import { statsCommand } from '../../../src/cli/stats.js';
 import { daemonCommand } from '../../../src/cli/daemon.js';
@@ -23,6 +24,7 @@ const SPECS: [string, () => CommandSpec][] = [
   ['logs', logsCommand],
   ['events', eventsCommand],
   ['update', updateCommand],
+  ['rename', renameCommand],
   ...['stop', 'restart', 'kill', 'pause', 'unpause', 'rm', 'wait'].map((name): [string, () => CommandSpec] => [name, () => actionCommand(name)]),
   ['stats', statsCommand],
   ['daemon', daemonCommand],

@@ -12,9 +12,19 @@ test('a name can be claimed once; the second claim names the holder', async () =
   try {
     const a = 'a'.repeat(64);
     await claimName(root, 'web', a);
-    await assert.rejects(claimName(root, 'web', 'b'.repeat(64)), { message: 'the container name "web" is already in use by container aaaaaaaaaaaa' });
-    await releaseName(root, 'web');
+    // Docker's wording (moby's nameConflictError), which clients show and match on
+    await assert.rejects(claimName(root, 'web', 'b'.repeat(64)), {
+      code: 'ENAMEINUSE',
+      message: `Conflict. The container name "/web" is already in use by container "${a}". You have to remove (or rename) that container to be able to reuse that name.`,
+    });
+    // given up only by its holder when the holder is named
+    await releaseName(root, 'web', 'b'.repeat(64));
+    assert.equal(path.basename(fs.readlinkSync(path.join(root, 'names', 'web'))), a);
+    await releaseName(root, 'web', a);
     await claimName(root, 'web', 'b'.repeat(64));
+    await releaseName(root, 'web');
+    await releaseName(root, 'never-claimed', a);
+    assert.deepEqual(fs.readdirSync(path.join(root, 'names')), []);
   } finally {
     fs.rmSync(root, { recursive: true, force: true });
   }
@@ -68,13 +78,14 @@ test('ContainerStore reads config.json with hostconfig.json beside it ({} withou
   }
 });
 
-test('ContainerStore.writeConfig replaces the configuration and keeps the rest of config.json', async () => {
+test('ContainerStore.writeConfig replaces the configuration and keeps the rest of config.json, the name included', async () => {
   const { root, store } = storeWith();
   try {
-    const config = { ...CONFIG.config, resources: { memory: { max: 67108864 } } } as unknown as RunConfig;
+    const config = { ...CONFIG.config, name: 'stale', resources: { memory: { max: 67108864 } } } as unknown as RunConfig;
     await store.writeConfig(ID, config);
     const back = await store.readConfigFile(ID);
-    assert.deepEqual(back, { ...CONFIG, config });
+    // the name is config.json's own: a rename since the caller read the configuration stands
+    assert.deepEqual(back, { ...CONFIG, config: { ...config, name: 'web' } });
   } finally {
     fs.rmSync(root, { recursive: true, force: true });
   }
@@ -116,6 +127,96 @@ test('at adopt, a foreground run recorded in config.json gets a state.json; a co
     assert.deepEqual(await store.readRunState(ID), { status: 'exited', restartCount: 0, manuallyStopped: false, lastExit: { exitCode: 3, oomKilled: false, finishedAt: '2026-11-23T12:01:00.000Z' } });
     // once: a second adopt finds nothing to do
     assert.deepEqual(await store.checkAndMigrate(ID), []);
+  } finally {
+    fs.rmSync(root, { recursive: true, force: true });
+  }
+});
+
+/** The holder of each name under <root>/names. */
+function names(root: string): Record<string, string> {
+  const dir = path.join(root, 'names');
+  return Object.fromEntries(fs.readdirSync(dir).map((n) => [n, path.basename(fs.readlinkSync(path.join(dir, n)))]));
+}
+
+test('rename: the new name claimed, config.json says it, the old one given up; the same name or one in use changes nothing', async () => {
+  const { root, store } = storeWith();
+  try {
+    await claimName(root, 'web', ID);
+    const other = 'd'.repeat(64);
+    await claimName(root, 'db', other);
+    assert.deepEqual(await store.rename(ID, 'front'), { oldName: 'web' });
+    assert.deepEqual(names(root), { db: other, front: ID });
+    const back = await store.readConfigFile(ID);
+    assert.equal(back.name, 'front');
+    assert.equal(back.config.name, 'front');
+    assert.deepEqual(back.config.resources, CONFIG.config.resources, 'the rest of config.json is kept');
+
+    await assert.rejects(store.rename(ID, 'front'), { code: 'EINVALIDPARAM', message: 'Renaming a container with the same name as its current name' });
+    await assert.rejects(store.rename(ID, 'db'), { code: 'ENAMEINUSE', message: /^Conflict\. The container name "\/db" is already in use by container "d{64}"/ });
+    assert.deepEqual(names(root), { db: other, front: ID });
+    assert.equal((await store.readConfigFile(ID)).name, 'front');
+    await assert.rejects(store.rename('e'.repeat(64), 'x1'), { code: 'ENOSUCHCONTAINER' });
+    assert.deepEqual(names(root), { db: other, front: ID }, 'nothing claimed for a container that is not there');
+  } finally {
+    fs.rmSync(root, { recursive: true, force: true });
+  }
+});
+
+test('rename racing a create of the same name: exactly one gets it; renames and updates of one container do not undo each other', async () => {
+  const { root, store } = storeWith();
+  try {
+    await claimName(root, 'web', ID);
+    const creator = 'd'.repeat(64);
+    for (let i = 0; i < 20; i++) {
+      const name = `contested${i}`;
+      const [renamed, created] = await Promise.allSettled([store.rename(ID, name), claimName(root, name, creator)]);
+      assert.equal([renamed, created].filter((r) => r.status === 'fulfilled').length, 1, name);
+      const holder = names(root)[name];
+      assert.equal(holder, renamed.status === 'fulfilled' ? ID : creator);
+      if (renamed.status === 'rejected') assert.equal((renamed.reason as { code: string }).code, 'ENAMEINUSE');
+    }
+    // two renames and an update at once: one after the other; the last rename's name stands, held once
+    const current = (await store.readConfigFile(ID)).name!;
+    const config = { ...CONFIG.config, resources: { memory: { max: 1 << 27 } } } as unknown as RunConfig;
+    await Promise.all([store.rename(ID, 'first'), store.writeConfig(ID, config), store.rename(ID, 'second')]);
+    const back = await store.readConfigFile(ID);
+    assert.deepEqual([back.name, back.config.name, back.config.resources], ['second', 'second', config.resources]);
+    const mine = Object.entries(names(root)).filter(([, id]) => id === ID);
+    assert.deepEqual(mine, [['second', ID]], `${current} and first given up`);
+  } finally {
+    fs.rmSync(root, { recursive: true, force: true });
+  }
+});
+
+test('remove gives up the name config.json says (a rename since the caller read it), never a name another container holds', async () => {
+  const { root, store } = storeWith();
+  try {
+    await claimName(root, 'web', ID);
+    await store.rename(ID, 'renamed');
+    const other = 'd'.repeat(64);
+    await claimName(root, 'web', other);
+    // the caller read the old name before the rename
+    await store.remove(ID, 'web');
+    assert.deepEqual(names(root), { web: other });
+    assert.equal(fs.existsSync(store.dir(ID)), false);
+  } finally {
+    fs.rmSync(root, { recursive: true, force: true });
+  }
+});
+
+test('at adopt: a name an interrupted rename left claimed (its config.json says another) is given up; others stay', async () => {
+  const { root, store } = storeWith();
+  try {
+    await claimName(root, 'web', ID);
+    // a daemon killed between claiming "front" and writing config.json
+    await claimName(root, 'front', ID);
+    // being created: no config.json yet
+    await claimName(root, 'new', 'd'.repeat(64));
+    // a dangling name and one that is no container's
+    fs.symlinkSync('../containers/x', path.join(root, 'names', 'odd'));
+    assert.deepEqual(await store.releaseStaleNames(), ['front']);
+    assert.deepEqual(names(root), { new: 'd'.repeat(64), odd: 'x', web: ID });
+    assert.deepEqual(await new ContainerStore(path.join(root, 'none')).releaseStaleNames(), []);
   } finally {
     fs.rmSync(root, { recursive: true, force: true });
   }

@@ -10,6 +10,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Sampler, idlePhase } from '../../../src/metrics/sampler.js';
+import { createRegistry, exposition } from '../../../src/metrics/prometheus.js';
 import { EventBus } from '../../../src/events.js';
 import { createLogger } from '../../../src/log.js';
 import { procStatStartTime } from '../../../src/container/records.js';
@@ -261,6 +262,29 @@ test('pause and unpause events: the container stays followed and sampled, only i
     t.events.container('unpause', { id: ID });
     await t.s.settled(ID);
     assert.deepEqual([t.s.get(ID)?.status, t.s.get(ID)?.paused], ['running', false]);
+  } finally {
+    await t.done();
+  }
+});
+
+test("a rename: the stats' name and the metrics' name label are the new one from the next sample; the samples stay", async () => {
+  const t = await sampler();
+  try {
+    const registry = createRegistry(t.s);
+    const workingSet = async () => (await exposition(registry)).split('\n').find((l) => l.startsWith('container_memory_working_set_bytes{'));
+    assert.match((await workingSet()) ?? '', /name="quiet"/);
+    const before = t.latest();
+    // the daemon's event: the actor's name is the new one, oldName the old one with its "/"
+    t.events.container('rename', { id: ID, name: 'loud', image: 'host' }, { oldName: '/quiet' });
+    await t.s.settled(ID);
+    assert.equal(t.s.get(ID)?.name, 'loud');
+    assert.equal(t.latest(), before, 'the samples are kept');
+    await t.tick();
+    // one scrape's snapshot of the list is reused for 20 ms: this is the next scrape
+    await new Promise((resolve) => setTimeout(resolve, 30));
+    const line = (await workingSet()) ?? '';
+    assert.match(line, /name="loud"/);
+    assert.doesNotMatch(line, /quiet/);
   } finally {
     await t.done();
   }
