@@ -32,6 +32,7 @@ Commands:
   wait CONTAINER...            wait for containers to stop and print their exit codes
   exec [OPTIONS] CONTAINER CMD [ARG...]  run a command in a running container
   stats [OPTIONS] [CONTAINER...]  live CPU, memory, I/O and PIDs of containers
+  top [OPTIONS]                the live dashboard: host, containers, events (--batch: text frames)
   update [OPTIONS] CONTAINER...  change containers' limits and restart policy
   events [OPTIONS]             stream the daemon's events
   up -f FILE, down -f FILE     reconcile a workloads file through the daemon / remove its containers
@@ -79,7 +80,7 @@ function clientContext(global: GlobalOptions): ClientContext {
 }
 
 /** Commands that only talk to the daemon, dispatched below: they fail as the client commands do (1). */
-const DAEMON_ONLY_COMMANDS: ReadonlySet<string> = new Set(['exec', 'stats', 'up', 'down']);
+const DAEMON_ONLY_COMMANDS: ReadonlySet<string> = new Set(['exec', 'stats', 'top', 'up', 'down']);
 
 type ClientCommand = (ctx: ClientContext, argv: readonly string[]) => Promise<number>;
 
@@ -106,7 +107,7 @@ const CLIENT_COMMANDS: Readonly<Record<string, () => Promise<ClientCommand>>> = 
  * update's limits): bin/corral's CommonJS entry (quick.ts) holds every other command and hands these
  * to the ES module bundle, which splits them into chunks loaded on demand.
  */
-export const HEAVY_COMMANDS: ReadonlySet<string> = new Set(['run', 'daemon', 'exec', 'up', 'down', 'update']);
+export const HEAVY_COMMANDS: ReadonlySet<string> = new Set(['run', 'daemon', 'exec', 'up', 'down', 'update', 'top']);
 
 export interface MainOptions {
   /** runs a command of HEAVY_COMMANDS instead (the whole command line, as given) */
@@ -137,6 +138,8 @@ export async function main(argv: string[], options: MainOptions = {}): Promise<n
       case 'up':
       case 'down':
         return await (await import('./up.js')).runUp(global, rest, command);
+      case 'top':
+        return await (await import('./top/command.js')).runTop(global, rest);
       case 'version':
       case '--version':
         stdout.write(`corral ${CORRAL_VERSION}\n`);
