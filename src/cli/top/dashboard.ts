@@ -270,7 +270,7 @@ function statusLine(s: DashState): Line {
 function tableArea(s: DashState, width: number, rowsHeight: number): Line[] {
   if (!s.frame) return [text('waiting for the daemon...', 'dim')];
   if (s.frame.error !== undefined) {
-    return [text(`the daemon at ${s.address} does not answer: reconnecting every ${Math.round(s.interval / 100) / 10}s`, 'bad'), text(s.frame.error, 'dim')];
+    return [text(`no answer from the daemon: reconnecting every ${Math.round(s.interval / 100) / 10}s (${s.address})`, 'bad'), text(s.frame.error, 'dim')];
   }
   const t = table(s.frame.rows, s.view, width);
   const header: Line = t.header.map((c) => ({ ...c, tone: 'header' as const }));

@@ -278,7 +278,7 @@ test('keys: select, sort menu, reverse, filter, all, help, detail, confirm, quit
 
 test('the daemon gone: the screen says so and that it reconnects', () => {
   const s = { ...dash(), frame: { time: T0, rows: [], error: 'cannot connect to the corral daemon', oomLastHour: 0, daemon: undefined } };
-  assert.match(screenText(s, 80, 24), /does not answer: reconnecting every 1s/);
+  assert.match(screenText(s, 80, 24), /^no answer from the daemon: reconnecting every 1s \(unix:\/\/\/fake\.sock\)$/m);
 });
 
 test('detail view: charts from the history, limits, memory.stat', () => {
