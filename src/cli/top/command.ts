@@ -114,6 +114,7 @@ export async function runTop(global: { host?: string }, argv: readonly string[])
     return runBatch(source, host, flags, batchWidth(), { write: (t) => stdout.write(t), sleep: (ms) => new Promise((r) => setTimeout(r, ms)) });
   }
   if (!process.stdout.isTTY || !process.stdin.isTTY) throw new CorralError('EUSAGE', 'corral top needs a terminal on stdin and stdout (for scripts: corral top --batch)');
-  const { runDashboard } = await import('./screen.js');
-  return runDashboard(source, await systemHostReader(), flags);
+  // blessed and systeminformation load side by side
+  const [{ runDashboard }, host] = await Promise.all([import('./screen.js'), systemHostReader()]);
+  return runDashboard(source, host, flags);
 }

@@ -7,9 +7,9 @@
 import { formatMemorySize } from '../format/units.js';
 import type { HostInfo } from './host.js';
 import { type History, sparkline } from './history.js';
-import { bar, fit, formatRate, formatUptime, lineText, loadTone, type Line } from './layout.js';
-import { SORT_KEYS, type SortKey, type TopRow, type View } from './model.js';
-import { coreLines, eventLines, hostSummary, table } from './render.js';
+import { bar, fit, formatRate, formatUptime, layoutColumns, lineText, loadTone, tableLines, type Line } from './layout.js';
+import { rowText, SORT_KEYS, type SortKey, type TopRow, type View, viewRows } from './model.js';
+import { coreLines, eventLines, hostSummary } from './render.js';
 import type { ContainerAction, Frame, TopEvent } from './source.js';
 
 export type Mode = 'table' | 'help' | 'sort' | 'filter' | 'confirm' | 'detail' | 'logs';
@@ -77,7 +77,7 @@ const ACTION_KEYS: Readonly<Record<string, ContainerAction>> = { S: 'stop', R: '
 
 /** The rows the table shows now. */
 export function shownRows(s: DashState): TopRow[] {
-  return s.frame ? table(s.frame.rows, s.view, 200).shown : [];
+  return s.frame ? viewRows(s.frame.rows, s.view) : [];
 }
 
 function selectedIndex(s: DashState, rows: readonly TopRow[]): number {
@@ -272,15 +272,17 @@ function tableArea(s: DashState, width: number, rowsHeight: number): Line[] {
   if (s.frame.error !== undefined) {
     return [text(`no answer from the daemon: reconnecting every ${Math.round(s.interval / 100) / 10}s (${s.address})`, 'bad'), text(s.frame.error, 'dim')];
   }
-  const t = table(s.frame.rows, s.view, width);
-  const header: Line = t.header.map((c) => ({ ...c, tone: 'header' as const }));
-  if (t.shown.length === 0) return [header, text(s.view.filter ? `no container matches "${s.view.filter}"` : 'no containers (a: show stopped ones)', 'dim')];
-  const sel = selectedIndex(s, t.shown);
+  const shown = viewRows(s.frame.rows, s.view);
+  const sel = selectedIndex(s, shown);
   // keep the selection in sight
-  let scroll = Math.min(s.scroll, Math.max(0, t.shown.length - rowsHeight));
+  let scroll = Math.min(s.scroll, Math.max(0, shown.length - rowsHeight));
   if (sel < scroll) scroll = sel;
   if (sel >= scroll + rowsHeight) scroll = sel - rowsHeight + 1;
-  const visible = t.lines.slice(scroll, scroll + rowsHeight).map((l, i) => (scroll + i === sel ? l.map((c) => ({ ...c, selected: true })) : l));
+  // only the rows on screen are formatted (500 containers, 20 lines)
+  const t = tableLines(shown.slice(scroll, scroll + rowsHeight), layoutColumns(width));
+  const header: Line = t.header.map((c) => ({ ...c, tone: 'header' as const }));
+  if (shown.length === 0) return [header, text(s.view.filter ? `no container matches "${s.view.filter}"` : 'no containers (a: show stopped ones)', 'dim')];
+  const visible = t.lines.map((l, i) => (scroll + i === sel ? l.map((c) => ({ ...c, selected: true })) : l));
   return [header, ...visible];
 }
 
@@ -333,7 +335,7 @@ function detailLines(s: DashState, width: number, height: number, history: Histo
       `limits: cpu ${row.cpuLimited ? `${row.cpuScale} CPUs` : `none (host: ${row.cpuScale ?? '?'} CPUs)`} | memory ${row.memoryLimited && limit !== undefined ? formatMemorySize(limit) : 'none'} | pids ${row.pidsLimit ?? 'none'}`,
     ),
     text(`history: since the dashboard started, one point a tick (newest right)`, 'dim'),
-    text(`CPU ${fit(row.text?.cpu ?? '--', 8, 'right')}       ${sparkline(cpu, 1)}`, 'good'),
+    text(`CPU ${fit(rowText(row)?.cpu ?? '--', 8, 'right')}       ${sparkline(cpu, 1)}`, 'good'),
     text(`MEM ${fit(row.entry?.memory !== undefined ? formatMemorySize(row.entry.memory) : '--', 8, 'right')}       ${sparkline(mem, limit ?? maxOf(mem))}`, 'good'),
     text(`NET ${fit(row.rates ? formatRate(row.rates.netRx + row.rates.netTx) : '--', 8, 'right')}/s     ${sparkline(net, maxOf(net))}`),
     text(`BLK ${fit(row.rates ? formatRate(row.rates.blockRead + row.rates.blockWrite) : '--', 8, 'right')}/s     ${sparkline(blk, maxOf(blk))}`),

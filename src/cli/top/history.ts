@@ -1,8 +1,8 @@
 /**
  * The detail view's history: per container, the last HISTORY_POINTS ticks of CPU (fraction of its
  * scale), memory (bytes), network and block I/O rates (bytes/s). Kept from the moment the dashboard
- * started (the daemon keeps no history), in Float64Arrays used as rings: 500 containers x 600 points
- * x 5 series is 12 MB.
+ * started (the daemon keeps no history), in Float32Arrays used as rings: 500 containers x 600 points
+ * x 5 series is 6 MB.
  */
 import { cpuFraction } from './layout.js';
 import type { TopRow } from './model.js';
@@ -14,11 +14,11 @@ export type Series = 'cpu' | 'mem' | 'net' | 'block' | 'memLimit';
 const SERIES: readonly Series[] = ['cpu', 'mem', 'net', 'block', 'memLimit'];
 
 class Ring {
-  readonly data: Record<Series, Float64Array>;
+  readonly data: Record<Series, Float32Array>;
   /** points written so far */
   count = 0;
   constructor(readonly size: number) {
-    this.data = Object.fromEntries(SERIES.map((s) => [s, new Float64Array(size).fill(Number.NaN)])) as Record<Series, Float64Array>;
+    this.data = Object.fromEntries(SERIES.map((s) => [s, new Float32Array(size).fill(Number.NaN)])) as Record<Series, Float32Array>;
   }
 }
 

@@ -11,7 +11,7 @@
  */
 import { formatIoSize } from '../format/units.js';
 import { NO_VALUE } from '../format/stats.js';
-import type { TopRow } from './model.js';
+import { rowText, type TopRow } from './model.js';
 
 /** How a cell should look; the widget maps tones to colours (none with NO_COLOR). */
 export type Tone = 'normal' | 'good' | 'warn' | 'bad' | 'dim' | 'header';
@@ -109,10 +109,10 @@ export const COLUMNS: readonly Column[] = [
     align: 'left',
     cell: (r) => plain(stateText(r), r.state === 'running' ? (r.restarts > 0 ? 'warn' : 'good') : r.state === 'restarting' || (r.state === 'exited' && r.exitCode !== 0) ? 'bad' : 'dim'),
   },
-  { key: 'cpu', header: 'CPU %', width: 8, priority: 1, align: 'right', cell: (r) => plain(r.text?.cpu ?? NO_VALUE) },
+  { key: 'cpu', header: 'CPU %', width: 8, priority: 1, align: 'right', cell: (r) => plain(rowText(r)?.cpu ?? NO_VALUE) },
   { key: 'cpuBar', header: 'CPU/LIMIT', width: 12, priority: 4, align: 'left', cell: (r, w) => plain(bar(cpuFraction(r), w), loadTone(cpuFraction(r))) },
-  { key: 'mem', header: 'MEM USAGE / LIMIT', width: 19, priority: 2, align: 'right', cell: (r) => plain(r.text?.mem ?? NO_VALUE) },
-  { key: 'memPerc', header: 'MEM %', width: 7, priority: 5, align: 'right', cell: (r) => plain(r.text?.memPerc ?? NO_VALUE) },
+  { key: 'mem', header: 'MEM USAGE / LIMIT', width: 19, priority: 2, align: 'right', cell: (r) => plain(rowText(r)?.mem ?? NO_VALUE) },
+  { key: 'memPerc', header: 'MEM %', width: 7, priority: 5, align: 'right', cell: (r) => plain(rowText(r)?.memPerc ?? NO_VALUE) },
   { key: 'memBar', header: 'MEM/LIMIT', width: 12, priority: 9, align: 'left', cell: (r, w) => plain(bar(memFraction(r), w), r.memoryLimited ? loadTone(memFraction(r)) : 'dim') },
   {
     key: 'net',

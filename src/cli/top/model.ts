@@ -133,8 +133,6 @@ export interface TopRow {
   exitCode: number;
   /** the derived `docker stats` numbers; undefined for a container without stats (not running) */
   entry: StatsEntry | undefined;
-  /** `docker stats`' texts of `entry` (MEM USAGE / LIMIT, MEM %, CPU %) */
-  text: StatsRow | undefined;
   /** CPUs the CPU bar is scaled to: the container's limit, else the host's online CPUs */
   cpuScale: number | undefined;
   /** whether cpuScale is the container's own limit */
@@ -201,7 +199,6 @@ export function buildRows(input: TickInput, previous: TickOutput['counters'] = n
       restarts: detail?.restartCount ?? 0,
       exitCode: detail?.exitCode ?? 0,
       entry,
-      text: entry ? statsRow(entry) : undefined,
       cpuScale: detail?.cpuLimit ?? (onlineCpus !== undefined && onlineCpus > 0 ? onlineCpus : undefined),
       cpuLimited,
       memoryLimited: detail?.memoryLimit !== undefined,
@@ -213,6 +210,23 @@ export function buildRows(input: TickInput, previous: TickOutput['counters'] = n
     };
   });
   return { rows, counters };
+}
+
+const TEXTS = new WeakMap<TopRow, StatsRow>();
+
+/**
+ * `docker stats`' texts of a row's numbers (MEM USAGE / LIMIT, MEM %, CPU %), by corral stats' own
+ * formatter; undefined for a row without stats. Made when first asked (Go's exact float formatting
+ * costs ~15 µs a row: only the rows on screen are formatted) and kept with the row.
+ */
+export function rowText(r: TopRow): StatsRow | undefined {
+  if (!r.entry) return undefined;
+  let t = TEXTS.get(r);
+  if (!t) {
+    t = statsRow(r.entry);
+    TEXTS.set(r, t);
+  }
+  return t;
 }
 
 /** The sort keys of `--sort` and the `s` menu. */

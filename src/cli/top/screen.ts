@@ -54,7 +54,7 @@ export async function runDashboard(source: TopSource, hostReader: HostReader, fl
   screen.append(box);
   screen.program.hideCursor();
 
-  const collector = new Collector(source);
+  const collector = new Collector(source, Date.now, { waitForDetails: false });
   const history = new History();
   let state: DashState = initialState(flags.view, source.address, flags.interval);
   let logStream: { close(): void } | undefined;

@@ -155,6 +155,8 @@ export interface Frame {
 
 /** Events that change what an inspect says (restart count, limits, start time). */
 const REINSPECT = new Set(['start', 'restart', 'die', 'update', 'oom']);
+/** Inspects under way at once. */
+const INSPECT_CONCURRENCY = 16;
 /** Events kept for the event pane. */
 export const EVENT_HISTORY = 200;
 
@@ -174,10 +176,34 @@ export class Collector {
   /** called when an event arrives (the dashboard redraws its pane) */
   onEvent: ((e: TopEvent) => void) | undefined;
 
+  private readonly inspecting = new Set<string>();
+
   constructor(
     private readonly source: TopSource,
     private readonly now: () => number = Date.now,
+    private readonly options: { waitForDetails: boolean } = { waitForDetails: true },
   ) {}
+
+  /** Inspect containers, INSPECT_CONCURRENCY at a time (500 new containers are not 500 connections at once). */
+  private async inspect(ids: readonly string[]): Promise<void> {
+    for (const id of ids) this.inspecting.add(id);
+    let next = 0;
+    const worker = async () => {
+      while (next < ids.length) {
+        const id = ids[next++]!;
+        this.stale.delete(id);
+        try {
+          this.details.set(id, await this.source.inspect(id));
+        } catch (err) {
+          // removed between the list and the inspect: its row goes next tick
+          if (!(err instanceof ApiResponseError && err.status === 404)) throw err;
+        } finally {
+          this.inspecting.delete(id);
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(INSPECT_CONCURRENCY, ids.length) }, worker));
+  }
 
   /** One tick: the two requests, inspects of new or changed containers, the rows. Never throws. */
   async tick(): Promise<Frame> {
@@ -188,18 +214,12 @@ export class Collector {
       this.daemon ??= await this.source.info().catch(() => undefined);
       const ids = new Set(containers.map((c) => c.Id));
       for (const id of this.details.keys()) if (!ids.has(id)) this.details.delete(id);
-      const wanted = containers.filter((c) => !this.details.has(c.Id) || this.stale.has(c.Id));
-      await Promise.all(
-        wanted.map(async (c) => {
-          this.stale.delete(c.Id);
-          try {
-            this.details.set(c.Id, await this.source.inspect(c.Id));
-          } catch (err) {
-            // removed between the list and the inspect: its row goes next tick
-            if (!(err instanceof ApiResponseError && err.status === 404)) throw err;
-          }
-        }),
-      );
+      const wanted = containers.filter((c) => (!this.details.has(c.Id) || this.stale.has(c.Id)) && !this.inspecting.has(c.Id));
+      const inspects = this.inspect(wanted.map((c) => c.Id));
+      // the dashboard draws what it has at once (a new container's limits show from the next tick);
+      // --batch waits, so that each frame is complete
+      if (this.options.waitForDetails) await inspects;
+      else inspects.catch(() => undefined);
       const out = buildRows({ now: time, containers, stats, details: this.details, oomKills: this.oomKills }, this.counters);
       this.counters = out.counters;
       return { time, rows: out.rows, error: undefined, oomLastHour: this.oomLastHour(time), daemon: this.daemon };

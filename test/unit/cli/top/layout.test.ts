@@ -7,11 +7,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { bar, COLUMNS, fit, formatRate, formatUptime, layoutColumns, lineText, NAME_MAX, tableLines } from '../../../../src/cli/top/layout.js';
-import { buildRows, cpusetSize, detailFromInspect, ratesBetween, viewRows, type ContainerDetail, type TickInput, type View } from '../../../../src/cli/top/model.js';
+import { buildRows, cpusetSize, rowText, detailFromInspect, ratesBetween, viewRows, type ContainerDetail, type TickInput, type View } from '../../../../src/cli/top/model.js';
 import { initialState, press, screenLines, screenText, type DashState } from '../../../../src/cli/top/dashboard.js';
 import { batchFrame } from '../../../../src/cli/top/render.js';
 import { Collector, type TopSource } from '../../../../src/cli/top/source.js';
-import type { HostInfo } from '../../../../src/cli/top/host.js';
+import { coreLoads, type HostInfo } from '../../../../src/cli/top/host.js';
+import { tagged } from '../../../../src/cli/top/screen.js';
 import { History, sparkline } from '../../../../src/cli/top/history.js';
 import { renderStats } from '../../../../src/cli/stats.js';
 import { deriveStats } from '../../../../src/metrics/derive.js';
@@ -126,12 +127,12 @@ test('numbers: CPU %, MEM USAGE / LIMIT and MEM % are the text `corral stats` pr
   );
   for (const r of rows.filter((x) => x.entry)) {
     const line = printed.split('\n').find((l) => l.includes(` ${r.name} `))!;
-    assert.ok(line.includes(r.text!.mem), `${r.name}: ${r.text!.mem} in ${line}`);
-    assert.ok(line.includes(r.text!.cpu) && line.includes(r.text!.memPerc));
+    assert.ok(line.includes(rowText(r)!.mem), `${r.name}: ${rowText(r)!.mem} in ${line}`);
+    assert.ok(line.includes(rowText(r)!.cpu) && line.includes(rowText(r)!.memPerc));
   }
   const busy = rows.find((r) => r.name === 'busy')!;
-  assert.equal(busy.text!.cpu, '50.00%');
-  assert.equal(busy.text!.mem, '448KiB / 64MiB');
+  assert.equal(rowText(busy)!.cpu, '50.00%');
+  assert.equal(rowText(busy)!.mem, '448KiB / 64MiB');
   // --cpus 0.5 at half a core: the bar (scaled to the limit) is full
   const line80 = lineText(tableLines([busy], layoutColumns(80)).lines[0]!);
   assert.match(line80, /50\.00% \[\|{10}\]/);
@@ -343,4 +344,21 @@ test('collector: two requests a tick (list and stats), inspects only new or chan
   assert.equal(batch[0], 'box 6.1.0 | up 1h1m | load 0.50 0.25 0.10 | mem 2GiB/8GiB | containers 3 running 1 exited 0 restarting | oom/1h 1 | corral x cgroup v2 ()');
   assert.match(batch[1]!, /^NAME +ID +STATE/);
   assert.equal(batch.length, 6, 'host line, header, three running containers, the final newline');
+});
+
+test('host: per-core busy % between two readings of the kernel counters', () => {
+  const t = (busy: number, idle: number) => ({ user: busy, nice: 0, sys: 0, idle, irq: 0 });
+  assert.deepEqual(coreLoads(undefined, [t(10, 10)]), [0]);
+  assert.deepEqual(coreLoads([t(10, 10), t(0, 0)], [t(60, 60), t(100, 0)]), [50, 100]);
+  assert.deepEqual(coreLoads([t(10, 10)], [t(10, 10)]), [0], 'no time passed');
+});
+
+test('colours: tones become blessed tags, none with NO_COLOR but the bold header and the inverse selection; braces escaped', () => {
+  const line = [
+    { text: 'OOM KILL {x}', tone: 'bad' as const },
+    { text: 'web', tone: 'good' as const, selected: true },
+    { text: 'NAME', tone: 'header' as const },
+  ];
+  assert.equal(tagged(line, true), '{red-fg}OOM KILL {open}x{close}{/red-fg}{inverse}{green-fg}web{/green-fg}{/inverse}{bold}NAME{/bold}');
+  assert.equal(tagged(line, false), 'OOM KILL {open}x{close}{inverse}web{/inverse}{bold}NAME{/bold}');
 });
