@@ -208,7 +208,7 @@ test('an OOM kill appears in the event pane, in red, within 2 s of the event', a
   }
 });
 
-test('R restarts the selected container after y; a resize to 120x40 and back lays the table out again', async () => {
+test('R restarts the selected container after y; u updates its limits; a resize to 120x40 and back lays the table out again', async () => {
   const id = await run('restartme', ['sleep', '600']);
   const before = (await api(scratch.socket, 'GET', `/containers/${id}/json`)).json().State.StartedAt as string;
   await startTop();
@@ -218,6 +218,18 @@ test('R restarts the selected container after y; a resize to 120x40 and back lay
   keys('y');
   await until('a new start', async () => (await api(scratch.socket, 'GET', `/containers/${id}/json`)).json().State.StartedAt !== before);
   await paneUntil('the restart in the event pane', (l) => l.some((x) => / restart restartme/.test(x)));
+  // u: the limits form, read as corral update reads -m and --cpus
+  keys('u');
+  keys('-l', '128m');
+  keys('Enter');
+  keys('-l', '0.5');
+  await paneUntil('the update form', (l) => l.some((x) => x.startsWith('update restartme: memory [128m] cpus [0.5_]')));
+  keys('Enter');
+  await until('the new limits', async () => {
+    const hc = (await api(scratch.socket, 'GET', `/containers/${id}/json`)).json().HostConfig;
+    return hc.Memory === 128 * 1024 * 1024 && hc.NanoCpus === 500_000_000;
+  });
+  await paneUntil('the row against its new limit', (l) => / \/ 128MiB /.test(row(l, 'restartme') ?? ''));
   tmux('resize-window', '-t', SESSION, '-x', '120', '-y', '40');
   const wide = await paneUntil('the wide layout', (l) => l.some((x) => /^NAME +STATE .* NET RX \/ TX \/s +BLOCK R \/ W \/s +PIDS$/.test(x)));
   assert.equal(wide.length, 40);

@@ -12,7 +12,7 @@ import { rowText, SORT_KEYS, type SortKey, type TopRow, type View, viewRows } fr
 import { coreLines, eventLines, hostSummary } from './render.js';
 import type { ContainerAction, Frame, TopEvent } from './source.js';
 
-export type Mode = 'table' | 'help' | 'sort' | 'filter' | 'confirm' | 'detail' | 'logs';
+export type Mode = 'table' | 'help' | 'sort' | 'filter' | 'confirm' | 'detail' | 'logs' | 'update';
 
 export interface DashState {
   frame: Frame | undefined;
@@ -28,6 +28,8 @@ export interface DashState {
   /** the filter being typed */
   draft: string;
   confirm: { action: ContainerAction; id: string; name: string } | undefined;
+  /** the `u` form: new limits in corral update's syntax ('' keeps the limit) */
+  form: { id: string; name: string; field: 'memory' | 'cpus'; memory: string; cpus: string } | undefined;
   /** a one-line message in the status line (an action's result) */
   message: string | undefined;
   /** the detail and logs views' container */
@@ -51,6 +53,7 @@ export function initialState(view: View, address: string, interval: number): Das
     mode: 'table',
     draft: '',
     confirm: undefined,
+    form: undefined,
     message: undefined,
     focusId: undefined,
     logs: [],
@@ -62,7 +65,12 @@ export function initialState(view: View, address: string, interval: number): Das
 }
 
 /** What a key asks of screen.ts besides a new state. */
-export type Effect = { kind: 'quit' } | { kind: 'act'; action: ContainerAction; id: string; name: string } | { kind: 'logs'; id: string } | undefined;
+export type Effect =
+  | { kind: 'quit' }
+  | { kind: 'act'; action: ContainerAction; id: string; name: string }
+  | { kind: 'logs'; id: string }
+  | { kind: 'update'; id: string; name: string; memory: string; cpus: string }
+  | undefined;
 
 /** A key as blessed names it: key.full ('up', 'C-c', 'S', 'enter', ...) and the character typed. */
 export interface Key {
@@ -109,6 +117,19 @@ export function press(s: DashState, key: Key, page: number): { state: DashState;
       if (k === 'enter') return { state: { ...s, mode: 'table', view: { ...s.view, filter: s.draft }, scroll: 0 } };
       if (k === 'backspace') return { state: { ...s, draft: s.draft.slice(0, -1) } };
       if (key.ch !== undefined && key.ch.length === 1 && key.ch >= ' ' && key.ch !== '\x7f') return { state: { ...s, draft: s.draft + key.ch } };
+      return { state: s };
+    }
+    case 'update': {
+      const f = s.form;
+      if (k === 'C-c') return { state: s, effect: { kind: 'quit' } };
+      if (!f || k === 'escape') return { state: { ...s, mode: 'table', form: undefined, message: 'update cancelled' } };
+      if (k === 'enter') {
+        if (f.field === 'memory') return { state: { ...s, form: { ...f, field: 'cpus' } } };
+        return { state: { ...s, mode: 'table', form: undefined }, effect: { kind: 'update', id: f.id, name: f.name, memory: f.memory.trim(), cpus: f.cpus.trim() } };
+      }
+      const value = f[f.field];
+      if (k === 'backspace') return { state: { ...s, form: { ...f, [f.field]: value.slice(0, -1) } } };
+      if (key.ch !== undefined && /^[0-9a-zA-Z.]$/.test(key.ch)) return { state: { ...s, form: { ...f, [f.field]: value + key.ch } } };
       return { state: s };
     }
     case 'sort': {
@@ -180,6 +201,8 @@ export function press(s: DashState, key: Key, page: number): { state: DashState;
       return { state: { ...s2, mode: 'help' } };
     case 'enter':
       return selected ? { state: { ...s2, mode: 'detail', focusId: selected.id } } : { state: s2 };
+    case 'u':
+      return selected ? { state: { ...s2, mode: 'update', form: { id: selected.id, name: selected.name, field: 'memory', memory: '', cpus: '' } } } : { state: s2 };
     case 'l':
       return selected ? { state: { ...s2, mode: 'logs', focusId: selected.id, logs: [], logScroll: 0 }, effect: { kind: 'logs', id: selected.id } } : { state: s2 };
   }
@@ -199,6 +222,7 @@ export const KEYS_HELP: readonly [string, string][] = [
   ['Enter', 'the selected container in detail (charts since the dashboard started)'],
   ['l', 'its logs, following (up/down scroll, t timestamps, Esc back)'],
   ['S, R, K, D', 'stop, restart, kill, remove it (asks y/N first)'],
+  ['u', "update its memory and CPU limits (as corral update's -m and --cpus; empty keeps)"],
   ['h or ?', 'this help'],
   ['q, Esc, Ctrl-C', 'quit (Esc clears a filter first)'],
 ];
@@ -259,6 +283,11 @@ function statusLine(s: DashState): Line {
       );
     case 'confirm':
       return text(`${s.confirm?.action} ${s.confirm?.name}? y/N`, 'bad');
+    case 'update': {
+      const f = s.form;
+      const field = (name: 'memory' | 'cpus', label: string) => `${label} [${f?.[name] ?? ''}${f?.field === name ? '_' : ''}]`;
+      return text(`update ${f?.name}: ${field('memory', 'memory')} ${field('cpus', 'cpus')} (Enter next/apply, Esc cancel)`, 'warn');
+    }
     default: {
       const v = s.view;
       const state = `sort ${v.sort}${v.reverse ? ' (reversed)' : ''}${v.filter ? ` | filter "${v.filter}"` : ''}${v.all ? ' | all' : ''}`;

@@ -129,6 +129,22 @@ export async function runDashboard(source: TopSource, hostReader: HostReader, fl
       });
       return;
     }
+    if (effect.kind === 'update') {
+      try {
+        // corral update's own reading of -m and --cpus (the field registry), then its API call
+        const { updateBody } = await import('../commands/update.js');
+        const body = updateBody({ ...(effect.memory ? { memory: effect.memory } : {}), ...(effect.cpus ? { cpus: effect.cpus } : {}) });
+        if (Object.keys(body).length === 0) state = { ...state, message: 'update: nothing to change' };
+        else {
+          await source.update(effect.id, body);
+          state = { ...state, message: `update: ${effect.name} done` };
+        }
+      } catch (err) {
+        state = { ...state, message: `update ${effect.name}: ${err instanceof Error ? err.message : String(err)}` };
+      }
+      drawSoon();
+      return;
+    }
     try {
       await source.act(effect.id, effect.action);
       state = { ...state, message: `${effect.action}: ${effect.name} done` };

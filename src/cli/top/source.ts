@@ -45,6 +45,8 @@ export interface TopSource {
   events(sinceSeconds: number, onEvent: (e: TopEvent) => void, onEnd: (err?: Error) => void): { close(): void };
   /** stop, restart, kill, remove */
   act(id: string, action: ContainerAction): Promise<void>;
+  /** POST /containers/{id}/update with Docker's UpdateConfig fields */
+  update(id: string, body: Record<string, unknown>): Promise<void>;
   /** a container's last lines and what it writes next, line by line (stdout and stderr) */
   logs(id: string, timestamps: boolean, onLine: (line: string) => void): { close(): void };
 }
@@ -132,6 +134,9 @@ export function socketSource(socket: string): TopSource {
           destroy?.();
         },
       };
+    },
+    update: async (id, body) => {
+      await call(socket, { method: 'POST', path: `/containers/${encodeURIComponent(id)}/update`, body });
     },
     act: async (id, action) => {
       const ref = encodeURIComponent(id);

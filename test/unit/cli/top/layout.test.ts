@@ -273,6 +273,14 @@ test('keys: select, sort menu, reverse, filter, all, help, detail, confirm, quit
   assert.equal(key('n'), undefined);
   key('R');
   assert.deepEqual(key('y'), { kind: 'act', action: 'restart', id: s.confirm?.id ?? s.frame!.rows.find((r) => r.name === 'web')!.id, name: 'web' });
+  key('u');
+  assert.equal(s.mode, 'update');
+  for (const ch of '128m') key(ch);
+  assert.match(lineText(screenLines(s, 120, 24).at(-1)!), /^update \w+: memory \[128m_\] cpus \[\]/);
+  key('enter');
+  for (const ch of '0.5') key(ch);
+  assert.deepEqual(key('enter'), { kind: 'update', id: s.selectedId ?? s.frame!.rows.find((r) => r.name === 'web')!.id, name: 'web', memory: '128m', cpus: '0.5' });
+  assert.equal(s.mode, 'table');
   assert.deepEqual(key('q'), { kind: 'quit' });
   assert.deepEqual(key('C-c'), { kind: 'quit' });
 });
@@ -328,6 +336,7 @@ test('collector: two requests a tick (list and stats), inspects only new or chan
       return { close: () => undefined };
     },
     act: async () => undefined,
+    update: async () => undefined,
     logs: () => ({ close: () => undefined }),
   };
   const col = new Collector(source, () => now);
