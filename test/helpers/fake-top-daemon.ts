@@ -74,6 +74,8 @@ export function fakeStats(c: FakeContainer, t: number): DockerStats {
 export function startFakeDaemon(socket: string, containers: FakeContainer[], now: () => number = Date.now): Promise<FakeDaemon> {
   const requests = new Map<string, number>();
   const streams = new Set<http.ServerResponse>();
+  /** logs followed: held open until the end */
+  const followers = new Set<http.ServerResponse>();
   const json = (res: http.ServerResponse, body: unknown, status = 200) => {
     const text = JSON.stringify(body);
     res.writeHead(status, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text) });
@@ -82,7 +84,7 @@ export function startFakeDaemon(socket: string, containers: FakeContainer[], now
   const server = http.createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://fake');
     const path = url.pathname.replace(/^\/v[0-9.]+/, '');
-    const route = `${req.method} ${path.replace(/^\/containers\/(?!json|stats)[^/]+/, '/containers/{id}')}`;
+    const route = `${req.method} ${path.replace(/^\/containers\/(?!json$|stats$)[^/]+/, '/containers/{id}')}`;
     requests.set(route, (requests.get(route) ?? 0) + 1);
     const byRef = (ref: string) => containers.find((c) => c.id === ref || c.name === ref);
     if (path === '/containers/json') {
@@ -104,6 +106,24 @@ export function startFakeDaemon(socket: string, containers: FakeContainer[], now
       res.flushHeaders();
       streams.add(res);
       res.on('close', () => streams.delete(res));
+      return;
+    }
+    const logs = /^\/containers\/([^/]+)\/logs$/.exec(path);
+    if (logs) {
+      // Docker's multiplexed framing: stream 1 (stdout), the length, the line
+      res.writeHead(200, { 'Content-Type': 'application/vnd.docker.raw-stream' });
+      for (let i = 1; i <= 30; i++) {
+        const line = Buffer.from(`${url.searchParams.get('timestamps') === '1' ? '2026-12-07T05:00:00.000000000Z ' : ''}log line ${i} of ${decodeURIComponent(logs[1]!).slice(0, 12)}\n`);
+        const head = Buffer.alloc(8);
+        head[0] = 1;
+        head.writeUInt32BE(line.length, 4);
+        res.write(Buffer.concat([head, line]));
+      }
+      if (url.searchParams.get('follow') !== '1') res.end();
+      else {
+        followers.add(res);
+        res.on('close', () => followers.delete(res));
+      }
       return;
     }
     const m = /^\/containers\/([^/]+)\/json$/.exec(path);
@@ -131,7 +151,7 @@ export function startFakeDaemon(socket: string, containers: FakeContainer[], now
         },
         close: () =>
           new Promise<void>((r) => {
-            for (const s of streams) s.destroy();
+            for (const s of [...streams, ...followers]) s.destroy();
             server.close(() => r());
             server.closeAllConnections();
           }),
