@@ -29,7 +29,7 @@ let scratch: DaemonScratch;
 let daemon: TestDaemon | undefined;
 
 function tmux(...args: string[]): string {
-  return execFileSync('tmux', ['-L', tmuxServer(), ...args], { encoding: 'utf8' });
+  return execFileSync('tmux', ['-L', tmuxServer(), ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
 }
 
 /** The pane's text, one string per line. */

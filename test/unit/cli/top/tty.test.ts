@@ -24,7 +24,7 @@ const ESC = String.fromCharCode(27);
 let tmp: string;
 let fake: FakeDaemon;
 
-const tmux = (...args: string[]) => execFileSync('tmux', ['-L', server(), ...args], { encoding: 'utf8' });
+const tmux = (...args: string[]) => execFileSync('tmux', ['-L', server(), ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
 const pane = (escapes = false) => tmux('capture-pane', '-p', ...(escapes ? ['-e'] : []), '-t', 'tty');
 const keys = (...k: string[]) => tmux('send-keys', '-t', 'tty', ...k);
 
