@@ -58,6 +58,15 @@ export function eventLine(e: TopEvent, width: number): Line {
   const extra: string[] = [];
   if (attrs.exitCode !== undefined) extra.push(`exit ${attrs.exitCode}`);
   if (attrs.signal !== undefined) extra.push(`signal ${attrs.signal}`);
+  if (action === 'oom') {
+    // what filled the memory: the snapshot's three largest memory.stat keys (docs/monitoring.md)
+    const filled = Object.entries(attrs)
+      .filter(([k, v]) => k.startsWith('memory.') && !k.startsWith('memory.stat_') && /^\d+$/.test(v))
+      .map(([k, v]) => [k.slice('memory.'.length), Number(v)] as const)
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, 3);
+    if (filled.length > 0) extra.push(filled.map(([k, v]) => `${k} ${formatMemorySize(v)}`).join(', '));
+  }
   let tone: Cell['tone'] = 'normal';
   if (action === 'oom') tone = 'bad';
   else if (action === 'die') tone = attrs.exitCode === '0' ? 'dim' : 'warn';

@@ -219,6 +219,18 @@ test('the screen at 80x24 and 60x20 and 120x40: exactly the height, no line wide
   }
   const text = screenText(s, 80, 24);
   assert.match(text, /^NAME +STATE +CPU % CPU\/LIMIT +MEM USAGE \/ LIMIT +MEM %$/m);
+  const withSnapshot = {
+    ...s,
+    events: [
+      {
+        Type: 'container',
+        Action: 'oom',
+        Actor: { ID: 'x', Attributes: { name: 'leaky', 'memory.anon': '62914560', 'memory.file': '1048576', 'memory.shmem': '0', 'memory.kernel': '524288', 'memory.stat_when': 'before-kill' } },
+        time: T0 / 1000,
+      },
+    ],
+  };
+  assert.match(screenText(withSnapshot, 120, 24), /05:00:00 OOM KILL leaky \(anon 60MiB, file 1MiB, kernel 512KiB\)/);
   assert.match(text, /OOM KILL leaky/);
   const oom = screenLines(s, 80, 24)
     .flat()
