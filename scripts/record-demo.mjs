@@ -1,17 +1,18 @@
 // Records the demo for the README, from a real run: `npm start` (examples/demo.yml, with a daemon of
 // its own on a temp socket and state root) inside tmux, the screen captured every half second into an
 // asciicast (docs/top-demo.cast, asciinema's v2 format), the last screen as text (docs/top-screen.txt)
-// and as a PNG (docs/top.png, ImageMagick's convert with DejaVu Sans Mono). Stops once leaky has been
+// and as a PNG in its colours (docs/top.png, by scripts/screen-png.mjs). Stops once leaky has been
 // OOM-killed and 40 s have passed (at most 120 s), then quits the dashboard, which brings the demo
 // down and stops its daemon. Needs root, as corral does; run it holding the test lock:
 //
 //   flock /tmp/corral-test.lock node scripts/record-demo.mjs
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
+import { screenPng } from './screen-png.mjs';
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const [WIDTH, HEIGHT] = [100, 30];
@@ -41,27 +42,11 @@ try {
   if (oomAt === undefined) throw new Error(`no OOM kill of demo-leaky-1 within 120 s; the screen:\n${tmux('capture-pane', '-p', '-t', 'demo')}`);
   const text = tmux('capture-pane', '-p', '-t', 'demo').replace(/\s+$/, '\n');
   fs.writeFileSync(path.join(repo, 'docs', 'top-screen.txt'), text);
-  const png = spawnSync(
-    'convert',
-    [
-      '-background',
-      '#1d1f21',
-      '-fill',
-      '#d8d8d8',
-      '-font',
-      '/usr/share/fonts/truetype/dejavu/DejaVuSansMono.ttf',
-      '-pointsize',
-      '14',
-      '-border',
-      '12',
-      '-bordercolor',
-      '#1d1f21',
-      `label:@${path.join(repo, 'docs', 'top-screen.txt')}`,
-      path.join(repo, 'docs', 'top.png'),
-    ],
-    { encoding: 'utf8' },
-  );
-  if (png.status !== 0) console.error(`convert failed (no picture): ${png.stderr}`);
+  try {
+    screenPng(tmux('capture-pane', '-p', '-e', '-t', 'demo'), path.join(repo, 'docs', 'top.png'), WIDTH, HEIGHT);
+  } catch (err) {
+    console.error(`no picture: ${err.message}`);
+  }
   tmux('send-keys', '-t', 'demo', 'q');
   for (let i = 0; i < 120 && !stopped; i++) {
     stopped = tmux('capture-pane', '-p', '-t', 'demo').includes('stopped the corral daemon');

@@ -20,7 +20,8 @@ const COLOURS: Record<Tone, [string, string]> = {
   good: ['{green-fg}', '{/green-fg}'],
   warn: ['{yellow-fg}', '{/yellow-fg}'],
   bad: ['{red-fg}', '{/red-fg}'],
-  dim: ['{gray-fg}', '{/gray-fg}'],
+  // blessed writes its grey as SGR 30 (black) where the terminal's colours are not read as 256: unreadable on a dark background
+  dim: ['', ''],
   header: ['{bold}', '{/bold}'],
 };
 
