@@ -8,8 +8,8 @@ import { formatMemorySize } from '../format/units.js';
 import type { HostInfo } from './host.js';
 import { type History, sparkline } from './history.js';
 import { bar, fit, formatRate, formatUptime, layoutColumns, lineText, loadTone, tableLines, type Line } from './layout.js';
-import { rowText, SORT_KEYS, type SortKey, type TopRow, type View, viewRows } from './model.js';
-import { coreLines, eventLines, hostSummary } from './render.js';
+import { rowText, type SortKey, type TopRow, type View, viewRows } from './model.js';
+import { containerCounts, coreLines, eventLines, hostSummary } from './render.js';
 import type { ContainerAction, Frame, TopEvent } from './source.js';
 
 export type Mode = 'table' | 'help' | 'sort' | 'filter' | 'confirm' | 'detail' | 'logs' | 'update';
@@ -258,7 +258,7 @@ function hostLines(s: DashState, width: number, height: number): Line[] {
   if (n === 1 || !s.host) return [text(hostSummary(s.host, frame))];
   const h = s.host;
   const first = `${h.hostname} ${h.kernel} | up ${formatUptime(h.uptime)} | load ${h.load.map((l) => l.toFixed(2)).join(' ')}${frame.daemon ? ` | corral ${frame.daemon.version} cgroup v${frame.daemon.cgroupVersion} (${frame.daemon.controllers.join(',')})` : ''}`;
-  const rowsByState = hostSummary(undefined, frame);
+  const rowsByState = containerCounts(frame);
   const memF = h.memTotal > 0 ? h.memUsed / h.memTotal : undefined;
   const second: Line = [
     { text: 'mem ', tone: 'normal' },
@@ -397,5 +397,3 @@ export function screenText(s: DashState, width: number, height: number, history?
     .map((l) => lineText(l))
     .join('\n');
 }
-
-export { SORT_KEYS };

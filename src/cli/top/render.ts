@@ -16,10 +16,15 @@ export function hostSummary(host: HostInfo | undefined, frame: Frame): string {
     parts.push(`mem ${formatMemorySize(host.memUsed)}/${formatMemorySize(host.memTotal)}`);
     if (host.swapTotal > 0) parts.push(`swap ${formatMemorySize(host.swapUsed)}/${formatMemorySize(host.swapTotal)}`);
   }
-  const c = stateCounts(frame.rows);
-  parts.push(`containers ${c.running} running ${c.exited} exited ${c.restarting} restarting`, `oom/1h ${frame.oomLastHour}`);
+  parts.push(containerCounts(frame));
   if (frame.daemon) parts.push(`corral ${frame.daemon.version} cgroup v${frame.daemon.cgroupVersion} (${frame.daemon.controllers.join(',')})`);
   return parts.join(' | ');
+}
+
+/** Containers by state and the OOM kills of the last hour: `containers 4 running 1 exited 0 restarting | oom/1h 2`. */
+export function containerCounts(frame: Frame): string {
+  const c = stateCounts(frame.rows);
+  return `containers ${c.running} running ${c.exited} exited ${c.restarting} restarting | oom/1h ${frame.oomLastHour}`;
 }
 
 /** Per-core CPU bars, as many to a line as `width` allows: `0[||   ]` each. */
@@ -50,6 +55,9 @@ function hhmmss(seconds: number | undefined): string {
   return new Date(seconds * 1000).toISOString().slice(11, 19);
 }
 
+/** The oom event's memory.stat snapshot keys that say what filled the memory (not usage, limit or peak; no double counting). */
+const OOM_STAT_KEYS = new Set(['memory.anon', 'memory.file', 'memory.shmem', 'memory.kernel', 'memory.swapcached', 'memory.unevictable']);
+
 /** One event as the pane shows it: time, action, container, the details that matter; OOM kills bad. */
 export function eventLine(e: TopEvent, width: number): Line {
   const attrs = e.Actor?.Attributes ?? {};
@@ -61,7 +69,7 @@ export function eventLine(e: TopEvent, width: number): Line {
   if (action === 'oom') {
     // what filled the memory: the snapshot's three largest memory.stat keys (docs/monitoring.md)
     const filled = Object.entries(attrs)
-      .filter(([k, v]) => k.startsWith('memory.') && !k.startsWith('memory.stat_') && /^\d+$/.test(v))
+      .filter(([k, v]) => OOM_STAT_KEYS.has(k) && /^\d+$/.test(v))
       .map(([k, v]) => [k.slice('memory.'.length), Number(v)] as const)
       .sort((a, b) => b[1] - a[1])
       .slice(0, 3);

@@ -225,7 +225,19 @@ test('the screen at 80x24 and 60x20 and 120x40: exactly the height, no line wide
       {
         Type: 'container',
         Action: 'oom',
-        Actor: { ID: 'x', Attributes: { name: 'leaky', 'memory.anon': '62914560', 'memory.file': '1048576', 'memory.shmem': '0', 'memory.kernel': '524288', 'memory.stat_when': 'before-kill' } },
+        Actor: {
+          ID: 'x',
+          Attributes: {
+            name: 'leaky',
+            'memory.usage': '67108864',
+            'memory.peak': '67108864',
+            'memory.anon': '62914560',
+            'memory.file': '1048576',
+            'memory.shmem': '0',
+            'memory.kernel': '524288',
+            'memory.stat_when': 'before-kill',
+          },
+        },
         time: T0 / 1000,
       },
     ],
