@@ -270,11 +270,13 @@ test('q gives the terminal back: the prompt, echo on, the normal screen, the cur
   keys('q');
   await paneUntil('the prompt after quit', atPrompt);
   assert.equal(tmux('display-message', '-p', '-t', SESSION, '#{alternate_on} #{cursor_flag}').trim(), '0 1');
-  keys('-l', 'stty -a | tr " ;" "\\n\\n" | grep -x -e echo -e -echo -e icanon -e -icanon');
+  // each setting on a line of its own, marked (a prompt may share the line with what follows it)
+  keys('-l', 'stty -a | tr " ;" "\\n\\n" | grep -x -e echo -e -echo -e icanon -e -icanon | sed "s/^/stty:/"');
   keys('Enter');
-  const after = await paneUntil('stty', (l) => l.some((x) => x === 'echo' || x === '-echo') && l.some((x) => x === 'icanon' || x === '-icanon'));
-  assert.ok(after.includes('echo') && !after.includes('-echo'), after.join('\n'));
-  assert.ok(after.includes('icanon') && !after.includes('-icanon'), after.join('\n'));
+  const setting = (l: string[], name: string) => l.map((x) => new RegExp(`stty:(-?${name})$`).exec(x)?.[1]).find((x) => x !== undefined);
+  const after = await paneUntil('stty', (l) => setting(l, 'echo') !== undefined && setting(l, 'icanon') !== undefined);
+  assert.equal(setting(after, 'echo'), 'echo', after.join('\n'));
+  assert.equal(setting(after, 'icanon'), 'icanon', after.join('\n'));
   // Esc and Ctrl-C quit the same way
   for (const k of ['Escape', 'C-c']) {
     keys('clear', 'Enter');

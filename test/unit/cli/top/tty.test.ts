@@ -104,8 +104,10 @@ test('h shows the keys; l follows the logs (t: timestamps); Ctrl-C quits from an
   await paneUntil('timestamps', (t) => /^2026-12-07T05:00:00\.000000000Z log line 30/m.test(t));
   keys('C-c');
   await expectRestored('Ctrl-C');
-  keys('-l', 'stty -a | tr " ;" "\\n\\n" | grep -x -e echo -e -echo');
+  // each setting on a line of its own, marked (a prompt may share the line with what follows it)
+  keys('-l', 'stty -a | tr " ;" "\\n\\n" | grep -x -e echo -e -echo | sed "s/^/stty:/"');
   keys('Enter');
-  const stty = await paneUntil('stty', (t) => /^-?echo$/m.test(t));
-  assert.match(stty, /^echo$/m);
+  const stty = await paneUntil('stty', (t) => /stty:-?echo$/m.test(t));
+  assert.match(stty, /stty:echo$/m);
+  assert.doesNotMatch(stty, /stty:-echo$/m);
 });
