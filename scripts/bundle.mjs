@@ -9,7 +9,7 @@
 //     ~60 modules (~20 ms less on the host, seconds less where the checkout is on a slow file system:
 //     the QEMU guest reads it over 9p) and loads only what it uses.
 //
-// koffi stays external (native addon, loaded lazily). The bundles sit at the same depth as
+// koffi, blessed and systeminformation stay external (a native addon; packages that require their own files at run time; loaded by corral top only). The bundles sit at the same depth as
 // dist/src/container/, so the launcher's relative path (../../../native/corral-launch) resolves the
 // same from both.
 import { spawnSync } from 'node:child_process';
@@ -19,7 +19,7 @@ import { build } from 'esbuild';
 // chunks are named by content hash: remove the last build's, or they pile up (npm run build also starts from an empty dist/)
 for (const f of readdirSync('dist/src/cli', { withFileTypes: true })) if (/^(chunk-.*|corral)\.(mjs|cjs)(\.map|\.cache)?$/.test(f.name)) rmSync(`dist/src/cli/${f.name}`);
 
-const common = { bundle: true, platform: 'node', target: 'node20', external: ['koffi'], sourcemap: true, logLevel: 'warning' };
+const common = { bundle: true, platform: 'node', target: 'node20', external: ['koffi', 'blessed', 'systeminformation'], sourcemap: true, logLevel: 'warning' };
 
 await build({
   ...common,
@@ -35,9 +35,9 @@ await build({
 
 // The modules of HEAVY_COMMANDS, as main.ts imports them: in corral.cjs, a stub (main.ts hands those
 // commands to corral.mjs before it would load them).
-const HEAVY_MODULES = /^\.\/(run-command|daemon|exec|up|commands\/update)\.js$/;
+const HEAVY_MODULES = /^\.\/(run-command|daemon|exec|up|commands\/update|top\/command)\.js$/;
 // Packages corral.cjs must not carry (each is the code of a heavy command); the build fails if one creeps in.
-const NOT_IN_QUICK = /node_modules\/(commander|yaml|chokidar|prom-client|koffi)\/|src\/(daemon|api|cgroups|isolate|workloads|metrics\/(sampler|prometheus))/;
+const NOT_IN_QUICK = /node_modules\/(commander|yaml|chokidar|prom-client|koffi|blessed|systeminformation)\/|src\/(daemon|api|cgroups|isolate|workloads|metrics\/(sampler|prometheus)|cli\/top\/)/;
 
 const quick = await build({
   ...common,

@@ -36,6 +36,7 @@ Commands:
   wait CONTAINER...            wait for containers to stop and print their exit codes
   exec [OPTIONS] CONTAINER CMD [ARG...]  run a command in a running container
   stats [OPTIONS] [CONTAINER...]  live CPU, memory, I/O and PIDs of containers
+  top [OPTIONS]                the live dashboard: host, containers, events (--batch: text frames)
   update [OPTIONS] CONTAINER...  change containers' limits and restart policy
   events [OPTIONS]             stream the daemon's events
   up -f FILE, down -f FILE     reconcile a workloads file through the daemon / remove its containers
@@ -83,7 +84,7 @@ function clientContext(global: GlobalOptions): ClientContext {
 }
 
 /** Commands that only talk to the daemon, dispatched below: they fail as the client commands do (1). */
-const DAEMON_ONLY_COMMANDS: ReadonlySet<string> = new Set(['exec', 'stats', 'up', 'down']);
+const DAEMON_ONLY_COMMANDS: ReadonlySet<string> = new Set(['exec', 'stats', 'top', 'up', 'down']);
 
 type ClientCommand = (ctx: ClientContext, argv: readonly string[]) => Promise<number>;
 
@@ -112,7 +113,13 @@ const CLIENT_COMMANDS: Readonly<Record<string, () => Promise<ClientCommand>>> = 
  * update's limits): bin/corral's CommonJS entry (quick.ts) holds every other command and hands these
  * to the ES module bundle, which splits them into chunks loaded on demand.
  */
-export const HEAVY_COMMANDS: ReadonlySet<string> = new Set(['run', 'daemon', 'exec', 'up', 'down', 'update']);
+export const HEAVY_COMMANDS: ReadonlySet<string> = new Set(['run', 'daemon', 'exec', 'up', 'down', 'update', 'top']);
+
+/** Whether `corral top`'s words name a container (docker top's form) rather than the dashboard's flags. */
+export function namesContainer(rest: readonly string[]): boolean {
+  const first = rest[0];
+  return first !== undefined && (first === '--' || !first.startsWith('-'));
+}
 
 export interface MainOptions {
   /** runs a command of HEAVY_COMMANDS instead (the whole command line, as given) */
@@ -130,6 +137,8 @@ export async function main(argv: string[], options: MainOptions = {}): Promise<n
       // these write to process.stdout too: `corral run ... | head` ends quietly when head does (output.ts)
       process.stdout.on('error', exitOnEpipe);
     }
+    // `corral top` alone is the dashboard; `corral top CONTAINER [ps OPTIONS]` is docker top's process list
+    if (command === 'top' && !namesContainer(rest)) return await (await import('./top/command.js')).runTop(global, rest);
     if (command !== undefined && Object.hasOwn(CLIENT_COMMANDS, command)) return await (await CLIENT_COMMANDS[command]!())(clientContext(global), rest);
     switch (command) {
       case 'run':
