@@ -302,3 +302,13 @@ test('rename: CONTAINER and NEW_NAME, both required', () => {
   usage(() => parseCommand(renameCommand(), ['old']), /^missing NAME: usage: corral rename CONTAINER NEW_NAME/);
   usage(() => parseCommand(renameCommand(), ['a', 'b', 'c']), /^too many arguments: usage: corral rename/);
 });
+
+test('corral top: alone or with flags the dashboard; with a container first, docker top (ps options after it)', async () => {
+  const { namesContainer } = await import('../../../src/cli/main.js');
+  assert.equal(namesContainer([]), false);
+  assert.equal(namesContainer(['--batch', '-n', '2']), false);
+  assert.equal(namesContainer(['--help']), false);
+  assert.equal(namesContainer(['web']), true);
+  assert.equal(namesContainer(['web', '-o', 'pid,comm']), true);
+  assert.equal(namesContainer(['--', '-odd-name']), true);
+});
