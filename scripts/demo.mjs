@@ -18,9 +18,17 @@ function run(args, quiet = false) {
 
 const answers = () => run(['ps'], true) === 0;
 
+// corral needs root (namespaces, mounts, cgroups): a user with sudo gets the demo re-run through
+// sudo (as pasted from the README), root runs it directly
 if (process.getuid?.() !== 0) {
-  console.error('npm start: corral needs root (namespaces, mounts, cgroups): run it as root, or sudo npm start');
-  process.exit(1);
+  const sudo = ['/usr/bin/sudo', '/bin/sudo', '/usr/local/bin/sudo'].find((p) => fs.existsSync(p));
+  if (!sudo) {
+    console.error('npm start: corral needs root (namespaces, mounts, cgroups), and sudo is not installed: run it as root');
+    process.exit(1);
+  }
+  console.error('npm start: corral needs root; running it again through sudo');
+  const again = spawnSync(sudo, ['--preserve-env=PATH,TERM,NO_COLOR,CORRAL_HOST,CORRAL_ROOT', process.execPath, fileURLToPath(import.meta.url), ...process.argv.slice(2)], { stdio: 'inherit' });
+  process.exit(again.status ?? 1);
 }
 
 let daemon;
