@@ -123,3 +123,12 @@ export function parseJsonExact(text: string): unknown {
   if (at !== text.length) fail('expected the end of the text');
   return out;
 }
+
+/**
+ * JSON text without the whitespace between its tokens, as Go's json.Compact writes it (Docker's CLI
+ * sends a profile file so); strings and numbers are kept as written. Throws JsonSyntaxError.
+ */
+export function compactJson(text: string): string {
+  parseJsonExact(text);
+  return text.replace(/"(?:[^"\\]|\\.)*"|[ \t\n\r]+/g, (m) => (m.startsWith('"') ? m : ''));
+}

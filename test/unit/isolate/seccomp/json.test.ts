@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { JsonSyntaxError, parseJsonExact } from '../../../../src/isolate/seccomp/json.js';
+import { compactJson, JsonSyntaxError, parseJsonExact } from '../../../../src/isolate/seccomp/json.js';
 
 /** JSON.parse, with the integers written in digits beyond 2^53 - 1 as bigints. */
 const exactly = (text: string) => JSON.parse(text, (_key, v) => (typeof v === 'number' && !Number.isSafeInteger(v) && /^-?\d+$/.test(String(v)) ? BigInt(String(v)) : v));
@@ -50,4 +50,9 @@ test('bad JSON is a JsonSyntaxError saying what and where', () => {
     );
   }
   assert.throws(() => parseJsonExact('['.repeat(600)), /nested too deeply/);
+});
+
+test("compactJson drops the whitespace between tokens, as Go's json.Compact, keeping strings and numbers as written", () => {
+  assert.equal(compactJson('{\n  "a" : [ 1 , 18446744073709551615, 1.50 ],\r\n\t"b c": "x \\" y" }\n'), '{"a":[1,18446744073709551615,1.50],"b c":"x \\" y"}');
+  assert.throws(() => compactJson('{"a": }'), JsonSyntaxError);
 });
