@@ -51,11 +51,17 @@ export interface Label {
   readonly name: string;
 }
 
+/** A label as the assembler keeps it: placed or not, and its position once laid out. */
+interface Place extends Label {
+  pc: number;
+  placed: boolean;
+}
+
 type Item =
   | { kind: 'insn'; code: number; k: number }
-  | { kind: 'jump'; code: number; k: number; jt: Label; jf: Label; longT: boolean; longF: boolean }
-  | { kind: 'ja'; target: Label }
-  | { kind: 'label'; label: Label };
+  | { kind: 'jump'; code: number; k: number; jt: Place; jf: Place; longT: boolean; longF: boolean; pc: number }
+  | { kind: 'ja'; target: Place }
+  | { kind: 'label'; label: Place };
 
 function u32(k: number, what: string): number {
   if (!Number.isInteger(k) || k < 0 || k > 0xffffffff) throw new RangeError(`${what} ${k} is not a 32-bit unsigned value`);
@@ -68,11 +74,15 @@ export class Assembler {
   private labels = 0;
 
   label(name = 'L'): Label {
-    return { name: `${name}${this.labels++}` };
+    const place: Place = { name: `${name}${this.labels++}`, pc: -1, placed: false };
+    return place;
   }
 
   place(label: Label): void {
-    this.items.push({ kind: 'label', label });
+    const place = label as Place;
+    if (place.placed) throw new Error(`bpf: label ${place.name} placed twice`);
+    place.placed = true;
+    this.items.push({ kind: 'label', label: place });
   }
 
   /** A = the 32-bit word of seccomp_data at `offset`. */
@@ -91,47 +101,53 @@ export class Assembler {
 
   /** if (A op k) goto jt else goto jf. */
   jump(op: JumpOp, k: number, jt: Label, jf: Label): void {
-    this.items.push({ kind: 'jump', code: JUMP_CODES[op], k: u32(k, op), jt, jf, longT: false, longF: false });
+    this.items.push({ kind: 'jump', code: JUMP_CODES[op], k: u32(k, op), jt: jt as Place, jf: jf as Place, longT: false, longF: false, pc: -1 });
   }
 
   goto(target: Label): void {
-    this.items.push({ kind: 'ja', target });
+    this.items.push({ kind: 'ja', target: target as Place });
   }
 
-  /** The instructions, jumps resolved. Throws if a label is used but not placed, or placed twice. */
+  /** The instructions, jumps resolved. Throws if a label is used but not placed. */
   assemble(): SockFilter[] {
-    // Lay out, widen the conditional jumps whose targets are too far (each at most once per
-    // branch, so this ends), and lay out again until nothing changes.
+    for (const item of this.items) {
+      for (const used of item.kind === 'jump' ? [item.jt, item.jf] : item.kind === 'ja' ? [item.target] : []) {
+        if (!used.placed) throw new Error(`bpf: label ${used.name} is used but not placed`);
+      }
+    }
+    // Lay out, widen the conditional jumps whose targets are too far (each branch at most once,
+    // so this ends), and lay out again until nothing changes.
     for (;;) {
-      const at = this.layout();
+      this.layout();
       let widened = false;
       for (const item of this.items) {
         if (item.kind !== 'jump') continue;
-        const from = at.items.get(item)! + 1;
-        if (!item.longT && target(at, item.jt) - from > 255) item.longT = widened = true;
-        if (!item.longF && target(at, item.jf) - from > 255) item.longF = widened = true;
+        const from = item.pc + 1;
+        if (!item.longT && item.jt.pc - from > 255) item.longT = widened = true;
+        if (!item.longF && item.jf.pc - from > 255) item.longF = widened = true;
       }
-      if (!widened) return this.emit(at);
+      if (!widened) return this.emit();
     }
   }
 
-  private layout(): { items: Map<Item, number>; labels: Map<string, number>; length: number } {
-    const items = new Map<Item, number>();
-    const labels = new Map<string, number>();
+  /** Give every label and jump its position. */
+  private layout(): void {
     let pc = 0;
     for (const item of this.items) {
       if (item.kind === 'label') {
-        if (labels.has(item.label.name)) throw new Error(`bpf: label ${item.label.name} placed twice`);
-        labels.set(item.label.name, pc);
+        item.label.pc = pc;
         continue;
       }
-      items.set(item, pc);
-      pc += item.kind === 'jump' ? 1 + (item.longT ? 1 : 0) + (item.longF ? 1 : 0) : 1;
+      if (item.kind === 'jump') {
+        item.pc = pc;
+        pc += 1 + (item.longT ? 1 : 0) + (item.longF ? 1 : 0);
+      } else {
+        pc += 1;
+      }
     }
-    return { items, labels, length: pc };
   }
 
-  private emit(at: ReturnType<Assembler['layout']>): SockFilter[] {
+  private emit(): SockFilter[] {
     const out: SockFilter[] = [];
     for (const item of this.items) {
       if (item.kind === 'label') continue;
@@ -139,16 +155,16 @@ export class Assembler {
       if (item.kind === 'insn') {
         out.push({ code: item.code, jt: 0, jf: 0, k: item.k });
       } else if (item.kind === 'ja') {
-        out.push({ code: BPF_JMP_JA, jt: 0, jf: 0, k: target(at, item.target) - (pc + 1) });
+        out.push({ code: BPF_JMP_JA, jt: 0, jf: 0, k: item.target.pc - (pc + 1) });
       } else {
         // the long branches jump to a `ja` right after the instruction: jt's first, then jf's
         const after = pc + 1;
         const tramp = after + (item.longT ? 1 : 0) + (item.longF ? 1 : 0);
-        const jt = item.longT ? 0 : target(at, item.jt) - after;
-        const jf = item.longF ? (item.longT ? 1 : 0) : target(at, item.jf) - after;
+        const jt = item.longT ? 0 : item.jt.pc - after;
+        const jf = item.longF ? (item.longT ? 1 : 0) : item.jf.pc - after;
         out.push({ code: item.code, jt, jf, k: item.k });
-        if (item.longT) out.push({ code: BPF_JMP_JA, jt: 0, jf: 0, k: target(at, item.jt) - (after + 1) });
-        if (item.longF) out.push({ code: BPF_JMP_JA, jt: 0, jf: 0, k: target(at, item.jf) - tramp });
+        if (item.longT) out.push({ code: BPF_JMP_JA, jt: 0, jf: 0, k: item.jt.pc - (after + 1) });
+        if (item.longF) out.push({ code: BPF_JMP_JA, jt: 0, jf: 0, k: item.jf.pc - tramp });
       }
     }
     for (const [i, insn] of out.entries()) {
@@ -157,12 +173,6 @@ export class Assembler {
     if (out.length === 0 || out.length > BPF_MAXINSNS) throw new RangeError(`bpf: a filter has 1 to ${BPF_MAXINSNS} instructions, this one ${out.length}`);
     return out;
   }
-}
-
-function target(at: { labels: Map<string, number> }, label: Label): number {
-  const pc = at.labels.get(label.name);
-  if (pc === undefined) throw new Error(`bpf: label ${label.name} is used but not placed`);
-  return pc;
 }
 
 /**
