@@ -11,8 +11,8 @@
 import { posix } from 'node:path';
 import { InvalidArgumentError, UnsupportedError } from '../errors.js';
 import { capabilityMask } from './caps.js';
-import { type SockFilter } from './seccomp/bpf.js';
-import { type SeccompFacts } from './seccomp/compile.js';
+import type { SockFilter } from './seccomp/bpf.js';
+import type { SeccompFacts } from './seccomp/compile.js';
 import { type SeccompSetting, seccompFilter } from './seccomp/filter.js';
 import { SeccompProfileError } from './seccomp/profile.js';
 import type { Directive, LaunchSpec, MountFlag, Namespace, SpecHeader } from './spec.js';
