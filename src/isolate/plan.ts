@@ -203,7 +203,7 @@ export function planIsolation(opts: IsolationOptions, paths: ContainerPaths, cgr
  * setting says otherwise), or undefined for none. A custom profile that cannot be used is an
  * InvalidArgumentError of --security-opt (run's rules check it first: this is for a stored one).
  */
-export function seccompProgram(setting: SeccompSetting | undefined, facts: SeccompFacts): SockFilter[] | undefined {
+export function seccompProgram(setting: SeccompSetting | undefined, facts: SeccompFacts): readonly SockFilter[] | undefined {
   try {
     return seccompFilter(setting, facts);
   } catch (err) {

@@ -109,7 +109,7 @@ export type Directive =
   | { kind: 'caps'; mask: bigint }
   | { kind: 'no-new-privs' }
   /** a seccomp filter (classic BPF), loaded by the child as its last step before execve */
-  | { kind: 'seccomp'; program: SockFilter[] }
+  | { kind: 'seccomp'; program: readonly SockFilter[] }
   /** `command` is searched in PATH when it has no slash; `argv` starts with argv[0] */
   | { kind: 'exec'; command: string; argv: string[] };
 

@@ -110,10 +110,10 @@ export class Assembler {
 
   /** The instructions, jumps resolved. Throws if a label is used but not placed. */
   assemble(): SockFilter[] {
+    const unplaced = (l: Place) => new Error(`bpf: label ${l.name} is used but not placed`);
     for (const item of this.items) {
-      for (const used of item.kind === 'jump' ? [item.jt, item.jf] : item.kind === 'ja' ? [item.target] : []) {
-        if (!used.placed) throw new Error(`bpf: label ${used.name} is used but not placed`);
-      }
+      if (item.kind === 'jump' && !(item.jt.placed && item.jf.placed)) throw unplaced(item.jt.placed ? item.jf : item.jt);
+      if (item.kind === 'ja' && !item.target.placed) throw unplaced(item.target);
     }
     // Lay out, widen the conditional jumps whose targets are too far (each branch at most once,
     // so this ends), and lay out again until nothing changes.

@@ -413,6 +413,11 @@ test('settings: builtin and none are the default profile; unconfined and {} are 
   const custom = seccompFilter({ kind: 'custom', profile: '{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["mkdir"],"action":"SCMP_ACT_ERRNO","errnoRet":13}]}' }, facts)!;
   assert.deepEqual([decide(custom, 'mkdir'), decide(custom, 'mount')], ['errno 13', ALLOW]);
   assert.throws(() => seccompFilter({ kind: 'custom', profile: '{"defaultAction": 3}' }, facts), /^SeccompProfileError: defaultAction: unknown action 3/);
+  // made once for the same setting, capabilities and kernel, and frozen, since it is shared
+  const again = seccompFilter({ kind: 'builtin' }, facts)!;
+  assert.equal(seccompFilter(undefined, facts), again);
+  assert.notEqual(seccompFilter(undefined, { ...facts, caps: 0n }), again);
+  assert.ok(Object.isFrozen(again) && Object.isFrozen(again[0]));
 });
 
 test('parseKernelRelease reads <kernel>.<major> as moby does', () => {
