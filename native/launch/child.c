@@ -18,6 +18,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 #include <linux/capability.h>
+#include <linux/seccomp.h>
 
 #include "common/util.h"
 #include "child.h"
@@ -131,8 +132,9 @@ run_directive (const struct directive *d, int errfd, struct failure *f)
     case K_USER:
     case K_CAPS:
     case K_NO_NEW_PRIVS:
+    case K_SECCOMP:
     case K_EXEC:
-      return 0; /* collected while parsing; applied in apply_privileges and do_exec */
+      return 0; /* collected while parsing; applied in apply_privileges, load_seccomp and do_exec */
 
     default:
       return fail (f, "spec", EINVAL, "directive %s in the body", d->name);
@@ -193,6 +195,21 @@ apply_privileges (const struct spec *s, struct failure *f)
 
   if (s->no_new_privs && prctl (PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
     return fail (f, "no-new-privs", errno, "prctl PR_SET_NO_NEW_PRIVS");
+  return 0;
+}
+
+/* The seccomp filter, last before execve: from here on the child's own syscalls are filtered too,
+   so it does nothing after this but exec (and report a failure on the error pipe).  Without
+   no_new_privs the kernel wants CAP_SYS_ADMIN for it (EACCES). */
+static int
+load_seccomp (const struct spec *s, struct failure *f)
+{
+  struct sock_fprog prog = { .len = (unsigned short) s->n_seccomp, .filter = s->seccomp };
+
+  if (s->seccomp == NULL)
+    return 0;
+  if (syscall (SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog) < 0)
+    return fail (f, "seccomp", errno, "load a filter of %zu instructions", s->n_seccomp);
   return 0;
 }
 
@@ -328,7 +345,7 @@ child_main (const struct spec *s, const struct child_stdio *io, const struct han
       umask (orig_umask);
       if (sigprocmask (SIG_SETMASK, orig_mask, NULL) < 0)
         fail (&f, "exec", errno, "sigprocmask");
-      else
+      else if (load_seccomp (s, &f) == 0)
         do_exec (s, &f);
     }
   escape (detail, sizeof detail, f.detail);

@@ -52,6 +52,7 @@ static const struct
   { "user", K_USER, 3, 3 },
   { "caps", K_CAPS, 1, 1 },
   { "no-new-privs", K_NO_NEW_PRIVS, 0, 0 },
+  { "seccomp", K_SECCOMP, 1, 1 },
   { "exec", K_EXEC, 2, -1 },
 };
 
@@ -246,6 +247,44 @@ parse_gids (struct spec *s, const char *list, size_t line, struct failure *f)
     }
 }
 
+/* `seccomp`: 16 hex digits an instruction, code (4), jt (2), jf (2) and k (8), most significant first. */
+static int
+parse_seccomp (struct spec *s, const char *hex, size_t line, struct failure *f)
+{
+  size_t len = strlen (hex), n = len / 16;
+
+  if (s->seccomp != NULL)
+    return spec_error (f, line, "seccomp given twice");
+  if (len == 0 || len % 16 != 0 || n > BPF_MAXINSNS)
+    return spec_error (f, line, "seccomp takes 1 to %d instructions of 16 hex digits, got %zu digits", BPF_MAXINSNS,
+                       len);
+  if (strspn (hex, "0123456789abcdef") != len)
+    return spec_error (f, line, "seccomp: not lower-case hex digits");
+  s->seccomp = calloc (n, sizeof *s->seccomp);
+  if (s->seccomp == NULL)
+    return fail (f, "spec", ENOMEM, "seccomp filter of %zu instructions", n);
+  for (size_t i = 0; i < n; i++)
+    {
+      char code[5], jt[3], jf[3], k[9];
+      const char *p = hex + 16 * i;
+
+      memcpy (code, p, 4);
+      code[4] = '\0';
+      memcpy (jt, p + 4, 2);
+      jt[2] = '\0';
+      memcpy (jf, p + 6, 2);
+      jf[2] = '\0';
+      memcpy (k, p + 8, 8);
+      k[8] = '\0';
+      s->seccomp[i].code = (uint16_t) strtoul (code, NULL, 16);
+      s->seccomp[i].jt = (uint8_t) strtoul (jt, NULL, 16);
+      s->seccomp[i].jf = (uint8_t) strtoul (jf, NULL, 16);
+      s->seccomp[i].k = (uint32_t) strtoul (k, NULL, 16);
+    }
+  s->n_seccomp = n;
+  return 0;
+}
+
 /* Check one directive's fields and precompute what the child needs, so that the child only acts. */
 static int
 parse_directive (struct spec *s, struct directive *d, size_t line, struct failure *f)
@@ -393,6 +432,9 @@ parse_directive (struct spec *s, struct directive *d, size_t line, struct failur
       s->no_new_privs = true;
       return 0;
 
+    case K_SECCOMP:
+      return parse_seccomp (s, a[0], line, f);
+
     case K_EXEC:
       s->exec = d;
       return 0;
@@ -473,12 +515,14 @@ check_join (const struct spec *s, struct failure *f)
       case K_USER:
       case K_CAPS:
       case K_NO_NEW_PRIVS:
+      case K_SECCOMP:
       case K_EXEC:
         break;
       default:
-        return spec_error (f, s->join_line,
-                           "with join the body may hold only env, cwd, user, caps, no-new-privs and exec, not %s",
-                           s->body[i].name);
+        return spec_error (
+            f, s->join_line,
+            "with join the body may hold only env, cwd, user, caps, no-new-privs, seccomp and exec, not %s",
+            s->body[i].name);
       }
   return 0;
 }

@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include <linux/filter.h>
 
 #include "error.h"
 
@@ -40,6 +41,7 @@ enum kind
   K_USER,
   K_CAPS,
   K_NO_NEW_PRIVS,
+  K_SECCOMP,
   K_EXEC,
 };
 
@@ -84,6 +86,8 @@ struct spec
   bool has_caps;
   uint64_t caps;
   bool no_new_privs;
+  struct sock_filter *seccomp; /* NULL: no filter */
+  size_t n_seccomp;
   const struct directive *exec;
 };
 

@@ -6,11 +6,13 @@
  */
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import { planExec, startExec, type ExecRequest, type ExecStart } from '../container/exec.js';
 import { parsePidFile } from '../container/records.js';
 import { containerDir, containerFile } from '../container/layout.js';
 import { InvalidArgumentError } from '../errors.js';
+import { parseKernelRelease } from '../isolate/seccomp/filter.js';
 import type { Syscalls } from '../sys/syscalls.js';
 import { ApiError } from './errors.js';
 import type { ContainerBackend } from '../daemon/backend.js';
@@ -90,7 +92,7 @@ export class ExecInstances {
     const isolation = stored.config.isolation;
     const request: ExecRequest = { command: options.command, env: options.env, ...(options.workdir ? { workdir: options.workdir } : {}), ...(options.user ? { user: options.user } : {}) };
     try {
-      planExec(isolation, request, { pid: 1, startTime: '0' }, { mode: 'v1', procsFiles: [] });
+      planExec(isolation, request, { pid: 1, startTime: '0' }, { mode: 'v1', procsFiles: [] }, parseKernelRelease(os.release()));
     } catch (err) {
       if (err instanceof InvalidArgumentError) throw new ApiError(400, `${FIELD_OF_FLAG[err.flag] ?? err.flag}: ${err.message}`);
       throw err;
@@ -138,7 +140,8 @@ export class ExecInstances {
     const [{ stored }, cgroup, sys] = await Promise.all([this.deps.supervisor.hostConfigOf(containerId), this.deps.supervisor.cgroupOf(containerId), this.deps.syscalls()]);
     const late = conflict(); // another start may have won while this one read the files
     if (late) throw late;
-    const spec = planExec(stored.config.isolation, instance.request, target, { mode: cgroup.mode, dir: cgroup.dir, procsFiles: [...cgroup.procsFiles] });
+    const cgroupPlacement = { mode: cgroup.mode, dir: cgroup.dir, procsFiles: [...cgroup.procsFiles] };
+    const spec = planExec(stored.config.isolation, instance.request, target, cgroupPlacement, parseKernelRelease(os.release()));
     instance.state = 'running';
     await this.deps.supervisor.emit(`exec_start: ${instance.request.command.join(' ')}`, containerId, { execID: id });
     let process: ReturnType<typeof startExec>;

@@ -202,6 +202,8 @@ export async function inspectRoute(sup: ContainerBackend, ctx: RouteContext): Pr
       AutoRemove: stored.config.rm,
       CapAdd: hc.CapAdd ?? null,
       CapDrop: hc.CapDrop ?? null,
+      // as the client sent it (a profile as its JSON), Docker's null for none
+      SecurityOpt: stored.config.securityOpt ?? null,
       ReadonlyRootfs: hc.ReadonlyRootfs === true,
       CgroupParent: stored.config.cgroupParent ?? '',
       Memory: hc.Memory ?? 0,

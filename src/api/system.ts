@@ -231,7 +231,8 @@ export function infoBody(facts: SystemFacts, now: InfoNow): Record<string, unkno
     ContainerdCommit: { ID: '', Expected: '' },
     RuncCommit: { ID: '', Expected: '' },
     InitCommit: { ID: '', Expected: '' },
-    SecurityOptions: ['name=cgroupns', 'name=no-new-privileges'],
+    // Docker's words: every container gets Docker's default seccomp profile ("builtin") unless it asks otherwise
+    SecurityOptions: ['name=seccomp,profile=builtin', 'name=cgroupns', 'name=no-new-privileges'],
     Warnings: warnings,
   };
 }

@@ -14,7 +14,8 @@ import { posix } from 'node:path';
 import { parseUser, parseWorkdir } from './config/run-flags.js';
 import { InvalidArgumentError } from '../errors.js';
 import { capabilityMask } from '../isolate/caps.js';
-import { buildEnvironment } from '../isolate/plan.js';
+import { buildEnvironment, seccompProgram } from '../isolate/plan.js';
+import type { KernelVersion } from '../isolate/seccomp/profile.js';
 import { encodeSpec, JOIN_NAMESPACES, type LaunchSpec } from '../isolate/spec.js';
 import type { CgroupPlacement, IsolationOptions } from '../isolate/types.js';
 import type { Syscalls } from '../sys/syscalls.js';
@@ -58,10 +59,12 @@ export function mergeEnvironment(base: readonly string[], overrides: readonly st
 }
 
 /**
- * The launcher spec for one exec. Throws InvalidArgumentError naming `COMMAND`, `--env`,
- * `--workdir` or `--user` for a request that cannot run.
+ * The launcher spec for one exec: the container's capabilities, no_new_privs and seccomp filter
+ * (as Docker gives an exec its container's profile; `kernel` is the host's, for the profile's
+ * rules with minKernel). Throws InvalidArgumentError naming `COMMAND`, `--env`, `--workdir` or
+ * `--user` for a request that cannot run.
  */
-export function planExec(isolation: IsolationOptions, request: ExecRequest, target: ExecTarget, cgroup: CgroupPlacement): LaunchSpec {
+export function planExec(isolation: IsolationOptions, request: ExecRequest, target: ExecTarget, cgroup: CgroupPlacement, kernel: KernelVersion): LaunchSpec {
   const [command, ...args] = request.command;
   if (command === undefined || command === '') throw new InvalidArgumentError('COMMAND', command ?? '', 'a command to run is required');
   for (const entry of request.env) {
@@ -70,6 +73,8 @@ export function planExec(isolation: IsolationOptions, request: ExecRequest, targ
   const workdir = request.workdir === undefined || request.workdir === '' ? isolation.workdir : parseWorkdir(request.workdir);
   const user = request.user === undefined || request.user === '' ? isolation.user : parseUser(request.user);
   const env = buildEnvironment(mergeEnvironment(isolation.env, request.env), user.uid);
+  const caps = capabilityMask(isolation.capAdd, isolation.capDrop);
+  const seccomp = seccompProgram(isolation.seccomp, { caps, kernel });
   return {
     header: {
       version: 1,
@@ -82,8 +87,9 @@ export function planExec(isolation: IsolationOptions, request: ExecRequest, targ
       ...env.map((entry) => ({ kind: 'env' as const, entry })),
       { kind: 'cwd', path: posix.normalize(workdir) },
       { kind: 'user', uid: user.uid, gid: user.gid, additionalGids: [...user.additionalGids] },
-      { kind: 'caps', mask: capabilityMask(isolation.capAdd, isolation.capDrop) },
+      { kind: 'caps', mask: caps },
       { kind: 'no-new-privs' },
+      ...(seccomp === undefined ? [] : [{ kind: 'seccomp' as const, program: seccomp }]),
       { kind: 'exec', command, argv: [command, ...args] },
     ],
   };

@@ -5,10 +5,12 @@
  */
 import fs from 'node:fs/promises';
 import { writeFileSync } from 'node:fs';
+import os from 'node:os';
 import type { Writable } from 'node:stream';
 import type { CgroupDriver, Cgroup } from '../cgroups/types.js';
 import { CorralError } from '../errors.js';
 import { planIsolation } from '../isolate/plan.js';
+import { parseKernelRelease } from '../isolate/seccomp/filter.js';
 import { encodeSpec, type SpecHeader } from '../isolate/spec.js';
 import { prepareContainerDirs, ensureHostSkeleton, describeHostSystemDirs, removeContainerDirs, skeletonPath } from '../isolate/rootfs.js';
 import type { RunConfig } from './config/run-flags.js';
@@ -90,7 +92,7 @@ export async function createContainer(config: RunConfig, deps: RunDeps, options:
   await deps.driver.plan(config.resources).catch((err: unknown) => {
     throw unsupportedNamingFlag(err);
   });
-  const host = { systemDirs, skeleton: skeletonPath(deps.stateRoot) };
+  const host = { systemDirs, skeleton: skeletonPath(deps.stateRoot), kernel: parseKernelRelease(os.release()) };
   const standIn = deps.driver.mode === 'v2' ? { mode: 'v2' as const, dir: '/sys/fs/cgroup', procsFiles: [] } : { mode: 'v1' as const, procsFiles: [] };
   planIsolation(isolation, paths, standIn, host);
   deps.onPhase?.('validated');

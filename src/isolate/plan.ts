@@ -11,6 +11,10 @@
 import { posix } from 'node:path';
 import { InvalidArgumentError, UnsupportedError } from '../errors.js';
 import { capabilityMask } from './caps.js';
+import type { SockFilter } from './seccomp/bpf.js';
+import type { SeccompFacts } from './seccomp/compile.js';
+import { type SeccompSetting, seccompFilter } from './seccomp/filter.js';
+import { SeccompProfileError } from './seccomp/profile.js';
 import type { Directive, LaunchSpec, MountFlag, Namespace, SpecHeader } from './spec.js';
 import type { CgroupPlacement, ContainerPaths, HostLayout, IsolationOptions, VolumeMount } from './types.js';
 
@@ -104,6 +108,7 @@ export function planIsolation(opts: IsolationOptions, paths: ContainerPaths, cgr
     throw new InvalidArgumentError('COMMAND', opts.command[0] ?? '', 'a command to run is required');
   }
   const caps = capabilityMask(opts.capAdd, opts.capDrop);
+  const seccomp = seccompProgram(opts.seccomp, { caps, kernel: host.kernel });
 
   // 1. Nothing mounted from here on propagates back to the host (runc: rootfsParentMountPrivate).
   mount('', '/', '', ['rprivate']);
@@ -186,10 +191,25 @@ export function planIsolation(opts: IsolationOptions, paths: ContainerPaths, cgr
   d.push({ kind: 'user', uid: opts.user.uid, gid: opts.user.gid, additionalGids: [...opts.user.additionalGids] });
   d.push({ kind: 'caps', mask: caps });
   d.push({ kind: 'no-new-privs' });
+  if (seccomp !== undefined) d.push({ kind: 'seccomp', program: seccomp });
   const [command = '', ...args] = opts.command;
   d.push({ kind: 'exec', command, argv: [command, ...args] });
 
   return { header, directives: d };
+}
+
+/**
+ * The seccomp program for a container with these capabilities (Docker's default profile unless the
+ * setting says otherwise), or undefined for none. A custom profile that cannot be used is an
+ * InvalidArgumentError of --security-opt (run's rules check it first: this is for a stored one).
+ */
+export function seccompProgram(setting: SeccompSetting | undefined, facts: SeccompFacts): readonly SockFilter[] | undefined {
+  try {
+    return seccompFilter(setting, facts);
+  } catch (err) {
+    if (err instanceof SeccompProfileError) throw new InvalidArgumentError('--security-opt', 'seccomp=<profile>', `the profile: ${err.message}`);
+    throw err;
+  }
 }
 
 function planHeader(opts: IsolationOptions, paths: ContainerPaths, cgroup: CgroupPlacement): SpecHeader {

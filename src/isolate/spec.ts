@@ -5,6 +5,7 @@
  */
 import { CorralError, ParseError } from '../errors.js';
 import { formatCapabilityMask } from './caps.js';
+import { BPF_MAXINSNS, formatProgram, parseProgram, type SockFilter } from './seccomp/bpf.js';
 
 export type Namespace = 'pid' | 'mount' | 'uts' | 'ipc' | 'net' | 'cgroup';
 
@@ -107,6 +108,8 @@ export type Directive =
   /** capabilities kept, bit N = capability N */
   | { kind: 'caps'; mask: bigint }
   | { kind: 'no-new-privs' }
+  /** a seccomp filter (classic BPF), loaded by the child as its last step before execve */
+  | { kind: 'seccomp'; program: readonly SockFilter[] }
   /** `command` is searched in PATH when it has no slash; `argv` starts with argv[0] */
   | { kind: 'exec'; command: string; argv: string[] };
 
@@ -202,6 +205,8 @@ function directiveFields(d: Directive): string[] {
       return [id(d.uid, 'user', 'uid'), id(d.gid, 'user', 'gid'), d.additionalGids.map((g) => id(g, 'user', 'gid')).join(',')];
     case 'caps':
       return [formatCapabilityMask(d.mask)];
+    case 'seccomp':
+      return [seccompField(d.program)];
     case 'exec':
       if (d.argv.length === 0) throw new SpecEncodeError('exec', 'argv is empty (it must hold at least argv[0])');
       return [d.command, ...d.argv];
@@ -209,6 +214,17 @@ function directiveFields(d: Directive): string[] {
     case 'no-new-privs':
       return [];
   }
+}
+
+function seccompField(program: readonly SockFilter[]): string {
+  if (program.length === 0 || program.length > BPF_MAXINSNS) throw new SpecEncodeError('seccomp', `a filter has 1 to ${BPF_MAXINSNS} instructions, not ${program.length}`);
+  program.forEach((i, n) => {
+    const ok = (v: number, max: number) => Number.isInteger(v) && v >= 0 && v <= max;
+    if (!ok(i.code, 0xffff) || !ok(i.jt, 0xff) || !ok(i.jf, 0xff) || !ok(i.k, 0xffffffff)) {
+      throw new SpecEncodeError('seccomp', `instruction ${n} ${JSON.stringify(i)} has a field out of its range (code 16 bits, jt and jf 8, k 32)`);
+    }
+  });
+  return formatProgram(program);
 }
 
 function logFields(log: LogTarget): string[] {
@@ -295,6 +311,7 @@ const FIELD_COUNTS: Record<string, [number, number]> = {
   user: [3, 3],
   caps: [1, 1],
   'no-new-privs': [0, 0],
+  seccomp: [1, 1],
   exec: [2, Infinity],
 };
 
@@ -411,6 +428,9 @@ export function decodeSpec(text: string): LaunchSpec {
       case 'loopback-up':
       case 'no-new-privs':
         directives.push({ kind: name });
+        return;
+      case 'seccomp':
+        directives.push({ kind: 'seccomp', program: parseProgram(f(0)) ?? bad() });
         return;
       case 'exec':
         seenExec = true;

@@ -2,6 +2,8 @@
  * What the workload's world looks like: the isolation half of a container's configuration.
  * Produced by the CLI (src/cli/run-flags.ts) and turned into a launcher spec by src/isolate/plan.ts.
  */
+import type { SeccompSetting } from './seccomp/filter.js';
+import type { KernelVersion } from './seccomp/profile.js';
 
 export interface VolumeMount {
   /** absolute host path (file or directory); must exist */
@@ -34,6 +36,11 @@ export interface IsolationOptions {
   /** capability names without the CAP_ prefix, upper case, e.g. "NET_RAW"; "ALL" allowed */
   capAdd: string[];
   capDrop: string[];
+  /**
+   * The seccomp filter loaded last before exec (--security-opt seccomp=...). Absent: Docker's default
+   * profile, as for `builtin` (a container recorded before corral had seccomp gets it too).
+   */
+  seccomp?: SeccompSetting;
   /** the command and its arguments; command[0] is looked up in PATH if it has no slash */
   command: string[];
 }
@@ -68,6 +75,8 @@ export interface HostLayout {
   systemDirs: HostSystemDir[];
   /** the skeleton root directory (ensureHostSkeleton): lower layer of the root without --rootfs */
   skeleton: string;
+  /** the running kernel's version (os.release()): a seccomp profile's rules with minKernel */
+  kernel: KernelVersion;
 }
 
 /** Where the workload's cgroups are, for the launcher's header. */

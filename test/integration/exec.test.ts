@@ -21,6 +21,7 @@ import { planExec } from '../../src/container/exec.js';
 import { launcherPath } from '../../src/container/launcher.js';
 import { parsePidFile } from '../../src/container/records.js';
 import { encodeSpec } from '../../src/isolate/spec.js';
+import { parseKernelRelease } from '../../src/isolate/seccomp/filter.js';
 import { FrameDecoder } from '../../src/cli/exec.js';
 
 if (process.getuid?.() !== 0) throw new Error('the integration tests need root: run them as root (sudo npm test)');
@@ -437,7 +438,7 @@ test('the launcher refuses to join a reused pid: a wrong start time is ESRCH and
     const placement = { mode: cgroup.mode, dir: cgroup.dir, procsFiles: [...cgroup.procsFiles] };
     const isolation = JSON.parse(fs.readFileSync(path.join(root, 'containers', id, 'config.json'), 'utf8')).config.isolation;
     const run = async (startTime: string) => {
-      const spec = planExec(isolation, { command: ['sh', '-c', 'echo joined > /tmp/joined'], env: [] }, { pid: target.pid, startTime }, placement);
+      const spec = planExec(isolation, { command: ['sh', '-c', 'echo joined > /tmp/joined'], env: [] }, { pid: target.pid, startTime }, placement, parseKernelRelease(os.release()));
       const file = path.join(tmp, `join-${startTime}.spec`);
       fs.writeFileSync(file, encodeSpec(spec.header, spec.directives));
       const child = spawn(launcherPath(), [file], { stdio: ['ignore', 'ignore', 'ignore', 'pipe'] });

@@ -52,6 +52,7 @@ export interface RawRunOptions {
   network?: string;
   capAdd?: string[];
   capDrop?: string[];
+  securityOpt?: string[];
   label?: string[];
   labelFile?: string[];
 }
@@ -95,6 +96,7 @@ export const EXPECT = {
   volume: 'HOST:CONTAINER[:ro|rw] with absolute paths, HOST existing',
   network: 'none or host',
   cap: 'a capability name such as NET_RAW or cap_net_raw, or ALL',
+  securityOpt: "seccomp=unconfined, seccomp=builtin or seccomp=PROFILE.json (a file in Docker's seccomp profile format)",
 } as const;
 
 /**
@@ -539,6 +541,19 @@ export const FIELDS = {
     checked: (c) => nonEmpty(c.isolation.capDrop),
     stored: true,
   },
+  securityOpt: {
+    flag: '--security-opt',
+    flags: '--security-opt <option>',
+    option: 'securityOpt',
+    description: "seccomp: seccomp=unconfined (no filter), seccomp=PROFILE.json (Docker's profile format) or seccomp=builtin (Docker's default profile, the default)",
+    expected: EXPECT.securityOpt,
+    repeatable: true,
+    path: 'HostConfig.SecurityOpt',
+    parse: STRINGS,
+    // a profile file's path replaced by its JSON, as Docker's CLI sends it
+    checked: (c) => c.securityOpt,
+    stored: true,
+  },
   cgroupParent: {
     flag: '--cgroup-parent',
     flags: '--cgroup-parent <path>',
@@ -603,6 +618,7 @@ export const HELP_ORDER: readonly FieldName[] = [
   'network',
   'capAdd',
   'capDrop',
+  'securityOpt',
 ];
 
 /** The order of an update's "supported: …" list. */

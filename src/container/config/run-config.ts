@@ -18,6 +18,12 @@ export interface RunConfig {
   cgroupParent?: string;
   /** --label: Docker's Config.Labels */
   labels?: Record<string, string>;
+  /**
+   * --security-opt as Docker's HostConfig.SecurityOpt holds it: `seccomp=unconfined`, `seccomp=builtin`,
+   * `seccomp=<the profile's JSON>` (the CLI reads a file and sends its content, as Docker's does),
+   * `no-new-privileges`; what they mean is in isolation.seccomp
+   */
+  securityOpt?: string[];
   /** --log-opt max-size / max-file: the json-file log's rotation (the daemon's containers log; a foreground run writes to the terminal) */
   log?: LogOptions;
   resources: Resources;

@@ -13,6 +13,9 @@ import { blkioWeightToIoWeight, cpuSharesToWeight } from '../../cgroups/convert.
 import { formatCpuList, parseCpuList } from '../../cgroups/parse.js';
 import type { CpuLimits, CpusetLimits, IoDeviceLimit, IoLimits, Limit, MemoryLimits, Resources } from '../../cgroups/types.js';
 import { CorralError, InvalidArgumentError } from '../../errors.js';
+import type { SeccompSetting } from '../../isolate/seccomp/filter.js';
+import { compactJson, JsonSyntaxError } from '../../isolate/seccomp/json.js';
+import { parseSeccompProfileText, SeccompProfileError } from '../../isolate/seccomp/profile.js';
 import type { IsolationOptions, NetworkMode, VolumeMount } from '../../isolate/types.js';
 import type { LogOptions, RunConfig } from './run-config.js';
 import { EXPECT, inputFromOptions, type RawRunOptions, RUN_FLAGS, type RunInput } from './fields.js';
@@ -38,8 +41,9 @@ export interface HostFacts {
   /** the supervisor's own environment, for `-e KEY`; default: process.env */
   getEnv?(name: string): string | undefined;
   /**
-   * A file's text, for --label-file; throws an Error saying why it cannot be read. Absent where the
-   * files are not the caller's to read (the daemon parsing a client's argv): ClientSideFlagError.
+   * A file's text, for --label-file and --security-opt seccomp=PROFILE.json; throws an Error saying
+   * why it cannot be read. Absent where the files are not the caller's to read (the daemon parsing a
+   * client's argv): ClientSideFlagError.
    */
   readTextFile?(path: string): string;
 }
@@ -193,8 +197,89 @@ function logOptionsOf(opts: readonly LogOpt[]): LogOptions {
 export function runConfigFromOptions(options: RawRunOptions, command: string[], facts: HostFacts, id?: string): RunConfig {
   // as docker/cli: the files' labels first, then --label's, a later KEY winning
   const fromFiles = (options.labelFile ?? []).flatMap((file) => labelFileItems(file, facts));
-  const withFiles = fromFiles.length === 0 ? options : { ...options, label: [...fromFiles, ...(options.label ?? [])] };
+  let withFiles = fromFiles.length === 0 ? options : { ...options, label: [...fromFiles, ...(options.label ?? [])] };
+  if (options.securityOpt !== undefined) withFiles = { ...withFiles, securityOpt: options.securityOpt.map((item) => withSeccompProfile(item, facts)) };
   return runConfigFromInput(inputFromOptions(withFiles), command, facts, id);
+}
+
+/** A --security-opt item's key and value (docker/cli's parseSecurityOpts: split at "=", else at ":"); no value for a bare item. */
+function securityOptParts(item: string): { key: string; value?: string } {
+  const sep = item.includes('=') ? '=' : item.includes(':') ? ':' : undefined;
+  if (sep === undefined) return { key: item };
+  const at = item.indexOf(sep);
+  return { key: item.slice(0, at), value: item.slice(at + 1) };
+}
+
+/** How a --security-opt item is shown in a message: a profile's JSON cut short. */
+function shownSecurityOpt(item: string): string {
+  return item.length > 72 ? `${item.slice(0, 69)}...` : item;
+}
+
+/**
+ * `seccomp=PROFILE.json` as docker/cli sends it: `seccomp=<the file's JSON, compacted>`, checked
+ * here so that a bad file is refused naming it. Other items are left as they are.
+ */
+export function withSeccompProfile(item: string, facts: HostFacts): string {
+  const { key, value } = securityOptParts(item);
+  if (key !== 'seccomp' || value === undefined || value === '' || value === 'unconfined' || value === 'builtin') return item;
+  if (facts.readTextFile === undefined) throw new ClientSideFlagError('--security-opt');
+  let text: string;
+  try {
+    text = facts.readTextFile(value);
+  } catch (err) {
+    throw new InvalidArgumentError('--security-opt', item, `cannot read the seccomp profile: ${(err as Error).message}`);
+  }
+  try {
+    parseSeccompProfileText(text);
+    return `seccomp=${compactJson(text)}`;
+  } catch (err) {
+    if (err instanceof SeccompProfileError || err instanceof JsonSyntaxError) throw new InvalidArgumentError('--security-opt', item, `the seccomp profile ${value}: ${err.message}`);
+    throw err;
+  }
+}
+
+/**
+ * The container's seccomp setting from its security options, as moby reads HostConfig.SecurityOpt
+ * (a later seccomp= wins). `no-new-privileges` (true) is accepted: corral always sets it; so are
+ * `apparmor=unconfined` and `label=disable`, which hold already (corral loads no AppArmor profile and
+ * sets no SELinux label). Anything else is refused, naming the item.
+ */
+export function seccompFromSecurityOpt(items: readonly string[]): SeccompSetting | undefined {
+  let setting: SeccompSetting | undefined;
+  for (const item of items) {
+    const bad = (why: string) => new InvalidArgumentError('--security-opt', shownSecurityOpt(item), why);
+    const { key, value } = securityOptParts(item);
+    if (key === 'no-new-privileges' && (value === undefined || /^(1|t|T|true|TRUE|True)$/.test(value))) continue;
+    if (value === undefined) throw bad(`expected KEY=VALUE: ${EXPECT.securityOpt}`);
+    switch (key) {
+      case 'seccomp':
+        if (value === 'unconfined' || value === 'builtin') {
+          setting = { kind: value };
+        } else if (value.trimStart().startsWith('{')) {
+          try {
+            parseSeccompProfileText(value);
+          } catch (err) {
+            if (err instanceof SeccompProfileError) throw bad(`the seccomp profile: ${err.message}`);
+            throw err;
+          }
+          setting = { kind: 'custom', profile: value };
+        } else {
+          throw bad(`expected unconfined, builtin or a seccomp profile's JSON (corral run reads PROFILE.json and sends its content, as docker run does)`);
+        }
+        continue;
+      case 'no-new-privileges':
+        throw bad('corral always sets no_new_privs: it cannot be turned off');
+      case 'apparmor':
+        if (value === 'unconfined') continue;
+        throw bad('corral loads no AppArmor profile: only apparmor=unconfined is accepted');
+      case 'label':
+        if (value === 'disable') continue;
+        throw bad('corral sets no SELinux labels: only label=disable is accepted');
+      default:
+        throw bad(`unknown security option "${key}"; expected ${EXPECT.securityOpt}`);
+    }
+  }
+  return setting;
 }
 
 /**
@@ -236,6 +321,7 @@ export function runConfigFromInput(options: RunInput, command: string[], facts: 
   const labels = options.labels === undefined ? undefined : take(options.labels);
   const resources = resourcesFrom(options, facts);
   const isolation = isolationFrom(options, command, facts, id);
+  const securityOpt = options.securityOpt === undefined || options.securityOpt.length === 0 ? undefined : [...options.securityOpt];
   return {
     ...(name === undefined ? {} : { name }),
     rm: options.rm === true,
@@ -243,6 +329,7 @@ export function runConfigFromInput(options: RunInput, command: string[], facts: 
     ...(cgroupParent === undefined ? {} : { cgroupParent }),
     ...(log === undefined ? {} : { log }),
     ...(labels === undefined || Object.keys(labels).length === 0 ? {} : { labels }),
+    ...(securityOpt === undefined ? {} : { securityOpt }),
     resources,
     isolation,
   };
@@ -480,6 +567,7 @@ function isolationFrom(options: RunInput, command: string[], facts: HostFacts, i
   const network = options.network === undefined ? 'none' : parseNetwork(options.network);
   const capAdd = parseCaps('--cap-add', options.capAdd ?? []);
   const capDrop = parseCaps('--cap-drop', options.capDrop ?? []);
+  const seccomp = seccompFromSecurityOpt(options.securityOpt ?? []);
   return {
     ...(rootfs === undefined ? {} : { rootfs }),
     hostname,
@@ -491,6 +579,7 @@ function isolationFrom(options: RunInput, command: string[], facts: HostFacts, i
     network,
     capAdd,
     capDrop,
+    ...(seccomp === undefined ? {} : { seccomp }),
     command: [...command],
   };
 }

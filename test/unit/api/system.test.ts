@@ -73,6 +73,9 @@ test("/info has Docker's fields (all but NGoroutines: there are none), with corr
   assert.equal(body.SystemTime, '2026-11-23T12:09:46.596Z');
   assert.deepEqual(body.Warnings, []);
   assert.deepEqual((body.Swarm as { LocalNodeState: string }).LocalNodeState, 'inactive');
+  // Docker's first entry names its seccomp profile ("default" in the 20.10 fixture, "builtin" since 23.0)
+  assert.match((docker.SecurityOptions as string[])[0]!, /^name=seccomp,profile=/);
+  assert.deepEqual(body.SecurityOptions, ['name=seccomp,profile=builtin', 'name=cgroupns', 'name=no-new-privileges']);
 });
 
 test("/info says what the cgroups cannot limit, in Docker's warnings", () => {

@@ -170,6 +170,7 @@ const SAMPLES: Partial<Record<FieldName, string | true>> = {
   network: 'host',
   capAdd: 'NET_RAW',
   capDrop: 'ALL',
+  securityOpt: 'seccomp=unconfined',
   cgroupParent: 'batch',
   labels: 'team=web',
 };
@@ -311,4 +312,38 @@ test('corral top: alone or with flags the dashboard; with a container first, doc
   assert.equal(namesContainer(['web']), true);
   assert.equal(namesContainer(['web', '-o', 'pid,comm']), true);
   assert.equal(namesContainer(['--', '-odd-name']), true);
+});
+
+test('create: HostConfig.SecurityOpt as Docker sends it, a profile as its JSON, read into the same seccomp setting; a bad one is a 400 naming the field', async () => {
+  const { fieldError } = await import('../../../src/daemon/create.js');
+  const profile = '{"defaultAction":"SCMP_ACT_ERRNO","syscalls":[{"names":["read"],"action":"SCMP_ACT_ALLOW"}]}';
+  const body = (securityOpt: unknown) => ({ Cmd: ['true'], HostConfig: { SecurityOpt: securityOpt } });
+  const config = runConfigFromBody(body([`seccomp=${profile}`, 'no-new-privileges']), undefined, facts);
+  assert.deepEqual(config.isolation.seccomp, { kind: 'custom', profile });
+  assert.deepEqual(config.securityOpt, [`seccomp=${profile}`, 'no-new-privileges']);
+  assert.deepEqual(runConfigFromBody(body(['seccomp=unconfined']), undefined, facts).isolation.seccomp, { kind: 'unconfined' });
+  assert.equal(runConfigFromBody(body(null), undefined, facts).isolation.seccomp, undefined);
+  // a file name is the client's to read: the body carries the JSON
+  const refused: [unknown, string][] = [
+    [
+      ['seccomp=/etc/p.json'],
+      'HostConfig.SecurityOpt: invalid value "seccomp=/etc/p.json" for --security-opt: expected unconfined, builtin or a seccomp profile\'s JSON (corral run reads PROFILE.json and sends its content, as docker run does)',
+    ],
+    [
+      ['seccomp={"defaultAction":"SCMP_ACT_ERRNO","syscalls":[{"names":["read"],"action":"SCMP_ACT_ALLOWED"}]}'],
+      'HostConfig.SecurityOpt: invalid value "seccomp={"defaultAction":"SCMP_ACT_ERRNO","syscalls":[{"names":["read..." for --security-opt: the seccomp profile: syscalls[0].action: unknown action "SCMP_ACT_ALLOWED"; expected one of SCMP_ACT_KILL, SCMP_ACT_KILL_THREAD, SCMP_ACT_KILL_PROCESS, SCMP_ACT_TRAP, SCMP_ACT_ERRNO, SCMP_ACT_TRACE, SCMP_ACT_ALLOW, SCMP_ACT_LOG',
+    ],
+  ];
+  for (const [securityOpt, message] of refused) {
+    assert.throws(
+      () => {
+        try {
+          runConfigFromBody(body(securityOpt), undefined, facts);
+        } catch (err) {
+          throw fieldError(err);
+        }
+      },
+      { message },
+    );
+  }
 });

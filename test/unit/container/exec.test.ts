@@ -2,6 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { describeExecFailure, execFailureCode, mergeEnvironment, planExec, type ExecRequest } from '../../../src/container/exec.js';
 import { capabilityMask } from '../../../src/isolate/caps.js';
+import { compileSeccomp } from '../../../src/isolate/seccomp/compile.js';
+import { dockerDefaultProfile } from '../../../src/isolate/seccomp/filter.js';
 import type { Directive } from '../../../src/isolate/spec.js';
 import type { IsolationOptions } from '../../../src/isolate/types.js';
 
@@ -19,11 +21,12 @@ const container: IsolationOptions = {
   command: ['sleep', '100'],
 };
 const target = { pid: 4242, startTime: '1082876' };
+const KERNEL = { kernel: 6, major: 1 };
 const v2 = { mode: 'v2' as const, dir: '/sys/fs/cgroup/corral/abc', procsFiles: ['/sys/fs/cgroup/corral/abc/cgroup.procs'] };
 const v1 = { mode: 'v1' as const, procsFiles: ['/sys/fs/cgroup/pids/corral/abc/cgroup.procs', '/sys/fs/cgroup/memory/corral/abc/cgroup.procs'] };
 
 function plan(request: Partial<ExecRequest>, cgroup: typeof v1 | typeof v2 = v2) {
-  return planExec(container, { command: ['ps'], env: [], ...request }, target, cgroup);
+  return planExec(container, { command: ['ps'], env: [], ...request }, target, cgroup, KERNEL);
 }
 
 function only<K extends Directive['kind']>(directives: Directive[], kind: K): Extract<Directive, { kind: K }>[] {
@@ -57,11 +60,11 @@ test('planExec joins the container: no namespaces of its own, its cgroup, all se
   assert.deepEqual(onV1.cgroupProcs, v1.procsFiles);
 });
 
-test("planExec runs as the container's process would: its environment, workdir, user, capabilities, no_new_privs", () => {
+test("planExec runs as the container's process would: its environment, workdir, user, capabilities, no_new_privs, seccomp filter", () => {
   const { directives } = plan({ command: ['sh', '-c', 'id'] });
   assert.deepEqual(
     directives.map((d) => d.kind),
-    ['env', 'env', 'env', 'env', 'cwd', 'user', 'caps', 'no-new-privs', 'exec'],
+    ['env', 'env', 'env', 'env', 'cwd', 'user', 'caps', 'no-new-privs', 'seccomp', 'exec'],
   );
   assert.deepEqual(
     only(directives, 'env').map((d) => d.entry),
@@ -70,7 +73,11 @@ test("planExec runs as the container's process would: its environment, workdir, 
   assert.deepEqual(only(directives, 'cwd'), [{ kind: 'cwd', path: '/srv' }]);
   assert.deepEqual(only(directives, 'user'), [{ kind: 'user', uid: 1000, gid: 1000, additionalGids: [27] }]);
   assert.deepEqual(only(directives, 'caps'), [{ kind: 'caps', mask: capabilityMask(['NET_ADMIN'], ['CHOWN']) }]);
+  // the container's filter, made for the container's capabilities, as Docker gives an exec its container's profile
+  assert.deepEqual(only(directives, 'seccomp'), [{ kind: 'seccomp', program: compileSeccomp(dockerDefaultProfile(), { caps: capabilityMask(['NET_ADMIN'], ['CHOWN']), kernel: KERNEL }) }]);
   assert.deepEqual(directives.at(-1), { kind: 'exec', command: 'sh', argv: ['sh', '-c', 'id'] });
+  const unconfined = planExec({ ...container, seccomp: { kind: 'unconfined' } }, { command: ['ps'], env: [] }, target, v2, KERNEL);
+  assert.deepEqual(only(unconfined.directives, 'seccomp'), []);
 });
 
 test("planExec applies the exec's own env, workdir and user over the container's", () => {

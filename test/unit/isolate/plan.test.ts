@@ -2,6 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { InvalidArgumentError, UnsupportedError } from '../../../src/errors.js';
 import { MASKED_PATHS, planIsolation, READONLY_PATHS } from '../../../src/isolate/plan.js';
+import { compileSeccomp } from '../../../src/isolate/seccomp/compile.js';
+import { dockerDefaultProfile } from '../../../src/isolate/seccomp/filter.js';
 import { decodeSpec, encodeSpec, type Directive } from '../../../src/isolate/spec.js';
 import type { CgroupPlacement, ContainerPaths, HostLayout, IsolationOptions } from '../../../src/isolate/types.js';
 
@@ -15,9 +17,12 @@ const paths: ContainerPaths = {
 };
 const R = paths.merged;
 
+const KERNEL = { kernel: 6, major: 1 };
+
 /** Debian 12: merged /usr. */
 const mergedUsr: HostLayout = {
   skeleton: '/var/lib/corral/skeleton',
+  kernel: KERNEL,
   systemDirs: [
     { name: 'usr', kind: 'dir' },
     { name: 'etc', kind: 'dir' },
@@ -30,6 +35,7 @@ const mergedUsr: HostLayout = {
 /** An older layout where /bin, /sbin, /lib, /lib64 are real directories. */
 const splitUsr: HostLayout = {
   skeleton: '/var/lib/corral/skeleton',
+  kernel: KERNEL,
   systemDirs: ['usr', 'etc', 'bin', 'sbin', 'lib', 'lib64'].map((name) => ({ name, kind: 'dir' as const })),
 };
 const v2: CgroupPlacement = { mode: 'v2', dir: '/sys/fs/cgroup/corral/c1', procsFiles: ['/sys/fs/cgroup/corral/c1/cgroup.procs'] };
@@ -320,6 +326,7 @@ test('the process part, in order, with exec last', () => {
     { kind: 'user', uid: 1000, gid: 100, additionalGids: [27] },
     { kind: 'caps', mask: 1n << 10n },
     { kind: 'no-new-privs' },
+    { kind: 'seccomp', program: compileSeccomp(dockerDefaultProfile(), { caps: 1n << 10n, kernel: KERNEL }) },
     { kind: 'exec', command: 'python3', argv: ['python3', '-m', 'http.server'] },
   ]);
   assert.ok(
@@ -340,6 +347,30 @@ test('the process part, in order, with exec last', () => {
     { kind: 'caps', mask: 0xa80425fbn },
   );
   assert.equal(root.at(-1)?.kind, 'exec');
+});
+
+test("seccomp: Docker's default profile for the container's capabilities, last before exec; unconfined: none; its own profile", () => {
+  const seccompOf = (over: Partial<IsolationOptions>) => plan(over).directives.filter((x) => x.kind === 'seccomp');
+  const withAdmin = compileSeccomp(dockerDefaultProfile(), { caps: 0xa80425fbn | (1n << 21n), kernel: KERNEL });
+  assert.deepEqual(seccompOf({ capAdd: ['SYS_ADMIN'] }), [{ kind: 'seccomp', program: withAdmin }]);
+  assert.deepEqual(seccompOf({ seccomp: { kind: 'builtin' } }), seccompOf({}));
+  assert.deepEqual(seccompOf({ seccomp: { kind: 'unconfined' } }), []);
+  assert.deepEqual(seccompOf({ seccomp: { kind: 'custom', profile: '{}' } }), []);
+  const own = seccompOf({ seccomp: { kind: 'custom', profile: '{"defaultAction": "SCMP_ACT_LOG"}' } });
+  assert.equal(own.length, 1);
+  assert.deepEqual(own[0]?.program.at(-3), { code: 0x06, jt: 0, jf: 0, k: 0x7ffc0000 }, 'the default action, LOG');
+  const d = plan().directives;
+  assert.deepEqual(
+    d.slice(-3).map((x) => x.kind),
+    ['no-new-privs', 'seccomp', 'exec'],
+  );
+  assert.throws(
+    () => plan({ seccomp: { kind: 'custom', profile: '{"defaultAction": "SCMP_ACT_NONE"}' } }),
+    (err: unknown) =>
+      err instanceof InvalidArgumentError &&
+      err.flag === '--security-opt' &&
+      err.message.startsWith('invalid value "seccomp=<profile>" for --security-opt: the profile: defaultAction: unknown action "SCMP_ACT_NONE"'),
+  );
 });
 
 test('the whole plan encodes and decodes unchanged', () => {

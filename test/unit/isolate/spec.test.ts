@@ -31,6 +31,15 @@ const body: Directive[] = [
   { kind: 'user', uid: 1000, gid: 1000, additionalGids: [5, 27] },
   { kind: 'caps', mask: 0xa80425fbn },
   { kind: 'no-new-privs' },
+  {
+    kind: 'seccomp',
+    program: [
+      { code: 0x20, jt: 0, jf: 0, k: 4 },
+      { code: 0x15, jt: 1, jf: 0, k: 0xc000003e },
+      { code: 0x06, jt: 0, jf: 0, k: 0x80000000 },
+      { code: 0x06, jt: 0, jf: 0, k: 0x7fff0000 },
+    ],
+  },
   { kind: 'exec', command: 'sh', argv: ['sh', '-c', 'echo "a\tb"', ''] },
 ];
 
@@ -54,6 +63,8 @@ test('encodeSpec writes the header first, one directive a line, TAB-separated', 
   assert.ok(lines.includes('env\tA=tab\\there\\\\and\\nnewline'));
   assert.ok(lines.includes('user\t1000\t1000\t5,27'));
   assert.ok(lines.includes('caps\t00000000a80425fb'));
+  // 16 hex digits an instruction: code, jt, jf, k
+  assert.ok(lines.includes(`seccomp\t${['0020000000000004', '00150100c000003e', '0006000080000000', '000600007fff0000'].join('')}`));
   assert.equal(lines.at(-1), 'exec\tsh\tsh\t-c\techo "a\\tb"\t');
 });
 
@@ -107,6 +118,8 @@ test('encodeSpec refuses what the launcher would misread', () => {
     [[{ kind: 'mknod', path: '/x', type: 'c', major: 1 << 20, minor: 0, mode: 0o666 }], /major 1048576/],
     [[{ kind: 'mount', source: '', target: '/', fstype: '', flags: ['rbind' as never], data: '' }], /unknown mount flag "rbind"/],
     [[{ kind: 'remount', path: '/x', flags: ['bind' as never] }], /remount directive: unknown remount flag "bind"/],
+    [[{ kind: 'seccomp', program: [] }], /seccomp directive: a filter has 1 to 4096 instructions, not 0/],
+    [[{ kind: 'seccomp', program: [{ code: 6, jt: 256, jf: 0, k: 0 }] }], /seccomp directive: instruction 0 \{"code":6,"jt":256,"jf":0,"k":0\} has a field out of its range/],
   ];
   for (const [directives, message] of refused) assert.throws(() => encodeSpec(header, directives), message);
 });
@@ -125,6 +138,8 @@ test('decodeSpec rejects malformed text with a ParseError quoting the line', () 
     ['version\t1\nremount\t/x\tnodev,private\n', 'remount\t/x\tnodev,private'],
     ['version\t1\nremount\t/x\n', 'remount\t/x'],
     ['version\t1\nnamespaces\tpid,time\n', 'namespaces\tpid,time'],
+    ['version\t1\nseccomp\t002000000000000\n', 'seccomp\t002000000000000'],
+    ['version\t1\nseccomp\t0020000000000004X000000000000000\n', 'seccomp\t0020000000000004X000000000000000'],
   ];
   for (const [text, line] of bad) {
     assert.throws(

@@ -79,6 +79,7 @@ test('fields: the derived tables are the ones corral had written out', () => {
     '--network': 'HostConfig.NetworkMode',
     '--cap-add': 'HostConfig.CapAdd',
     '--cap-drop': 'HostConfig.CapDrop',
+    '--security-opt': 'HostConfig.SecurityOpt',
     '--cgroup-parent': 'HostConfig.CgroupParent',
     COMMAND: 'Cmd',
   });
@@ -106,6 +107,7 @@ test('fields: the derived tables are the ones corral had written out', () => {
       'NetworkMode',
       'CapAdd',
       'CapDrop',
+      'SecurityOpt',
       'AutoRemove',
       'CgroupParent',
       'RestartPolicy',

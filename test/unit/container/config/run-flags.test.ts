@@ -6,6 +6,7 @@ import { InvalidArgumentError } from '../../../../src/errors.js';
 import { DEFAULT_PATH, parseRunArgs, runHelp, RunHelpRequested, RunUsageError, type HostFacts, type RunConfig } from '../../../../src/container/config/run-flags.js';
 import { SIZE_SYNTAX } from '../../../../src/container/config/units.js';
 
+const EXPECT_SECURITY_OPT = "seccomp=unconfined, seccomp=builtin or seccomp=PROFILE.json (a file in Docker's seccomp profile format)";
 const KiB = 1024;
 const MiB = 1024 * KiB;
 const GiB = 1024 * MiB;
@@ -597,4 +598,63 @@ test('--label KEY=VALUE and KEY alone (empty), a later KEY winning; --label-file
   });
   // where the client's files are not the parser's to read (the daemon parsing a client's argv)
   assert.throws(() => parse(['--label-file', '/srv/labels', 'sh']), ClientSideFlagError);
+});
+
+test('--security-opt seccomp=unconfined, seccomp=builtin, a later one winning; no-new-privileges, apparmor=unconfined and label=disable hold already', () => {
+  assert.deepEqual(parse(['--security-opt', 'seccomp=unconfined', 'sh']).isolation.seccomp, { kind: 'unconfined' });
+  assert.deepEqual(parse(['--security-opt', 'seccomp=unconfined', '--security-opt', 'seccomp:builtin', 'sh']).isolation.seccomp, { kind: 'builtin' });
+  assert.equal(parse(['sh']).isolation.seccomp, undefined, "nothing said: Docker's default profile");
+  const relaxed = parse(['--security-opt', 'no-new-privileges', '--security-opt', 'no-new-privileges=true', '--security-opt', 'apparmor=unconfined', '--security-opt', 'label=disable', 'sh']);
+  assert.equal(relaxed.isolation.seccomp, undefined);
+  // kept as given, for the create body and inspect's HostConfig.SecurityOpt
+  assert.deepEqual(relaxed.securityOpt, ['no-new-privileges', 'no-new-privileges=true', 'apparmor=unconfined', 'label=disable']);
+  assert.equal(parse(['sh']).securityOpt, undefined);
+});
+
+test('--security-opt seccomp=PROFILE.json: the client reads the file and keeps its JSON, compacted, as docker/cli sends it', async () => {
+  const { ClientSideFlagError } = await import('../../../../src/container/config/run-flags.js');
+  const profile = '{\n  "defaultAction": "SCMP_ACT_ERRNO",\n  "syscalls": [{"names": ["read", "write"], "action": "SCMP_ACT_ALLOW", "comment": "a b"}]\n}\n';
+  const files: Record<string, string> = {
+    '/srv/p.json': profile,
+    '/srv/not-json.json': '{"defaultAction": ',
+    '/srv/bad-action.json': '{"defaultAction": "SCMP_ACT_ERRNO", "syscalls": [{"names": ["read"], "action": "SCMP_ACT_PERMIT"}]}',
+  };
+  const withFiles: HostFacts = {
+    ...facts,
+    readTextFile: (p) => {
+      if (files[p] === undefined) throw new Error(`ENOENT: no such file or directory, open '${p}'`);
+      return files[p]!;
+    },
+  };
+  const compact = '{"defaultAction":"SCMP_ACT_ERRNO","syscalls":[{"names":["read","write"],"action":"SCMP_ACT_ALLOW","comment":"a b"}]}';
+  const config = parse(['--security-opt', 'seccomp=/srv/p.json', 'sh'], withFiles);
+  assert.deepEqual(config.isolation.seccomp, { kind: 'custom', profile: compact });
+  assert.deepEqual(config.securityOpt, [`seccomp=${compact}`]);
+  const refused: [string, string][] = [
+    ['seccomp=/srv/none.json', `invalid value "seccomp=/srv/none.json" for --security-opt: cannot read the seccomp profile: ENOENT: no such file or directory, open '/srv/none.json'`],
+    [
+      'seccomp=/srv/not-json.json',
+      'invalid value "seccomp=/srv/not-json.json" for --security-opt: the seccomp profile /srv/not-json.json: not JSON: expected a value: unexpected end of the text at offset 18',
+    ],
+    [
+      'seccomp=/srv/bad-action.json',
+      'invalid value "seccomp=/srv/bad-action.json" for --security-opt: the seccomp profile /srv/bad-action.json: syscalls[0].action: unknown action "SCMP_ACT_PERMIT"; expected one of SCMP_ACT_KILL, SCMP_ACT_KILL_THREAD, SCMP_ACT_KILL_PROCESS, SCMP_ACT_TRAP, SCMP_ACT_ERRNO, SCMP_ACT_TRACE, SCMP_ACT_ALLOW, SCMP_ACT_LOG',
+    ],
+  ];
+  for (const [item, message] of refused) assert.throws(() => parse(['--security-opt', item, 'sh'], withFiles), { message }, item);
+  // the daemon parsing a client's argv hands a profile file back to the client; unconfined it takes itself
+  assert.throws(() => parse(['--security-opt', 'seccomp=/srv/p.json', 'sh']), ClientSideFlagError);
+  assert.deepEqual(parse(['--security-opt', 'seccomp=unconfined', 'sh']).isolation.seccomp, { kind: 'unconfined' });
+});
+
+test('--security-opt: what corral cannot do is refused, naming the item', () => {
+  const refused: [string, string][] = [
+    ['seccomp', `invalid value "seccomp" for --security-opt: expected KEY=VALUE: ${EXPECT_SECURITY_OPT}`],
+    ['seccomp=', 'invalid value "seccomp=" for --security-opt: expected unconfined, builtin or a seccomp profile\'s JSON (corral run reads PROFILE.json and sends its content, as docker run does)'],
+    ['no-new-privileges=false', 'invalid value "no-new-privileges=false" for --security-opt: corral always sets no_new_privs: it cannot be turned off'],
+    ['apparmor=docker-default', 'invalid value "apparmor=docker-default" for --security-opt: corral loads no AppArmor profile: only apparmor=unconfined is accepted'],
+    ['label=type:svirt_apache_t', 'invalid value "label=type:svirt_apache_t" for --security-opt: corral sets no SELinux labels: only label=disable is accepted'],
+    ['writable-cgroups=true', `invalid value "writable-cgroups=true" for --security-opt: unknown security option "writable-cgroups"; expected ${EXPECT_SECURITY_OPT}`],
+  ];
+  for (const [item, message] of refused) assert.throws(() => parse(['--security-opt', item, 'sh']), { message }, item);
 });
