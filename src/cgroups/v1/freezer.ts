@@ -1,8 +1,10 @@
 /**
  * cgroup v1 freezer controller: freezer.state, written FROZEN or THAWED, reads FREEZING until every task
  * has stopped. As runc does (fs/freezer.go), freezing re-writes FROZEN until the state reads FROZEN, with
- * an occasional thaw and sleep: a v1 freeze can stall while new tasks keep arriving. On failure the cgroup
- * is thawed again: leaving it FREEZING is worse than not freezing.
+ * an occasional thaw and sleep: a v1 freeze can stall while new tasks keep arriving. runc gives up after
+ * 1000 attempts (about a quarter of a second); on a machine whose CPUs are busy a forking workload
+ * took longer than that to stop, so the bound here is time (FREEZE_TIMEOUT_MS), in runc's rhythm. On
+ * failure the cgroup is thawed again: leaving it FREEZING is worse than not freezing.
  */
 import { posix as path } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -18,10 +20,16 @@ export async function state(fs: CgroupFs, dir: string): Promise<FreezerState> {
   throw new CorralError('EPARSE', `parse freezer.state (${file}): unexpected line "${s}"`);
 }
 
-export async function freeze(fs: CgroupFs, dir: string, attempts = 1000): Promise<void> {
+/** How long a freeze keeps trying before it thaws the cgroup again and fails. */
+export const FREEZE_TIMEOUT_MS = 5000;
+
+export async function freeze(fs: CgroupFs, dir: string, timeoutMs = FREEZE_TIMEOUT_MS): Promise<void> {
   const file = path.join(dir, 'freezer.state');
+  const deadline = performance.now() + timeoutMs;
+  let attempts = 0;
   try {
-    for (let i = 0; i < attempts; i++) {
+    for (let i = 0; i < 1000 || performance.now() < deadline; i++) {
+      attempts = i + 1;
       if (i % 50 === 49) {
         await fs.write(file, 'THAWED');
         await sleep(10);
@@ -36,7 +44,7 @@ export async function freeze(fs: CgroupFs, dir: string, attempts = 1000): Promis
     throw err;
   }
   await fs.write(file, 'THAWED').catch(() => undefined);
-  throw new CorralError('EFREEZE', `freeze ${dir}: freezer.state still FREEZING after ${attempts} attempts; thawed again`);
+  throw new CorralError('EFREEZE', `freeze ${dir}: freezer.state still FREEZING after ${timeoutMs} ms (${attempts} attempts); thawed again`);
 }
 
 export async function thaw(fs: CgroupFs, dir: string): Promise<void> {
