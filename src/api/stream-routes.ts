@@ -140,6 +140,8 @@ export async function attachRoute(sup: ContainerBackend, ctx: RouteContext): Pro
     : undefined;
   const log = await LogTail.open(sup.logPath(id), logs ? 'start' : 'end');
   const out = openStream(ctx.req, ctx.res, RAW_STREAM);
+  // Docker's `attach` event, once the client holds the stream (a client may start the container on it)
+  await sup.emit('attach', id).catch(() => {});
   await pump(log, out, { toFrames: (records) => records.map(toFrame), ended: async () => !stream || runEnded, ...(end ? { wakeOn: end } : {}) });
 }
 

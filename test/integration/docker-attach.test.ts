@@ -14,7 +14,7 @@ import path from 'node:path';
 import { PassThrough } from 'node:stream';
 import { promisify } from 'node:util';
 import Docker from 'dockerode';
-import { apiCall, daemonScratch, demux, forceRemoveContainers, openFds, startTestDaemon, until, type DaemonScratch, type TestDaemon } from '../helpers/daemon.js';
+import { apiCall, daemonScratch, demux, forceRemoveContainers, openFds, startTestDaemon, subscribeEvents, until, type DaemonScratch, type TestDaemon } from '../helpers/daemon.js';
 import { TEST_CGROUP_PARENT, stopAllCorrals } from '../helpers/corral.js';
 
 if (process.getuid?.() !== 0) throw new Error('the integration tests need root: run them as root (sudo npm test)');
@@ -219,15 +219,25 @@ test('dockerode: attach({hijack}) then start, demuxed; run() resolves with the e
 });
 
 test('docker-py: attach(stream=True) to a running container yields its output until the exit', async () => {
-  const id = await create({ Cmd: ['sh', '-c', 'sleep 0.5; echo py-one; sleep 0.2; echo py-two'] });
+  // the container prints only when told (SIGUSR1), once docker-py holds the stream: Docker's `attach`
+  // event says when (python's start-up alone takes seconds under emulation)
+  const id = await create({ Cmd: ['sh', '-c', 'trap "echo py-one; echo py-two; exit 0" USR1; while :; do sleep 0.05; done'] });
   assert.equal((await apiCall(scratch.socket, 'POST', `/containers/${id}/start`)).status, 204);
-  const script = [
-    'import docker, sys',
-    `c = docker.DockerClient(base_url="unix://${scratch.socket}").containers.get(sys.argv[1])`,
-    'sys.stdout.write(b"".join(c.attach(stream=True, stdout=True, stderr=True)).decode())',
-  ].join('\n');
-  const { stdout } = await execFileAsync('python3', ['-c', script, id], { timeout: 30_000, killSignal: 'SIGKILL' });
-  assert.equal(stdout, 'py-one\npy-two\n');
+  const events = await subscribeEvents(scratch.socket, { event: ['attach'], container: [id] });
+  try {
+    const script = [
+      'import docker, sys',
+      `c = docker.DockerClient(base_url="unix://${scratch.socket}").containers.get(sys.argv[1])`,
+      'sys.stdout.write(b"".join(c.attach(stream=True, stdout=True, stderr=True)).decode())',
+    ].join('\n');
+    const py = execFileAsync('python3', ['-c', script, id], { timeout: 60_000, killSignal: 'SIGKILL' });
+    await events.waitFor((e) => e.Action === 'attach' && e.Actor.ID === id, "docker-py's attach");
+    assert.equal((await apiCall(scratch.socket, 'POST', `/containers/${id}/kill?signal=USR1`)).status, 204);
+    const { stdout } = await py;
+    assert.equal(stdout, 'py-one\npy-two\n');
+  } finally {
+    events.close();
+  }
 });
 
 test('docker-py: containers.run attached (removed after) and detached; wait, logs, stats, remove', async () => {
