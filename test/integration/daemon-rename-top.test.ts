@@ -361,8 +361,11 @@ test("top of a running container: its cgroup's processes only, Docker's shape, f
 
   // dockerode and docker-py
   const dockerode = new Docker({ socketPath: socket });
-  const viaDockerode = await dockerode.getContainer(id).top();
-  assert.deepEqual(viaDockerode, top);
+  const viaDockerode = (await dockerode.getContainer(id).top()) as { Titles: string[]; Processes: string[][] };
+  assert.deepEqual(viaDockerode.Titles, top.Titles);
+  // C (recent CPU %) and TIME move between two calls; the rest is the same
+  const steady = (p: readonly string[]) => p.filter((_, i) => i !== 3 && i !== 6);
+  assert.deepEqual(viaDockerode.Processes.map(steady), rows.map(steady));
   const aux = (await dockerode.getContainer(id).top({ ps_args: 'aux' })) as { Titles: string[]; Processes: string[][] };
   assert.deepEqual([aux.Titles[0], aux.Titles[1], aux.Titles.at(-1)], ['USER', 'PID', 'COMMAND']);
   assert.deepEqual(aux.Processes.map((p) => p[1]).sort(), pids);
