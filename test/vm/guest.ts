@@ -6,7 +6,8 @@
  * test/vm/.cache/) loads the virtio/9p/overlay modules, mounts the host's root file system
  * read-only over 9p (so node, node_modules and every apt-installed tool are there), mounts this
  * checkout writable over a second 9p share at the same absolute path, mounts proc, sysfs, devtmpfs,
- * devpts, cgroup2 and tmpfs state dirs, chroots and runs the command with `sh -c` in the checkout.
+ * devpts, cgroup2 and tmpfs state dirs, moves it onto / and chroots into it (as switch_root does)
+ * and runs the command with `sh -c` in the checkout.
  *
  * Boot takes about 3-4 s: the kernel is booted uncompressed through its PVH entry (extracted once
  * from /boot/vmlinuz-* into the cache) with qboot instead of SeaBIOS; CORRAL_VM_FAST_BOOT=0 boots
@@ -15,7 +16,7 @@
  *
  * Inside the guest: the command runs as root in the root cgroup of a cgroup2 hierarchy (nsdelegate)
  * with every controller available, stdin /dev/null, stdout+stderr one pipe (not a tty), env
- * reset to PATH (with node's directory), HOME=/root, USER, LOGNAME, LANG=C.UTF-8, TERM=dumb,
+ * reset to PATH (with node's and the host python3's directories), HOME=/root, USER, LOGNAME, LANG=C.UTF-8, TERM=dumb,
  * CORRAL_VM_GUEST=1 plus `env`. / is the host root read-only (9p, cache=loose); the checkout is
  * writable (9p, cache=none, so the host sees writes at once); /tmp /var/tmp /run /dev/shm are
  * empty tmpfs; /root and /var/lib are overlays (host content visible, writes to tmpfs); lo is up,
@@ -163,7 +164,11 @@ mkfifo /out
 cat /out &
 CAT=$!
 echo "${MARK_START} $NONCE@@"
-chroot $R /bin/sh "$SCRIPT" </dev/null >/out 2>&1
+# switch_root's way in: the new root moved onto / (a subshell: this init keeps the initramfs as its
+# root, for the fifo and poweroff), then chroot into it. A plain chroot into $R would leave every
+# process "chrooted" in the kernel's sense (its root is not its mount namespace's root), and such a
+# process may not create a user namespace (EPERM), as a container's workload may on a real host.
+( cd $R && mount --move . / && exec chroot . /bin/sh "$SCRIPT" ) </dev/null >/out 2>&1
 STATUS=$?
 # let cat drain; do not wait for background processes that still hold the pipe open
 i=0
@@ -582,11 +587,27 @@ async function removeStaleRuns(): Promise<void> {
   }
 }
 
+/**
+ * The directory of the host's python3 (the one `python3` on the host's PATH runs), so that the
+ * guest's python3 is the same interpreter with the same packages (the Docker SDK for Python may
+ * live in a pyenv under /root rather than in /usr/lib). Undefined without a python3.
+ */
+function hostPythonDir(): string | undefined {
+  try {
+    const exe = execFileSync('python3', ['-c', 'import sys; print(sys.executable)'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], timeout: 10_000 }).trim();
+    return exe.startsWith('/') ? dirname(exe) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 function commandScript(checkout: string, command: string, env: Record<string, string>): string {
-  const nodeDir = dirname(process.execPath);
   const basePath = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+  const dirs = basePath.split(':');
+  // node's directory and the host python3's go first, where they are not system directories already
+  for (const dir of [hostPythonDir(), dirname(process.execPath)]) if (dir !== undefined && !dirs.includes(dir)) dirs.unshift(dir);
   const vars: Record<string, string> = {
-    PATH: basePath.split(':').includes(nodeDir) ? basePath : `${nodeDir}:${basePath}`,
+    PATH: dirs.join(':'),
     HOME: '/root',
     USER: 'root',
     LOGNAME: 'root',
