@@ -110,12 +110,18 @@ async function followLog(sup: ContainerBackend, id: string, ctx: RouteContext, t
       first = false;
       return kept.map(toFrame);
     },
-    ended: () =>
-      fs.access(exitFile).then(
-        () => true,
-        () => false,
-      ),
+    // ended: the exit file is there, or the container is gone (removed at once after its exit, as
+    // docker-py's run() does while it still follows the log: it must not wait for an exit file that
+    // will never come)
+    ended: async () => (await exists(exitFile)) || !(await exists(path.dirname(file))),
   });
+}
+
+async function exists(file: string): Promise<boolean> {
+  return fs.access(file).then(
+    () => true,
+    () => false,
+  );
 }
 
 /**

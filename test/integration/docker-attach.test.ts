@@ -9,6 +9,7 @@ import { test as nodeTest, before, after, afterEach, type TestContext } from 'no
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import fs from 'node:fs';
+import http from 'node:http';
 import net from 'node:net';
 import path from 'node:path';
 import { PassThrough } from 'node:stream';
@@ -328,4 +329,25 @@ test('an attach to a container removed while attached ends', async () => {
   assert.equal((await apiCall(scratch.socket, 'DELETE', `/containers/${id}?force=1`)).status, 204);
   const ended = await Promise.race([attach.stream.then(() => 'ended'), new Promise((r) => setTimeout(r, 10_000, 'still open'))]);
   assert.equal(ended, 'ended');
+});
+
+test('a followed log ends when its container is removed right after its exit (docker-py run(remove=True) follows while it removes)', async () => {
+  for (let round = 0; round < 5; round++) {
+    const id = await create({ Cmd: ['sleep', '600'] });
+    assert.equal((await apiCall(scratch.socket, 'POST', `/containers/${id}/start`)).status, 204);
+    const followed = new Promise<number>((resolve, reject) => {
+      const req = http.get({ socketPath: scratch.socket, path: `/containers/${id}/logs?follow=1&stdout=1&stderr=1`, agent: false }, (res) => {
+        res.resume();
+        res.once('end', () => resolve(Date.now()));
+      });
+      req.once('error', reject);
+    });
+    // give the follow time to be under way, then kill and remove at once
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    assert.equal((await apiCall(scratch.socket, 'DELETE', `/containers/${id}?force=1`)).status, 204);
+    const removedAt = Date.now();
+    const timeout = new Promise<number>((_, reject) => setTimeout(() => reject(new Error(`round ${round}: the followed log did not end within 5 s of the removal`)), 5000).unref());
+    const endedAt = await Promise.race([followed, timeout]);
+    assert.ok(endedAt - removedAt < 5000);
+  }
 });

@@ -77,7 +77,8 @@ async function startTop(extra = ''): Promise<void> {
   await paneUntil('the prompt', (l) => l.some((x) => x.includes(PROMPT.trimEnd())));
   keys('-l', `${CORRAL_BIN} -H unix://${scratch.socket} top ${extra}`);
   keys('Enter');
-  await paneUntil('the table', (l) => l.some((x) => x.startsWith('NAME ')));
+  // the dashboard's start-up (node, blessed, the first frame): slow in the emulated guest
+  await paneUntil('the table', (l) => l.some((x) => x.startsWith('NAME ')), 60_000);
 }
 
 async function run(name: string, cmd: string[], hostConfig: Record<string, unknown> = {}): Promise<string> {
