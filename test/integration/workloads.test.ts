@@ -174,8 +174,11 @@ test('a daemon with --config keeps the running set, then follows edits: recreate
     return !cgroups.includes(firstIds['shop-web-1']!.id) && !cgroups.includes(firstIds['shop-db-1']!.id);
   });
   assert.equal(fs.existsSync(path.join(root, 'containers', firstIds['shop-db-1']!.id)), false);
-  const reload = (await daemonEvents()).filter((e) => e.Action === 'reload').map((e) => e.Actor.Attributes);
-  assert.deepEqual(reload.at(-1), { file, project: 'shop', created: '1', recreated: '1', started: '0', kept: '0', removed: '1' });
+  // the reload event is published once the whole reconcile is done, which may be after the new
+  // containers run (the old ones' removal is part of it)
+  const reloads = async () => (await daemonEvents()).filter((e) => e.Action === 'reload').map((e) => e.Actor.Attributes);
+  await until('the reload event of the edit', async () => (await reloads()).length >= 2);
+  assert.deepEqual((await reloads()).at(-1), { file, project: 'shop', created: '1', recreated: '1', started: '0', kept: '0', removed: '1' });
 
   // an invalid edit (a bad unit on line 6), saved the way editors do: nothing changes
   const running = await project();
