@@ -24,6 +24,7 @@
 #include "child.h"
 #include "mount.h"
 #include "status.h"
+#include "tty.h"
 
 #ifndef CLOSE_RANGE_CLOEXEC
 #define CLOSE_RANGE_CLOEXEC (1U << 2)
@@ -328,6 +329,9 @@ child_setup (const struct spec *s, const struct child_stdio *io, const struct ha
   for (size_t i = 0; i < s->n_body; i++)
     if (run_directive (&s->body[i], errfd, f) < 0)
       return -1;
+  /* after the mounts (the container's /dev/ptmx) and before the user (the pty is chowned to it) */
+  if (s->tty && child_console (s, io->tty_sock, false, f) < 0)
+    return -1;
   return apply_privileges (s, f);
 }
 

@@ -17,6 +17,7 @@
 struct child_stdio
 {
   int fd[3];
+  int tty_sock; /* `tty`: where the child sends the pty's master; -1 without */
 };
 
 /* A note on the error pipe ("N\t<text>"), passed on to the status pipe by the launcher. */

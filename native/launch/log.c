@@ -304,7 +304,8 @@ logger_read (struct launcher *l, struct logger *lg, struct log_stream *st)
   while (n < 0 && errno == EINTR);
   if (n < 0 && errno == EAGAIN)
     return;
-  if (n < 0)
+  /* EIO: a terminal whose every other end is closed, its EOF */
+  if (n < 0 && errno != EIO)
     log_note (l, lg, "read pipe for", errno);
   logger_stamp (lg);
   if (n > 0)

@@ -12,6 +12,7 @@
  *   child.c      the child: stdio, cgroup, namespaces, body directives, privileges, exec
  *   mount.c      the child's file system directives, mkdir to pivot-root
  *   log.c        the json-file log of the workload's output
+ *   tty.c        the `tty` pty, the `stdin` and `control` FIFOs and the relay of input
  *   status.c     status lines (fd 3), state files and their time stamps
  *   error.c      the one shape of every failure (error.h)
  */
@@ -21,6 +22,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/signalfd.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -30,6 +32,7 @@
 #include "spec.h"
 #include "status.h"
 #include "supervise.h"
+#include "tty.h"
 
 int
 main (int argc, char **argv)
@@ -37,7 +40,11 @@ main (int argc, char **argv)
   struct launcher l = { .status_fd = -1, .state_dirfd = -1 };
   struct failure f = { 0 };
   struct child_failure cf = { 0 };
-  struct child_stdio io = { { -1, -1, -1 } };
+  struct child_stdio io = { { -1, -1, -1 }, -1 };
+  static struct relay relay = { .master = -1, .in = -1, .sink = -1, .out = -1, .control = -1, .size_from = -1 };
+  struct relay *rl = NULL;
+  int tty_sock[2] = { -1, -1 };
+  int stdin_pipe[2] = { -1, -1 };
   struct handles h = { .cgroup_dir = -1, .root = -1, .ns = { -1, -1, -1, -1, -1, -1, -1 } };
   struct logger *lg = NULL;
   struct spec s = { 0 };
@@ -104,6 +111,46 @@ main (int argc, char **argv)
       io.fd[STDOUT_FILENO] = log_w[0];
       io.fd[STDERR_FILENO] = log_w[1];
     }
+  if (s.stdin_fifo != NULL || s.control_fifo != NULL || s.tty)
+    {
+      rl = &relay;
+      if (s.stdin_fifo != NULL && (relay.in = open_fifo (s.stdin_fifo, "stdin", &f)) < 0)
+        goto fail;
+      if (s.control_fifo != NULL && (relay.control = open_fifo (s.control_fifo, "control", &f)) < 0)
+        goto fail;
+      if (s.tty && socketpair (AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, tty_sock) < 0)
+        {
+          fail (&f, "tty", errno, "socketpair");
+          goto fail;
+        }
+      io.tty_sock = tty_sock[1];
+      /* input without a terminal: the workload's stdin is a pipe the launcher writes */
+      if (!s.tty && s.stdin_fifo != NULL)
+        {
+          if (pipe2 (stdin_pipe, O_CLOEXEC) < 0)
+            {
+              fail (&f, "stdin", errno, "pipe2");
+              goto fail;
+            }
+          io.fd[STDIN_FILENO] = stdin_pipe[0];
+          relay.sink = stdin_pipe[1];
+          relay.sink_is_pipe = true;
+          (void) fcntl (stdin_pipe[1], F_SETFL, O_NONBLOCK);
+        }
+      /* a joining launcher's caller talks to the terminal through the launcher's fd 0 and 1 */
+      if (s.tty && s.log_path == NULL && s.detach_line == 0)
+        {
+          relay.out = STDOUT_FILENO;
+          /* in the foreground on a terminal (corral run -t): it follows that terminal's size */
+          if (isatty (STDIN_FILENO))
+            relay.size_from = STDIN_FILENO;
+          if (s.stdin_fifo == NULL)
+            {
+              relay.in = STDIN_FILENO;
+              nonblocking_until_exit (STDIN_FILENO);
+            }
+        }
+    }
   if (s.detach_line != 0)
     {
       devnull = open ("/dev/null", O_RDWR | O_CLOEXEC);
@@ -130,6 +177,10 @@ main (int argc, char **argv)
   pid = spawn (&s, &io, &h, &l, errpipe[1], &orig_mask, &f);
   close (errpipe[1]);
   close_handles (&s, &h);
+  if (tty_sock[1] >= 0)
+    close (tty_sock[1]);
+  if (stdin_pipe[0] >= 0)
+    close (stdin_pipe[0]);
   if (lg != NULL)
     {
       close (log_w[0]);
@@ -163,11 +214,34 @@ main (int argc, char **argv)
         return EXIT_SETUP;
       return cf.errnum == ENOENT ? EXIT_NOT_FOUND : EXIT_CANNOT_EXEC;
     }
+  if (s.tty)
+    {
+      if ((relay.master = receive_master (tty_sock[0], &f)) < 0)
+        goto fail_kill;
+      close (tty_sock[0]);
+      relay.sink = relay.master;
+      relay_copy_size (&relay);
+      if (relay.size_from >= 0)
+        console_raw (relay.size_from);
+      /* with a log the terminal's output is the log's stdout stream (as Docker logs a tty) */
+      if (lg != NULL)
+        {
+          close (lg->streams[0].fd);
+          close (lg->streams[1].fd);
+          lg->streams[1].fd = -1;
+          lg->streams[0].fd = fcntl (relay.master, F_DUPFD_CLOEXEC, 3);
+          if (lg->streams[0].fd < 0)
+            {
+              fail (&f, "tty", errno, "dup the pty for the log");
+              goto fail_kill;
+            }
+        }
+    }
   status_line (&l, "started");
   if (s.detach_line != 0)
     end_status (&l, devnull);
 
-  if (supervise (&l, pid, sfd, pending, lg, &wstatus, &ended, &f) < 0)
+  if (supervise (&l, pid, sfd, pending, lg, rl, &wstatus, &ended, &f) < 0)
     goto fail_kill;
   if (lg != NULL)
     logger_finish (&l, lg);

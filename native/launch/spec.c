@@ -36,6 +36,9 @@ static const struct
   { "detach", K_DETACH, 0, 0 },
   { "log", K_LOG, 3, 3 },
   { "join", K_JOIN, 3, 3 },
+  { "tty", K_TTY, 0, 0 },
+  { "stdin", K_STDIN, 1, 1 },
+  { "control", K_CONTROL, 1, 1 },
   { "mount", K_MOUNT, 5, 5 },
   { "mkdir", K_MKDIR, 2, 2 },
   { "touch", K_TOUCH, 1, 1 },
@@ -351,6 +354,24 @@ parse_directive (struct spec *s, struct directive *d, size_t line, struct failur
         return spec_error (f, line, "bad start time \"%s\"", a[1]);
       s->join_line = line;
       return parse_join_namespaces (s, a[2], line, f);
+
+    case K_TTY:
+      if (s->tty)
+        return spec_error (f, line, "tty given twice");
+      s->tty = true;
+      return 0;
+
+    case K_STDIN:
+      if (s->stdin_fifo != NULL)
+        return spec_error (f, line, "stdin given twice");
+      s->stdin_fifo = a[0];
+      return require_absolute (a[0], "stdin", line, f);
+
+    case K_CONTROL:
+      if (s->control_fifo != NULL)
+        return spec_error (f, line, "control given twice");
+      s->control_fifo = a[0];
+      return require_absolute (a[0], "control", line, f);
 
     case K_MOUNT:
       if (require_absolute (a[1], "mount target", line, f) < 0)

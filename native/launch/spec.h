@@ -24,6 +24,9 @@ enum kind
   K_DETACH,
   K_LOG,
   K_JOIN,
+  K_TTY,
+  K_STDIN,
+  K_CONTROL,
   /* body */
   K_MOUNT,
   K_MKDIR,
@@ -75,6 +78,9 @@ struct spec
   const char *log_path;            /* NULL: the workload inherits stdout and stderr */
   unsigned long long log_max_size; /* bytes; 0: no rotation */
   unsigned log_max_files;          /* files kept in total, the current one included */
+  bool tty;                        /* the workload gets a pty of its own (tty.h) */
+  const char *stdin_fifo;          /* NULL: no input relayed from a FIFO */
+  const char *control_fifo;        /* NULL: no control FIFO */
   char **envp;                     /* NULL-terminated */
   size_t n_env;
   const char *path_env; /* value of the last PATH= env directive */

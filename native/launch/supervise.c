@@ -158,14 +158,24 @@ monotonic_ms (void)
   return (long long) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* Forward signals and copy the workload's output into the log until the workload ends, then read
-   its pipes to EOF for at most LOG_DRAIN_MS (a process it left behind may hold them open).  Returns
-   its wait status and the time it ended.  Once the workload is reaped its pid may be reused, so
-   nothing is sent to it any more and nothing after that is a failure. */
+/* Forward signals, copy the workload's output into the log (or, for a terminal without a log, to
+   fd 1) and relay input and control commands (tty.h) until the workload ends, then read its output
+   to EOF for at most LOG_DRAIN_MS (a process it left behind may hold it open).  Returns its wait
+   status and the time it ended.  Once the workload is reaped its pid may be reused, so nothing is
+   sent to it any more and nothing after that is a failure. */
 int
-supervise (struct launcher *l, pid_t pid, int sfd, unsigned pending, struct logger *lg, int *wstatus,
+supervise (struct launcher *l, pid_t pid, int sfd, unsigned pending, struct logger *lg, struct relay *r, int *wstatus,
            struct timespec *ended, struct failure *f)
 {
+  enum what
+  {
+    W_SIGNAL,
+    W_LOG,
+    W_INPUT,
+    W_SINK,
+    W_MASTER,
+    W_CONTROL,
+  };
   long long deadline = 0;
   bool reaped = false;
 
@@ -174,18 +184,20 @@ supervise (struct launcher *l, pid_t pid, int sfd, unsigned pending, struct logg
       kill (pid, forwarded_signals[i]);
   for (;;)
     {
-      struct log_stream *which[3] = { NULL, NULL, NULL };
-      struct pollfd pfd[3];
+      struct log_stream *which[7] = { NULL };
+      enum what kind[7];
+      struct pollfd pfd[7];
       nfds_t n = 0;
       int timeout = -1;
+      bool master_out = r != NULL && lg == NULL && r->master >= 0 && r->out >= 0;
 
       if (!reaped)
         {
-          pid_t r = waitpid (pid, wstatus, WNOHANG);
+          pid_t w = waitpid (pid, wstatus, WNOHANG);
 
-          if (r < 0 && errno != EINTR)
+          if (w < 0 && errno != EINTR)
             return fail (f, "wait", errno, "waitpid %d", (int) pid);
-          if (r == pid)
+          if (w == pid)
             {
               reaped = true;
               clock_gettime (CLOCK_REALTIME, ended);
@@ -196,16 +208,40 @@ supervise (struct launcher *l, pid_t pid, int sfd, unsigned pending, struct logg
         {
           long long left = deadline - monotonic_ms ();
 
-          if (lg == NULL || (lg->streams[0].fd < 0 && lg->streams[1].fd < 0) || left <= 0)
+          if (((lg == NULL || (lg->streams[0].fd < 0 && lg->streams[1].fd < 0)) && !master_out) || left <= 0)
             return 0;
           timeout = (int) left;
         }
       else
-        pfd[n++] = (struct pollfd) { .fd = sfd, .events = POLLIN };
+        {
+          kind[n] = W_SIGNAL;
+          pfd[n++] = (struct pollfd) { .fd = sfd, .events = POLLIN };
+          if (r != NULL && r->in >= 0 && r->len == 0)
+            {
+              kind[n] = W_INPUT;
+              pfd[n++] = (struct pollfd) { .fd = r->in, .events = POLLIN };
+            }
+          if (r != NULL && r->sink >= 0 && r->len > 0)
+            {
+              kind[n] = W_SINK;
+              pfd[n++] = (struct pollfd) { .fd = r->sink, .events = POLLOUT };
+            }
+          if (r != NULL && r->control >= 0)
+            {
+              kind[n] = W_CONTROL;
+              pfd[n++] = (struct pollfd) { .fd = r->control, .events = POLLIN };
+            }
+        }
+      if (master_out)
+        {
+          kind[n] = W_MASTER;
+          pfd[n++] = (struct pollfd) { .fd = r->master, .events = POLLIN };
+        }
       for (int i = 0; lg != NULL && i < 2; i++)
         if (lg->streams[i].fd >= 0)
           {
             which[n] = &lg->streams[i];
+            kind[n] = W_LOG;
             pfd[n++] = (struct pollfd) { .fd = lg->streams[i].fd, .events = POLLIN };
           }
       if (poll (pfd, n, timeout) < 0)
@@ -222,10 +258,34 @@ supervise (struct launcher *l, pid_t pid, int sfd, unsigned pending, struct logg
 
           if (pfd[i].revents == 0)
             continue;
-          if (which[i] != NULL)
-            logger_read (l, lg, which[i]);
-          else if (read (sfd, &si, sizeof si) == sizeof si && si.ssi_signo != SIGCHLD)
-            kill (pid, (int) si.ssi_signo);
+          switch (kind[i])
+            {
+            case W_LOG:
+              logger_read (l, lg, which[i]);
+              break;
+            case W_SIGNAL:
+              if (read (sfd, &si, sizeof si) != sizeof si || si.ssi_signo == SIGCHLD)
+                break;
+              /* the caller's terminal changed size: the pty follows (its kernel sends the SIGWINCH) */
+              if (si.ssi_signo == SIGWINCH && r != NULL && r->size_from >= 0)
+                relay_copy_size (r);
+              else
+                kill (pid, (int) si.ssi_signo);
+              break;
+            case W_INPUT:
+              if (r->len == 0)
+                relay_input (r);
+              break;
+            case W_SINK:
+              relay_flush (r);
+              break;
+            case W_MASTER:
+              relay_output (r);
+              break;
+            case W_CONTROL:
+              relay_control (r);
+              break;
+            }
         }
       if (lg != NULL)
         logger_flush (l, lg);

@@ -14,6 +14,7 @@
 #include "child.h"
 #include "log.h"
 #include "status.h"
+#include "tty.h"
 
 /* signals forwarded to the workload (PROTOCOL.md "Invocation") */
 extern const int forwarded_signals[];
@@ -31,8 +32,8 @@ struct child_failure
 pid_t spawn (const struct spec *s, const struct child_stdio *io, const struct handles *h, struct launcher *l, int errfd,
              const sigset_t *orig_mask, struct failure *f);
 int await_exec (struct launcher *l, int errfd, int sfd, unsigned *pending, struct child_failure *cf, struct failure *f);
-int supervise (struct launcher *l, pid_t pid, int sfd, unsigned pending, struct logger *lg, int *wstatus,
-               struct timespec *ended, struct failure *f);
+int supervise (struct launcher *l, pid_t pid, int sfd, unsigned pending, struct logger *lg, struct relay *r,
+               int *wstatus, struct timespec *ended, struct failure *f);
 int reap (pid_t pid, int *wstatus);
 int detach (struct launcher *l, int devnull, struct failure *f);
 void end_status (struct launcher *l, int devnull);
