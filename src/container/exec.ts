@@ -32,6 +32,10 @@ export interface ExecRequest {
   workdir?: string;
   /** uid[:gid]; undefined: the container's user (with its supplementary groups) */
   user?: string;
+  /** a terminal of its own (Docker's Tty): its output one stream, its size set through `control` */
+  tty?: boolean;
+  /** its input comes from the caller (Docker's AttachStdin): ExecProcess.stdin */
+  stdin?: boolean;
 }
 
 /** The container's workload, which the exec joins: its host pid and start time (its `pid` state file). */
@@ -64,7 +68,7 @@ export function mergeEnvironment(base: readonly string[], overrides: readonly st
  * rules with minKernel). Throws InvalidArgumentError naming `COMMAND`, `--env`, `--workdir` or
  * `--user` for a request that cannot run.
  */
-export function planExec(isolation: IsolationOptions, request: ExecRequest, target: ExecTarget, cgroup: CgroupPlacement, kernel: KernelVersion): LaunchSpec {
+export function planExec(isolation: IsolationOptions, request: ExecRequest, target: ExecTarget, cgroup: CgroupPlacement, kernel: KernelVersion, control?: string): LaunchSpec {
   const [command, ...args] = request.command;
   if (command === undefined || command === '') throw new InvalidArgumentError('COMMAND', command ?? '', 'a command to run is required');
   for (const entry of request.env) {
@@ -82,6 +86,8 @@ export function planExec(isolation: IsolationOptions, request: ExecRequest, targ
       ...(cgroup.mode === 'v2' && cgroup.dir !== undefined ? { cgroupDir: cgroup.dir } : {}),
       cgroupProcs: [...cgroup.procsFiles],
       join: { pid: target.pid, startTime: target.startTime, namespaces: [...JOIN_NAMESPACES] },
+      // with a terminal the launcher relays its fd 0 and 1 to the pty, and takes resizes on `control`
+      ...(request.tty === true ? { tty: true, ...(control === undefined ? {} : { control }) } : {}),
     },
     directives: [
       ...env.map((entry) => ({ kind: 'env' as const, entry })),
@@ -122,6 +128,8 @@ export interface ExecOptions {
   onOutput?: (stream: 'stdout' | 'stderr', chunk: Buffer) => boolean | undefined;
   /** how long output is still read after the process ended (a process it left behind may hold the pipes) */
   drainMs?: number;
+  /** the process reads its input from ExecProcess.stdin (else /dev/null) */
+  stdin?: boolean;
   launcher?: string;
 }
 
@@ -132,6 +140,8 @@ export interface ExecProcess {
   readonly ended: Promise<number>;
   /** pass a signal on to it (through the launcher) */
   kill(signal: NodeJS.Signals): void;
+  /** its input, with ExecOptions.stdin: ending it is the process's EOF */
+  readonly stdin: net.Socket | undefined;
   resumeOutput(): void;
 }
 
@@ -144,17 +154,25 @@ export function startExec(spec: LaunchSpec, options: ExecOptions): ExecProcess {
   const command = last?.kind === 'exec' ? last.command : '';
   writeFileSync(options.specFile, encodeSpec(spec.header, spec.directives), { mode: 0o600 });
   const pipes: [number, number][] = [];
+  let input: [number, number] | undefined;
   let launch: ReturnType<typeof startLauncher>;
   try {
     pipes.push(options.sys.pipe(), options.sys.pipe());
-    launch = startLauncher(options.specFile, { stdout: pipes[0]![1], stderr: pipes[1]![1] }, options.launcher ?? launcherPath());
+    if (options.stdin === true) input = options.sys.pipe();
+    launch = startLauncher(options.specFile, { ...(input ? { stdin: input[0] } : {}), stdout: pipes[0]![1], stderr: pipes[1]![1] }, options.launcher ?? launcherPath());
   } catch (err) {
-    for (const fd of pipes.flat()) options.sys.close(fd);
+    for (const fd of [...pipes.flat(), ...(input ?? [])]) options.sys.close(fd);
     void fs.rm(options.specFile, { force: true });
     throw err;
   }
-  // the launcher has its own copies of the write ends: ours would keep the pipes from ever ending
+  // the launcher has its own copies of the pipes' other ends: ours would keep them from ever ending
   for (const [, w] of pipes) options.sys.close(w);
+  let stdin: net.Socket | undefined;
+  if (input) {
+    options.sys.close(input[0]);
+    stdin = new net.Socket({ fd: input[1], readable: false, writable: true });
+    stdin.on('error', () => {}); // EPIPE: the process closed its input; what is written is dropped
+  }
   const streams = (['stdout', 'stderr'] as const).map((name, i) => {
     const socket = new net.Socket({ fd: pipes[i]![0], readable: true, writable: false });
     socket.on('data', (chunk: Buffer) => {
@@ -179,6 +197,7 @@ export function startExec(spec: LaunchSpec, options: ExecOptions): ExecProcess {
     await Promise.race([Promise.all(streams.map((s) => s.done)), new Promise<void>((resolve) => (timer = setTimeout(resolve, options.drainMs ?? EXEC_DRAIN_MS)))]);
     clearTimeout(timer);
     for (const s of streams) s.socket.destroy();
+    stdin?.destroy();
     if (start.kind === 'failed') return start.exitCode;
     if (end?.status) return exitCodeOf(end.status);
     // the launcher itself died without reporting (SIGKILLed): as Docker for a lost process
@@ -188,6 +207,7 @@ export function startExec(spec: LaunchSpec, options: ExecOptions): ExecProcess {
   return {
     started,
     ended,
+    stdin,
     kill: (signal) => {
       if (launch.process.exitCode === null && launch.process.signalCode === null) launch.process.kill(signal);
     },

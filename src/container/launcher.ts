@@ -26,11 +26,11 @@ export interface Launch {
   readonly ended: Promise<{ status: ExitOutcome | undefined; launcherCode: number | null; launcherSignal: NodeJS.Signals | null }>;
 }
 
-/** The launcher's fd 0-2: all the caller's, all /dev/null, or /dev/null for stdin and these descriptors for output. */
-export type LauncherStdio = 'inherit' | 'ignore' | { stdout: number; stderr: number };
+/** The launcher's fd 0-2: all the caller's, all /dev/null, or these descriptors for output (and input: /dev/null without). */
+export type LauncherStdio = 'inherit' | 'ignore' | { stdin?: number; stdout: number; stderr: number };
 
 export function startLauncher(specFile: string, stdio: LauncherStdio = 'inherit', bin = launcherPath()): Launch {
-  const std: ('inherit' | 'ignore' | number)[] = typeof stdio === 'string' ? [stdio, stdio, stdio] : ['ignore', stdio.stdout, stdio.stderr];
+  const std: ('inherit' | 'ignore' | number)[] = typeof stdio === 'string' ? [stdio, stdio, stdio] : [stdio.stdin ?? 'ignore', stdio.stdout, stdio.stderr];
   const child = spawn(bin, [specFile], { stdio: [...std, 'pipe'] });
   const statusPipe = child.stdio[3] as Readable;
   const notes: string[] = [];

@@ -10,6 +10,7 @@
  *     launch.spec       the launcher's spec (isolate/spec.ts)
  *     pid, exit, launcher.pid   written by the launcher (native/PROTOCOL.md)
  *     container.log     the json-file log (logfile.ts)
+ *     stdin, control    FIFOs of a container with -i or -t: its input and its terminal's size (PROTOCOL.md)
  *     upper, work, rootfs       the overlay's writable layer, its work dir and the merged root
  *   <root>/names/<name> -> ../containers/<id>   one symlink per name: creating it claims the name
  */
@@ -26,6 +27,8 @@ export const CONTAINER_FILES = {
   exit: 'exit',
   launcherPid: 'launcher.pid',
   log: 'container.log',
+  stdin: 'stdin',
+  control: 'control',
 } as const;
 
 export type ContainerFile = keyof typeof CONTAINER_FILES;

@@ -6,6 +6,7 @@
 import fs from 'node:fs/promises';
 import { writeFileSync } from 'node:fs';
 import os from 'node:os';
+import path from 'node:path';
 import type { Writable } from 'node:stream';
 import type { CgroupDriver, Cgroup } from '../cgroups/types.js';
 import { CorralError } from '../errors.js';
@@ -20,6 +21,8 @@ import { startLauncher } from './launcher.js';
 import { exitCodeOf, setupFailureCode, type LauncherStatus } from './status.js';
 import { claimGeneratedName, claimName, containerPaths, releaseName, writeLabelsFile, writeRecord } from './store.js';
 import { formatSizeRounded } from './format.js';
+import { CONTAINER_FILES } from './layout.js';
+import { loadSyscalls } from '../sys/syscalls.js';
 
 /** Signals a foreground `corral run` passes on to the workload (via its launcher), as `docker run` does. */
 export const FORWARDED_SIGNALS: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2', 'SIGWINCH'];
@@ -122,7 +125,7 @@ export async function createContainer(config: RunConfig, deps: RunDeps, options:
     if (dirs.status === 'rejected') throw dirs.reason;
     if (made.status === 'rejected') throw made.reason;
     const { header, directives } = planIsolation(isolation, paths, { mode: made.value.mode, dir: made.value.dir, procsFiles: [...made.value.procsFiles] }, host);
-    writeFileSync(paths.spec, encodeSpec({ ...header, ...options.header }, directives), { mode: 0o600 });
+    writeFileSync(paths.spec, encodeSpec({ ...header, ...options.header, ...(await terminalHeader(config, paths.dir, options.header?.detach === true)) }, directives), { mode: 0o600 });
     await writeRecord(paths, { id, name, created, config: { ...config, name, isolation } });
     if (config.labels !== undefined) await writeLabelsFile(paths, config.labels);
     deps.onPhase?.('created');
@@ -131,6 +134,24 @@ export async function createContainer(config: RunConfig, deps: RunDeps, options:
     await rollback();
     throw err;
   }
+}
+
+/**
+ * -i and -t: the launcher's `tty`, `stdin` and `control` (native/PROTOCOL.md "Terminal and input").
+ * A container the daemon runs in the background gets FIFOs, made now in the container's directory
+ * (root's alone) so that an attach before the start (as `docker run -it` does) can open them. A
+ * foreground run's launcher has its caller's terminal: the pty follows it, and the workload reads
+ * the caller's input (through the pty with -t, directly without).
+ */
+async function terminalHeader(config: RunConfig, dir: string, background: boolean): Promise<Partial<SpecHeader>> {
+  if (!background) return config.tty === true ? { tty: true } : {};
+  if (config.tty !== true && config.openStdin !== true) return {};
+  const sys = await loadSyscalls();
+  const control = path.join(dir, CONTAINER_FILES.control);
+  sys.mkfifo(control, 0o600);
+  const stdin = config.openStdin === true ? path.join(dir, CONTAINER_FILES.stdin) : undefined;
+  if (stdin !== undefined) sys.mkfifo(stdin, 0o600);
+  return { ...(config.tty === true ? { tty: true } : {}), ...(stdin === undefined ? {} : { stdin }), control };
 }
 
 /** The message for a setup failure the launcher reported. */

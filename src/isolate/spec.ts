@@ -43,6 +43,12 @@ export interface SpecHeader {
   log?: LogTarget;
   /** create nothing: join this running process's namespaces, cgroup and root (`namespaces` empty) */
   join?: JoinTarget;
+  /** the workload gets a pty of its own (made inside the container; the launcher holds the master) */
+  tty?: boolean;
+  /** a FIFO whose bytes the launcher copies to the workload's input (its terminal, or a stdin pipe) */
+  stdin?: string;
+  /** a FIFO of commands to the launcher: `resize ROWS COLS`, `close-stdin` */
+  control?: string;
 }
 
 /** The launcher's `log` directive (native/PROTOCOL.md "Log file"). */
@@ -257,7 +263,7 @@ function line(name: string, fields: string[]): string {
 
 /**
  * The spec file's text: the header directives first (version, namespaces, cgroup-dir,
- * cgroup-procs, state-dir, detach, log, join), then the body in order; every line ends with a newline.
+ * cgroup-procs, state-dir, detach, log, join, tty, stdin, control), then the body in order; every line ends with a newline.
  * Throws SpecEncodeError for a field with a NUL byte, an out-of-range number, an unknown mount flag,
  * an `exec` that is not the last directive, `detach` without a state directory, a relative log
  * path, or a `join` without the mount namespace.
@@ -277,6 +283,15 @@ export function encodeSpec(header: SpecHeader, directives: Directive[]): string 
   }
   if (header.log !== undefined) lines.push(line('log', logFields(header.log)));
   if (header.join !== undefined) lines.push(line('join', joinFields(header.join)));
+  if (header.tty === true) lines.push(line('tty', []));
+  for (const [name, fifo] of [
+    ['stdin', header.stdin],
+    ['control', header.control],
+  ] as const) {
+    if (fifo === undefined) continue;
+    if (!fifo.startsWith('/')) throw new SpecEncodeError(name, `path ${show(fifo)} is not absolute`);
+    lines.push(line(name, [fifo]));
+  }
   directives.forEach((d, index) => {
     if (d.kind === 'exec' && index !== directives.length - 1) {
       throw new SpecEncodeError('exec', `it must be the last directive, but ${directives.length - 1 - index} directive(s) follow it`);
@@ -295,6 +310,9 @@ const FIELD_COUNTS: Record<string, [number, number]> = {
   detach: [0, 0],
   log: [3, 3],
   join: [3, 3],
+  tty: [0, 0],
+  stdin: [1, 1],
+  control: [1, 1],
   mount: [5, 5],
   mkdir: [2, 2],
   touch: [1, 1],
@@ -361,6 +379,13 @@ export function decodeSpec(text: string): LaunchSpec {
         return;
       case 'detach':
         header.detach = true;
+        return;
+      case 'tty':
+        header.tty = true;
+        return;
+      case 'stdin':
+      case 'control':
+        header[name] = f(0);
         return;
       case 'log': {
         const maxFiles = decimal(f(2));

@@ -11,7 +11,8 @@ export type SyscallRecord =
   | { call: 'eventfdRead' | 'eventfdWrite'; fd: number }
   | { call: 'epollCtl'; epfd: number; op: 'add' | 'del'; fd: number }
   | { call: 'epollWait'; epfd: number }
-  | { call: 'pollReadable'; fd: number; timeoutMs: number };
+  | { call: 'pollReadable'; fd: number; timeoutMs: number }
+  | { call: 'mkfifo'; path: string; mode: number };
 
 export class FakeSyscalls implements Syscalls {
   readonly calls: SyscallRecord[] = [];
@@ -78,5 +79,8 @@ export class FakeSyscalls implements Syscalls {
   pollReadable(fd: number, timeoutMs: number): boolean {
     this.calls.push({ call: 'pollReadable', fd, timeoutMs });
     return false;
+  }
+  mkfifo(path: string, mode: number): void {
+    this.calls.push({ call: 'mkfifo', path, mode });
   }
 }

@@ -4,6 +4,7 @@
  * recording fake in ./fake-syscalls.ts instead.
  * (Work that must happen between fork and exec is not here: that is the C launcher's job.)
  */
+import { statSync } from 'node:fs';
 import os from 'node:os';
 import { SyscallError } from '../errors.js';
 
@@ -38,6 +39,8 @@ export interface Syscalls {
   epollWait(epfd: number, maxEvents: number, timeoutMs: number): Promise<number[]>;
   /** poll(2) for readability of one fd, blocking this thread: true if readable, false on timeout */
   pollReadable(fd: number, timeoutMs: number): boolean;
+  /** mkfifo(3); an existing FIFO at `path` is fine (EEXIST of anything else is an error) */
+  mkfifo(path: string, mode: number): void;
 }
 
 /** Flags of pipe2(2), eventfd(2) and epoll_create1(2) (x86_64 and aarch64 share these values). */
@@ -102,6 +105,7 @@ async function loadLibc(): Promise<Syscalls> {
   // thread; the buffer is kept referenced until the call completes.
   const epoll_wait = libc.func('int epoll_wait(int epfd, void *events, int maxevents, int timeout)');
   const poll = libc.func('int poll(void *fds, unsigned long nfds, int timeout)');
+  const mkfifo = libc.func('int mkfifo(const char *path, unsigned int mode)');
 
   const fail = (syscall: string, detail: string): never => {
     const errno = koffi.errno();
@@ -175,6 +179,17 @@ async function loadLibc(): Promise<Syscalls> {
       pfd.writeInt16LE(POLLIN, 4);
       const n = poll(pfd, 1, timeoutMs) as number;
       return n > 0 ? true : n === 0 ? false : fail('poll', `fd ${fd}`);
+    },
+    mkfifo(path, mode) {
+      if ((mkfifo(path, mode) as number) === 0) return;
+      if (koffi.errno() === os.constants.errno.EEXIST) {
+        try {
+          if (statSync(path).isFIFO()) return;
+        } catch {
+          // gone meanwhile: report the EEXIST below
+        }
+      }
+      fail('mkfifo', path);
     },
   };
 }

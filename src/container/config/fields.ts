@@ -53,6 +53,8 @@ export interface RawRunOptions {
   capAdd?: string[];
   capDrop?: string[];
   securityOpt?: string[];
+  interactive?: boolean;
+  tty?: boolean;
   label?: string[];
   labelFile?: string[];
 }
@@ -174,6 +176,17 @@ export const FIELDS = {
     stored: true,
   },
   detach: { flag: '--detach', flags: '-d, --detach', option: 'detach', description: "run in the background through the daemon and print the container's id", parse: FLAG },
+  interactive: {
+    flag: '--interactive',
+    flags: '-i, --interactive',
+    option: 'interactive',
+    description: "keep the container's stdin open (Docker's OpenStdin): run and attach send theirs",
+    path: 'OpenStdin',
+    parse: FLAG,
+  },
+  tty: { flag: '--tty', flags: '-t, --tty', option: 'tty', description: "give the container a terminal of its own (Docker's Tty)", path: 'Tty', parse: FLAG },
+  // set by clients that attach stdin (docker run -i): no flag of its own
+  stdinOnce: { flag: 'StdinOnce', path: 'StdinOnce', parse: FLAG },
   rootfs: {
     flag: '--rootfs',
     flags: '--rootfs <dir>',
@@ -587,6 +600,8 @@ export const FIELD_LIST: readonly (FieldSpec & { name: FieldName })[] = (Object.
 export const HELP_ORDER: readonly FieldName[] = [
   'rm',
   'detach',
+  'interactive',
+  'tty',
   'name',
   'restart',
   'logOpt',

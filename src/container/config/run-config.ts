@@ -24,6 +24,12 @@ export interface RunConfig {
    * `no-new-privileges`; what they mean is in isolation.seccomp
    */
   securityOpt?: string[];
+  /** -t: a terminal of its own (Docker's Tty): its output is one stream, written as a terminal does */
+  tty?: boolean;
+  /** -i: its stdin stays open for attaches to write to (Docker's OpenStdin) */
+  openStdin?: boolean;
+  /** with openStdin: the end of the first attach's input closes the stdin (Docker's StdinOnce) */
+  stdinOnce?: boolean;
   /** --log-opt max-size / max-file: the json-file log's rotation (the daemon's containers log; a foreground run writes to the terminal) */
   log?: LogOptions;
   resources: Resources;

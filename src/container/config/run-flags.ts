@@ -330,6 +330,9 @@ export function runConfigFromInput(options: RunInput, command: string[], facts: 
     ...(log === undefined ? {} : { log }),
     ...(labels === undefined || Object.keys(labels).length === 0 ? {} : { labels }),
     ...(securityOpt === undefined ? {} : { securityOpt }),
+    ...(options.tty === true ? { tty: true } : {}),
+    ...(options.interactive === true ? { openStdin: true } : {}),
+    ...(options.interactive === true && options.stdinOnce === true ? { stdinOnce: true } : {}),
     resources,
     isolation,
   };

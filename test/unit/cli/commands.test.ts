@@ -142,6 +142,8 @@ test('run through the daemon: the create body the daemon turns back into the sam
 const SAMPLES: Partial<Record<FieldName, string | true>> = {
   name: 'web',
   rm: true,
+  interactive: true,
+  tty: true,
   detach: true,
   rootfs: '/srv/rootfs',
   hostname: 'box',

@@ -73,6 +73,11 @@ test('decodeSpec(encodeSpec(x)) is x', () => {
   const minimal: SpecHeader = { version: 1, namespaces: ['pid'], cgroupProcs: [] };
   const exec: Directive[] = [{ kind: 'exec', command: '/bin/true', argv: ['true'] }];
   assert.deepEqual(decodeSpec(encodeSpec(minimal, exec)), { header: minimal, directives: exec });
+  const terminal: SpecHeader = { ...minimal, tty: true, stdin: '/state/c/stdin', control: '/state/c/control' };
+  const text = encodeSpec(terminal, exec);
+  assert.match(text, /^tty\nstdin\t\/state\/c\/stdin\ncontrol\t\/state\/c\/control\nexec/m);
+  assert.deepEqual(decodeSpec(text), { header: terminal, directives: exec });
+  assert.throws(() => encodeSpec({ ...minimal, stdin: 'relative' }, exec), /stdin.*not absolute/);
 });
 
 test('escaping: backslash, TAB and newline only, and back', () => {

@@ -51,6 +51,9 @@ test('fields: the derived tables are the ones corral had written out', () => {
   assert.deepEqual(FIELD_OF_FLAG, {
     '--name': 'name',
     '--rm': 'HostConfig.AutoRemove',
+    '--interactive': 'OpenStdin',
+    '--tty': 'Tty',
+    StdinOnce: 'StdinOnce',
     '--rootfs': 'Image',
     '--label': 'Labels',
     '--hostname': 'Hostname',
