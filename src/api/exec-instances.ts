@@ -5,6 +5,7 @@
  * code, and one whose container is gone is dropped; both are swept whenever a new one is created.
  */
 import { randomBytes } from 'node:crypto';
+import type { Socket } from 'node:net';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -49,6 +50,8 @@ export interface ExecRun {
   /** resolves with the exit code once it is recorded in the instance */
   ended: Promise<number>;
   resumeOutput(): void;
+  /** its input (AttachStdin): ending it is the process's EOF */
+  stdin: Socket | undefined;
 }
 
 export interface ExecInstancesDeps {
@@ -90,7 +93,14 @@ export class ExecInstances {
     await this.requireRunning(containerId);
     const { stored } = await this.deps.supervisor.hostConfigOf(containerId);
     const isolation = stored.config.isolation;
-    const request: ExecRequest = { command: options.command, env: options.env, ...(options.workdir ? { workdir: options.workdir } : {}), ...(options.user ? { user: options.user } : {}) };
+    const request: ExecRequest = {
+      command: options.command,
+      env: options.env,
+      ...(options.workdir ? { workdir: options.workdir } : {}),
+      ...(options.user ? { user: options.user } : {}),
+      ...(options.tty ? { tty: true } : {}),
+      ...(options.stdin ? { stdin: true } : {}),
+    };
     try {
       planExec(isolation, request, { pid: 1, startTime: '0' }, { mode: 'v1', procsFiles: [] }, parseKernelRelease(os.release()));
     } catch (err) {
@@ -141,7 +151,9 @@ export class ExecInstances {
     const late = conflict(); // another start may have won while this one read the files
     if (late) throw late;
     const cgroupPlacement = { mode: cgroup.mode, dir: cgroup.dir, procsFiles: [...cgroup.procsFiles] };
-    const spec = planExec(stored.config.isolation, instance.request, target, cgroupPlacement, parseKernelRelease(os.release()));
+    const control = instance.request.tty === true ? this.controlFile(containerId, id) : undefined;
+    if (control !== undefined) sys.mkfifo(control, 0o600);
+    const spec = planExec(stored.config.isolation, instance.request, target, cgroupPlacement, parseKernelRelease(os.release()), control);
     instance.state = 'running';
     await this.deps.supervisor.emit(`exec_start: ${instance.request.command.join(' ')}`, containerId, { execID: id });
     let process: ReturnType<typeof startExec>;
@@ -149,7 +161,9 @@ export class ExecInstances {
       process = startExec(spec, {
         specFile: path.join(containerDir(this.deps.stateRoot, containerId), `exec-${id}.spec`),
         sys,
-        onOutput: (stream, chunk) => ((stream === 'stdout' ? instance.openStdout : instance.openStderr) ? onOutput?.(stream, chunk) : undefined),
+        // a terminal writes everything to stdout (the launcher's fd 1), which the client gets whatever it attached
+        onOutput: (stream, chunk) => ((stream === 'stdout' ? instance.openStdout || instance.request.tty === true : instance.openStderr) ? onOutput?.(stream, chunk) : undefined),
+        ...(instance.request.stdin === true ? { stdin: true } : {}),
       });
     } catch (err) {
       instance.state = 'exited';
@@ -166,11 +180,17 @@ export class ExecInstances {
       instance.exitCode = code;
       instance.endedAt = this.now();
       this.deps.log.info('exec exited', { id, container: containerId, exitCode: code });
+      if (control !== undefined) await fs.rm(control, { force: true }).catch(() => {});
       // before the stream ends, so that a client that saw the end also sees the event
       await this.deps.supervisor.emit('exec_die', containerId, { execID: id, exitCode: code }).catch(() => {});
       return code;
     });
-    return { started: process.started, ended, resumeOutput: process.resumeOutput };
+    return { started: process.started, ended, resumeOutput: process.resumeOutput, stdin: process.stdin };
+  }
+
+  /** The control FIFO of an exec with a terminal (resize), beside its spec in the container's directory. */
+  controlFile(containerId: string, id: string): string {
+    return path.join(containerDir(this.deps.stateRoot, containerId), `exec-${id}.control`);
   }
 
   /** Drop instances that ended more than EXEC_KEEP_MS ago, and those whose container is gone. */
@@ -201,8 +221,8 @@ export class ExecInstances {
       ID: e.id,
       Running: e.state === 'running',
       ExitCode: e.exitCode ?? null,
-      ProcessConfig: { tty: false, entrypoint, arguments: args, privileged: false, user: e.user },
-      OpenStdin: false,
+      ProcessConfig: { tty: e.request.tty === true, entrypoint, arguments: args, privileged: false, user: e.user },
+      OpenStdin: e.request.stdin === true,
       OpenStderr: e.openStderr,
       OpenStdout: e.openStdout,
       CanRemove: false,

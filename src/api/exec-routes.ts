@@ -7,12 +7,13 @@ import type { Writable } from 'node:stream';
 import { checkJsonContentType, parseJsonBody, readBody, readJsonObject } from './body.js';
 import { ApiError } from './errors.js';
 import { type ExecInstances, NoSuchExecError } from './exec-instances.js';
-import { openStream } from './hijack.js';
+import { hijackedInput, openStream } from './hijack.js';
 import type { ContainerBackend } from '../daemon/backend.js';
 import { frame, RAW_STREAM } from './stream-routes.js';
 import type { RouteContext } from './router.js';
 import { sendJson } from './router.js';
-import { checkFields, parseContainerRef, typeName, type ObjectSchema } from './validate.js';
+import { checkFields, parseContainerRef, queryInt, typeName, type ObjectSchema } from './validate.js';
+import { sendControlTo } from '../container/terminal.js';
 
 /** Docker's ExecConfig as the CLI sends it (moby api/types/container ExecOptions). */
 export const EXEC_CREATE_SCHEMA: ObjectSchema = {
@@ -42,8 +43,6 @@ export function execParam(text: string): string {
 
 /** What corral's exec cannot do is refused, never ignored. */
 function refuseUnsupported(body: Record<string, unknown>): void {
-  if (body.Tty === true) throw new ApiError(400, 'Tty: corral exec has no terminal support yet; use Tty false');
-  if (body.AttachStdin === true) throw new ApiError(400, 'AttachStdin: corral exec does not take input yet; use AttachStdin false');
   if (body.Privileged === true) throw new ApiError(400, 'Privileged: corral runs no privileged processes; use Privileged false');
 }
 
@@ -60,6 +59,8 @@ export async function execCreateRoute(execs: ExecInstances, sup: ContainerBacken
     ...(typeof body.User === 'string' ? { user: body.User } : {}),
     attachStdout: body.AttachStdout === true,
     attachStderr: body.AttachStderr === true,
+    ...(body.Tty === true ? { tty: true } : {}),
+    ...(body.AttachStdin === true ? { stdin: true } : {}),
   });
   sendJson(ctx.res, 201, { Id: id });
 }
@@ -106,14 +107,20 @@ export async function execStartRoute(execs: ExecInstances, ctx: RouteContext): P
     }
     return out.write(data);
   };
+  // a terminal's output goes as it is, as Docker sends it; other output in frames
+  const tty = execs.get(id).request.tty === true;
+  const input = execs.get(id).request.stdin === true ? hijackedInput(ctx.req) : undefined;
   const run = await execs.start(id, (stream, chunk) => {
-    const ok = write(frame(stream === 'stdout' ? 1 : 2, chunk));
+    const ok = write(tty ? chunk : frame(stream === 'stdout' ? 1 : 2, chunk));
     paused ||= !ok;
     return ok;
   });
 
   const stream = openStream(ctx.req, ctx.res, RAW_STREAM);
   out = stream;
+  // the client's input is the process's; its end (the client's half-close) is the process's EOF
+  if (input && run.stdin) input.pipe(run.stdin);
+  else input?.resume();
   const resume = () => {
     if (!paused) return;
     paused = false;
@@ -132,4 +139,16 @@ export async function execStartRoute(execs: ExecInstances, ctx: RouteContext): P
   if (started.kind === 'failed') write(frame(1, Buffer.from(`${started.message}\r\n`)));
   await run.ended; // the exit code is recorded before the stream ends, so a client can inspect it at once
   if (!gone) stream.end();
+}
+
+/** Docker's exec resize: the size of a running exec's terminal (h rows, w columns). */
+export async function execResizeRoute(execs: ExecInstances, ctx: RouteContext): Promise<void> {
+  const instance = execs.get(ctx.params.id!);
+  const rows = queryInt(ctx.query, 'h', 0, 65535);
+  const cols = queryInt(ctx.query, 'w', 0, 65535);
+  if (instance.state !== 'running') throw new ApiError(409, `exec ${instance.id} is not running`);
+  if (instance.request.tty === true) sendControlTo(execs.controlFile(instance.containerId, instance.id), `resize ${rows} ${cols}`);
+  ctx.res.statusCode = 200;
+  ctx.res.setHeader('Content-Type', 'text/plain; charset=utf-8');
+  ctx.res.end();
 }

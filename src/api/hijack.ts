@@ -8,15 +8,31 @@
  * (Content-Length bytes, from `head` and then the socket) is fed to a request object of its own, and
  * a ServerResponse on the socket answers whatever is not hijacked (an error, a route that does not
  * stream) as an ordinary response, after which the connection is closed. A handler that streams
- * takes the socket with hijackedSocket() and writes the 101 itself. The client may half-close its
- * side right after the request (Docker's CLI does, having no stdin to send): the socket stays
- * writable until the handler ends it.
+ * takes the socket with hijackedSocket() and writes the 101 itself. What the client sends after the
+ * body is the process's input (hijackedInput). The client may half-close its side right after the
+ * request (Docker's CLI does, having no stdin to send): the socket stays writable until the handler
+ * ends it.
  */
 import http from 'node:http';
-import type { Duplex, Writable } from 'node:stream';
+import { PassThrough, type Duplex, type Readable, type Writable } from 'node:stream';
 import type { Socket } from 'node:net';
 
 const upgraded = new WeakMap<http.IncomingMessage, Duplex>();
+/** What the client sends after the request's body (a process's input), per hijacked request */
+const inputs = new WeakMap<http.IncomingMessage, PassThrough>();
+/** The requests whose route takes that input (the others' is read and dropped) */
+const inputTaken = new WeakSet<http.IncomingMessage>();
+
+/**
+ * The bytes a client sends after the request on a hijacked connection (`docker attach`'s keys),
+ * for a route that takes them; ends when the client half-closes its side or goes away. Undefined
+ * for a request that was not upgraded. Call before openStream: input no route took is dropped.
+ */
+export function hijackedInput(req: http.IncomingMessage): Readable | undefined {
+  const input = inputs.get(req);
+  if (input) inputTaken.add(req);
+  return input;
+}
 
 /** The connection of a request that asked to be upgraded, for a handler that streams; undefined otherwise. */
 export function hijackedSocket(req: http.IncomingMessage): Duplex | undefined {
@@ -49,6 +65,7 @@ export function upgradeHead(contentType: string, headers: http.OutgoingHttpHeade
 export function openStream(req: http.IncomingMessage, res: http.ServerResponse, contentType: string): Writable {
   const socket = hijackedSocket(req);
   if (socket && wantsUpgrade(req.headers)) {
+    if (!inputTaken.has(req)) inputs.get(req)?.resume(); // read and dropped
     socket.write(upgradeHead(contentType, res.getHeaders()));
     return socket;
   }
@@ -81,12 +98,20 @@ export function serveUpgrade(handle: (req: http.IncomingMessage, res: http.Serve
     req.complete = true; // else the request destroys the socket when it ends
     req.push(null);
   };
+  // after the body: input for the process, held (the socket paused) until the route takes or drops it
+  const input = new PassThrough();
+  inputs.set(req, input);
+  input.on('drain', () => socket.resume());
+  const toInput = (bytes: Buffer) => {
+    if (bytes.length > 0 && !input.write(bytes)) socket.pause();
+  };
   const feed = (chunk: Buffer) => {
-    if (remaining === 0) return; // after the body: input for the process, which corral does not take
+    if (remaining === 0) return toInput(chunk);
     const part = chunk.subarray(0, remaining);
     remaining -= part.length;
     req.push(part);
     if (remaining === 0) endBody();
+    toInput(chunk.subarray(part.length));
   };
   if (remaining === 0) endBody();
   if (head.length > 0) feed(head);
@@ -96,7 +121,9 @@ export function serveUpgrade(handle: (req: http.IncomingMessage, res: http.Serve
       remaining = 0;
       req.push(null); // a body cut short: the route's body reader reports it
     }
+    input.end();
   });
+  socket.once('close', () => input.end());
   socket.resume();
   void handle(req, res);
 }

@@ -16,11 +16,11 @@ import { Supervisor } from '../daemon/supervisor.js';
 import { eventsRoute } from './events-route.js';
 import { finishRoute, prepareRoute } from './client-run.js';
 import { ExecInstances } from './exec-instances.js';
-import { execCreateRoute, execInspectRoute, execParam, execStartRoute } from './exec-routes.js';
+import { execCreateRoute, execInspectRoute, execResizeRoute, execParam, execStartRoute } from './exec-routes.js';
 import { serveUpgrade } from './hijack.js';
 import { loadSyscalls, type Syscalls } from '../sys/syscalls.js';
 import { createRoute, deleteRoute, inspectRoute, killRoute, pauseRoute, renameRoute, restartRoute, startRoute, stopRoute, topRoute, unpauseRoute, updateRoute, waitRoute } from './lifecycle-routes.js';
-import { attachRoute, logsRoute } from './stream-routes.js';
+import { attachRoute, logsRoute, resizeRoute } from './stream-routes.js';
 import type { Logger } from '../log.js';
 import { Router } from './router.js';
 import { allStatsRoute, containerStatsRoute, type StatsDeps } from './stats-routes.js';
@@ -106,6 +106,7 @@ export function buildRouter(deps: RouterDeps): Router {
     .add('DELETE', '/containers/{id}', (ctx) => deleteRoute(sup, ctx), { id: containerParam })
     .add('GET', '/containers/{id}/logs', (ctx) => logsRoute(sup, ctx), { id: containerParam })
     .add('POST', '/containers/{id}/attach', (ctx) => attachRoute(sup, ctx), { id: containerParam })
+    .add('POST', '/containers/{id}/resize', (ctx) => resizeRoute(sup, ctx), { id: containerParam })
     .add('GET', '/events', (ctx) => eventsRoute(sup.events, ctx))
     .add('POST', '/corral/run/prepare', (ctx) => prepareRoute(sup, stateRoot, ctx))
     .add('POST', '/corral/run/{id}/finish', (ctx) => finishRoute(sup, ctx), { id: containerParam });
@@ -114,7 +115,8 @@ export function buildRouter(deps: RouterDeps): Router {
   router
     .add('POST', '/containers/{id}/exec', (ctx) => execCreateRoute(execs, sup, ctx), { id: containerParam })
     .add('POST', '/exec/{id}/start', (ctx) => execStartRoute(execs, ctx), { id: execParam })
-    .add('GET', '/exec/{id}/json', (ctx) => execInspectRoute(execs, ctx), { id: execParam });
+    .add('GET', '/exec/{id}/json', (ctx) => execInspectRoute(execs, ctx), { id: execParam })
+    .add('POST', '/exec/{id}/resize', (ctx) => execResizeRoute(execs, ctx), { id: execParam });
   const stats = deps.stats;
   if (stats) {
     router.add('GET', '/containers/{id}/stats', (ctx) => containerStatsRoute(sup, stats, ctx), { id: containerParam }).add('GET', '/containers/stats', (ctx) => allStatsRoute(stats, ctx));

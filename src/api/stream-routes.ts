@@ -6,12 +6,14 @@
  * Both send Docker's multiplexed frames (stream byte 1 stdout / 2 stderr, 3 zero bytes, a 4-byte
  * big-endian length), read from the json-file log the launcher writes (container/log-tail.ts).
  */
-import type { Writable } from 'node:stream';
+import type { Readable, Writable } from 'node:stream';
 import { readLog, formatLogTime, type LogRecord } from '../container/logfile.js';
 import { LogTail } from '../container/log-tail.js';
 import type { ContainerBackend } from '../daemon/backend.js';
 import { ApiError } from './errors.js';
-import { openStream } from './hijack.js';
+import { openInput, sendControl } from '../container/terminal.js';
+import { DetachScanner, parseDetachKeys } from './detach-keys.js';
+import { hijackedInput, openStream } from './hijack.js';
 import type { RouteContext } from './router.js';
 import { parseContainerRef, parseTimestampNanos, queryBool, queryInt } from './validate.js';
 import fs from 'node:fs/promises';
@@ -40,6 +42,8 @@ export interface LogFramerOptions {
   since?: bigint;
   /** only records before this time: unix nanoseconds (`until`; 0 lets all through) */
   until?: bigint;
+  /** a container with a terminal (Tty): its output is sent as it is, without frames, as Docker does */
+  raw?: boolean;
 }
 
 /**
@@ -53,6 +57,7 @@ export function logFramer(o: LogFramerOptions): (rec: LogRecord) => Buffer | und
     if (o.since !== undefined && o.since > 0n && rec.time < o.since) return undefined;
     if (o.until !== undefined && o.until > 0n && rec.time >= o.until) return undefined;
     const text = o.timestamps ? `${formatLogTime(rec.time)} ${rec.line}` : rec.line;
+    if (o.raw === true) return Buffer.from(text, 'utf8');
     return frame(rec.stream === 'stdout' ? 1 : 2, Buffer.from(text, 'utf8'));
   };
 }
@@ -71,7 +76,8 @@ export async function logsRoute(sup: ContainerBackend, ctx: RouteContext): Promi
   const since = parseTimestampNanos(ctx.query.get('since'), 'since');
   const until = parseTimestampNanos(ctx.query.get('until'), 'until');
   const { status } = await sup.record(id);
-  const toFrame = logFramer({ stdout, stderr, timestamps: queryBool(ctx.query, 'timestamps'), ...(since === undefined ? {} : { since }), ...(until === undefined ? {} : { until }) });
+  const raw = (await sup.hostConfigOf(id)).stored.config.tty === true;
+  const toFrame = logFramer({ stdout, stderr, timestamps: queryBool(ctx.query, 'timestamps'), raw, ...(since === undefined ? {} : { since }), ...(until === undefined ? {} : { until }) });
   // As Docker: only a running container's log is followed; any other answers with what is logged
   // (a created one would otherwise hold the request until it has run)
   if (queryBool(ctx.query, 'follow') && status === 'running') return followLog(sup, id, ctx, tail, toFrame);
@@ -128,14 +134,23 @@ async function exists(file: string): Promise<boolean> {
  * Docker's attach: `stream` follows the output of the run under way, or of the next one (attach
  * comes before start in `docker run`), until it ends; `logs` first sends what is logged; `stdout` and
  * `stderr` choose the streams. Hijacked when the client asks (`Upgrade: tcp`: 101 and the raw
- * connection, as every Docker client does), else a 200 streamed answer. Standard input is not
- * taken (corral gives its containers none yet): what a client sends after the request is dropped.
+ * connection, as every Docker client does), else a 200 streamed answer. A terminal's output (Tty)
+ * goes as it is, other output in Docker's frames.
+ *
+ * With `stdin` and a container that keeps its stdin open (OpenStdin), what the client sends after
+ * the request goes to the container's input (container/terminal.ts) until the detach keys
+ * (`detachKeys`, ctrl-p,ctrl-q by default), which end the attach and leave the container running.
+ * When the client's input ends: without a terminal and with StdinOnce the container's stdin is
+ * closed (it reads EOF), with a terminal the attach ends, as in Docker.
  */
 export async function attachRoute(sup: ContainerBackend, ctx: RouteContext): Promise<void> {
   const id = await idOf(sup, ctx);
   const stream = queryBool(ctx.query, 'stream');
   const logs = queryBool(ctx.query, 'logs');
-  const toFrame = logFramer({ stdout: queryBool(ctx.query, 'stdout'), stderr: queryBool(ctx.query, 'stderr'), timestamps: false });
+  const detachKeys = parseDetachKeys(ctx.query.get('detachKeys'));
+  const { config } = (await sup.hostConfigOf(id)).stored;
+  const tty = config.tty === true;
+  const toFrame = logFramer({ stdout: queryBool(ctx.query, 'stdout'), stderr: queryBool(ctx.query, 'stderr'), timestamps: false, raw: tty });
   // from now on: the run's end is not missed however soon it comes (a start may follow at once)
   let runEnded = false;
   const end = stream
@@ -144,11 +159,98 @@ export async function attachRoute(sup: ContainerBackend, ctx: RouteContext): Pro
         () => (runEnded = true), // removed meanwhile
       )
     : undefined;
+  const input = stream && queryBool(ctx.query, 'stdin') && config.openStdin === true ? hijackedInput(ctx.req) : undefined;
   const log = await LogTail.open(sup.logPath(id), logs ? 'start' : 'end');
   const out = openStream(ctx.req, ctx.res, RAW_STREAM);
+  let inputEnded = false;
+  let stopInput = () => {};
+  const attachEnded = new Promise<void>((resolve) => {
+    if (!input) return;
+    stopInput = relayInput(input, path.dirname(sup.logPath(id)), {
+      keys: detachKeys,
+      // the end of the client's input ends a terminal's attach; else closes a StdinOnce stdin
+      onEnd: (how) => {
+        if (how === 'detached' || tty) {
+          inputEnded = true;
+          resolve();
+        } else if (config.stdinOnce === true) void closeStdin(path.dirname(sup.logPath(id)), () => runEnded || inputEnded || attachGone);
+      },
+    });
+  });
+  let attachGone = false;
+  out.once('close', () => (attachGone = true));
   // Docker's `attach` event, once the client holds the stream (a client may start the container on it)
   await sup.emit('attach', id).catch(() => {});
-  await pump(log, out, { toFrames: (records) => records.map(toFrame), ended: async () => !stream || runEnded, ...(end ? { wakeOn: end } : {}) });
+  try {
+    await pump(log, out, {
+      toFrames: (records) => records.map(toFrame),
+      ended: async () => !stream || runEnded || inputEnded,
+      wakeOn: Promise.race([end ?? new Promise(() => {}), attachEnded]),
+    });
+  } finally {
+    stopInput();
+  }
+}
+
+/**
+ * Copy a client's input to the container's stdin FIFO, holding back the detach keys; `onEnd` once,
+ * when the keys were typed or the input ended. Returns the function that stops the copy.
+ */
+function relayInput(input: Readable, dir: string, o: { keys: readonly number[]; onEnd: (how: 'detached' | 'ended') => void }): () => void {
+  const scanner = new DetachScanner(o.keys);
+  const fifo = openInput(dir);
+  let done = false;
+  const finish = (how: 'detached' | 'ended') => {
+    if (done) return;
+    done = true;
+    input.off('data', onData);
+    input.resume(); // what follows is read and dropped
+    o.onEnd(how);
+  };
+  // the end of the input is told only once what came before it is in the FIFO (a close-stdin must not overtake it)
+  let written: Promise<void> = Promise.resolve();
+  const onData = (chunk: Buffer) => {
+    const { forward, detached } = scanner.push(chunk);
+    if (forward.length > 0 && fifo) {
+      written = new Promise((resolve) => {
+        if (!fifo.write(forward, () => resolve())) {
+          input.pause();
+          fifo.once('drain', () => input.resume());
+        }
+      });
+    }
+    if (detached) finish('detached');
+  };
+  input.on('data', onData);
+  input.once('end', () => void written.then(() => finish('ended')));
+  return () => {
+    done = true;
+    input.off('data', onData);
+    input.resume();
+    fifo?.end();
+  };
+}
+
+/**
+ * StdinOnce: close the container's stdin once its launcher reads the control FIFO. The input may
+ * end before the start (`docker run -i` with piped input: attach, input, start), when nobody reads
+ * it yet and a command would be lost: it is sent again until a launcher takes it or `done()`.
+ */
+async function closeStdin(dir: string, done: () => boolean): Promise<void> {
+  while (!sendControl(dir, 'close-stdin') && !done()) await new Promise((resolve) => setTimeout(resolve, 50));
+}
+
+/** Docker's resize: the terminal's new size (h rows, w columns), for a running container's terminal. */
+export async function resizeRoute(sup: ContainerBackend, ctx: RouteContext): Promise<void> {
+  const id = await idOf(sup, ctx);
+  const rows = queryInt(ctx.query, 'h', 0, 65535);
+  const cols = queryInt(ctx.query, 'w', 0, 65535);
+  const { status } = await sup.record(id);
+  if (status !== 'running') throw new ApiError(409, `Container ${id} is not running`);
+  sendControl(path.dirname(sup.logPath(id)), `resize ${rows} ${cols}`);
+  ctx.res.statusCode = 200;
+  ctx.res.setHeader('Content-Type', 'text/plain; charset=utf-8');
+  ctx.res.end();
 }
 
 /**
