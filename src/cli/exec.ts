@@ -25,6 +25,8 @@ Options:
   -w, --workdir DIR     working directory inside the container (default: the container's)
   -u, --user UID[:GID]  numeric user and group (default: the container's)
   -d, --detach          start the command and return at once; its output is discarded
+  -i, --interactive     send corral's stdin to the command (its end is the command's EOF)
+  -t, --tty             give the command a terminal of its own (with -i: an interactive shell)
 `;
 
 export interface ExecArgs {
@@ -34,6 +36,8 @@ export interface ExecArgs {
   workdir?: string;
   user?: string;
   detach: boolean;
+  interactive: boolean;
+  tty: boolean;
   help: boolean;
 }
 
@@ -45,7 +49,8 @@ const WITH_VALUE: Record<string, 'env' | 'workdir' | 'user'> = { '-e': 'env', '-
  * CLI does; otherwise KEY is sent bare, which removes it.
  */
 export function parseExecArgs(argv: readonly string[], getEnv: (key: string) => string | undefined = (k) => process.env[k]): ExecArgs {
-  const args: ExecArgs = { container: '', command: [], env: [], detach: false, help: false };
+  const args: ExecArgs = { container: '', command: [], env: [], detach: false, interactive: false, tty: false, help: false };
+  const BOOLEAN: Record<string, 'detach' | 'interactive' | 'tty'> = { d: 'detach', i: 'interactive', t: 'tty' };
   let i = 0;
   for (; i < argv.length; i++) {
     const arg = argv[i]!;
@@ -54,8 +59,13 @@ export function parseExecArgs(argv: readonly string[], getEnv: (key: string) => 
       break;
     }
     if (!arg.startsWith('-') || arg === '-') break;
-    if (arg === '-d' || arg === '--detach') {
-      args.detach = true;
+    if (arg === '--detach' || arg === '--interactive' || arg === '--tty') {
+      args[arg.slice(2) as 'detach' | 'interactive' | 'tty'] = true;
+      continue;
+    }
+    // -d, -i, -t, and together (-it)
+    if (/^-[dit]+$/.test(arg)) {
+      for (const c of arg.slice(1)) args[BOOLEAN[c]!] = true;
       continue;
     }
     if (arg === '-h' || arg === '--help') {
@@ -142,22 +152,38 @@ export async function execCommand(host: string | undefined, argv: readonly strin
       Env: args.env,
       WorkingDir: args.workdir ?? '',
       User: args.user ?? '',
-      AttachStdin: false,
+      AttachStdin: args.interactive && !args.detach,
       AttachStdout: !args.detach,
       AttachStderr: !args.detach,
       Detach: args.detach,
-      Tty: false,
+      Tty: args.tty,
     },
   });
   const execPath = `/exec/${created.body.Id}`;
   if (args.detach) {
-    await call(socketPath, { method: 'POST', path: `${execPath}/start`, body: { Detach: true, Tty: false } });
+    await call(socketPath, { method: 'POST', path: `${execPath}/start`, body: { Detach: true, Tty: args.tty } });
     return 0;
   }
-  const res = await openRequest(socketPath, { method: 'POST', path: `${execPath}/start`, body: { Detach: false, Tty: false } });
-  const status = res.statusCode ?? 0;
-  if (status >= 400) throw new ApiResponseError(status, errorMessage(status, await readBody(res)));
-  await copyOutput(res, io.stdout, io.stderr);
+  if (args.interactive || args.tty) {
+    // Docker's hijack: our input one way, its output (raw with a terminal) the other
+    const { openHijacked } = await import('../client/stream.js');
+    const { holdSession } = await import('./interactive.js');
+    const { socket, head } = await openHijacked(socketPath, { method: 'POST', path: `${execPath}/start`, body: { Detach: false, Tty: args.tty } });
+    await holdSession({
+      socket,
+      head,
+      tty: args.tty,
+      stdin: args.interactive,
+      resize: async (rows, cols) => void (await call(socketPath, { method: 'POST', path: `${execPath}/resize?h=${rows}&w=${cols}` })),
+      out: { write: (c) => io.stdout.write(c), drained: () => Promise.resolve() },
+      err: { write: (c) => io.stderr.write(c), drained: () => Promise.resolve() },
+    });
+  } else {
+    const res = await openRequest(socketPath, { method: 'POST', path: `${execPath}/start`, body: { Detach: false, Tty: false } });
+    const status = res.statusCode ?? 0;
+    if (status >= 400) throw new ApiResponseError(status, errorMessage(status, await readBody(res)));
+    await copyOutput(res, io.stdout, io.stderr);
+  }
   const inspected = await call<{ ExitCode: number | null; Running: boolean }>(socketPath, { method: 'GET', path: `${execPath}/json` });
   if (typeof inspected.body.ExitCode !== 'number') throw new CorralError('EEXEC', `the daemon did not report how exec ${created.body.Id.slice(0, 12)} ended`);
   return inspected.body.ExitCode;

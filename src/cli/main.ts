@@ -25,6 +25,7 @@ Commands:
   ps [OPTIONS]                 list containers
   inspect CONTAINER...         show containers' details as JSON
   logs [OPTIONS] CONTAINER     show a container's output
+  attach [OPTIONS] CONTAINER   attach this terminal to a running container (ctrl-p ctrl-q detaches)
   stop [-t N] CONTAINER...     stop containers (SIGTERM, then SIGKILL after N seconds)
   kill [-s SIGNAL] CONTAINER...  send a signal to containers (default KILL)
   restart [-t N] CONTAINER...  restart containers
@@ -34,7 +35,7 @@ Commands:
   rename CONTAINER NEW_NAME    rename a container
   top CONTAINER [ps OPTIONS]   show a running container's processes (the host's ps, -ef by default)
   wait CONTAINER...            wait for containers to stop and print their exit codes
-  exec [OPTIONS] CONTAINER CMD [ARG...]  run a command in a running container
+  exec [OPTIONS] CONTAINER CMD [ARG...]  run a command in a running container (-it: a terminal)
   stats [OPTIONS] [CONTAINER...]  live CPU, memory, I/O and PIDs of containers
   top [OPTIONS]                the live dashboard: host, containers, events (--batch: text frames)
   update [OPTIONS] CONTAINER...  change containers' limits and restart policy
@@ -93,6 +94,7 @@ const CLIENT_COMMANDS: Readonly<Record<string, () => Promise<ClientCommand>>> = 
   ps: async () => (await import('./commands/ps.js')).ps,
   inspect: async () => (await import('./commands/inspect.js')).inspect,
   logs: async () => (await import('./commands/logs.js')).logs,
+  attach: async () => (await import('./commands/attach.js')).attach,
   events: async () => (await import('./commands/events.js')).events,
   update: async () => (await import('./commands/update.js')).update,
   rename: async () => (await import('./commands/rename.js')).rename,

@@ -6,10 +6,13 @@
  * with its exit code (the same codes and OOM message as the stand-alone run). Attached, `--rm`
  * removes the container here once the exit code is known; detached, it is the daemon's AutoRemove.
  *
- * No stdin and no TTY: the daemon starts workloads with stdin from /dev/null.
+ * With -i or -t, as Docker's CLI: the attach (hijacked, with our stdin for -i) before the start, the
+ * terminal raw and its size sent for -t (cli/interactive.ts); without, the workload's stdin is
+ * /dev/null.
  */
 import { ApiResponseError, call } from '../../client/client.js';
-import { openStream } from '../../client/stream.js';
+import { openHijacked, openStream } from '../../client/stream.js';
+import { holdSession } from '../interactive.js';
 import { FORWARDED_SIGNALS, LaunchFailedError, oomKillMessage } from '../../container/run.js';
 import type { RawRunOptions, RunConfig } from '../../container/config/run-flags.js';
 import { createRequestFromRun } from '../create-body.js';
@@ -29,6 +32,8 @@ export function startFailureExitCode(message: string): number {
 
 async function create(ctx: ClientContext, options: RawRunOptions, config: RunConfig, detach: boolean): Promise<string> {
   const { name, body } = createRequestFromRun(options, config, detach);
+  // as Docker's CLI: an attached stdin is closed when our input ends
+  if (config.openStdin === true && !detach) body.StdinOnce = true;
   try {
     const answer = await call<{ Id: string }>(ctx.socket, { method: 'POST', path: `/containers/create${name ? `?name=${encodeURIComponent(name)}` : ''}`, body });
     return answer.body.Id;
@@ -74,8 +79,11 @@ export async function runAttached(ctx: ClientContext, options: RawRunOptions, co
       // not running (any more): nothing to forward to
     });
   };
-  for (const s of FORWARDED_SIGNALS) process.on(s, forward);
+  // with a terminal, Ctrl-C is a key the container's terminal acts on, not a signal to forward
+  const signals = config.tty === true ? [] : FORWARDED_SIGNALS;
+  for (const s of signals) process.on(s, forward);
   try {
+    if (config.tty === true || config.openStdin === true) return await runInteractive(ctx, id, config);
     await start(ctx, id);
     // The followed log starts at the log's beginning, so nothing written before it is missed; a
     // container that has already ended answers with its whole (complete) log.
@@ -86,7 +94,34 @@ export async function runAttached(ctx: ClientContext, options: RawRunOptions, co
     if (info.body.State.OOMKilled) ctx.err.write(`corral: ${oomKillMessage(info.body.HostConfig.Memory)}\n`);
     return code;
   } finally {
-    for (const s of FORWARDED_SIGNALS) process.off(s, forward);
+    for (const s of signals) process.off(s, forward);
     if (config.rm) await call(ctx.socket, { method: 'DELETE', path: containerPath(id, '?force=1') }).catch(() => {});
   }
+}
+
+/** -i/-t: attach (hijacked) before the start, hold the session, then the exit code. */
+async function runInteractive(ctx: ClientContext, id: string, config: RunConfig): Promise<number> {
+  const stdin = config.openStdin === true;
+  const query = new URLSearchParams({ stream: '1', stdout: '1', stderr: '1', stdin: stdin ? '1' : '0' });
+  const { socket, head } = await openHijacked(ctx.socket, { method: 'POST', path: containerPath(id, `/attach?${query}`) });
+  const session = holdSession({
+    socket,
+    head,
+    tty: config.tty === true,
+    stdin,
+    resize: async (rows, cols) => void (await call(ctx.socket, { method: 'POST', path: containerPath(id, `/resize?h=${rows}&w=${cols}`) }).catch(() => {})),
+    out: ctx.out,
+    err: ctx.err,
+  });
+  try {
+    await start(ctx, id);
+  } catch (err) {
+    socket.destroy();
+    await session.catch(() => {});
+    throw err;
+  }
+  // the size sent with the session's start came before the container ran
+  if (config.tty === true && process.stdout.isTTY) await call(ctx.socket, { method: 'POST', path: containerPath(id, `/resize?h=${process.stdout.rows}&w=${process.stdout.columns}`) }).catch(() => {});
+  await session;
+  return (await call<{ StatusCode: number }>(ctx.socket, { method: 'POST', path: containerPath(id, '/wait') })).body.StatusCode;
 }
