@@ -13,10 +13,17 @@ test('parseExecArgs: options up to the container, then the command with its own 
     workdir: '/tmp',
     user: '1000:1000',
     detach: true,
+    interactive: false,
+    tty: false,
     help: false,
   });
   assert.deepEqual(parseExecArgs(['--', '-odd-name', 'true'], env).container, '-odd-name');
-  assert.deepEqual(parseExecArgs(['web', 'true'], env), { container: 'web', command: ['true'], env: [], detach: false, help: false });
+  assert.deepEqual(parseExecArgs(['web', 'true'], env), { container: 'web', command: ['true'], env: [], detach: false, interactive: false, tty: false, help: false });
+  // -i, -t and together, as Docker's CLI takes them
+  for (const flags of [['-it'], ['-ti'], ['-i', '-t'], ['--interactive', '--tty']]) {
+    const args = parseExecArgs([...flags, 'web', 'sh', '-i'], env);
+    assert.deepEqual([args.interactive, args.tty, args.command], [true, true, ['sh', '-i']], flags.join(' '));
+  }
   assert.equal(parseExecArgs(['--help'], env).help, true);
 });
 
@@ -28,7 +35,8 @@ test('parseExecArgs: usage errors name the problem', () => {
   const table: [string[], string][] = [
     [[], "exec needs a container and a command (see 'corral exec --help')"],
     [['web'], "exec needs a command to run in web (see 'corral exec --help')"],
-    [['-t', 'web', 'sh'], "unknown flag: -t (see 'corral exec --help')"],
+    [['-x', 'web', 'sh'], "unknown flag: -x (see 'corral exec --help')"],
+    [['-itx', 'web', 'sh'], "unknown flag: -itx (see 'corral exec --help')"],
     [['-e'], 'flag needs an argument: -e'],
     [['--workdir'], 'flag needs an argument: --workdir'],
   ];
