@@ -269,6 +269,21 @@ test('the daemon killed: the reconnect message; restarted: the table returns', a
   await paneUntil('the table back', (l) => l.some((x) => x.startsWith('NAME ')) && row(l, 'survivor') !== undefined, 30_000);
 });
 
+test('e opens a shell in the selected container on its own terminal (corral exec -it); exiting it brings the table back', async () => {
+  await run('shellme', ['sleep', '600']);
+  await startTop();
+  await paneUntil('its row', (l) => row(l, 'shellme') !== undefined);
+  keys('e');
+  keys('-l', 'echo "in-shell=$((6*7)) $(tty)"');
+  keys('Enter');
+  await paneUntil("the shell's answer, on a terminal inside the container", (l) => l.some((x) => /in-shell=42 \/dev\/pts\/\d+$/.test(x.trimEnd())));
+  keys('-l', 'exit');
+  keys('Enter');
+  await paneUntil('the table again', (l) => l.some((x) => x.startsWith('NAME ')) && row(l, 'shellme') !== undefined);
+  keys('q');
+  await paneUntil('the prompt after quit', atPrompt);
+});
+
 test('q gives the terminal back: the prompt, echo on, the normal screen, the cursor shown', async () => {
   await startTop();
   keys('q');

@@ -70,6 +70,7 @@ export type Effect =
   | { kind: 'act'; action: ContainerAction; id: string; name: string }
   | { kind: 'logs'; id: string }
   | { kind: 'update'; id: string; name: string; memory: string; cpus: string }
+  | { kind: 'exec'; id: string }
   | undefined;
 
 /** A key as blessed names it: key.full ('up', 'C-c', 'S', 'enter', ...) and the character typed. */
@@ -205,6 +206,10 @@ export function press(s: DashState, key: Key, page: number): { state: DashState;
       return selected ? { state: { ...s2, mode: 'update', form: { id: selected.id, name: selected.name, field: 'memory', memory: '', cpus: '' } } } : { state: s2 };
     case 'l':
       return selected ? { state: { ...s2, mode: 'logs', focusId: selected.id, logs: [], logScroll: 0 }, effect: { kind: 'logs', id: selected.id } } : { state: s2 };
+    case 'e':
+      if (!selected) return { state: s2 };
+      if (selected.state !== 'running') return { state: { ...s2, message: `exec: ${selected.name} is not running` } };
+      return { state: s2, effect: { kind: 'exec', id: selected.id } };
   }
   const action = ACTION_KEYS[k];
   if (action && selected) return { state: { ...s2, mode: 'confirm', confirm: { action, id: selected.id, name: selected.name } } };
@@ -221,6 +226,7 @@ export const KEYS_HELP: readonly [string, string][] = [
   ['a', 'show stopped containers too'],
   ['Enter', 'the selected container in detail (charts since the dashboard started)'],
   ['l', 'its logs, following (up/down scroll, t timestamps, Esc back)'],
+  ['e', 'a shell in it (corral exec -it ID sh; exiting the shell comes back here)'],
   ['S, R, K, D', 'stop, restart, kill, remove it (asks y/N first)'],
   ['u', "update its memory and CPU limits (as corral update's -m and --cpus; empty keeps)"],
   ['h or ?', 'this help'],

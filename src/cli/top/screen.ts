@@ -130,6 +130,15 @@ export async function runDashboard(source: TopSource, hostReader: HostReader, fl
       });
       return;
     }
+    if (effect.kind === 'exec') {
+      // corral exec -it in this terminal: blessed leaves the screen for it and takes it back after
+      const args = [process.argv[1]!, '-H', state.address, 'exec', '-it', effect.id, 'sh'];
+      screen.exec(process.execPath, args, {}, (_err: unknown, ok: boolean) => {
+        state = { ...state, message: ok ? undefined : 'exec: the shell ended with an error (is there a sh in the container?)' };
+        drawSoon();
+      });
+      return;
+    }
     if (effect.kind === 'update') {
       try {
         // corral update's own reading of -m and --cpus (the field registry), then its API call

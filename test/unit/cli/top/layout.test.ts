@@ -305,6 +305,8 @@ test('keys: select, sort menu, reverse, filter, all, help, detail, confirm, quit
   for (const ch of '0.5') key(ch);
   assert.deepEqual(key('enter'), { kind: 'update', id: s.selectedId ?? s.frame!.rows.find((r) => r.name === 'web')!.id, name: 'web', memory: '128m', cpus: '0.5' });
   assert.equal(s.mode, 'table');
+  // e: a shell in the selected (running) container
+  assert.deepEqual(key('e'), { kind: 'exec', id: s.selectedId ?? s.frame!.rows.find((r) => r.name === 'web')!.id });
   assert.deepEqual(key('q'), { kind: 'quit' });
   assert.deepEqual(key('C-c'), { kind: 'quit' });
 });
