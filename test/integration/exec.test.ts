@@ -297,8 +297,7 @@ test('409 for a container that does not run, 404 for an unknown container or exe
   try {
     for (const [body, message] of [
       [{}, 'No exec command specified'],
-      [{ Cmd: ['sh'], Tty: true }, 'Tty: corral exec has no terminal support yet; use Tty false'],
-      [{ Cmd: ['sh'], AttachStdin: true }, 'AttachStdin: corral exec does not take input yet; use AttachStdin false'],
+      [{ Cmd: ['sh'], Privileged: true }, 'Privileged: corral runs no privileged processes; use Privileged false'],
       [
         { Cmd: ['id'], User: 'nobody' },
         'User: invalid value "nobody" for --user: user and group names are not supported; expected a numeric uid[:gid] from 0 to 4294967294, such as 1000 or 1000:1000',
