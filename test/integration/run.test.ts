@@ -12,6 +12,7 @@ import { ensureBusyboxRootfs } from '../helpers/busybox.js';
 import { REPO, corral, startCorral, stopAllCorrals, testDriver, snapshot, expectedMode, launcherProcesses, type LeakSnapshot } from '../helpers/corral.js';
 import { parseCpuList } from '../../src/cgroups/parse.js';
 import { createCgroupDriver } from '../../src/cgroups/index.js';
+import { hostIdleSeconds } from '../helpers/cpu.js';
 
 if (process.getuid?.() !== 0) throw new Error('the integration tests need root: run them as root (sudo npm test)');
 
@@ -347,13 +348,6 @@ test("--cpus 0.5: a CPU burner gets 0.5 +/- 0.05 cores by the cgroup's own accou
     assert.ok(throttled > 0, `no throttled period in the window (${throttled} of ${periods}), with ${idleCores.toFixed(2)} cores idle`);
   }
 });
-
-/** Seconds all CPUs of the machine spent idle (or waiting for I/O) so far, from /proc/stat. */
-function hostIdleSeconds(): number {
-  const cpu = fs.readFileSync('/proc/stat', 'utf8').split('\n')[0]!.split(/\s+/).slice(1).map(Number);
-  // user nice system idle iowait ...: in USER_HZ ticks, 100 a second on Linux
-  return ((cpu[3] ?? 0) + (cpu[4] ?? 0)) / 100;
-}
 
 // ash gives up at the first failed fork, so an inner shell forks; the orphaned sleeps live on
 // under PID 1, which then execs a sleep of its own (no fork needed) to keep the container up.

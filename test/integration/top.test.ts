@@ -15,6 +15,7 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import { api, daemonScratch, forceRemoveContainers, startTestDaemon, subscribeEvents, until, type DaemonScratch, type TestDaemon } from '../helpers/daemon.js';
 import { CORRAL_BIN, REPO, TEST_CGROUP_PARENT, corral, stopAllCorrals } from '../helpers/corral.js';
+import { hostIdleSeconds } from '../helpers/cpu.js';
 
 if (process.getuid?.() !== 0) throw new Error('the integration tests need root: run them as root (sudo npm test)');
 
@@ -152,15 +153,35 @@ test('rows and numbers: memory as `corral stats --no-stream` prints it; a --cpus
   await run('busy', ['sh', '-c', 'while :; do :; done'], { NanoCpus: 500_000_000, Memory: 64 * 1024 * 1024 });
   await run('sleeper', ['sleep', '600']);
   await startTop();
-  // the busy loop's CPU % settles once it has run a whole sample
-  const lines = await paneUntil('busy at half a core', (l) => {
-    const m = /(\d+\.\d\d)% \[(\|*) *\+?\]/.exec(row(l, 'busy') ?? '');
-    return m !== null && Number(m[1]) >= 45 && Number(m[1]) <= 55;
-  });
+  // The busy loop's CPU % settles once it has run a whole sample. Its full half core needs half a
+  // core to spare (as run.test.ts's --cpus test): where the machine had it (the loop's share plus
+  // what stayed idle) the dashboard shows 45-55%; on a machine busy with other work (the v2 guest's
+  // one emulated CPU, shared with the daemon and the dashboard) the loop got less, and the
+  // dashboard must show that, never more than the limit.
+  let spare = 1;
+  let idleBefore = hostIdleSeconds();
+  let timeBefore = process.hrtime.bigint();
+  const lines = await paneUntil(
+    'busy at half a core, or all a busy machine left it',
+    (l) => {
+      const idle = hostIdleSeconds();
+      const time = process.hrtime.bigint();
+      const seconds = Number(time - timeBefore) / 1e9;
+      if (seconds >= 1) {
+        const m = /(\d+\.\d\d)%/.exec(row(l, 'busy') ?? '');
+        spare = (idle - idleBefore) / seconds + (m ? Number(m[1]) / 100 : 0);
+        [idleBefore, timeBefore] = [idle, time];
+      }
+      const m = /(\d+\.\d\d)% \[(\|*) *\+?\]/.exec(row(l, 'busy') ?? '');
+      return m !== null && Number(m[1]) <= 55 && (Number(m[1]) >= 45 || (spare < 0.55 && Number(m[1]) >= 20));
+    },
+    60_000,
+  );
   const busy = row(lines, 'busy')!;
   const [, cpu, filled] = /(\d+\.\d\d)% \[(\|*)/.exec(busy)!;
-  assert.ok(filled!.length >= 9, `the bar against --cpus 0.5 is (nearly) full: ${busy}`);
-  assert.ok(Number(cpu) >= 45 && Number(cpu) <= 55, busy);
+  // the bar is the share of its own limit: 10 cells for half a core
+  assert.ok(Math.abs(filled!.length - (Number(cpu) / 50) * 10) <= 1.5, `the bar against --cpus 0.5: ${busy}`);
+  assert.ok(Number(cpu) <= 55, busy);
   assert.match(busy, / \/ 64MiB /, 'MEM USAGE / LIMIT against its own limit');
   for (const l of lines) assert.ok([...l].length <= 80, `no line wider than the terminal: ${l}`);
   assert.equal(lines.length, 24);
