@@ -365,6 +365,16 @@ export class Engine {
     return out;
   }
 
+  /** Whether a tick has seen this container (an event's alert carries its labels from there). */
+  knows(id: string): boolean {
+    return this.containers.has(id);
+  }
+
+  /** A container's identity learnt otherwise (an inspect), for an event that comes before its first tick. */
+  learn(c: Pick<ContainerView, 'id' | 'name' | 'image' | 'labels'>): void {
+    if (!this.containers.has(c.id)) this.containers.set(c.id, { ...c, running: true });
+  }
+
   /** A daemon event. */
   event(e: AlertEvent): Alert[] {
     const out: Alert[] = [];

@@ -8,7 +8,7 @@
  * blkio lists) are written as Docker writes them.
  */
 import type { CgroupMode, IoDeviceStats, Limit } from '../cgroups/types.js';
-import type { DockerBlkioStatEntry, DockerBlkioStats, DockerCpuStats, DockerMemoryStats, DockerNetworkStats, DockerStats } from './docker-stats-types.js';
+import type { CorralPressure, DockerBlkioStatEntry, DockerBlkioStats, DockerCpuStats, DockerMemoryStats, DockerNetworkStats, DockerStats } from './docker-stats-types.js';
 import type { ContainerSample } from './sample.js';
 
 /** Go's zero time, Docker's `read`/`preread` when there was no sample. */
@@ -210,6 +210,21 @@ export function dockerStats(subject: StatsSubject, current: ContainerSample | un
     id: subject.id,
     ...(networks ? { networks } : {}),
   };
+}
+
+/**
+ * corral's `pressure` field of GET /containers/stats: the sample's PSI files (cpu, memory, io),
+ * undefined when it has none (cgroup v1, a kernel without PSI or booted with psi=0).
+ */
+export function pressureStats(s: ContainerSample | undefined): CorralPressure | undefined {
+  const p = s?.cgroup.pressure;
+  if (!p || (!p.cpu && !p.memory && !p.io)) return undefined;
+  const out: CorralPressure = {};
+  for (const k of ['cpu', 'memory', 'io'] as const) {
+    const f = p[k];
+    if (f) out[k] = { some: { ...f.some }, ...(f.full ? { full: { ...f.full } } : {}) };
+  }
+  return out;
 }
 
 /**
