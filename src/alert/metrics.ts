@@ -5,6 +5,23 @@
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
+/** The names of the series the sidecar exposes (besides prom-client's process metrics), for the dashboard's check. */
+export const ALERT_METRIC_NAMES: readonly string[] = [
+  'corral_alert_firing',
+  'corral_alert_queue_depth',
+  'corral_alert_daemon_up',
+  'corral_alert_rules',
+  'corral_alert_notifications_sent_total',
+  'corral_alert_notifications_failed_total',
+  'corral_alert_notifications_retried_total',
+  'corral_alert_notifications_dropped_total',
+  'corral_alert_rule_evaluation_duration_seconds_bucket',
+  'corral_alert_rule_evaluation_duration_seconds_sum',
+  'corral_alert_rule_evaluation_duration_seconds_count',
+  'corral_alert_rules_reloads_total',
+  'corral_alert_daemon_errors_total',
+];
+
 export interface AlertMetricsSource {
   /** firing alerts by rule (alertname) */
   firing(): ReadonlyMap<string, number>;
