@@ -50,6 +50,9 @@ export interface SidecarOptions {
   now?: () => number;
 }
 
+/** The least time a tick may take before the daemon counts as unreachable, in ms. */
+const TICK_DEADLINE_MIN_MS = 5000;
+
 interface SavedState {
   version: 1;
   firing: Alert[];
@@ -224,7 +227,7 @@ export class Sidecar {
     try {
       let views: ContainerView[];
       try {
-        views = await this.o.source.tick();
+        views = await this.withDeadline(this.o.source.tick());
       } catch (err) {
         this.metrics.daemonErrors.inc();
         if (this.daemonUp !== false) this.o.log.warn('the daemon does not answer', { daemon: this.o.source.address, error: (err as Error).message });
@@ -244,6 +247,19 @@ export class Sidecar {
     } finally {
       this.ticking = false;
     }
+  }
+
+  /**
+   * A daemon that accepts the connection and never answers is as unreachable as one that is gone: a
+   * tick that takes longer than this fails (and the next one tries again).
+   */
+  private withDeadline<T>(p: Promise<T>): Promise<T> {
+    const ms = Math.max(TICK_DEADLINE_MIN_MS, 3 * this.o.tickMs);
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<never>((_resolve, reject) => {
+      timer = setTimeout(() => reject(new Error(`the daemon did not answer within ${ms} ms`)), ms);
+    });
+    return Promise.race([p, deadline]).finally(() => clearTimeout(timer));
   }
 
   private openEvents(): void {
