@@ -13,6 +13,8 @@
  * - Alertmanager stopped while an alert fires: back, it holds it (none lost);
  * - the sidecar SIGKILLed in the middle of a delivery: restarted, every alert arrives, and
  *   Alertmanager holds one alert per container, no duplicate;
+ * - a hog climbing towards its limit: ContainerMemoryNearLimit (ContainerMemoryPressure where the
+ *   kernel has PSI) reaches the webhook before the OOM kill;
  * - the daemon stopped: CorralDaemonUnreachable fires, and resolves when it is back.
  */
 import { test as nodeTest, before, after } from 'node:test';
@@ -231,6 +233,19 @@ before(async () => {
       '    annotations:',
       "      summary: 'Container {{ $labels.name }} had a process killed by the OOM killer'",
       "      memory: '{{ $details }}'",
+      '  - alert: ContainerMemoryNearLimit',
+      '    type: memory_near_limit',
+      '    threshold: 0.9',
+      '    resolve_below: 0.8',
+      '    for: 500ms',
+      '    severity: warning',
+      "    selector: { name: 'alert-hog*' }",
+      '  - alert: ContainerMemoryPressure',
+      '    type: memory_pressure',
+      '    threshold: 10',
+      '    for: 500ms',
+      '    severity: warning',
+      "    selector: { name: 'alert-hog*' }",
       '  - alert: CorralDaemonUnreachable',
       '    type: daemon_unreachable',
       '    for: 1s',
@@ -386,7 +401,9 @@ test('the sidecar SIGKILLed in the middle of a delivery: restarted, every alert 
   startSidecar();
   // replayed from the queue: the receiver gets it again (at least once), with the same fingerprint
   await until('the replay to the webhook', () => good.filter((g) => g.payload.alerts.some((a) => a.labels.name === 'alert-kill')).length > before);
-  const fps = new Set(good.flatMap((g) => g.payload.alerts.filter((a) => a.labels.name === 'alert-kill' && a.status === 'firing').map((a) => a.fingerprint)));
+  const fps = new Set(
+    good.flatMap((g) => g.payload.alerts.filter((a) => a.labels.name === 'alert-kill' && a.labels.alertname === 'ContainerOOMKilled' && a.status === 'firing').map((a) => a.fingerprint)),
+  );
   assert.equal(fps.size, 1, 'one alert, one fingerprint');
   assert.match(sidecar!.log(), /replaying the notifications queued before the restart|restored the alerts firing before the restart/);
   const listed = await until('Alertmanager to list it', async () => {
@@ -398,6 +415,36 @@ test('the sidecar SIGKILLed in the middle of a delivery: restarted, every alert 
   await sleep(2500);
   assert.ok(oomOf(await amAlerts(), 'alert-kill').length <= 1);
   await until('the sidecar to sample the daemon again', async () => /corral_alert_daemon_up 1/.test(await metricsText().catch(() => '')));
+});
+
+test('a hog climbing towards its memory limit fires ContainerMemoryNearLimit (or, with PSI, ContainerMemoryPressure) before it is OOM-killed', async () => {
+  // tmpfs pages are charged to the container's memory cgroup and cannot be reclaimed without swap:
+  // the working set climbs with each file written, at about 2.5 MB/s past 50 MB, to the 64 MiB limit
+  if (!fs.existsSync('/dev/shm')) assert.fail('this test needs a tmpfs at /dev/shm on the host, bound into the container');
+  const shm = fs.mkdtempSync('/dev/shm/corral-alert-hog-');
+  const events = await subscribeEvents(daemon!.socket, { event: ['oom'] });
+  try {
+    const created = await apiRequest(daemon!.socket, 'POST', '/containers/create?name=alert-hog', {
+      Image: rootfs,
+      Cmd: ['sh', '-c', 'sleep 1; head -c 50000000 /dev/zero > /shm/base; i=0; while :; do head -c 262144 /dev/zero > /shm/f$i; i=$((i+1)); sleep 0.1; done'],
+      HostConfig: { CgroupParent: TEST_CGROUP_PARENT, NetworkMode: 'none', Memory: 64 << 20, MemorySwap: 64 << 20, Binds: [`${shm}:/shm`] },
+    });
+    assert.equal(created.status, 201, created.body);
+    const id = created.json().Id as string;
+    assert.equal((await apiRequest(daemon!.socket, 'POST', `/containers/${id}/start`)).status, 204);
+    const oom = await events.waitFor((e) => e.Actor.ID === id, 'the hog to be OOM-killed', 120_000);
+    const warned = good
+      .filter((g) => g.payload.alerts.some((a) => a.labels.name === 'alert-hog' && a.status === 'firing' && ['ContainerMemoryNearLimit', 'ContainerMemoryPressure'].includes(a.labels.alertname ?? '')))
+      .map((g) => g.at);
+    assert.ok(warned.length > 0, 'no early warning reached the webhook before the kill');
+    const leadMs = oom.timeNano / 1e6 - warned[0]!;
+    console.log(`# early warning -> OOM kill: ${leadMs.toFixed(0)} ms ahead`);
+    assert.ok(leadMs > 0, `the warning came ${-leadMs} ms after the kill`);
+  } finally {
+    events.close();
+    await forceRemoveContainers(daemon!.socket).catch(() => []);
+    fs.rmSync(shm, { recursive: true, force: true });
+  }
 });
 
 test('the daemon stopped: CorralDaemonUnreachable fires, and resolves when it is back', async () => {
