@@ -113,11 +113,18 @@ export class DiskQueue {
     return undefined;
   }
 
-  /** The first `max` entries waiting for `receiver`, oldest first. */
+  /**
+   * The first entries waiting for `receiver`, oldest first: at most `max`, and ending before a second
+   * notification of one alert (its firing and its resolution in one request would leave the receiver
+   * only the last: each state goes in a request of its own, in order).
+   */
   peek(receiver: string, max: number): QueueEntry[] {
     const out: QueueEntry[] = [];
+    const alerts = new Set<string>();
     for (const e of this.entries.values()) {
       if (e.receiver !== receiver) continue;
+      if (alerts.has(e.alert.fingerprint)) break;
+      alerts.add(e.alert.fingerprint);
       out.push(e);
       if (out.length >= max) break;
     }

@@ -81,7 +81,7 @@ let badRequests = 0;
 let hangRequests = 0;
 /** ms the good receiver waits before answering (the SIGKILL-mid-delivery case) */
 let goodDelayMs = 0;
-let goodSeen: (() => void) | undefined;
+let goodSeen: ((p: HookPayload) => void) | undefined;
 
 function start(name: string, bin: string, args: string[]): Proc {
   let log = '';
@@ -174,8 +174,9 @@ before(async () => {
   });
   const goodPort = await listen(async (req, res) => {
     const text = await body(req);
-    good.push({ payload: JSON.parse(text) as HookPayload, signatureOk: req.headers[SIGNATURE_HEADER.toLowerCase()] === signature(Buffer.from(SECRET), text), at: Date.now() });
-    goodSeen?.();
+    const payload = JSON.parse(text) as HookPayload;
+    good.push({ payload, signatureOk: req.headers[SIGNATURE_HEADER.toLowerCase()] === signature(Buffer.from(SECRET), text), at: Date.now() });
+    goodSeen?.(payload);
     if (goodDelayMs > 0) await sleep(goodDelayMs);
     if (!res.destroyed) res.writeHead(200).end();
   });
@@ -228,7 +229,7 @@ before(async () => {
       'rules:',
       '  - alert: ContainerOOMKilled',
       '    type: oom_killed',
-      '    resolve_after: 4s',
+      '    resolve_after: 8s',
       '    severity: critical',
       '    annotations:',
       "      summary: 'Container {{ $labels.name }} had a process killed by the OOM killer'",
@@ -372,7 +373,8 @@ test('Alertmanager stopped while an alert fires: when it is back it holds it, no
   c.go();
   // the kill happens and is queued while Alertmanager is away
   await until('the webhook to get the kill (the sidecar saw it)', () => good.some((g) => g.payload.alerts.some((a) => a.labels.name === 'alert-am-down')));
-  await sleep(3000);
+  // away long enough for retries, back before the alert resolves (resolve_after 8s): then it must be active there
+  await sleep(2000);
   assert.match(await metricsText(), /corral_alert_notifications_retried_total\{receiver="alertmanager http:\/\/127\.0\.0\.1:\d+"\} [1-9]/);
   const back = start('alertmanager', '/usr/bin/prometheus-alertmanager', amArgs);
   await until('Alertmanager ready again', () =>
@@ -391,7 +393,11 @@ test('the sidecar SIGKILLed in the middle of a delivery: restarted, every alert 
   await sleep(600);
   // the good receiver holds its answer: the sidecar is killed while that request is open
   goodDelayMs = 5000;
-  const seen = new Promise<void>((resolve) => (goodSeen = resolve));
+  const seen = new Promise<void>((resolve) => {
+    goodSeen = (p) => {
+      if (p.alerts.some((a) => a.labels.name === 'alert-kill')) resolve();
+    };
+  });
   c.go();
   await seen;
   goodSeen = undefined;

@@ -55,6 +55,17 @@ test('the queue survives a restart in order, drops unknown receivers and tempora
   assert.ok(!fs.readdirSync(dir).some((n) => n.endsWith('.tmp')));
   again.queue.remove(again.queue.peek('am-1', 2));
   assert.deepEqual(fs.readdirSync(dir), ['0000000000000004.am-1.json']);
+  // a firing and a resolution of one alert never go in one request
+  await again.queue.push('am-1', alert('D', 'resolved', 6), 6);
+  assert.deepEqual(
+    again.queue.peek('am-1', 10).map((e) => `${e.alert.rule} ${e.alert.status}`),
+    ['D firing'],
+  );
+  again.queue.remove(again.queue.peek('am-1', 1));
+  assert.deepEqual(
+    again.queue.peek('am-1', 10).map((e) => `${e.alert.rule} ${e.alert.status}`),
+    ['D resolved'],
+  );
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
