@@ -139,12 +139,15 @@ export class Engine {
   private readonly containers = new Map<string, ContainerView>();
   private readonly history = new Map<string, CounterPoint[]>();
   private daemonDownSince: number | undefined;
+  /** the longest window of the rules, how far back counters are kept */
+  private maxWindowMs: number;
 
   constructor(
     rules: readonly Rule[],
     private readonly options: EngineOptions,
   ) {
     this.rules = [...rules];
+    this.maxWindowMs = Math.max(0, ...rules.map((r) => r.windowMs));
   }
 
   /**
@@ -153,6 +156,7 @@ export class Engine {
    */
   setRules(rules: readonly Rule[], time: number): Alert[] {
     this.rules = [...rules];
+    this.maxWindowMs = Math.max(0, ...rules.map((r) => r.windowMs));
     const out: Alert[] = [];
     for (const [key, s] of this.states) {
       const now = rules.find((r) => r.alert === s.rule.alert && r.type === s.rule.type);
@@ -263,7 +267,7 @@ export class Engine {
 
   /** Keep a container's counters for the windowed rules, as far back as the longest window. */
   private remember(c: ContainerView, time: number): CounterPoint[] {
-    const maxWindow = Math.max(0, ...this.rules.map((r) => r.windowMs));
+    const maxWindow = this.maxWindowMs;
     let points = this.history.get(c.id);
     if (!points) {
       points = [];

@@ -234,6 +234,8 @@ export class Sidecar {
         this.daemonUp = false;
         this.stream?.close();
         this.stream = undefined;
+        // events may be missed until the stream is open again: the list is asked anew
+        this.o.source.changed('reconnect', '');
         this.dispatch(this.engine.daemonUnreachable(this.now()));
         return;
       }
@@ -288,7 +290,7 @@ export class Sidecar {
     const id = e.Actor?.ID ?? e.id ?? '';
     const attrs = e.Actor?.Attributes ?? {};
     const time = nano !== undefined ? Number(nano / 1_000_000n) : this.now();
-    if (e.Action === 'start' || e.Action === 'die' || e.Action === 'restart') this.o.source.stale(id);
+    this.o.source.changed(e.Action ?? '', id);
     let event: AlertEvent | undefined;
     if (e.Action === 'oom') event = { action: 'oom', time, id, ...(attrs.name ? { name: attrs.name } : {}), ...(attrs.image ? { image: attrs.image } : {}), attributes: attrs };
     else if (e.Action === 'die')

@@ -1,8 +1,10 @@
 /**
- * Where the sidecar's data comes from: the daemon's socket only, as `corral top` reads it. One tick
- * is two requests whatever the number of containers, GET /containers/json?all=1 and the all-at-once
- * GET /containers/stats?all=1 (the daemon's sampling cache, with corral's `pressure` field), plus an
- * inspect of a container only when it is new or an event says its restart count changed. Events
+ * Where the sidecar's data comes from: the daemon's socket only, as `corral top` reads it. A tick
+ * is one request whatever the number of containers, the all-at-once GET /containers/stats?all=1 (the
+ * daemon's sampling cache, with corral's `pressure` field); GET /containers/json?all=1 (names,
+ * images, labels, states) is asked again only when an event says the list changed, when the stats
+ * name a container the list does not (or the other way round), and every LIST_MAX_AGE_MS anyway;
+ * an inspect only for a container that is new or whose restart count an event says changed. Events
  * come from one GET /events stream (src/client/events.ts, shared with corral top).
  *
  * The numbers are derived by src/metrics/derive.ts, as `docker stats`, corral top and the exporter
@@ -26,6 +28,10 @@ export interface ContainerSummary {
 /** A pids limit at or above this is "max" (the daemon writes pids.max "max" as 2^64). */
 const PIDS_UNLIMITED = 2 ** 53;
 const INSPECT_CONCURRENCY = 16;
+/** The list is asked again at least this often, in ms, whatever the events said. */
+export const LIST_MAX_AGE_MS = 30_000;
+/** Events after which the list (a state, a name, the set of containers) is asked again. */
+const LIST_EVENTS = new Set(['reconnect', 'create', 'start', 'restart', 'die', 'stop', 'kill', 'pause', 'unpause', 'rename', 'destroy', 'update']);
 
 /** The views of one tick from its two answers; `hostMemory`: the limit the daemon reports for an unlimited container. */
 export function containerViews(list: readonly ContainerSummary[], stats: readonly DockerStats[], restartCounts: ReadonlyMap<string, number>, hostMemory: number | undefined): ContainerView[] {
@@ -65,8 +71,8 @@ export interface AlertSource {
   tick(): Promise<ContainerView[]>;
   /** the identity of one container (an event for a container no tick has seen yet) */
   describe(id: string): Promise<Pick<ContainerView, 'id' | 'name' | 'image' | 'labels'> | undefined>;
-  /** an event says this container's restart count may have changed */
-  stale(id: string): void;
+  /** an event of a container: the list and its restart count are asked again as needed */
+  changed(action: string, id: string): void;
   events(sinceSeconds: number, onEvent: (e: DaemonEvent) => void, onEnd: (err?: Error) => void): { close(): void };
 }
 
@@ -76,6 +82,10 @@ export function socketSource(socket: string): AlertSource {
   const restarts = new Map<string, number>();
   const stale = new Set<string>();
   let hostMemory: number | undefined;
+  let list: ContainerSummary[] | undefined;
+  let listed = new Set<string>();
+  let listedAt = 0;
+  let listDirty = true;
   const inspect = async (ids: readonly string[]) => {
     let next = 0;
     const worker = async () => {
@@ -97,11 +107,24 @@ export function socketSource(socket: string): AlertSource {
     address: `unix://${socket}`,
     async tick() {
       hostMemory ??= (await get<{ MemTotal?: number }>('/info')).MemTotal;
-      const [list, stats] = await Promise.all([get<ContainerSummary[]>('/containers/json?all=1'), get<DockerStats[]>('/containers/stats?all=1')]);
-      const ids = new Set(list.map((c) => c.Id));
-      for (const id of restarts.keys()) if (!ids.has(id)) restarts.delete(id);
-      await inspect(list.filter((c) => !restarts.has(c.Id) || stale.has(c.Id)).map((c) => c.Id));
-      return containerViews(list, stats, restarts, hostMemory);
+      const stats = await get<DockerStats[]>('/containers/stats?all=1');
+      // the daemon's stats name the same containers as the list, or the list is out of date
+      const sameSet = list !== undefined && listed.size === stats.length && stats.every((s) => listed.has(s.id ?? ''));
+      if (listDirty || !sameSet || Date.now() - listedAt >= LIST_MAX_AGE_MS) {
+        // cleared before the request: an event during it marks the list dirty again
+        listDirty = false;
+        listedAt = Date.now();
+        try {
+          list = await get<ContainerSummary[]>('/containers/json?all=1');
+        } catch (err) {
+          listDirty = true;
+          throw err;
+        }
+        listed = new Set(list.map((c) => c.Id));
+      }
+      for (const id of restarts.keys()) if (!listed.has(id)) restarts.delete(id);
+      await inspect(list!.filter((c) => !restarts.has(c.Id) || stale.has(c.Id)).map((c) => c.Id));
+      return containerViews(list!, stats, restarts, hostMemory);
     },
     async describe(id) {
       try {
@@ -111,7 +134,10 @@ export function socketSource(socket: string): AlertSource {
         return undefined;
       }
     },
-    stale: (id) => stale.add(id),
+    changed: (action, id) => {
+      if (LIST_EVENTS.has(action)) listDirty = true;
+      if (action === 'start' || action === 'die' || action === 'restart') stale.add(id);
+    },
     events: (since, onEvent, onEnd) => followEvents(socket, since, onEvent, onEnd),
   };
 }

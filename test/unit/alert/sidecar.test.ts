@@ -35,7 +35,7 @@ function fakeSource() {
       return state.views;
     },
     describe: async () => undefined,
-    stale: () => {},
+    changed: () => {},
     events: (_since, onEvent) => {
       state.onEvent = onEvent;
       return { close: () => (state.onEvent = undefined) };

@@ -55,3 +55,46 @@ test('corral alert flags: repeatable receivers, durations, errors naming the fla
   assert.throws(() => parseAlertArgs(['--resend-interval', '10']), { message: 'invalid value "10" for --resend-interval: a duration of at least 1000ms, such as 500ms, 30s or 5m' });
   assert.throws(() => parseAlertArgs(['--metrics-addr', 'nohost']), { message: 'invalid value "nohost" for --metrics-addr: HOST:PORT, e.g. 127.0.0.1:9339' });
 });
+
+test('a tick asks the list again only when an event or the stats say it changed', async () => {
+  const { socketSource } = await import('../../../src/alert/source.js');
+  const http = await import('node:http');
+  const os = await import('node:os');
+  const path = await import('node:path');
+  const fs = await import('node:fs');
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'corral-alert-src-'));
+  const socket = path.join(dir, 'd.sock');
+  const asked: string[] = [];
+  let containers = ['a'];
+  const server = http.createServer((req, res) => {
+    const url = (req.url ?? '').replace(/^\/v[\d.]+/, '');
+    asked.push(url.split('?')[0]!);
+    const json = (body: unknown) => res.writeHead(200, { 'Content-Type': 'application/json' }).end(JSON.stringify(body));
+    if (url === '/info') json({ MemTotal: HOST });
+    else if (url.startsWith('/containers/stats')) json(containers.map((id) => ({ id, memory_stats: { usage: 1, limit: HOST } })));
+    else if (url.startsWith('/containers/json')) json(containers.map((id) => ({ Id: id, Names: [`/${id}`], State: 'running' })));
+    else json({ RestartCount: 2 });
+  });
+  await new Promise<void>((r) => server.listen(socket, r));
+  try {
+    const src = socketSource(socket);
+    const views = await src.tick();
+    assert.equal(views[0]!.restartCount, 2);
+    assert.deepEqual(asked, ['/info', '/containers/stats', '/containers/json', '/containers/a/json']);
+    asked.length = 0;
+    await src.tick();
+    assert.deepEqual(asked, ['/containers/stats']);
+    asked.length = 0;
+    src.changed('start', 'a');
+    await src.tick();
+    assert.deepEqual(asked, ['/containers/stats', '/containers/json', '/containers/a/json']);
+    asked.length = 0;
+    // a container the stats name and the list does not: the list again, and the new one inspected
+    containers = ['a', 'b'];
+    assert.equal((await src.tick()).length, 2);
+    assert.deepEqual(asked, ['/containers/stats', '/containers/json', '/containers/b/json']);
+  } finally {
+    await new Promise((r) => server.close(r));
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
