@@ -214,7 +214,7 @@ async function latency(o: Options, tmp: string, rootfs: string, daemon: DaemonPr
   return out;
 }
 
-async function load(o: Options, tmp: string, rootfs: string, daemon: DaemonProcess): Promise<{ cpuPercent: number; rssMiB: number }> {
+async function load(o: Options, tmp: string, rootfs: string, daemon: DaemonProcess): Promise<{ cpuPercent: number; rssMiB: number; requests: Record<string, number> }> {
   const ids: string[] = [];
   for (let i = 0; i < o.containers; i++) {
     const r = await apiRequest(daemon.socket, 'POST', '/containers/create', {
@@ -235,6 +235,7 @@ async function load(o: Options, tmp: string, rootfs: string, daemon: DaemonProce
       }
     }),
   );
+  const metricsPort = await freePort();
   const sidecar = start('corral alert (load)', process.execPath, [
     CORRAL_BIN,
     '--host',
@@ -245,7 +246,7 @@ async function load(o: Options, tmp: string, rootfs: string, daemon: DaemonProce
     '--state',
     path.join(tmp, 'alert-load-state'),
     '--metrics-addr',
-    'none',
+    `127.0.0.1:${metricsPort}`,
     '--interval',
     '1s',
   ]);
@@ -257,8 +258,11 @@ async function load(o: Options, tmp: string, rootfs: string, daemon: DaemonProce
   const t1 = cpuTicks(pid)!;
   const cpuPercent = ((t1 - t0) / TICKS_PER_SECOND / ((performance.now() - w0) / 1000)) * 100;
   const rssMiB = statusKiB(pid, 'VmRSS')! / 1024;
+  // what the ticks asked the daemon (the list and inspects only when something changed)
+  const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+  const requests = Object.fromEntries([...text.matchAll(/^corral_alert_daemon_requests_total\{route="([^"]+)"\} (\d+)/gm)].map((m) => [m[1]!, Number(m[2])]));
   await stop(sidecar);
-  return { cpuPercent, rssMiB };
+  return { cpuPercent, rssMiB, requests };
 }
 
 async function main(): Promise<number> {
@@ -290,8 +294,11 @@ async function main(): Promise<number> {
         `  ${o.containers} containers, 1 s ticks, the built-in rules, over ${o.loadSeconds} s`,
         `    sidecar CPU          ${l.cpuPercent.toFixed(2)}% of one core (target <= ${TARGET_CPU_PERCENT}: ${l.cpuPercent <= TARGET_CPU_PERCENT ? 'met' : 'NOT met'})`,
         `    sidecar VmRSS        ${l.rssMiB.toFixed(1)} MiB (target <= ${TARGET_RSS_MIB}: ${l.rssMiB <= TARGET_RSS_MIB ? 'met' : 'NOT met'})`,
+        `    requests to the daemon ${Object.entries(l.requests)
+          .map(([route, n]) => `${route} ${n}`)
+          .join(', ')}`,
       );
-      Object.assign(result, { containers: o.containers, cpuPercent: l.cpuPercent, rssMiB: l.rssMiB });
+      Object.assign(result, { containers: o.containers, cpuPercent: l.cpuPercent, rssMiB: l.rssMiB, requests: l.requests });
     }
     console.log(lines.join('\n'));
     console.log(JSON_MARKER + JSON.stringify(result));

@@ -20,6 +20,7 @@ export const ALERT_METRIC_NAMES: readonly string[] = [
   'corral_alert_rule_evaluation_duration_seconds_count',
   'corral_alert_rules_reloads_total',
   'corral_alert_daemon_errors_total',
+  'corral_alert_daemon_requests_total',
 ];
 
 export interface AlertMetricsSource {
@@ -31,6 +32,8 @@ export interface AlertMetricsSource {
   daemonUp(): boolean;
   /** the rules in force */
   rules(): number;
+  /** requests to the daemon so far, by route */
+  daemonRequests(): ReadonlyMap<string, number>;
 }
 
 export class AlertMetrics {
@@ -111,6 +114,16 @@ export class AlertMetrics {
       registers,
       collect() {
         this.set(source.rules());
+      },
+    });
+    new Counter({
+      name: 'corral_alert_daemon_requests_total',
+      help: 'Requests to the daemon, by route: a tick is one GET /containers/stats; the list and inspects only when something changed.',
+      labelNames: ['route'],
+      registers,
+      collect() {
+        this.reset();
+        for (const [route, n] of source.daemonRequests()) this.inc({ route }, n);
       },
     });
     collectDefaultMetrics({ register: this.registry });

@@ -100,6 +100,7 @@ export class Sidecar {
       },
       daemonUp: () => this.daemonUp === true,
       rules: () => this.rules.length,
+      daemonRequests: () => o.source.requests(),
     });
   }
 

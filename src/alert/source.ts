@@ -74,11 +74,19 @@ export interface AlertSource {
   /** an event of a container: the list and its restart count are asked again as needed */
   changed(action: string, id: string): void;
   events(sinceSeconds: number, onEvent: (e: DaemonEvent) => void, onEnd: (err?: Error) => void): { close(): void };
+  /** requests made so far, by route (GET /containers/stats, GET /containers/json, ...) */
+  requests(): ReadonlyMap<string, number>;
 }
 
 /** The daemon behind a socket. */
 export function socketSource(socket: string): AlertSource {
-  const get = async <T>(path: string) => (await call<T>(socket, { method: 'GET', path })).body;
+  const counts = new Map<string, number>();
+  const get = async <T>(path: string) => {
+    // by route, the container id and the query left out
+    const route = path.split('?')[0]!.replace(/^\/containers\/[^/]+\/json$/, '/containers/{id}/json');
+    counts.set(route, (counts.get(route) ?? 0) + 1);
+    return (await call<T>(socket, { method: 'GET', path })).body;
+  };
   const restarts = new Map<string, number>();
   const stale = new Set<string>();
   let hostMemory: number | undefined;
@@ -139,5 +147,6 @@ export function socketSource(socket: string): AlertSource {
       if (action === 'start' || action === 'die' || action === 'restart') stale.add(id);
     },
     events: (since, onEvent, onEnd) => followEvents(socket, since, onEvent, onEnd),
+    requests: () => counts,
   };
 }

@@ -24,7 +24,7 @@ const alert = (name: string, status: 'firing' | 'resolved' = 'firing', endsAt?: 
   const labels = { alertname: name, severity: 'critical', name: 'web' };
   return { status, labels, annotations: { summary: `${name} fired` }, startsAt: 1_000, ...(endsAt !== undefined ? { endsAt } : {}), fingerprint: fingerprint(labels), rule: name };
 };
-const metrics = () => new AlertMetrics({ firing: () => new Map(), queueDepth: () => new Map(), daemonUp: () => true, rules: () => 0 });
+const metrics = () => new AlertMetrics({ firing: () => new Map(), queueDepth: () => new Map(), daemonUp: () => true, rules: () => 0, daemonRequests: () => new Map() });
 const quiet = () => {
   const lines: string[] = [];
   return { log: createLogger({ level: 'debug', write: (l) => lines.push(l) }), lines };

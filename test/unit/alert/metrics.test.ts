@@ -9,6 +9,7 @@ test("the sidecar's metrics: the listed names are those exposed, gauges read at 
     queueDepth: () => new Map([['alertmanager http://am:9093', 5]]),
     daemonUp: () => up,
     rules: () => 8,
+    daemonRequests: () => new Map([['/containers/stats', 3]]),
   });
   m.sent.inc({ receiver: 'r' });
   m.failed.inc({ receiver: 'r' });
@@ -27,4 +28,5 @@ test("the sidecar's metrics: the listed names are those exposed, gauges read at 
   text = await m.registry.metrics();
   assert.match(text, /^corral_alert_daemon_up 1$/m);
   assert.match(text, /^corral_alert_rules 8$/m);
+  assert.match(text, /^corral_alert_daemon_requests_total\{route="\/containers\/stats"\} 3$/m);
 });

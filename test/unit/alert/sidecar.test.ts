@@ -36,6 +36,7 @@ function fakeSource() {
     },
     describe: async () => undefined,
     changed: () => {},
+    requests: () => new Map(),
     events: (_since, onEvent) => {
       state.onEvent = onEvent;
       return { close: () => (state.onEvent = undefined) };

@@ -93,6 +93,7 @@ test('a tick asks the list again only when an event or the stats say it changed'
     containers = ['a', 'b'];
     assert.equal((await src.tick()).length, 2);
     assert.deepEqual(asked, ['/containers/stats', '/containers/json', '/containers/b/json']);
+    assert.deepEqual(Object.fromEntries(src.requests()), { '/info': 1, '/containers/stats': 4, '/containers/json': 3, '/containers/{id}/json': 3 });
   } finally {
     await new Promise((r) => server.close(r));
     fs.rmSync(dir, { recursive: true, force: true });
