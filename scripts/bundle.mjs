@@ -35,9 +35,9 @@ await build({
 
 // The modules of HEAVY_COMMANDS, as main.ts imports them: in corral.cjs, a stub (main.ts hands those
 // commands to corral.mjs before it would load them).
-const HEAVY_MODULES = /^\.\/(run-command|daemon|exec|up|commands\/update|top\/command)\.js$/;
+const HEAVY_MODULES = /^\.\/(run-command|daemon|exec|up|commands\/update|commands\/alert|top\/command)\.js$/;
 // Packages corral.cjs must not carry (each is the code of a heavy command); the build fails if one creeps in.
-const NOT_IN_QUICK = /node_modules\/(commander|yaml|chokidar|prom-client|koffi|blessed|systeminformation)\/|src\/(daemon|api|cgroups|isolate|workloads|metrics\/(sampler|prometheus)|cli\/top\/)/;
+const NOT_IN_QUICK = /node_modules\/(commander|yaml|chokidar|prom-client|koffi|blessed|systeminformation)\/|src\/(daemon|api|alert|cgroups|isolate|workloads|metrics\/(sampler|prometheus)|cli\/top\/)/;
 
 const quick = await build({
   ...common,

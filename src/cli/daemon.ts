@@ -3,6 +3,7 @@
  * Logs go to stderr as JSON lines (--log-level). The socket comes from the global --host
  * (env CORRAL_HOST), default unix:///run/corral/corral.sock; TCP only with --api-listen.
  */
+import { parseListenAddress } from './commands/values.js';
 import { createCgroupDriver } from '../cgroups/index.js';
 import { launcherPath } from '../container/launcher.js';
 import { InvalidArgumentError } from '../errors.js';
@@ -92,14 +93,8 @@ export function parseSampleIdleInterval(text: string): number {
   return parseDuration(text, '--sample-idle-interval', SAMPLE_INTERVAL_MIN_MS, SAMPLE_IDLE_INTERVAL_MAX_MS, 'a duration from 100ms to 10m, such as 10s or 1m');
 }
 
-/** --api-listen (and --metrics-addr): `HOST:PORT`, `[IPv6]:PORT` or `tcp://` before either. */
-export function parseListenAddress(text: string, flag = '--api-listen', example = '127.0.0.1:2375'): { host: string; port: number } {
-  const bare = text.startsWith('tcp://') ? text.slice('tcp://'.length) : text;
-  const m = /^(?:\[([0-9a-fA-F:.]+)\]|([A-Za-z0-9.-]+)):(\d{1,5})$/.exec(bare);
-  const port = m ? Number(m[3]) : NaN;
-  if (!m || port > 65535) throw new InvalidArgumentError(flag, text, `HOST:PORT, e.g. ${example}`);
-  return { host: m[1] ?? m[2]!, port };
-}
+// --api-listen's parser lives with the other flag values (corral alert's --metrics-addr takes it too)
+export { parseListenAddress };
 
 /** --metrics-addr: HOST:PORT, or '' / none for no endpoint (null). */
 export function parseMetricsAddr(text: string): { host: string; port: number } | null {

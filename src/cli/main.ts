@@ -22,6 +22,8 @@ Commands:
   run [OPTIONS] CMD [ARG...]   run a command isolated and inside cgroup limits (through the daemon
                                when one answers, else stand-alone; -d needs the daemon)
   daemon [OPTIONS]             run the supervisor and its API in the foreground
+  alert [OPTIONS]              run the alerting sidecar: rules on the daemon's stats and events,
+                               alerts to Alertmanager, webhooks or a JSON-lines log
   ps [OPTIONS]                 list containers
   inspect CONTAINER...         show containers' details as JSON
   logs [OPTIONS] CONTAINER     show a container's output
@@ -115,7 +117,7 @@ const CLIENT_COMMANDS: Readonly<Record<string, () => Promise<ClientCommand>>> = 
  * update's limits): bin/corral's CommonJS entry (quick.ts) holds every other command and hands these
  * to the ES module bundle, which splits them into chunks loaded on demand.
  */
-export const HEAVY_COMMANDS: ReadonlySet<string> = new Set(['run', 'daemon', 'exec', 'up', 'down', 'update', 'top']);
+export const HEAVY_COMMANDS: ReadonlySet<string> = new Set(['run', 'daemon', 'alert', 'exec', 'up', 'down', 'update', 'top']);
 
 /** Whether `corral top`'s words name a container (docker top's form) rather than the dashboard's flags. */
 export function namesContainer(rest: readonly string[]): boolean {
@@ -147,6 +149,8 @@ export async function main(argv: string[], options: MainOptions = {}): Promise<n
         return await (await import('./run-command.js')).runCommand(global, clientContext(global), rest);
       case 'daemon':
         return await (await import('./daemon.js')).runDaemon(global, rest);
+      case 'alert':
+        return await (await import('./commands/alert.js')).runAlert(global, rest);
       case 'exec':
         return await (await import('./exec.js')).execCommand(global.host, rest);
       case 'stats':

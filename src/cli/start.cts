@@ -54,7 +54,7 @@ export function loadCli(dir: string = __dirname): { cli: Cli; script: vm.Script 
 }
 
 /** main.ts's HEAVY_COMMANDS (test/unit/cli/start.test.ts keeps the two equal). */
-export const HEAVY_COMMANDS: readonly string[] = ['run', 'daemon', 'exec', 'up', 'down', 'update', 'top'];
+export const HEAVY_COMMANDS: readonly string[] = ['run', 'daemon', 'alert', 'exec', 'up', 'down', 'update', 'top'];
 
 /**
  * The CLI as a program. A heavy command typed first (`corral run ...`) goes straight to the ES module

@@ -96,6 +96,31 @@ export interface DockerPidsStats {
   limit?: number;
 }
 
+/** One line of a PSI file: percent of wall time stalled over 10, 60 and 300 s; total stall time in microseconds. */
+export interface PressureLineStats {
+  avg10: number;
+  avg60: number;
+  avg300: number;
+  total: number;
+}
+
+/** A PSI file's `some` (at least one task stalled) and `full` (all tasks stalled) lines. */
+export interface PressureStats {
+  some: PressureLineStats;
+  full?: PressureLineStats;
+}
+
+/**
+ * corral's own: the cgroup's pressure stall information (cgroup v2, Linux 4.20+ with PSI), on
+ * `GET /containers/stats` only (Docker's per-container route, API 1.41, has no such field). A
+ * resource whose file the kernel does not give is left out.
+ */
+export interface CorralPressure {
+  cpu?: PressureStats;
+  memory?: PressureStats;
+  io?: PressureStats;
+}
+
 /** The whole response (moby StatsResponse), Linux fields. */
 export interface DockerStats {
   /** RFC 3339 time of this sample */
@@ -116,4 +141,6 @@ export interface DockerStats {
   memory_stats?: DockerMemoryStats;
   /** per interface name; absent when the container has no network */
   networks?: Record<string, DockerNetworkStats>;
+  /** corral's own, GET /containers/stats only: PSI, where the kernel has it */
+  pressure?: CorralPressure;
 }

@@ -8,7 +8,7 @@
  * blkio lists) are written as Docker writes them.
  */
 import type { CgroupMode, IoDeviceStats, Limit } from '../cgroups/types.js';
-import type { DockerBlkioStatEntry, DockerBlkioStats, DockerCpuStats, DockerMemoryStats, DockerNetworkStats, DockerStats } from './docker-stats-types.js';
+import type { CorralPressure, DockerBlkioStatEntry, DockerBlkioStats, DockerCpuStats, DockerMemoryStats, DockerNetworkStats, DockerStats } from './docker-stats-types.js';
 import type { ContainerSample } from './sample.js';
 
 /** Go's zero time, Docker's `read`/`preread` when there was no sample. */
@@ -210,6 +210,38 @@ export function dockerStats(subject: StatsSubject, current: ContainerSample | un
     id: subject.id,
     ...(networks ? { networks } : {}),
   };
+}
+
+/** The memory.stat keys the working set is derived from (derive.ts memoryUsage): v2's, then v1's. */
+export const WORKING_SET_KEYS: readonly string[] = ['inactive_file', 'total_inactive_file'];
+
+/**
+ * A stats object without what only a display needs: `memory_stats.stats` cut to WORKING_SET_KEYS and
+ * no `precpu_stats` (GET /containers/stats?working-set=1, for clients that derive the working set and
+ * read the counters, such as corral alert: a third of the bytes to send and to parse).
+ */
+export function leanStats(stats: DockerStats): DockerStats {
+  const { precpu_stats: _precpu, ...rest } = stats;
+  const memoryStat = stats.memory_stats?.stats;
+  if (!memoryStat) return rest;
+  const kept: Record<string, number> = {};
+  for (const k of WORKING_SET_KEYS) if (memoryStat[k] !== undefined) kept[k] = memoryStat[k]!;
+  return { ...rest, memory_stats: { ...stats.memory_stats, stats: kept } };
+}
+
+/**
+ * corral's `pressure` field of GET /containers/stats: the sample's PSI files (cpu, memory, io),
+ * undefined when it has none (cgroup v1, a kernel without PSI or booted with psi=0).
+ */
+export function pressureStats(s: ContainerSample | undefined): CorralPressure | undefined {
+  const p = s?.cgroup.pressure;
+  if (!p || (!p.cpu && !p.memory && !p.io)) return undefined;
+  const out: CorralPressure = {};
+  for (const k of ['cpu', 'memory', 'io'] as const) {
+    const f = p[k];
+    if (f) out[k] = { some: { ...f.some }, ...(f.full ? { full: { ...f.full } } : {}) };
+  }
+  return out;
 }
 
 /**

@@ -127,7 +127,7 @@ export function containerLabelName(key: string): string {
  * A container's label set: id, name, image, then its own labels that `selection` keeps, by key
  * order. Two keys that sanitise to one name (a.b and a_b) give it once, the first key's.
  */
-export function containerLabels(c: TrackedContainer, selection: LabelSelection = 'all'): Labels {
+export function containerLabels(c: Pick<TrackedContainer, 'id' | 'name' | 'image' | 'labels'>, selection: LabelSelection = 'all'): Labels {
   const labels: Record<string, string> = { id: `/corral/${c.id}`, name: c.name ?? '', image: c.image };
   if (c.labels === undefined) return labels;
   for (const key of Object.keys(c.labels).sort()) {

@@ -66,3 +66,12 @@ export function cliTimeToTimestamp(text: string, flag: string, nowMs: number): s
   }
   throw new InvalidArgumentError(flag, text, 'unix seconds, an RFC 3339 time (2026-11-23T10:00:00Z) or a duration back from now (10m, 1h30m)');
 }
+
+/** --api-listen (and --metrics-addr): `HOST:PORT`, `[IPv6]:PORT` or `tcp://` before either. */
+export function parseListenAddress(text: string, flag = '--api-listen', example = '127.0.0.1:2375'): { host: string; port: number } {
+  const bare = text.startsWith('tcp://') ? text.slice('tcp://'.length) : text;
+  const m = /^(?:\[([0-9a-fA-F:.]+)\]|([A-Za-z0-9.-]+)):(\d{1,5})$/.exec(bare);
+  const port = m ? Number(m[3]) : NaN;
+  if (!m || port > 65535) throw new InvalidArgumentError(flag, text, `HOST:PORT, e.g. ${example}`);
+  return { host: m[1] ?? m[2]!, port };
+}

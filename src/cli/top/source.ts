@@ -8,21 +8,13 @@
  *
  * The source is an interface so that the layout and the dashboard run on a fake in tests.
  */
-import { createInterface } from 'node:readline';
 import { ApiResponseError, call } from '../../client/client.js';
+import { followEvents, type DaemonEvent } from '../../client/events.js';
 import type { DockerStats } from '../../metrics/docker-stats-types.js';
 import { buildRows, detailFromInspect, type ContainerDetail, type ContainerSummary, type TickOutput, type TopRow } from './model.js';
 
 /** One event of GET /events (the fields corral top reads). */
-export interface TopEvent {
-  Type?: string;
-  Action?: string;
-  id?: string;
-  Actor?: { ID?: string; Attributes?: Record<string, string> };
-  /** unix seconds */
-  time?: number;
-  timeNano?: number;
-}
+export type TopEvent = DaemonEvent;
 
 /** What the daemon says about itself (GET /info). */
 export interface DaemonInfo {
@@ -75,35 +67,7 @@ export function socketSource(socket: string): TopSource {
         .map(([c]) => c);
       return { version: String(i.ServerVersion ?? '?'), cgroupVersion: String(i.CgroupVersion ?? '?'), ncpu: typeof i.NCPU === 'number' ? i.NCPU : undefined, controllers };
     },
-    events: (sinceSeconds, onEvent, onEnd) => {
-      let closed = false;
-      let destroy: (() => void) | undefined;
-      void (async () => {
-        try {
-          const { openStream } = await import('../../client/stream.js');
-          const res = await openStream(socket, { method: 'GET', path: `/events?since=${Math.floor(sinceSeconds)}` });
-          destroy = () => res.destroy();
-          if (closed) res.destroy();
-          for await (const line of createInterface({ input: res, crlfDelay: Infinity })) {
-            if (line.trim() === '') continue;
-            try {
-              onEvent(JSON.parse(line) as TopEvent);
-            } catch {
-              // a line that is not JSON is not an event: skipped
-            }
-          }
-          if (!closed) onEnd();
-        } catch (err) {
-          if (!closed) onEnd(err as Error);
-        }
-      })();
-      return {
-        close: () => {
-          closed = true;
-          destroy?.();
-        },
-      };
-    },
+    events: (sinceSeconds, onEvent, onEnd) => followEvents(socket, sinceSeconds, onEvent, onEnd),
     logs: (id, timestamps, onLine) => {
       let closed = false;
       let destroy: (() => void) | undefined;

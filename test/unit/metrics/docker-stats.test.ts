@@ -10,7 +10,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { cpuPercent, deriveStats } from '../../../src/metrics/derive.js';
-import { dockerStats, dockerStatsJson, ZERO_TIME } from '../../../src/metrics/docker-stats.js';
+import { dockerStats, dockerStatsJson, leanStats, pressureStats, ZERO_TIME } from '../../../src/metrics/docker-stats.js';
 import type { DockerCpuStats, DockerStats } from '../../../src/metrics/docker-stats-types.js';
 import type { ContainerSample } from '../../../src/metrics/sample.js';
 import type { CgroupStats } from '../../../src/cgroups/types.js';
@@ -147,4 +147,38 @@ test('cgroup v1: every memory.stat key, max_usage and failcnt, the capitalised b
   assert.equal(e.memory, 6 << 20, 'usage - total_inactive_file');
   assert.deepEqual([e.blockRead, e.blockWrite, e.networkRx, e.networkTx], [4096, 8192, 1200, 0]);
   assert.equal(Object.keys(s).at(-1), 'networks');
+});
+
+test("corral's pressure field: the PSI files of a sample as read, absent without PSI", () => {
+  const line = (avg10: number) => ({ avg10, avg60: 1.5, avg300: 0.5, total: 123456 });
+  const sample = (pressure: CgroupStats['pressure']): ContainerSample => ({ time: 0, cgroup: { errors: [], ...(pressure ? { pressure } : {}) }, errors: [] });
+  assert.equal(pressureStats(sample(undefined)), undefined);
+  assert.equal(pressureStats(sample({})), undefined);
+  assert.deepEqual(pressureStats(sample({ memory: { some: line(12.5), full: line(3) }, cpu: { some: line(0) } })), {
+    cpu: { some: line(0) },
+    memory: { some: line(12.5), full: line(3) },
+  });
+});
+
+test('the lean stats of GET /containers/stats?working-set=1: the working set and the counters as in the full object, a third of the bytes', () => {
+  const full: DockerStats = {
+    read: '2026-01-01T00:00:01Z',
+    id: 'a',
+    name: '/web',
+    pids_stats: { current: 3, limit: 64 },
+    cpu_stats: { cpu_usage: { total_usage: 5 }, throttling_data: { periods: 10, throttled_periods: 2 } },
+    precpu_stats: { cpu_usage: { total_usage: 4 } },
+    memory_stats: { usage: 1000, limit: 4000, stats: { anon: 600, file: 400, inactive_file: 300, active_file: 100, pgfault: 7 } },
+  };
+  const lean = leanStats(full);
+  assert.deepEqual(lean, {
+    read: '2026-01-01T00:00:01Z',
+    id: 'a',
+    name: '/web',
+    pids_stats: { current: 3, limit: 64 },
+    cpu_stats: { cpu_usage: { total_usage: 5 }, throttling_data: { periods: 10, throttled_periods: 2 } },
+    memory_stats: { usage: 1000, limit: 4000, stats: { inactive_file: 300 } },
+  });
+  assert.equal(deriveStats(lean).memory, deriveStats(full).memory);
+  assert.deepEqual(leanStats({ id: 'b' }), { id: 'b' });
 });
