@@ -30,7 +30,9 @@ export function startFailureExitCode(message: string): number {
 async function create(ctx: ClientContext, options: RawRunOptions, config: RunConfig, detach: boolean): Promise<string> {
   const { name, body } = createRequestFromRun(options, config, detach);
   try {
-    const answer = await call<{ Id: string }>(ctx.socket, { method: 'POST', path: `/containers/create${name ? `?name=${encodeURIComponent(name)}` : ''}`, body });
+    const answer = await call<{ Id: string; Warnings?: string[] | null }>(ctx.socket, { method: 'POST', path: `/containers/create${name ? `?name=${encodeURIComponent(name)}` : ''}`, body });
+    // as Docker's CLI prints them
+    for (const w of answer.body.Warnings ?? []) ctx.err.write(`WARNING: ${w}\n`);
     return answer.body.Id;
   } catch (err) {
     if (err instanceof ApiResponseError) throw new LaunchFailedError(err.message, 125);

@@ -14,11 +14,13 @@ test("Docker's create body read as corral run's configuration; 0 means unset; Na
     Env: ['A=1'],
     HostConfig: { Memory: 67108864, MemorySwap: -1, CpuShares: 0, NanoCpus: 1500000000, PidsLimit: 20, NetworkMode: 'default', AutoRemove: true, Binds: ['/a:/b:ro'] },
   };
-  assert.deepEqual(commandFromBody(body), ['sh', '-c', 'echo hi']);
+  // Cmd alone: Entrypoint is its own field, put before it by run's rules
+  assert.deepEqual(commandFromBody(body), ['-c', 'echo hi']);
   assert.deepEqual(inputFromBody(body, 'web'), {
     name: 'web',
     rm: true,
     env: ['A=1'],
+    entrypoint: ['sh'],
     memory: { flag: '--memory', text: '67108864', value: 67108864 },
     memorySwap: { flag: '--memory-swap', text: '-1', value: 'unlimited' },
     cpus: { flag: '--cpus', text: '1.500000000', value: 1_500_000_000 },
