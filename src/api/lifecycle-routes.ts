@@ -261,6 +261,7 @@ export async function inspectRoute(sup: ContainerBackend, ctx: RouteContext): Pr
       ...(stored.config.stopSignal === undefined ? {} : { StopSignal: stored.config.stopSignal }),
       ...(stored.config.stopTimeout === undefined ? {} : { StopTimeout: stored.config.stopTimeout }),
     },
-    NetworkSettings: { Networks: { [r.network]: {} } },
+    // no ports are published (the network is none or host): Docker's empty map, so `docker port` prints nothing
+    NetworkSettings: { Ports: {}, Networks: { [r.network]: {} } },
   });
 }

@@ -40,6 +40,12 @@ export interface LogFramerOptions {
   since?: bigint;
   /** only records before this time: unix nanoseconds (`until`; 0 lets all through) */
   until?: bigint;
+  /**
+   * `docker logs --details`: each line after its record's attributes (Docker's `k=v,k2=v2 `, from
+   * the labels= and env= log options). corral's json-file records carry none, so as moby writes an
+   * empty attribute list, each line gets a leading space.
+   */
+  details?: boolean;
 }
 
 /**
@@ -52,7 +58,9 @@ export function logFramer(o: LogFramerOptions): (rec: LogRecord) => Buffer | und
     if (rec.stream === 'stdout' ? !o.stdout : !o.stderr) return undefined;
     if (o.since !== undefined && o.since > 0n && rec.time < o.since) return undefined;
     if (o.until !== undefined && o.until > 0n && rec.time >= o.until) return undefined;
-    const text = o.timestamps ? `${formatLogTime(rec.time)} ${rec.line}` : rec.line;
+    // moby's order: the time, then the attributes (none here) and a space, then the line
+    const line = o.details === true ? ` ${rec.line}` : rec.line;
+    const text = o.timestamps ? `${formatLogTime(rec.time)} ${line}` : line;
     return frame(rec.stream === 'stdout' ? 1 : 2, Buffer.from(text, 'utf8'));
   };
 }
@@ -71,7 +79,14 @@ export async function logsRoute(sup: ContainerBackend, ctx: RouteContext): Promi
   const since = parseTimestampNanos(ctx.query.get('since'), 'since');
   const until = parseTimestampNanos(ctx.query.get('until'), 'until');
   const { status } = await sup.record(id);
-  const toFrame = logFramer({ stdout, stderr, timestamps: queryBool(ctx.query, 'timestamps'), ...(since === undefined ? {} : { since }), ...(until === undefined ? {} : { until }) });
+  const toFrame = logFramer({
+    stdout,
+    stderr,
+    timestamps: queryBool(ctx.query, 'timestamps'),
+    details: queryBool(ctx.query, 'details'),
+    ...(since === undefined ? {} : { since }),
+    ...(until === undefined ? {} : { until }),
+  });
   // As Docker: only a running container's log is followed; any other answers with what is logged
   // (a created one would otherwise hold the request until it has run)
   if (queryBool(ctx.query, 'follow') && status === 'running') return followLog(sup, id, ctx, tail, toFrame);

@@ -4,7 +4,8 @@
  * by inspect as Docker shows it, and honoured by the kernel or the daemon: --entrypoint,
  * --env-file, --stop-signal, --stop-timeout, --ulimit, --oom-score-adj, --shm-size, --tmpfs,
  * --oom-kill-disable and --memory-swappiness (cgroup v1 files; v2 discards the first with Docker's
- * warning and refuses the second). Host (v1) and guest (v2).
+ * warning and refuses the second), --init; and `docker port` and `docker logs --details`. Host (v1)
+ * and guest (v2).
  */
 import { test as nodeTest, before, after, afterEach, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
@@ -364,4 +365,25 @@ test('--init: PID 1 is an init that reaps orphaned zombies and passes SIGTERM on
   // a command that cannot be found is reported as without --init
   const missing = await corral(['run', '--rm', '--init', 'no-such-command'], env());
   assert.equal(missing.code, 127, missing.stderr);
+});
+
+test("docker port: no ports are published, so it prints nothing and exits 0 (a port asked for: Docker's error); docker logs --details: a leading space, as moby's empty attributes", async () => {
+  const run = await dockerRun(['-d', '--name', 'portless'], ['sh', '-c', 'echo one; echo two >&2; exec sleep 600']);
+  assert.equal(run.code, 0, run.stderr);
+  assert.deepEqual((await inspect('portless')).NetworkSettings.Ports, {});
+  const port = await docker(['port', 'portless']);
+  assert.equal(port.code, 0, port.stderr);
+  assert.equal(port.stdout, '');
+  const one = await docker(['port', 'portless', '80']);
+  assert.notEqual(one.code, 0);
+  assert.match(one.stderr, /No public port '80\/tcp' published for portless/);
+  await until('both lines logged', async () => (await logs('portless')).includes('two'));
+  const details = await docker(['logs', '--details', 'portless']);
+  assert.equal(details.code, 0, details.stderr);
+  assert.equal(details.stdout, ' one\n');
+  assert.equal(details.stderr, ' two\n');
+  const viaCorral = await corral(['logs', '--details', 'portless'], env());
+  assert.equal(viaCorral.code, 0, viaCorral.stderr);
+  assert.equal(viaCorral.stdout, ' one\n');
+  assert.equal(viaCorral.stderr, ' two\n');
 });

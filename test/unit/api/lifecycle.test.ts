@@ -109,3 +109,11 @@ test('HostConfig.LogConfig read as --log-opt key=value pairs; another driver or 
   assert.throws(() => logOptsFromJson({ Config: { 'max-file': 3 } }), /HostConfig.LogConfig.Config.max-file: expected a string/);
   assert.throws(() => logOptsFromJson('json-file'), /HostConfig.LogConfig: expected an object/);
 });
+
+test("logFramer with details: moby's attributes (none in corral's records) and a space before the line, after the time", () => {
+  const rec = { stream: 'stdout' as const, line: 'hello\n', time: 1_700_000_000_123_456_789n };
+  const text = (o: Parameters<typeof logFramer>[0]) => logFramer(o)(rec)!.subarray(8).toString();
+  assert.equal(text({ stdout: true, stderr: true, timestamps: false, details: true }), ' hello\n');
+  assert.equal(text({ stdout: true, stderr: true, timestamps: true, details: true }), '2023-11-14T22:13:20.123456789Z  hello\n');
+  assert.equal(text({ stdout: true, stderr: true, timestamps: false }), 'hello\n');
+});
