@@ -539,12 +539,14 @@ check_join (const struct spec *s, struct failure *f)
       case K_NO_NEW_PRIVS:
       case K_SECCOMP:
       case K_EXEC:
+      case K_RLIMIT:
+      case K_OOM_SCORE_ADJ:
         break;
       default:
-        return spec_error (
-            f, s->join_line,
-            "with join the body may hold only env, cwd, user, caps, no-new-privs, seccomp and exec, not %s",
-            s->body[i].name);
+        return spec_error (f, s->join_line,
+                           "with join the body may hold only env, cwd, user, caps, no-new-privs, seccomp, exec, "
+                           "rlimit and oom-score-adj, not %s",
+                           s->body[i].name);
       }
   return 0;
 }

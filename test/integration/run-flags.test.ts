@@ -213,6 +213,12 @@ test('--ulimit: setrlimit before exec, seen in /proc/self/limits; inspect shows 
     { Name: 'core', Hard: -1, Soft: -1 },
     { Name: 'nofile', Hard: 128, Soft: 64 },
   ]);
+  // docker exec gets the container's limits too, as moby gives an exec its container's process spec
+  const running = await dockerRun(['-d', '--name', 'ul-exec', '--ulimit', 'nofile=32:48'], ['sleep', '600']);
+  assert.equal(running.code, 0, running.stderr);
+  const exec = await docker(['exec', 'ul-exec', 'cat', '/proc/self/limits']);
+  assert.equal(exec.code, 0, exec.stderr);
+  assert.deepEqual(limitsOf(exec.stdout, 'Max open files'), ['32', '48']);
   // corral's CLI, through the daemon and stand-alone alike (the fast front hands nothing back here)
   const viaCorral = await corral(['run', '--rm', '--ulimit', 'nproc=50', '-u', '1000', 'cat', '/proc/self/limits'], env());
   assert.equal(viaCorral.code, 0, viaCorral.stderr);
