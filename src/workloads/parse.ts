@@ -15,7 +15,7 @@
  *   entrypoint       as command                                                            → Entrypoint
  *   stop_signal, stop_grace_period (a duration: 30s, 1m30s)                                → StopSignal, StopTimeout
  *   ulimits (name: N or name: {soft, hard}), oom_score_adj, shm_size, tmpfs (PATH[:OPTIONS] or a list),
- *   mem_swappiness, init (true or false)
+ *   mem_swappiness, oom_kill_disable and init (true or false)
  *   deploy.resources.limits.{cpus,memory,pids}, deploy.resources.reservations.memory (the same
  *                    fields as above; giving both forms with different values is an error)
  *

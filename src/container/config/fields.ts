@@ -657,6 +657,7 @@ export const FIELDS = {
     path: 'HostConfig.OomKillDisable',
     limit: 'memory.oom_control',
     parse: FLAG,
+    workloads: [{ key: 'oom_kill_disable', read: 'boolean' }],
   },
   memorySwappiness: {
     flag: '--memory-swappiness',
@@ -820,6 +821,7 @@ export const WORKLOADS_ORDER: readonly FieldName[] = [
   'shmSize',
   'tmpfs',
   'memorySwappiness',
+  'oomKillDisable',
   'init',
 ];
 

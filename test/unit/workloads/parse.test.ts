@@ -155,7 +155,7 @@ test('bad values: file, line, column, path and reason, every problem at once', (
     'w.yml:8:15: services.web.volumes[0]: invalid volume "data:/x": "data" would be a named volume, which corral does not have: give a host path (absolute, or starting with ./ for one relative to the file)',
     'w.yml:8:24: services.web.volumes[1]: invalid volume "/a": expected HOST:CONTAINER[:ro|rw] (anonymous volumes are not supported)',
     'w.yml:8:28: services.web.volumes[2]: invalid volume "/a:/b:z": the mode "z" is not supported: expected ro or rw',
-    'w.yml:9:5: services.web.memswap: unknown key "memswap": expected one of command, entrypoint, rootfs, environment, volumes, hostname, restart, mem_limit, memswap_limit, mem_reservation, cpus, cpu_shares, cpuset, pids_limit, cgroup_parent, stop_signal, stop_grace_period, ulimits, oom_score_adj, shm_size, tmpfs, mem_swappiness, init, deploy',
+    'w.yml:9:5: services.web.memswap: unknown key "memswap": expected one of command, entrypoint, rootfs, environment, volumes, hostname, restart, mem_limit, memswap_limit, mem_reservation, cpus, cpu_shares, cpuset, pids_limit, cgroup_parent, stop_signal, stop_grace_period, ulimits, oom_score_adj, shm_size, tmpfs, mem_swappiness, oom_kill_disable, init, deploy',
     'w.yml:10:19: services.web.environment.A: expected a string, a number or a boolean, not a list',
     'w.yml:12:5: services.db.command: invalid command "a; b": the shell operator ";" needs a shell: write the command as a list, e.g. [sh, -c, "..."]',
     'w.yml:14:35: services.db.deploy.resources.limits.memory: services.db.mem_limit (line 13) already sets this to "1g": give one of them, or the same value',
@@ -251,7 +251,7 @@ services:
   assert.deepEqual(problems('services:\n  web:\n    command: [x]\n    ulimits: {nofile: {soft: 1}}\n'), ['w.yml:4:15: services.web.ulimits.nofile: expected both soft and hard']);
 });
 
-test('init: true or false, as Compose takes it', () => {
-  assert.deepEqual(body('services:\n  web:\n    command: [x]\n    init: true\n').HostConfig, { Init: true });
+test('init and oom_kill_disable: true or false, as Compose takes them', () => {
+  assert.deepEqual(body('services:\n  web:\n    command: [x]\n    init: true\n    oom_kill_disable: true\n').HostConfig, { Init: true, OomKillDisable: true });
   assert.deepEqual(problems('services:\n  web:\n    command: [x]\n    init: yes please\n'), ['w.yml:4:5: services.web.init: expected true or false, not "yes please"']);
 });

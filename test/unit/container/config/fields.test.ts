@@ -153,6 +153,7 @@ test('fields: the derived tables are the ones corral had written out', () => {
       'shm_size -> HostConfig.ShmSize',
       'tmpfs -> HostConfig.Tmpfs',
       'mem_swappiness -> HostConfig.MemorySwappiness',
+      'oom_kill_disable -> HostConfig.OomKillDisable',
       'init -> HostConfig.Init',
       'deploy.resources.limits.cpus -> HostConfig.NanoCpus',
       'deploy.resources.limits.memory -> HostConfig.Memory',
