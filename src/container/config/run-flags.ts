@@ -385,16 +385,8 @@ export function runConfigFromInput(options: RunInput, cmd: string[], facts: Host
   const resources = resourcesFrom(options, facts);
   const isolation = isolationFrom(options, command, facts, id);
   const securityOpt = options.securityOpt === undefined || options.securityOpt.length === 0 ? undefined : [...options.securityOpt];
-  // Docker's HostConfig.Tmpfs, as given (the mounts themselves are isolation.tmpfs)
-  const tmpfs =
-    options.tmpfs === undefined || options.tmpfs.length === 0
-      ? undefined
-      : Object.fromEntries(
-          options.tmpfs.map((item) => {
-            const t = parseTmpfs(item);
-            return [t.path, t.options];
-          }),
-        );
+  // Docker's HostConfig.Tmpfs, as given (checked, and turned into mounts, as isolation.tmpfs)
+  const tmpfs = options.tmpfs === undefined || options.tmpfs.length === 0 ? undefined : Object.fromEntries(options.tmpfs.map(splitTmpfs));
   return {
     ...(name === undefined ? {} : { name }),
     rm: options.rm === true,
@@ -655,7 +647,7 @@ function isolationFrom(options: RunInput, command: string[], facts: HostFacts, i
   const ulimits = options.ulimits === undefined ? [] : checkUlimits(options.ulimits);
   const oomScoreAdj = options.oomScoreAdj === undefined ? undefined : checkOomScoreAdj(options.oomScoreAdj);
   const shmSize = options.shmSize === undefined ? 0 : take(options.shmSize);
-  const tmpfs = (options.tmpfs ?? []).map(parseTmpfs);
+  const tmpfs = (options.tmpfs ?? []).map(tmpfsMount);
   return {
     ...(rootfs === undefined ? {} : { rootfs }),
     hostname,
@@ -673,7 +665,7 @@ function isolationFrom(options: RunInput, command: string[], facts: HostFacts, i
     ...(oomScoreAdj === undefined ? {} : { oomScoreAdj }),
     // 0 is Docker's "unset": the default 64MiB
     ...(shmSize === 0 ? {} : { shmSize }),
-    ...(tmpfs.length === 0 ? {} : { tmpfs: tmpfs.map((t) => t.mount) }),
+    ...(tmpfs.length === 0 ? {} : { tmpfs }),
     ...(options.init === true ? { init: true } : {}),
   };
 }
@@ -737,10 +729,8 @@ const TMPFS_DATA: Readonly<Record<string, RegExp>> = {
  * order (a later one wins: exec undoes noexec). `dev` is refused: every mount the workload can
  * write to stays nodev (architecture.md). The path's own rules are the plan's (isolate/plan.ts).
  */
-function parseTmpfs(item: string): { path: string; options: string; mount: TmpfsMount } {
-  const colon = item.indexOf(':');
-  const path = colon < 0 ? item : item.slice(0, colon);
-  const options = colon < 0 ? '' : item.slice(colon + 1);
+function tmpfsMount(item: string): TmpfsMount {
+  const [path, options] = splitTmpfs(item);
   if (!path.startsWith('/')) throw new InvalidArgumentError('--tmpfs', item, `the path must be absolute; expected ${EXPECT.tmpfs}`);
   const flags = new Set<MountFlag>(['noexec', 'nosuid', 'nodev']);
   const data = new Map<string, string>();
@@ -761,7 +751,13 @@ function parseTmpfs(item: string): { path: string; options: string; mount: Tmpfs
       throw new InvalidArgumentError('--tmpfs', item, `"${option}" is not a tmpfs mount option; expected ${Object.keys(TMPFS_FLAGS).join(', ')} or ${Object.keys(TMPFS_DATA).join('=, ')}=`);
     }
   }
-  return { path, options, mount: { target: cleanPath(path), flags: [...flags], data: [...data].map(([k, v]) => `${k}=${v}`).join(',') } };
+  return { target: cleanPath(path), flags: [...flags], data: [...data].map(([k, v]) => `${k}=${v}`).join(',') };
+}
+
+/** PATH[:OPTIONS] split at its first ":", as Docker's CLI splits --tmpfs. */
+function splitTmpfs(item: string): [path: string, options: string] {
+  const colon = item.indexOf(':');
+  return colon < 0 ? [item, ''] : [item.slice(0, colon), item.slice(colon + 1)];
 }
 
 function cleanPath(path: string): string {
