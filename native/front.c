@@ -81,13 +81,16 @@ exec_node (void)
   int argc = 0;
   while (orig_argv[argc])
     argc++;
-  char **args = calloc ((size_t) argc + 2, sizeof *args);
+  char **args = calloc ((size_t) argc + 3, sizeof *args);
   if (!args)
     fail ("out of memory");
+  /* "--": node takes nothing after it as its own option (Node 20 reads --env-file even after the
+     script: corral run --env-file FILE would load FILE into the CLI's own environment) */
   args[0] = "node";
-  args[1] = script;
+  args[1] = "--";
+  args[2] = script;
   for (int i = 1; i < argc; i++)
-    args[i + 1] = orig_argv[i];
+    args[i + 2] = orig_argv[i];
   execvp ("node", args);
   fail ("cannot run node for 'corral %s': %s", argc > 1 ? orig_argv[1] : "", strerror (errno));
 }

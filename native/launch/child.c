@@ -22,6 +22,8 @@
 
 #include "common/util.h"
 #include "child.h"
+#include "init.h"
+#include "limits.h"
 #include "mount.h"
 #include "status.h"
 #include "tty.h"
@@ -136,6 +138,15 @@ run_directive (const struct directive *d, int errfd, struct failure *f)
     case K_SECCOMP:
     case K_EXEC:
       return 0; /* collected while parsing; applied in apply_privileges, load_seccomp and do_exec */
+
+    case K_RLIMIT:
+      return do_rlimit (d, f);
+
+    case K_OOM_SCORE_ADJ:
+      return do_oom_score_adj (a[0], f);
+
+    case K_INIT:
+      return 0; /* carried out last, in child_main: become_init */
 
     default:
       return fail (f, "spec", EINVAL, "directive %s in the body", d->name);
@@ -347,10 +358,14 @@ child_main (const struct spec *s, const struct child_stdio *io, const struct han
   if (child_setup (s, io, h, in_cgroup, errfd, &f) == 0)
     {
       umask (orig_umask);
-      if (sigprocmask (SIG_SETMASK, orig_mask, NULL) < 0)
-        fail (&f, "exec", errno, "sigprocmask");
-      else if (load_seccomp (s, &f) == 0)
-        do_exec (s, &f);
+      /* with `init` this process stays as PID 1: become_init returns only in the workload */
+      if (!s->init || become_init (&f) == 0)
+        {
+          if (sigprocmask (SIG_SETMASK, orig_mask, NULL) < 0)
+            fail (&f, "exec", errno, "sigprocmask");
+          else if (load_seccomp (s, &f) == 0)
+            do_exec (s, &f);
+        }
     }
   escape (detail, sizeof detail, f.detail);
   n = snprintf (buf, sizeof buf, "E\t%s\t%d\t%s\n", f.step, f.errnum, detail);

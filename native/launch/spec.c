@@ -14,6 +14,7 @@
 
 #include "common/util.h"
 #include "join.h"
+#include "limits.h"
 #include "log.h"
 #include "spec.h"
 
@@ -57,6 +58,9 @@ static const struct
   { "no-new-privs", K_NO_NEW_PRIVS, 0, 0 },
   { "seccomp", K_SECCOMP, 1, 1 },
   { "exec", K_EXEC, 2, -1 },
+  { "rlimit", K_RLIMIT, 3, 3 },
+  { "oom-score-adj", K_OOM_SCORE_ADJ, 1, 1 },
+  { "init", K_INIT, 0, 0 },
 };
 
 static const struct
@@ -459,6 +463,24 @@ parse_directive (struct spec *s, struct directive *d, size_t line, struct failur
     case K_EXEC:
       s->exec = d;
       return 0;
+
+    case K_RLIMIT:
+      {
+        const char *why;
+
+        if (parse_rlimit (d, &why) < 0)
+          return spec_error (f, line, "rlimit %s %s:%s: %s", a[0], a[1], a[2], why);
+        return 0;
+      }
+
+    case K_OOM_SCORE_ADJ:
+      if (parse_oom_score_adj (a[0]) < 0)
+        return spec_error (f, line, "oom-score-adj must be from -1000 to 1000, got \"%s\"", a[0]);
+      return 0;
+
+    case K_INIT:
+      s->init = true;
+      return 0;
     }
   return spec_error (f, line, "unhandled directive %s", d->name);
 }
@@ -538,12 +560,14 @@ check_join (const struct spec *s, struct failure *f)
       case K_NO_NEW_PRIVS:
       case K_SECCOMP:
       case K_EXEC:
+      case K_RLIMIT:
+      case K_OOM_SCORE_ADJ:
         break;
       default:
-        return spec_error (
-            f, s->join_line,
-            "with join the body may hold only env, cwd, user, caps, no-new-privs, seccomp and exec, not %s",
-            s->body[i].name);
+        return spec_error (f, s->join_line,
+                           "with join the body may hold only env, cwd, user, caps, no-new-privs, seccomp, exec, "
+                           "rlimit and oom-score-adj, not %s",
+                           s->body[i].name);
       }
   return 0;
 }

@@ -46,17 +46,23 @@ enum kind
   K_NO_NEW_PRIVS,
   K_SECCOMP,
   K_EXEC,
+  /* body, added later (their place in the file is the spec's, not this order) */
+  K_RLIMIT,
+  K_OOM_SCORE_ADJ,
+  K_INIT,
 };
 
 struct directive
 {
   enum kind kind;
   const char *name;
-  char **f;            /* fields after the directive name, NULL-terminated */
-  size_t n;            /* number of fields */
-  unsigned long flags; /* mount, remount: MS_* */
-  mode_t mode;         /* mkdir, mknod */
-  dev_t dev;           /* mknod */
+  char **f;                      /* fields after the directive name, NULL-terminated */
+  size_t n;                      /* number of fields */
+  unsigned long flags;           /* mount, remount: MS_* */
+  mode_t mode;                   /* mkdir, mknod */
+  dev_t dev;                     /* mknod */
+  int resource;                  /* rlimit: RLIMIT_* */
+  unsigned long long soft, hard; /* rlimit: RLIM_INFINITY for unlimited */
 };
 
 struct spec
@@ -95,6 +101,7 @@ struct spec
   struct sock_filter *seccomp; /* NULL: no filter */
   size_t n_seccomp;
   const struct directive *exec;
+  bool init; /* `init`: PID 1 stays as the workload's init (init.c) */
 };
 
 /* Read and check the spec file at `path` into *s (which starts zeroed). */

@@ -35,8 +35,8 @@ export async function createRoute(sup: ContainerBackend, ctx: RouteContext): Pro
   const { known, unknown } = dropUnknownFields(await readJsonObject(ctx.req), CREATE_BODY_SCHEMA, QUIET_CREATE_FIELDS);
   const body = checkFields(known, CREATE_BODY_SCHEMA);
   rejectNulBytes(body, '');
-  const id = await sup.create(body, name === null || name === '' ? undefined : name);
-  sendJson(ctx.res, 201, { Id: id, Warnings: unknown.map((f) => `unknown field ${quoteInput(f)} in the request body: ignored`) });
+  const { id, warnings } = await sup.create(body, name === null || name === '' ? undefined : name);
+  sendJson(ctx.res, 201, { Id: id, Warnings: [...unknown.map((f) => `unknown field ${quoteInput(f)} in the request body: ignored`), ...warnings] });
 }
 
 export async function startRoute(sup: ContainerBackend, ctx: RouteContext): Promise<void> {
@@ -53,11 +53,12 @@ export async function killRoute(sup: ContainerBackend, ctx: RouteContext): Promi
 
 export async function stopRoute(sup: ContainerBackend, ctx: RouteContext): Promise<void> {
   const id = await idOf(sup, ctx);
-  const t = queryInt(ctx.query, 't', -1, 86_400) ?? 10;
-  noContent(ctx, (await sup.stop(id, t < 0 ? 86_400 : t)) ? 204 : 304);
+  // no t: the container's StopTimeout, else Docker's 10 (the backend's choice)
+  const t = queryInt(ctx.query, 't', -1, 86_400);
+  noContent(ctx, (await sup.stop(id, t === undefined ? undefined : t < 0 ? 86_400 : t)) ? 204 : 304);
 }
 
-/** Docker's restart: stop (`t` seconds before SIGKILL, default 10), then start; 204. */
+/** Docker's restart: stop (`t` seconds before SIGKILL, default the container's StopTimeout or 10), then start; 204. */
 /** Docker's LogConfig.Config for inspect: the options given, as Docker echoes them (strings). */
 function logConfigJson(log: { maxSize: number; maxFiles: number } | undefined): Record<string, string> {
   if (!log) return {};
@@ -66,8 +67,8 @@ function logConfigJson(log: { maxSize: number; maxFiles: number } | undefined): 
 
 export async function restartRoute(sup: ContainerBackend, ctx: RouteContext): Promise<void> {
   const id = await idOf(sup, ctx);
-  const t = queryInt(ctx.query, 't', -1, 86_400) ?? 10;
-  await sup.restart(id, t < 0 ? 86_400 : t);
+  const t = queryInt(ctx.query, 't', -1, 86_400);
+  await sup.restart(id, t === undefined ? undefined : t < 0 ? 86_400 : t);
   noContent(ctx, 204);
 }
 
@@ -221,6 +222,16 @@ export async function inspectRoute(sup: ContainerBackend, ctx: RouteContext): Pr
       BlkioDeviceWriteBps: hc.BlkioDeviceWriteBps ?? null,
       BlkioDeviceReadIOps: hc.BlkioDeviceReadIOps ?? null,
       BlkioDeviceWriteIOps: hc.BlkioDeviceWriteIOps ?? null,
+      Ulimits: iso.ulimits?.map((u) => ({ Name: u.name, Hard: u.hard === 'unlimited' ? -1 : u.hard, Soft: u.soft === 'unlimited' ? -1 : u.soft })) ?? null,
+      OomScoreAdj: iso.oomScoreAdj ?? 0,
+      // as applied: false where the host discarded it (cgroup v2)
+      OomKillDisable: stored.config.resources.memory?.oomKillDisable === true,
+      MemorySwappiness: stored.config.resources.memory?.swappiness ?? null,
+      // Docker's default /dev/shm, 64MiB, when none was given
+      ShmSize: iso.shmSize ?? 64 * 1024 * 1024,
+      ...(stored.config.tmpfs === undefined ? {} : { Tmpfs: stored.config.tmpfs }),
+      // Docker's *bool, left out when not set
+      ...(iso.init === true ? { Init: true } : {}),
       LogConfig: { Type: 'json-file', Config: logConfigJson(stored.config.log) },
       RestartPolicy: restartPolicyJson(stored.config.restartPolicy),
     },
@@ -237,14 +248,20 @@ export async function inspectRoute(sup: ContainerBackend, ctx: RouteContext): Pr
       OpenStdin: stored.config.openStdin === true,
       StdinOnce: stored.config.stdinOnce === true,
       Env: iso.env,
-      Cmd: r.command,
+      // Docker's Path and Args are the whole command; Entrypoint and Cmd its two parts
+      Cmd: r.command.slice(stored.config.entrypoint?.length ?? 0),
       Image: r.rootfs ?? 'host',
       Volumes: null,
       WorkingDir: iso.workdir,
-      Entrypoint: null,
+      // a cleared one ([""] in the body) is none, as moby resets it
+      Entrypoint: stored.config.entrypoint?.length ? stored.config.entrypoint : null,
       OnBuild: null,
       Labels: r.labels ?? {},
+      // omitted when not set, as Docker's omitempty does
+      ...(stored.config.stopSignal === undefined ? {} : { StopSignal: stored.config.stopSignal }),
+      ...(stored.config.stopTimeout === undefined ? {} : { StopTimeout: stored.config.stopTimeout }),
     },
-    NetworkSettings: { Networks: { [r.network]: {} } },
+    // no ports are published (the network is none or host): Docker's empty map, so `docker port` prints nothing
+    NetworkSettings: { Ports: {}, Networks: { [r.network]: {} } },
   });
 }

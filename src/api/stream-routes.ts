@@ -44,6 +44,12 @@ export interface LogFramerOptions {
   until?: bigint;
   /** a container with a terminal (Tty): its output is sent as it is, without frames, as Docker does */
   raw?: boolean;
+  /**
+   * `docker logs --details`: each line after its record's attributes (Docker's `k=v,k2=v2 `, from
+   * the labels= and env= log options). corral's json-file records carry none, so as moby writes an
+   * empty attribute list, each line gets a leading space.
+   */
+  details?: boolean;
 }
 
 /**
@@ -56,7 +62,9 @@ export function logFramer(o: LogFramerOptions): (rec: LogRecord) => Buffer | und
     if (rec.stream === 'stdout' ? !o.stdout : !o.stderr) return undefined;
     if (o.since !== undefined && o.since > 0n && rec.time < o.since) return undefined;
     if (o.until !== undefined && o.until > 0n && rec.time >= o.until) return undefined;
-    const text = o.timestamps ? `${formatLogTime(rec.time)} ${rec.line}` : rec.line;
+    // moby's order: the time, then the attributes (none here) and a space, then the line
+    const line = o.details === true ? ` ${rec.line}` : rec.line;
+    const text = o.timestamps ? `${formatLogTime(rec.time)} ${line}` : line;
     if (o.raw === true) return Buffer.from(text, 'utf8');
     return frame(rec.stream === 'stdout' ? 1 : 2, Buffer.from(text, 'utf8'));
   };
@@ -77,7 +85,15 @@ export async function logsRoute(sup: ContainerBackend, ctx: RouteContext): Promi
   const until = parseTimestampNanos(ctx.query.get('until'), 'until');
   const { status } = await sup.record(id);
   const raw = (await sup.hostConfigOf(id)).stored.config.tty === true;
-  const toFrame = logFramer({ stdout, stderr, timestamps: queryBool(ctx.query, 'timestamps'), raw, ...(since === undefined ? {} : { since }), ...(until === undefined ? {} : { until }) });
+  const toFrame = logFramer({
+    stdout,
+    stderr,
+    timestamps: queryBool(ctx.query, 'timestamps'),
+    details: queryBool(ctx.query, 'details'),
+    raw,
+    ...(since === undefined ? {} : { since }),
+    ...(until === undefined ? {} : { until }),
+  });
   // As Docker: only a running container's log is followed; any other answers with what is logged
   // (a created one would otherwise hold the request until it has run)
   if (queryBool(ctx.query, 'follow') && status === 'running') return followLog(sup, id, ctx, tail, toFrame);

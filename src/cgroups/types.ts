@@ -36,6 +36,13 @@ export interface MemoryLimits {
   swapMax?: Limit;
   /** memory.oom.group: kill the whole cgroup on OOM. v1: no equivalent (UnsupportedError). */
   oomGroup?: boolean;
+  /**
+   * v1 memory.oom_control 1: the OOM killer leaves the cgroup's tasks alone (at the limit they wait
+   * for memory instead). v2: no equivalent (UnsupportedError).
+   */
+  oomKillDisable?: boolean;
+  /** v1 memory.swappiness, 0-100 (how readily the cgroup's pages are swapped). v2: no equivalent (UnsupportedError). */
+  swappiness?: number;
 }
 
 export interface PidsLimits {

@@ -92,6 +92,9 @@ export function planExec(isolation: IsolationOptions, request: ExecRequest, targ
     directives: [
       ...env.map((entry) => ({ kind: 'env' as const, entry })),
       { kind: 'cwd', path: posix.normalize(workdir) },
+      // the container's --ulimit and --oom-score-adj, as moby gives an exec its container's process spec
+      ...(isolation.ulimits ?? []).map((u) => ({ kind: 'rlimit' as const, name: u.name, soft: u.soft, hard: u.hard })),
+      ...(isolation.oomScoreAdj === undefined ? [] : [{ kind: 'oom-score-adj' as const, value: isolation.oomScoreAdj }]),
       { kind: 'user', uid: user.uid, gid: user.gid, additionalGids: [...user.additionalGids] },
       { kind: 'caps', mask: caps },
       { kind: 'no-new-privs' },

@@ -16,6 +16,7 @@ import { encodeSpec, type SpecHeader } from '../isolate/spec.js';
 import { prepareContainerDirs, ensureHostSkeleton, describeHostSystemDirs, removeContainerDirs, skeletonPath } from '../isolate/rootfs.js';
 import type { RunConfig } from './config/run-flags.js';
 import { unsupportedNamingFlag } from './config/fields.js';
+import { discardedOnMode } from './config/mode.js';
 import { newContainerId, shortId } from './ids.js';
 import { startLauncher } from './launcher.js';
 import { exitCodeOf, setupFailureCode, type LauncherStatus } from './status.js';
@@ -70,6 +71,8 @@ export interface CreatedContainer {
   created: string;
   /** removes what creation made (name, dirs, cgroup), in reverse order; errors are ignored */
   rollback(): Promise<void>;
+  /** what this host discarded of the configuration, in Docker's words (create's Warnings) */
+  warnings: string[];
 }
 
 export interface CreateOptions {
@@ -83,7 +86,9 @@ export interface CreateOptions {
  * the launcher's spec and the record. Nothing is started. On failure everything made so far is
  * removed again.
  */
-export async function createContainer(config: RunConfig, deps: RunDeps, options: CreateOptions = {}): Promise<CreatedContainer> {
+export async function createContainer(asked: RunConfig, deps: RunDeps, options: CreateOptions = {}): Promise<CreatedContainer> {
+  // what this cgroup mode cannot do and Docker discards with a warning (--oom-kill-disable on v2)
+  const { config, warnings } = discardedOnMode(asked, deps.driver.mode);
   const id = deps.id ?? newContainerId();
   const hostname = config.isolation.hostname || shortId(id);
   const isolation = { ...config.isolation, hostname, env: [`HOSTNAME=${hostname}`, ...config.isolation.env] };
@@ -129,7 +134,7 @@ export async function createContainer(config: RunConfig, deps: RunDeps, options:
     await writeRecord(paths, { id, name, created, config: { ...config, name, isolation } });
     if (config.labels !== undefined) await writeLabelsFile(paths, config.labels);
     deps.onPhase?.('created');
-    return { id, config: { ...config, name }, isolation, paths, cgroup: made.value, created, rollback };
+    return { id, config: { ...config, name }, isolation, paths, cgroup: made.value, created, rollback, warnings };
   } catch (err) {
     await rollback();
     throw err;
@@ -163,6 +168,8 @@ export async function runForeground(asked: RunConfig, deps: RunDeps): Promise<nu
   const c = await createContainer(asked, deps);
   // the config with its name (a generated one when none was asked for)
   const { id, config, isolation, paths, cgroup, created, rollback } = c;
+  // as Docker's CLI prints create's Warnings
+  for (const w of c.warnings) deps.stderr.write(`WARNING: ${w}\n`);
   // The cgroup was made for this container moments ago: its oom_kill counter starts at 0.
   const oomBefore = 0;
   const launch = startLauncher(paths.spec);

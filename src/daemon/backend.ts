@@ -18,13 +18,15 @@ export interface ContainerBackend {
   hostFacts(): Promise<HostFacts>;
   /** what create would refuse, without making anything */
   checkCreate(body: Record<string, unknown>, name: string | undefined): Promise<RunConfig>;
-  create(body: Record<string, unknown>, name: string | undefined): Promise<string>;
+  /** the new container's id, and Docker's Warnings: what this host discarded (--oom-kill-disable on cgroup v2) */
+  create(body: Record<string, unknown>, name: string | undefined): Promise<{ id: string; warnings: string[] }>;
   /** 'running' when it already ran (Docker's 304) */
   start(id: string): Promise<'started' | 'running'>;
   kill(id: string, signal: number): Promise<void>;
   /** false when it was not running (Docker's 304) */
-  stop(id: string, seconds: number): Promise<boolean>;
-  restart(id: string, seconds: number): Promise<void>;
+  /** `seconds` before SIGKILL; undefined: the container's StopTimeout, else 10 */
+  stop(id: string, seconds?: number): Promise<boolean>;
+  restart(id: string, seconds?: number): Promise<void>;
   /** freeze every task of a running container (Docker's pause); 409 unless it runs unpaused */
   pause(id: string): Promise<void>;
   /** thaw a paused container; 409 unless it is paused */

@@ -3,6 +3,7 @@ import type { RunConfig } from '../container/config/run-flags.js';
 import { HOST_CONFIG_FIELDS, unsupportedNamingFlag } from '../container/config/fields.js';
 import { dockerFieldOf, obj, runConfigFromBody } from '../container/config/body.js';
 import { newContainerId } from '../container/ids.js';
+import { discardedOnMode } from '../container/config/mode.js';
 import { createContainer as createStored } from '../container/run.js';
 import { InvalidArgumentError, InvalidParameterError } from '../errors.js';
 import type { DaemonContext } from './context.js';
@@ -23,12 +24,15 @@ export function fieldError(err: unknown): unknown {
  * (InvalidArgumentError, InvalidLimitError, UnsupportedError), not yet as API errors.
  */
 export async function checkCreate(d: DaemonContext, body: Record<string, unknown>, name: string | undefined): Promise<RunConfig> {
-  const config = runConfigFromBody(body, name, await d.hostFacts());
-  await (await d.driver(config.cgroupParent)).plan(config.resources);
-  return config;
+  const asked = runConfigFromBody(body, name, await d.hostFacts());
+  const driver = await d.driver(asked.cgroupParent);
+  // what this mode discards with a warning (--oom-kill-disable on v2) is not planned
+  await driver.plan(discardedOnMode(asked, driver.mode).config.resources);
+  return asked;
 }
 
-export async function create(d: DaemonContext, body: Record<string, unknown>, name: string | undefined): Promise<string> {
+/** Create: the new container's id and Docker's Warnings (what this host discarded). */
+export async function create(d: DaemonContext, body: Record<string, unknown>, name: string | undefined): Promise<{ id: string; warnings: string[] }> {
   let config: RunConfig;
   try {
     config = await checkCreate(d, body, name);
@@ -37,7 +41,7 @@ export async function create(d: DaemonContext, body: Record<string, unknown>, na
   }
   const driver = await d.driver(config.cgroupParent);
   const id = newContainerId();
-  await createStored(
+  const { warnings } = await createStored(
     config,
     { stateRoot: d.store.root, driver, stderr: process.stderr, id },
     { header: { detach: true, log: { path: d.store.file(id, 'log'), maxSize: config.log?.maxSize ?? 0, maxFiles: config.log?.maxFiles ?? 1 } } },
@@ -47,5 +51,5 @@ export async function create(d: DaemonContext, body: Record<string, unknown>, na
   for (const k of HOST_CONFIG_FIELDS) if (hc[k] !== undefined) hostConfig[k] = hc[k];
   await d.store.writeHostConfig(id, hostConfig);
   await d.emit('create', id);
-  return id;
+  return { id, warnings };
 }

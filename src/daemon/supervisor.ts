@@ -137,7 +137,7 @@ export class Supervisor implements DaemonContext, ContainerBackend {
     return checkCreate(this, body, name);
   }
 
-  create(body: Record<string, unknown>, name: string | undefined): Promise<string> {
+  create(body: Record<string, unknown>, name: string | undefined): Promise<{ id: string; warnings: string[] }> {
     return create(this, body, name);
   }
 
@@ -145,11 +145,11 @@ export class Supervisor implements DaemonContext, ContainerBackend {
     return start(this, id);
   }
 
-  stop(id: string, seconds: number): Promise<boolean> {
+  stop(id: string, seconds?: number): Promise<boolean> {
     return stop(this, id, seconds);
   }
 
-  restart(id: string, seconds: number): Promise<void> {
+  restart(id: string, seconds?: number): Promise<void> {
     return restart(this, id, seconds);
   }
 

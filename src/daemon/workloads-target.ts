@@ -10,7 +10,7 @@ export function supervisorTarget(supervisor: ContainerBackend, stateRoot: string
       const { records } = await listContainerRecords(stateRoot);
       return records.filter((r) => r.labels?.[LABEL_PROJECT] === project).map((r) => existingContainer(r.id, r.status, r.name, r.labels ?? {}));
     },
-    create: (name, body) => supervisor.create(body, name),
+    create: async (name, body) => (await supervisor.create(body, name)).id,
     async start(id) {
       await supervisor.start(id);
     },

@@ -16,7 +16,7 @@ import type { SeccompFacts } from './seccomp/compile.js';
 import { type SeccompSetting, seccompFilter } from './seccomp/filter.js';
 import { SeccompProfileError } from './seccomp/profile.js';
 import type { Directive, LaunchSpec, MountFlag, Namespace, SpecHeader } from './spec.js';
-import type { CgroupPlacement, ContainerPaths, HostLayout, IsolationOptions, VolumeMount } from './types.js';
+import type { CgroupPlacement, ContainerPaths, HostLayout, IsolationOptions, TmpfsMount, VolumeMount } from './types.js';
 
 /**
  * The host directories that may be shared with a container (read-only, as overlay lower layers),
@@ -140,7 +140,8 @@ export function planIsolation(opts: IsolationOptions, paths: ContainerPaths, cgr
   mount('devpts', inRoot('/dev/pts'), 'devpts', ['nosuid', 'noexec'], 'newinstance,ptmxmode=0666,mode=0620,gid=5');
   for (const link of DEV_SYMLINKS) d.push({ kind: 'symlink', target: link.target, linkpath: inRoot(`/dev/${link.name}`) });
   mkdir(inRoot('/dev/shm'));
-  mount('shm', inRoot('/dev/shm'), 'tmpfs', ['nosuid', 'nodev', 'noexec'], 'mode=1777,size=65536k');
+  // --shm-size, in bytes as moby writes it; Docker's 64MiB without it
+  mount('shm', inRoot('/dev/shm'), 'tmpfs', ['nosuid', 'nodev', 'noexec'], `mode=1777,size=${opts.shmSize === undefined ? '65536k' : checkShmSize(opts.shmSize)}`);
   mkdir(inRoot('/dev/mqueue'));
   mount('mqueue', inRoot('/dev/mqueue'), 'mqueue', ['nosuid', 'nodev', 'noexec']);
 
@@ -153,9 +154,14 @@ export function planIsolation(opts: IsolationOptions, paths: ContainerPaths, cgr
     mount('cgroup2', inRoot('/sys/fs/cgroup'), 'cgroup2', ['ro', 'nosuid', 'nodev', 'noexec', 'relatime']);
   }
 
-  // 4. Volumes, shallowest first so that /a is mounted before /a/b (moby's sortMounts). They come
-  //    after /dev and /sys so that a volume under them is not hidden.
-  for (const v of volumes) {
+  // 4. Volumes and --tmpfs mounts, shallowest first so that /a is mounted before /a/b (moby's
+  //    sortMounts). They come after /dev and /sys so that one under them is not hidden.
+  for (const v of mountsByDepth(volumes, checkTmpfs(opts.tmpfs ?? [], volumes))) {
+    if ('flags' in v) {
+      mkdir(inRoot(v.target));
+      mount('tmpfs', inRoot(v.target), 'tmpfs', v.flags, v.data);
+      continue;
+    }
     const target = inRoot(v.target);
     if (v.kind === 'dir') {
       mkdir(target);
@@ -186,12 +192,17 @@ export function planIsolation(opts: IsolationOptions, paths: ContainerPaths, cgr
   // 7. The process.
   d.push({ kind: 'hostname', name: opts.hostname });
   if (opts.network === 'none') d.push({ kind: 'loopback-up' });
+  // before `user` and `caps`: raising a hard limit or lowering the OOM score needs CAP_SYS_RESOURCE
+  for (const u of opts.ulimits ?? []) d.push({ kind: 'rlimit', name: u.name, soft: u.soft, hard: u.hard });
+  if (opts.oomScoreAdj !== undefined) d.push({ kind: 'oom-score-adj', value: opts.oomScoreAdj });
   for (const entry of env) d.push({ kind: 'env', entry });
   d.push({ kind: 'cwd', path: workdir });
   d.push({ kind: 'user', uid: opts.user.uid, gid: opts.user.gid, additionalGids: [...opts.user.additionalGids] });
   d.push({ kind: 'caps', mask: caps });
   d.push({ kind: 'no-new-privs' });
   if (seccomp !== undefined) d.push({ kind: 'seccomp', program: seccomp });
+  // the launcher's child forks the workload last and stays as its init (the workload is PID 2)
+  if (opts.init === true) d.push({ kind: 'init' });
   const [command = '', ...args] = opts.command;
   d.push({ kind: 'exec', command, argv: [command, ...args] });
 
@@ -295,6 +306,37 @@ function checkVolumes(volumes: VolumeMount[]): VolumeMount[] {
   });
   const depth = (path: string) => path.split('/').length;
   return out
+    .map((v, i) => ({ v, i }))
+    .sort((a, b) => depth(a.v.target) - depth(b.v.target) || a.i - b.i)
+    .map((x) => x.v);
+}
+
+/** --shm-size's bytes for the tmpfs's size= (above 0: run's rules turned 0 into the default). */
+function checkShmSize(bytes: number): string {
+  if (!Number.isSafeInteger(bytes) || bytes <= 0) throw new InvalidArgumentError('--shm-size', String(bytes), 'expected a size above 0');
+  return String(bytes);
+}
+
+/** --tmpfs mounts: absolute targets, not /, not in /proc, none twice nor at a volume's target; nodev kept. */
+function checkTmpfs(mounts: readonly TmpfsMount[], volumes: readonly VolumeMount[]): TmpfsMount[] {
+  const seen = new Set(volumes.map((v) => v.target));
+  return mounts.map((m) => {
+    const bad = (why: string) => new InvalidArgumentError('--tmpfs', m.target, why);
+    let target = posix.normalize(m.target);
+    if (target.length > 1 && target.endsWith('/')) target = target.slice(0, -1);
+    if (!m.target.startsWith('/') || target === '/') throw bad('expected an absolute path inside the container, not /');
+    if (target === '/proc' || target.startsWith('/proc/')) throw bad('a tmpfs cannot cover /proc');
+    if (seen.has(target)) throw bad(`duplicate mount point ${target}`);
+    if (!m.flags.includes('nodev')) throw bad('every mount the workload can write to is nodev');
+    seen.add(target);
+    return { ...m, target };
+  });
+}
+
+/** Volumes and tmpfs mounts together, shallowest first (stable: volumes before tmpfs at one depth). */
+function mountsByDepth(volumes: readonly VolumeMount[], tmpfs: readonly TmpfsMount[]): (VolumeMount | TmpfsMount)[] {
+  const depth = (path: string) => path.split('/').length;
+  return [...volumes, ...tmpfs]
     .map((v, i) => ({ v, i }))
     .sort((a, b) => depth(a.v.target) - depth(b.v.target) || a.i - b.i)
     .map((x) => x.v);

@@ -117,7 +117,21 @@ export type Directive =
   /** a seccomp filter (classic BPF), loaded by the child as its last step before execve */
   | { kind: 'seccomp'; program: readonly SockFilter[] }
   /** `command` is searched in PATH when it has no slash; `argv` starts with argv[0] */
-  | { kind: 'exec'; command: string; argv: string[] };
+  | { kind: 'exec'; command: string; argv: string[] }
+  /** setrlimit(2) of one of Docker's ulimit names (RLIMIT_NAME), applied before the privileges are dropped */
+  | { kind: 'rlimit'; name: UlimitName; soft: RlimitValue; hard: RlimitValue }
+  /** written to /proc/self/oom_score_adj before the privileges are dropped: -1000 to 1000 */
+  | { kind: 'oom-score-adj'; value: number }
+  /** the container's PID 1 stays as a small init (tini's role): reaps orphans, passes signals on to the workload */
+  | { kind: 'init' };
+
+/** Docker's ulimit names (go-units), each the kernel's RLIMIT_<NAME upper case>. */
+export const ULIMIT_NAMES = ['core', 'cpu', 'data', 'fsize', 'locks', 'memlock', 'msgqueue', 'nice', 'nofile', 'nproc', 'rss', 'rtprio', 'rttime', 'sigpending', 'stack'] as const;
+
+export type UlimitName = (typeof ULIMIT_NAMES)[number];
+
+/** An rlimit value: a number (bytes, seconds, files… as the kernel counts that limit) or no limit (RLIM_INFINITY). */
+export type RlimitValue = number | 'unlimited';
 
 export type DirectiveKind = Directive['kind'];
 
@@ -218,7 +232,20 @@ function directiveFields(d: Directive): string[] {
       return [d.command, ...d.argv];
     case 'loopback-up':
     case 'no-new-privs':
+    case 'init':
       return [];
+    case 'rlimit': {
+      if (!ULIMIT_NAMES.includes(d.name)) throw new SpecEncodeError('rlimit', `unknown name ${show(d.name)}`);
+      const value = (v: RlimitValue) => {
+        if (v !== 'unlimited' && (!Number.isSafeInteger(v) || v < 0)) throw new SpecEncodeError('rlimit', `${d.name} value ${v} is not a whole number or unlimited`);
+        return String(v);
+      };
+      if (d.hard !== 'unlimited' && (d.soft === 'unlimited' || d.soft > d.hard)) throw new SpecEncodeError('rlimit', `${d.name}: the soft limit ${d.soft} is above the hard limit ${d.hard}`);
+      return [d.name, value(d.soft), value(d.hard)];
+    }
+    case 'oom-score-adj':
+      if (!Number.isInteger(d.value) || d.value < -1000 || d.value > 1000) throw new SpecEncodeError('oom-score-adj', `${d.value} is not between -1000 and 1000`);
+      return [String(d.value)];
   }
 }
 
@@ -331,6 +358,9 @@ const FIELD_COUNTS: Record<string, [number, number]> = {
   'no-new-privs': [0, 0],
   seccomp: [1, 1],
   exec: [2, Infinity],
+  rlimit: [3, 3],
+  'oom-score-adj': [1, 1],
+  init: [0, 0],
 };
 
 /**
@@ -452,6 +482,7 @@ export function decodeSpec(text: string): LaunchSpec {
         return;
       case 'loopback-up':
       case 'no-new-privs':
+      case 'init':
         directives.push({ kind: name });
         return;
       case 'seccomp':
@@ -460,6 +491,15 @@ export function decodeSpec(text: string): LaunchSpec {
       case 'exec':
         seenExec = true;
         directives.push({ kind: 'exec', command: f(0), argv: fields.slice(1) });
+        return;
+      case 'rlimit': {
+        const value = (v: string): RlimitValue => (v === 'unlimited' ? v : decimal(v));
+        if (!(ULIMIT_NAMES as readonly string[]).includes(f(0))) bad();
+        directives.push({ kind: 'rlimit', name: f(0) as UlimitName, soft: value(f(1)), hard: value(f(2)) });
+        return;
+      }
+      case 'oom-score-adj':
+        directives.push({ kind: 'oom-score-adj', value: /^-?\d{1,4}$/.test(f(0)) ? Number(f(0)) : bad() });
         return;
     }
   });

@@ -4,6 +4,24 @@
  */
 import type { SeccompSetting } from './seccomp/filter.js';
 import type { KernelVersion } from './seccomp/profile.js';
+import type { MountFlag, RlimitValue, UlimitName } from './spec.js';
+
+/** One --ulimit: setrlimit(2) of RLIMIT_<NAME> for the workload (unlimited: RLIM_INFINITY). */
+export interface Ulimit {
+  name: UlimitName;
+  soft: RlimitValue;
+  hard: RlimitValue;
+}
+
+/** One --tmpfs: a tmpfs mounted at `target` inside the container, with its mount flags and its data (size=, mode=, ...). */
+export interface TmpfsMount {
+  /** absolute path inside the container, normalised, not / */
+  target: string;
+  /** always with nodev (a writable mount); Docker's default noexec,nosuid,nodev unless the options said otherwise */
+  flags: MountFlag[];
+  /** the tmpfs's own options, comma-separated (size=64m,mode=1777), "" for none */
+  data: string;
+}
 
 export interface VolumeMount {
   /** absolute host path (file or directory); must exist */
@@ -43,6 +61,16 @@ export interface IsolationOptions {
   seccomp?: SeccompSetting;
   /** the command and its arguments; command[0] is looked up in PATH if it has no slash */
   command: string[];
+  /** --ulimit: the workload's rlimits, one per name; absent or empty: the launcher's own */
+  ulimits?: Ulimit[];
+  /** --oom-score-adj: -1000 to 1000; absent: inherited (the launcher's) */
+  oomScoreAdj?: number;
+  /** --shm-size: bytes of the /dev/shm tmpfs; absent: Docker's 64MiB */
+  shmSize?: number;
+  /** --tmpfs: tmpfs mounts inside the container */
+  tmpfs?: TmpfsMount[];
+  /** --init: the container's PID 1 is an init that reaps orphans and passes signals on (the launcher plays tini) */
+  init?: boolean;
 }
 
 /** Where a container's files live in the state directory. */

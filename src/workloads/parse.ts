@@ -12,6 +12,10 @@
  *   restart          no | always | unless-stopped | on-failure[:N]                           → HostConfig.RestartPolicy
  *   mem_limit, memswap_limit, mem_reservation: bytes, or a size with b/k/m/g (memswap -1 = unlimited swap)
  *   cpus, cpu_shares, cpuset, pids_limit, cgroup_parent
+ *   entrypoint       as command                                                            → Entrypoint
+ *   stop_signal, stop_grace_period (a duration: 30s, 1m30s)                                → StopSignal, StopTimeout
+ *   ulimits (name: N or name: {soft, hard}), oom_score_adj, shm_size, tmpfs (PATH[:OPTIONS] or a list),
+ *   mem_swappiness, oom_kill_disable and init (true or false)
  *   deploy.resources.limits.{cpus,memory,pids}, deploy.resources.reservations.memory (the same
  *                    fields as above; giving both forms with different values is an error)
  *
@@ -247,6 +251,26 @@ class Reader {
     return Number(m[1] ?? '0') * 1e9 + Number((m[2] ?? '').padEnd(9, '0'));
   }
 
+  /**
+   * stop_grace_period: Compose's duration (Go's syntax: 30s, 1m30s, 1.5h, 500ms; a bare number is
+   * seconds), as whole seconds, cut down as Compose cuts it into StopTimeout.
+   */
+  seconds(node: Node | null, at: Origin, what: string): number | undefined {
+    const text = node && isScalar(node) && typeof node.value !== 'boolean' ? this.scalarText(node) : undefined;
+    const unit: Record<string, number> = { h: 3600, m: 60, s: 1, ms: 1e-3, us: 1e-6, µs: 1e-6, ns: 1e-9 };
+    let total = Number.NaN;
+    if (text !== undefined && /^\d{1,9}$/.test(text)) total = Number(text);
+    else if (text !== undefined && /^(\d+(\.\d+)?(h|m|s|ms|us|µs|ns))+$/.test(text)) {
+      total = 0;
+      for (const [, n, , u] of text.matchAll(/(\d+(\.\d+)?)(h|ms|m|s|us|µs|ns)/g)) total += Number(n) * unit[u!]!;
+    }
+    if (!Number.isFinite(total) || total > 86_400) {
+      this.problem(at, text === undefined ? `expected ${what}${describe(node)}` : `invalid value "${text}": expected ${what}, at most 24h`);
+      return undefined;
+    }
+    return Math.floor(total);
+  }
+
   /** A list of scalars as strings (a sequence), with each item's origin. */
   stringList(node: Node | null, at: Origin): { value: string; at: Origin }[] | undefined {
     if (!node || !isSeq(node)) {
@@ -301,26 +325,29 @@ function cpusField(node: Node | null, at: Origin, svc: ServiceBuilder): void {
   if (nano !== undefined) svc.set('HostConfig.NanoCpus', nano, at);
 }
 
-function command(node: Node | null, at: Origin, svc: ServiceBuilder): void {
-  const r = svc.reader;
-  if (node && isScalar(node) && typeof node.value === 'string') {
-    const split = splitShellWords(node.value);
-    if (split.ok) svc.set('Cmd', split.words, at);
-    else r.problem(at, `invalid command "${node.value}": ${split.reason}`);
-    return;
-  }
-  if (!node || !isSeq(node)) {
-    r.problem(at, `expected a command as a list of words or a string${describe(node)}`);
-    return;
-  }
-  const words = r.stringList(node, at);
-  if (words)
-    svc.set(
-      'Cmd',
-      words.map((w) => w.value),
-      at,
-    );
-}
+/** command (Cmd) and entrypoint (Entrypoint): a list of words, or a string split as Compose splits it. */
+const commandField =
+  (field: string) =>
+  (node: Node | null, at: Origin, svc: ServiceBuilder): void => {
+    const r = svc.reader;
+    if (node && isScalar(node) && typeof node.value === 'string') {
+      const split = splitShellWords(node.value);
+      if (split.ok) svc.set(field, split.words, at);
+      else r.problem(at, `invalid command "${node.value}": ${split.reason}`);
+      return;
+    }
+    if (!node || !isSeq(node)) {
+      r.problem(at, `expected a command as a list of words or a string${describe(node)}`);
+      return;
+    }
+    const words = r.stringList(node, at);
+    if (words)
+      svc.set(
+        field,
+        words.map((w) => w.value),
+        at,
+      );
+  };
 
 function environment(node: Node | null, at: Origin, svc: ServiceBuilder): void {
   const r = svc.reader;
@@ -427,9 +454,45 @@ function section(handlers: Record<string, Handler>): Handler {
   };
 }
 
+/** ulimits: Compose's mapping of a name to a limit (soft and hard alike) or to {soft, hard}. */
+function ulimitsField(node: Node | null, at: Origin, svc: ServiceBuilder): void {
+  const r = svc.reader;
+  if (!node || !isMap(node)) {
+    r.problem(at, `expected a mapping of ulimit names to a limit or {soft, hard}${describe(node)}`);
+    return;
+  }
+  const out: { Name: string; Soft: number; Hard: number }[] = [];
+  for (const { key, value, at: itemAt } of r.entries(node, at.path)) {
+    const what = 'a whole number, or -1 for unlimited';
+    if (value && isMap(value)) {
+      const limits: Record<string, number | undefined> = {};
+      for (const entry of r.entries(value, itemAt.path)) {
+        if (entry.key === 'soft' || entry.key === 'hard') limits[entry.key] = r.integer(entry.value, entry.at, what);
+        else r.unknownKey(entry.key, entry.at, ['soft', 'hard']);
+      }
+      if (limits.soft === undefined || limits.hard === undefined) {
+        if (!('soft' in limits && 'hard' in limits)) r.problem(itemAt, 'expected both soft and hard');
+        continue;
+      }
+      out.push({ Name: key, Soft: limits.soft, Hard: limits.hard });
+    } else {
+      const n = r.integer(value, itemAt, what);
+      if (n !== undefined) out.push({ Name: key, Soft: n, Hard: n });
+    }
+  }
+  svc.set('HostConfig.Ulimits', out, at);
+}
+
+/** tmpfs: a PATH[:OPTIONS] or a list of them, as Compose takes it. */
+function tmpfsField(node: Node | null, at: Origin, svc: ServiceBuilder): void {
+  const r = svc.reader;
+  const items = node && isScalar(node) && typeof node.value === 'string' ? [node.value] : (r.stringList(node, at) ?? []).map((i) => i.value);
+  svc.set('HostConfig.Tmpfs', Object.fromEntries(items.map((item) => (item.includes(':') ? [item.slice(0, item.indexOf(':')), item.slice(item.indexOf(':') + 1)] : [item, '']))), at);
+}
+
 /** The reader of each kind of value (the registry, fields.ts, says which key is read how, into which body field). */
 const READERS: Record<WorkloadsRead, (k: ServiceKey) => Handler> = {
-  command: () => command,
+  command: (k) => commandField(k.path),
   environment: () => environment,
   volumes: () => volumes,
   restart: () => restart,
@@ -440,6 +503,16 @@ const READERS: Record<WorkloadsRead, (k: ServiceKey) => Handler> = {
     if (n !== undefined) svc.set(k.path, n, at);
   },
   text: (k) => stringField(k.path, k.what!),
+  ulimits: () => ulimitsField,
+  boolean: (k) => (node, at, svc) => {
+    if (node && isScalar(node) && typeof node.value === 'boolean') svc.set(k.path, node.value, at);
+    else svc.reader.problem(at, `expected true or false${describe(node)}`);
+  },
+  tmpfs: () => tmpfsField,
+  duration: (k) => (node, at, svc) => {
+    const n = svc.reader.seconds(node, at, k.what!);
+    if (n !== undefined) svc.set(k.path, n, at);
+  },
   directory: (k) => stringField(k.path, k.what!, (s, r) => (s === 'host' ? 'host' : r.resolveHostPath(s))),
 };
 

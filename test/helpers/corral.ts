@@ -60,7 +60,8 @@ export async function stopAllCorrals(): Promise<void> {
 }
 
 export function startCorral(args: string[], env: NodeJS.ProcessEnv = {}): { child: ChildProcess; result: Promise<CorralResult>; stdout: () => string } {
-  const child = spawn(process.execPath, [CORRAL_BIN, ...withTestParent(args)], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
+  // "--": Node 20 reads --env-file even after the script (corral run --env-file is corral's)
+  const child = spawn(process.execPath, ['--', CORRAL_BIN, ...withTestParent(args)], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
   let stdout = '';
   let stderr = '';
   child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));

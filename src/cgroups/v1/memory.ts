@@ -95,6 +95,13 @@ export function plan(limits: MemoryLimits | undefined, ctx: MemoryPlanContext = 
   if (swWrite && memsw !== undefined && le(cur.limit, memsw)) writes.push(swWrite, ...(memWrite ? [memWrite] : []));
   else writes.push(...(memWrite ? [memWrite] : []), ...(swWrite ? [swWrite] : []));
   if (low !== undefined) writes.push({ hierarchy: H, file: 'memory.soft_limit_in_bytes', value: String(low) });
+  if (limits.swappiness !== undefined) {
+    const s = limits.swappiness;
+    if (!Number.isInteger(s) || s < 0 || s > 100) throw new InvalidLimitError(`invalid memory.swappiness ${s}: expected 0 to 100`);
+    writes.push({ hierarchy: H, file: 'memory.swappiness', value: String(s) });
+  }
+  // memory.oom_control takes only its oom_kill_disable flag on writes
+  if (limits.oomKillDisable !== undefined) writes.push({ hierarchy: H, file: 'memory.oom_control', value: limits.oomKillDisable ? '1' : '0' });
   return writes;
 }
 

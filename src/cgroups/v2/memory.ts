@@ -35,6 +35,12 @@ export function plan(limits: MemoryLimits | undefined, ctx: MemoryPlanContext = 
   if (limits.high !== undefined) writes.push({ file: 'memory.high', value: String(checkLimit('memory.high', limits.high, 0, 'bytes')) });
   if (limits.low !== undefined) writes.push({ file: 'memory.low', value: String(checkAtLeast('memory.low', limits.low, 0, 'bytes')) });
   if (limits.oomGroup !== undefined) writes.push({ file: 'memory.oom.group', value: limits.oomGroup ? '1' : '0' });
+  if (limits.swappiness !== undefined) {
+    throw new UnsupportedError('memory.swappiness is not supported on cgroup v2: it has no per-cgroup swappiness (the kernel-wide vm.swappiness applies)');
+  }
+  if (limits.oomKillDisable === true) {
+    throw new UnsupportedError('memory.oom_control is not supported on cgroup v2: the OOM killer cannot be turned off for a cgroup (memory.oom.group decides only how much it kills)');
+  }
   return writes;
 }
 

@@ -17,6 +17,7 @@ interface LogsOptions {
   tail?: string;
   since?: string;
   timestamps?: boolean;
+  details?: boolean;
 }
 
 export function logsCommand() {
@@ -25,6 +26,7 @@ export function logsCommand() {
     .option('-n, --tail <n>', 'only the last n lines (default all)')
     .option('--since <time>', 'only lines since a time: unix seconds, RFC 3339 (2026-11-23T10:00:00Z) or a duration back from now (10m)')
     .option('-t, --timestamps', 'prefix each line with its time (RFC 3339, nanoseconds)')
+    .option('--details', "show the log's extra attributes before each line (corral's records have none: a leading space, as Docker's)")
     .argument('<container>');
 }
 
@@ -48,6 +50,7 @@ export async function logs(ctx: ClientContext, argv: readonly string[]): Promise
   if (opts.tail !== undefined) query.set('tail', parseTail('--tail', opts.tail));
   if (opts.since !== undefined) query.set('since', parseTimeFlag('--since', opts.since, ctx.now()));
   if (opts.timestamps) query.set('timestamps', '1');
+  if (opts.details) query.set('details', '1');
   const res = await openStream(ctx.socket, { method: 'GET', path: containerPath(args[0]!, `/logs?${query}`) });
   await copyDemuxed(res, ctx.out, ctx.err);
   return 0;

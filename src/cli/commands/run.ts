@@ -35,7 +35,9 @@ async function create(ctx: ClientContext, options: RawRunOptions, config: RunCon
   // as Docker's CLI: an attached stdin is closed when our input ends
   if (config.openStdin === true && !detach) body.StdinOnce = true;
   try {
-    const answer = await call<{ Id: string }>(ctx.socket, { method: 'POST', path: `/containers/create${name ? `?name=${encodeURIComponent(name)}` : ''}`, body });
+    const answer = await call<{ Id: string; Warnings?: string[] | null }>(ctx.socket, { method: 'POST', path: `/containers/create${name ? `?name=${encodeURIComponent(name)}` : ''}`, body });
+    // as Docker's CLI prints them
+    for (const w of answer.body.Warnings ?? []) ctx.err.write(`WARNING: ${w}\n`);
     return answer.body.Id;
   } catch (err) {
     if (err instanceof ApiResponseError) throw new LaunchFailedError(err.message, 125);

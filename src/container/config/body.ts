@@ -13,10 +13,10 @@ import { InvalidParameterError } from '../../errors.js';
 
 export { logOptsFromJson, obj } from './readers.js';
 
-/** The command: Entrypoint then Cmd, each a string or a list of strings (other items are ignored). */
+/** The command's Cmd, a string or a list of strings (other items are ignored); Entrypoint is the registry's `entrypoint`, put before it by run's rules. */
 export function commandFromBody(body: Record<string, unknown>): string[] {
-  const strings = (v: unknown) => (typeof v === 'string' ? [v] : Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : []);
-  return [...strings(body.Entrypoint), ...strings(body.Cmd)];
+  const v = body.Cmd;
+  return typeof v === 'string' ? [v] : Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : [];
 }
 
 /** A body field's value by its registry path: `HostConfig.Memory`, `Image`. */

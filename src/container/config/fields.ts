@@ -13,7 +13,26 @@
  * fields is refused for the same one as before); lists shown to users keep their own order
  * (HELP_ORDER, UPDATE_ORDER, WORKLOADS_ORDER), each checked by a unit test to name every field once.
  */
-import { CPU_LIST, deviceRates, FLAG, INTEGER, LABELS, LOG_OPTS, NANO_CPUS, type Readers, RESTART, SIZE, STRING, STRINGS, stringOr, SWAP } from './readers.js';
+import {
+  CPU_LIST,
+  deviceRates,
+  ENTRYPOINT,
+  FLAG,
+  INTEGER,
+  INTEGER_ZERO,
+  LABELS,
+  LOG_OPTS,
+  NANO_CPUS,
+  type Readers,
+  RESTART,
+  SIZE,
+  STRING,
+  STRINGS,
+  stringOr,
+  SWAP,
+  TMPFS,
+  ULIMITS,
+} from './readers.js';
 import type { RunConfig } from './run-config.js';
 import { SIZE_SYNTAX } from './units.js';
 import { UnsupportedError } from '../../errors.js';
@@ -57,6 +76,17 @@ export interface RawRunOptions {
   tty?: boolean;
   label?: string[];
   labelFile?: string[];
+  entrypoint?: string;
+  envFile?: string[];
+  stopSignal?: string;
+  stopTimeout?: string;
+  ulimit?: string[];
+  oomScoreAdj?: string;
+  shmSize?: string;
+  tmpfs?: string[];
+  oomKillDisable?: boolean;
+  memorySwappiness?: string;
+  init?: boolean;
 }
 
 /** How a reason names the flags it mentions (errors.ts's Reason). */
@@ -99,6 +129,16 @@ export const EXPECT = {
   network: 'none or host',
   cap: 'a capability name such as NET_RAW or cap_net_raw, or ALL',
   securityOpt: "seccomp=unconfined, seccomp=builtin or seccomp=PROFILE.json (a file in Docker's seccomp profile format)",
+  entrypoint: 'a command (one word, not split), or "" for none',
+  envFile: 'a readable file of KEY=VALUE lines (KEY alone takes the value from the environment; # starts a comment)',
+  stopSignal: 'a signal name such as SIGTERM or USR1, or a number from 1 to 64',
+  stopTimeout: 'whole seconds from 0 to 86400, or -1 to wait without limit',
+  ulimit:
+    'NAME=SOFT[:HARD] such as nofile=1024:2048, NAME one of core, cpu, data, fsize, locks, memlock, msgqueue, nice, nofile, nproc, rss, rtprio, rttime, sigpending, stack, the limits whole numbers or -1 for unlimited, SOFT at most HARD',
+  oomScoreAdj: 'a whole number from -1000 to 1000',
+  shmSize: `${SIZE_SYNTAX}, above 0 (the default is 64m)`,
+  memorySwappiness: 'a whole number from 0 to 100, or -1 for the default',
+  tmpfs: 'PATH[:OPTIONS] with an absolute PATH inside the container and tmpfs mount options such as size=64m,mode=1777,noexec',
 } as const;
 
 /**
@@ -106,7 +146,7 @@ export const EXPECT = {
  * sizes with units, a decimal number of CPUs, an integer, a string (or number) as written, a
  * directory relative to the file, and the fields with their own syntax.
  */
-export type WorkloadsRead = 'command' | 'environment' | 'volumes' | 'restart' | 'size' | 'cpus' | 'integer' | 'text' | 'directory';
+export type WorkloadsRead = 'command' | 'environment' | 'volumes' | 'restart' | 'size' | 'cpus' | 'integer' | 'text' | 'directory' | 'duration' | 'ulimits' | 'tmpfs' | 'boolean';
 
 /** A key of the workloads file (Compose's name), with how its value is read. */
 export interface WorkloadsKey {
@@ -580,8 +620,130 @@ export const FIELDS = {
     resource: true,
     workloads: [{ key: 'cgroup_parent', read: 'text', what: 'a cgroup path' }],
   },
-  // Entrypoint and Cmd together; read by commandFromBody, as the command is no flag
-  command: { flag: 'COMMAND', path: 'Cmd', checked: (c) => c.isolation.command, workloads: [{ key: 'command', read: 'command' }] },
+  entrypoint: {
+    flag: '--entrypoint',
+    flags: '--entrypoint <command>',
+    option: 'entrypoint',
+    description: 'the program to run, with COMMAND as its arguments ("" for none: COMMAND alone)',
+    expected: EXPECT.entrypoint,
+    path: 'Entrypoint',
+    parse: ENTRYPOINT,
+    checked: (c) => (c.entrypoint === undefined ? undefined : c.entrypoint.length === 0 ? [''] : c.entrypoint),
+    workloads: [{ key: 'entrypoint', read: 'command' }],
+  },
+  // read by the client into --env's items (run-flags.ts, envFileItems): no body field of its own
+  envFile: {
+    flag: '--env-file',
+    flags: '--env-file <file>',
+    option: 'envFile',
+    description: "read environment variables from a file of KEY=VALUE lines (KEY alone copies the host's value; # starts a comment)",
+    expected: EXPECT.envFile,
+    repeatable: true,
+  },
+  stopSignal: {
+    flag: '--stop-signal',
+    flags: '--stop-signal <signal>',
+    option: 'stopSignal',
+    description: 'the signal stop and restart send first (default: SIGTERM)',
+    expected: EXPECT.stopSignal,
+    path: 'StopSignal',
+    parse: STRING,
+    checked: (c) => c.stopSignal,
+    workloads: [{ key: 'stop_signal', read: 'text', what: 'a signal name such as SIGTERM' }],
+  },
+  stopTimeout: {
+    flag: '--stop-timeout',
+    flags: '--stop-timeout <seconds>',
+    option: 'stopTimeout',
+    description: 'seconds stop and restart wait for the container to end before SIGKILL (default: 10)',
+    expected: EXPECT.stopTimeout,
+    path: 'StopTimeout',
+    parse: INTEGER_ZERO,
+    checked: (c) => c.stopTimeout,
+    workloads: [{ key: 'stop_grace_period', read: 'duration', what: 'a duration such as 30s or 1m30s' }],
+  },
+  oomKillDisable: {
+    flag: '--oom-kill-disable',
+    flags: '--oom-kill-disable',
+    option: 'oomKillDisable',
+    description: 'disable the OOM killer for the container (cgroup v1 memory.oom_control; cgroup v2 has none: discarded with a warning, as Docker does)',
+    path: 'HostConfig.OomKillDisable',
+    limit: 'memory.oom_control',
+    parse: FLAG,
+    workloads: [{ key: 'oom_kill_disable', read: 'boolean' }],
+  },
+  memorySwappiness: {
+    flag: '--memory-swappiness',
+    flags: '--memory-swappiness <n>',
+    option: 'memorySwappiness',
+    description: "how readily the container's pages are swapped, 0 to 100 (cgroup v1 memory.swappiness; cgroup v2 has none: refused)",
+    expected: EXPECT.memorySwappiness,
+    path: 'HostConfig.MemorySwappiness',
+    limit: 'memory.swappiness',
+    // 0 is a swappiness (never swap), not Docker's "unset"; -1 is unset
+    parse: INTEGER_ZERO,
+    checked: (c) => c.resources.memory?.swappiness,
+    workloads: [{ key: 'mem_swappiness', read: 'integer', what: 'a whole number from 0 to 100' }],
+  },
+  init: {
+    flag: '--init',
+    flags: '--init',
+    option: 'init',
+    description: 'run an init as PID 1 that reaps orphaned processes and passes signals on to the command (the launcher plays tini)',
+    path: 'HostConfig.Init',
+    parse: FLAG,
+    checked: (c) => (c.isolation.init === true ? true : undefined),
+    workloads: [{ key: 'init', read: 'boolean' }],
+  },
+  ulimits: {
+    flag: '--ulimit',
+    flags: '--ulimit <name=soft[:hard]>',
+    option: 'ulimit',
+    description: 'set a process limit (setrlimit) for the workload, such as nofile=1024:2048; -1 for unlimited',
+    expected: EXPECT.ulimit,
+    repeatable: true,
+    path: 'HostConfig.Ulimits',
+    parse: ULIMITS,
+    // one per name, a later one winning, as Docker's CLI keeps them
+    checked: (c) => c.isolation.ulimits?.map((u) => ({ Name: u.name, Soft: u.soft === 'unlimited' ? -1 : u.soft, Hard: u.hard === 'unlimited' ? -1 : u.hard })),
+    workloads: [{ key: 'ulimits', read: 'ulimits' }],
+  },
+  oomScoreAdj: {
+    flag: '--oom-score-adj',
+    flags: '--oom-score-adj <n>',
+    option: 'oomScoreAdj',
+    description: "the workload's OOM score adjustment, -1000 to 1000 (/proc/PID/oom_score_adj)",
+    expected: EXPECT.oomScoreAdj,
+    path: 'HostConfig.OomScoreAdj',
+    parse: INTEGER,
+    checked: (c) => c.isolation.oomScoreAdj,
+    workloads: [{ key: 'oom_score_adj', read: 'integer', what: 'a whole number from -1000 to 1000' }],
+  },
+  shmSize: {
+    flag: '--shm-size',
+    flags: '--shm-size <bytes>',
+    option: 'shmSize',
+    description: 'size of /dev/shm (default: 64m)',
+    expected: EXPECT.shmSize,
+    path: 'HostConfig.ShmSize',
+    parse: SIZE,
+    checked: (c) => c.isolation.shmSize,
+    workloads: [size('shm_size')],
+  },
+  tmpfs: {
+    flag: '--tmpfs',
+    flags: '--tmpfs <path[:options]>',
+    option: 'tmpfs',
+    description: 'mount a tmpfs inside the container (default options: noexec,nosuid,nodev)',
+    expected: EXPECT.tmpfs,
+    repeatable: true,
+    path: 'HostConfig.Tmpfs',
+    parse: TMPFS,
+    checked: (c) => c.tmpfs,
+    workloads: [{ key: 'tmpfs', read: 'tmpfs' }],
+  },
+  // Cmd; Entrypoint is its own field (entrypoint), read before it
+  command: { flag: 'COMMAND', path: 'Cmd', checked: (c) => nonEmpty(c.isolation.command.slice(c.entrypoint?.length ?? 0)), workloads: [{ key: 'command', read: 'command' }] },
 } as const satisfies Record<string, FieldSpec>;
 
 export type FieldName = keyof typeof FIELDS;
@@ -634,6 +796,17 @@ export const HELP_ORDER: readonly FieldName[] = [
   'capAdd',
   'capDrop',
   'securityOpt',
+  'entrypoint',
+  'envFile',
+  'stopSignal',
+  'stopTimeout',
+  'ulimits',
+  'oomScoreAdj',
+  'shmSize',
+  'tmpfs',
+  'oomKillDisable',
+  'memorySwappiness',
+  'init',
 ];
 
 /** The order of an update's "supported: …" list. */
@@ -642,6 +815,7 @@ export const UPDATE_ORDER: readonly FieldName[] = ['memory', 'memorySwap', 'memo
 /** The order of a service's keys in the workloads file ("expected one of …"); nested keys come in alphabetical order. */
 export const WORKLOADS_ORDER: readonly FieldName[] = [
   'command',
+  'entrypoint',
   'rootfs',
   'env',
   'volume',
@@ -655,6 +829,15 @@ export const WORKLOADS_ORDER: readonly FieldName[] = [
   'cpusetCpus',
   'pidsLimit',
   'cgroupParent',
+  'stopSignal',
+  'stopTimeout',
+  'ulimits',
+  'oomScoreAdj',
+  'shmSize',
+  'tmpfs',
+  'memorySwappiness',
+  'oomKillDisable',
+  'init',
 ];
 
 // --- derived tables ----------------------------------------------------------------------------
@@ -731,7 +914,7 @@ type ValueOf<F> = F extends { parse: Readers<infer T> } ? T : never;
  * A container's configuration as read from flags or from a create body, before run's rules check it
  * (run-flags.ts, runConfigFromInput): each field's value as its readers give it (readers.ts).
  */
-export type RunInput = { -readonly [K in Exclude<FieldName, 'command' | 'detach' | 'labelFile'>]?: ValueOf<(typeof FIELDS)[K]> };
+export type RunInput = { -readonly [K in Exclude<FieldName, 'command' | 'detach' | 'labelFile' | 'envFile'>]?: ValueOf<(typeof FIELDS)[K]> };
 
 /** commander's values as a RunInput. */
 export function inputFromOptions(options: RawRunOptions): RunInput {

@@ -359,3 +359,98 @@ export function deviceRates(bytes: boolean): Readers<Read<DeviceRate>[]> {
       }),
   };
 }
+
+/**
+ * --entrypoint: one word, not split (docker/cli sends it as a list of one), or "" to clear the
+ * entrypoint; the body's Entrypoint, a string or a list of strings. Read as the list of words; an
+ * empty list is a cleared entrypoint (Docker's `[""]`, which moby turns into none).
+ */
+export const ENTRYPOINT: Readers<string[]> = {
+  type: 'string[]',
+  text: (raw) => ((raw as string) === '' ? [] : [raw as string]),
+  json: (v) => {
+    if (v === undefined || v === null) return undefined;
+    const words = typeof v === 'string' ? [v] : Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : [];
+    // [""] is docker/cli's "cleared"; [] and "" leave it unset, as moby reads them
+    if (words.length === 1 && words[0] === '') return [];
+    return words.length === 0 ? undefined : words;
+  },
+  body: (words) => (words.length === 0 ? [''] : words),
+};
+
+/**
+ * An integer whose 0 means something (StopTimeout 0: no grace at all), so only an absent body field
+ * is unset: docker/cli sends StopTimeout only when --stop-timeout was given.
+ */
+export const INTEGER_ZERO: Readers<Shown<number>> = {
+  ...INTEGER,
+  json: (v, f) => {
+    if (v === undefined || v === null) return undefined;
+    if (typeof v !== 'number' || !Number.isInteger(v)) throw new InvalidParameterError(`invalid ${f.path}: expected an integer`);
+    return { flag: f.flag, text: String(v), value: Number.isSafeInteger(v) ? v : Number.NaN };
+  },
+};
+
+/** One --ulimit as read: its name (checked by run's rules), soft and hard limits, -1 for unlimited. */
+export interface UlimitInput {
+  name: string;
+  soft: number;
+  hard: number;
+}
+
+/**
+ * NAME=SOFT[:HARD], go-units' ParseUlimit syntax (HARD defaults to SOFT; -1 is unlimited); the
+ * name and the soft <= hard rule are run's rules'.
+ */
+function parseUlimitText(flag: string, value: string, expected: string): UlimitInput {
+  const eq = value.indexOf('=');
+  const limits = eq < 0 ? [] : value.slice(eq + 1).split(':');
+  const numbers = limits.map((t) => (/^-?\d{1,19}$/.test(t) ? Number(t) : Number.NaN));
+  if (eq <= 0 || numbers.length < 1 || numbers.length > 2 || numbers.some((n) => !Number.isSafeInteger(n) || n < -1)) {
+    throw new InvalidArgumentError(flag, value, `expected ${expected}`);
+  }
+  const [soft = 0, hard = soft] = numbers;
+  return { name: value.slice(0, eq), soft, hard };
+}
+
+/** --ulimit's NAME=SOFT[:HARD] values; the body's Ulimits (`[{"Name": "nofile", "Soft": 64, "Hard": 128}]`). */
+export const ULIMITS: Readers<Read<UlimitInput>[]> = {
+  type: 'object',
+  text: (raw, f) => (raw as string[]).map((text) => defer(f.flag, text, () => parseUlimitText(f.flag, text, f.expected!))),
+  json: (v, f) => {
+    if (v === undefined || v === null) return undefined;
+    if (!Array.isArray(v)) throw new InvalidParameterError(`invalid ${f.path}: expected a list of {"Name", "Soft", "Hard"}`);
+    const out = v.map((u: unknown): Read<UlimitInput> => {
+      const { Name: name, Soft: soft, Hard: hard } = obj(u);
+      if (typeof name !== 'string' || typeof soft !== 'number' || typeof hard !== 'number' || !Number.isInteger(soft) || !Number.isInteger(hard)) {
+        throw new InvalidParameterError(`invalid ${f.path}: expected a list of {"Name": string, "Soft": integer, "Hard": integer}`);
+      }
+      // read as the flag reads its text, so that a refusal reads the same
+      const text = `${name}=${soft}:${hard}`;
+      return defer(f.flag, text, () => parseUlimitText(f.flag, text, f.expected!));
+    });
+    return out.length ? out : undefined;
+  },
+  body: (reads) =>
+    reads.map((read) => {
+      const { name, soft, hard } = take(read);
+      return { Name: name, Soft: soft, Hard: hard };
+    }),
+};
+
+/**
+ * --tmpfs PATH[:OPTIONS] items (Docker's CLI splits at the first ":"); the body's Tmpfs, an object
+ * of path to options. The items as given: run's rules check the path and the options.
+ */
+export const TMPFS: Readers<string[]> = {
+  type: 'object',
+  text: (raw) => raw as string[],
+  json: (v, f) => {
+    if (v === undefined || v === null) return undefined;
+    const o = obj(v);
+    if (o !== v || !Object.values(o).every((x) => typeof x === 'string')) throw new InvalidParameterError(`invalid ${f.path}: expected an object of path to options strings`);
+    const items = Object.entries(o as Record<string, string>).map(([path, options]) => (options === '' ? path : `${path}:${options}`));
+    return items.length ? items : undefined;
+  },
+  body: (items) => Object.fromEntries(items.map((item) => (item.includes(':') ? [item.slice(0, item.indexOf(':')), item.slice(item.indexOf(':') + 1)] : [item, '']))),
+};

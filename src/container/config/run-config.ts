@@ -30,6 +30,17 @@ export interface RunConfig {
   openStdin?: boolean;
   /** with openStdin: the end of the first attach's input closes the stdin (Docker's StdinOnce) */
   stdinOnce?: boolean;
+  /**
+   * --entrypoint: Docker's Config.Entrypoint, the first words of isolation.command (the rest is Cmd);
+   * [] when cleared (`--entrypoint ''`), absent when not given
+   */
+  entrypoint?: string[];
+  /** --stop-signal: Docker's Config.StopSignal as given (stop and restart send it instead of SIGTERM) */
+  stopSignal?: string;
+  /** --stop-timeout: Docker's Config.StopTimeout, seconds stop and restart wait before SIGKILL; -1 without limit */
+  stopTimeout?: number;
+  /** --tmpfs as Docker's HostConfig.Tmpfs holds it: path to options as given (inspect and the create body show it); what they mount is isolation.tmpfs */
+  tmpfs?: Record<string, string>;
   /** --log-opt max-size / max-file: the json-file log's rotation (the daemon's containers log; a foreground run writes to the terminal) */
   log?: LogOptions;
   resources: Resources;

@@ -16,11 +16,13 @@ import { CorralError, InvalidArgumentError } from '../../errors.js';
 import type { SeccompSetting } from '../../isolate/seccomp/filter.js';
 import { compactJson, JsonSyntaxError } from '../../isolate/seccomp/json.js';
 import { parseSeccompProfileText, SeccompProfileError } from '../../isolate/seccomp/profile.js';
-import type { IsolationOptions, NetworkMode, VolumeMount } from '../../isolate/types.js';
+import type { IsolationOptions, NetworkMode, TmpfsMount, Ulimit, VolumeMount } from '../../isolate/types.js';
+import { type MountFlag, type RlimitValue, ULIMIT_NAMES, type UlimitName } from '../../isolate/spec.js';
 import type { LogOptions, RunConfig } from './run-config.js';
 import { EXPECT, inputFromOptions, type RawRunOptions, RUN_FLAGS, type RunInput } from './fields.js';
-import { CPU_LIST_PATTERN, type DeviceRate, type LogOpt, logOptOf, type Read, type Shown, take } from './readers.js';
+import { CPU_LIST_PATTERN, type DeviceRate, type LogOpt, logOptOf, type Read, type Shown, take, type UlimitInput } from './readers.js';
 import { formatSizeExact } from '../format.js';
+import { parseSignal } from '../signals.js';
 import { tryParseByteSize } from './units.js';
 
 export { EXPECT, type RawRunOptions, type RunInput } from './fields.js';
@@ -198,6 +200,9 @@ export function runConfigFromOptions(options: RawRunOptions, command: string[], 
   // as docker/cli: the files' labels first, then --label's, a later KEY winning
   const fromFiles = (options.labelFile ?? []).flatMap((file) => labelFileItems(file, facts));
   let withFiles = fromFiles.length === 0 ? options : { ...options, label: [...fromFiles, ...(options.label ?? [])] };
+  // as docker/cli (ReadKVEnvStrings): the files' variables first, then -e's
+  const envFromFiles = (options.envFile ?? []).flatMap((file) => envFileItems(file, facts));
+  if (envFromFiles.length > 0) withFiles = { ...withFiles, env: [...envFromFiles, ...(options.env ?? [])] };
   if (options.securityOpt !== undefined) withFiles = { ...withFiles, securityOpt: options.securityOpt.map((item) => withSeccompProfile(item, facts)) };
   return runConfigFromInput(inputFromOptions(withFiles), command, facts, id);
 }
@@ -305,11 +310,69 @@ export function labelFileItems(file: string, facts: HostFacts): string[] {
   return items;
 }
 
+/**
+ * The KEY=VALUE items of an --env-file, as docker/cli reads them (opts.ParseEnvFile): each line with
+ * its leading blanks dropped; empty lines and those starting with # skipped; the value taken as it
+ * is (no quotes removed); KEY alone takes the client's value, and is left out when the client has
+ * none. A KEY with blanks in it, or none, is refused naming the file and the line.
+ */
+export function envFileItems(file: string, facts: HostFacts): string[] {
+  if (facts.readTextFile === undefined) throw new ClientSideFlagError('--env-file');
+  let text: string;
+  try {
+    text = facts.readTextFile(file);
+  } catch (err) {
+    throw new InvalidArgumentError('--env-file', file, `cannot read it: ${(err as Error).message}`);
+  }
+  const getEnv = facts.getEnv ?? ((name: string) => process.env[name]);
+  const items: string[] = [];
+  for (const [i, raw] of text
+    .replace(/^\uFEFF/, '')
+    .split('\n')
+    .entries()) {
+    const line = raw.replace(/\r$/, '').trimStart();
+    if (line === '' || line.startsWith('#')) continue;
+    const eq = line.indexOf('=');
+    const key = eq < 0 ? line.trimEnd() : line.slice(0, eq);
+    const where = `${file}:${i + 1}`;
+    if (key === '') throw new InvalidArgumentError('--env-file', where, `${JSON.stringify(line)}: no variable name; expected KEY=VALUE or KEY`);
+    if (/\s/.test(key)) throw new InvalidArgumentError('--env-file', where, `variable ${JSON.stringify(key)} contains blanks; expected KEY=VALUE or KEY`);
+    if (eq >= 0) items.push(line);
+    else {
+      const value = getEnv(key);
+      if (value !== undefined) items.push(`${key}=${value}`);
+    }
+  }
+  return items;
+}
+
+/** --stop-signal: a signal name (with or without SIG, any case) or number, kept as given (inspect shows it so, as Docker's). */
+function checkStopSignal(value: string): string {
+  try {
+    parseSignal(value);
+  } catch {
+    throw new InvalidArgumentError('--stop-signal', value, `expected ${EXPECT.stopSignal}`);
+  }
+  return value;
+}
+
+/** --stop-timeout: whole seconds from 0 to 86400 (the most stop's t takes), or -1 to wait without limit. */
+function checkStopTimeout(read: Shown<number>): number {
+  const n = read.value;
+  if (Number.isNaN(n) || n < -1 || n > 86_400) throw new InvalidArgumentError('--stop-timeout', read.text, `expected ${EXPECT.stopTimeout}`);
+  return n;
+}
+
 /** Validate a configuration as read (from flags or a create body) and the command, and build the RunConfig. */
-export function runConfigFromInput(options: RunInput, command: string[], facts: HostFacts, id?: string): RunConfig {
+export function runConfigFromInput(options: RunInput, cmd: string[], facts: HostFacts, id?: string): RunConfig {
+  // --entrypoint's words come first, COMMAND's are its arguments (Docker's Entrypoint and Cmd)
+  const entrypoint = options.entrypoint;
+  const command = [...(entrypoint ?? []), ...cmd];
   if (command.length === 0 || command[0] === '') {
     throw new RunUsageError('COMMAND', command[0] ?? '', 'corral run needs a command: corral run [flags] COMMAND [ARG...]');
   }
+  const stopSignal = options.stopSignal === undefined ? undefined : checkStopSignal(options.stopSignal);
+  const stopTimeout = options.stopTimeout === undefined ? undefined : checkStopTimeout(options.stopTimeout);
   const name = options.name === undefined ? undefined : parseName(options.name);
   const cgroupParent = options.cgroupParent === undefined ? undefined : parseCgroupParent(options.cgroupParent);
   const restartPolicy = options.restart === undefined ? undefined : take(options.restart);
@@ -322,6 +385,8 @@ export function runConfigFromInput(options: RunInput, command: string[], facts: 
   const resources = resourcesFrom(options, facts);
   const isolation = isolationFrom(options, command, facts, id);
   const securityOpt = options.securityOpt === undefined || options.securityOpt.length === 0 ? undefined : [...options.securityOpt];
+  // Docker's HostConfig.Tmpfs, as given (checked, and turned into mounts, as isolation.tmpfs)
+  const tmpfs = options.tmpfs === undefined || options.tmpfs.length === 0 ? undefined : Object.fromEntries(options.tmpfs.map(splitTmpfs));
   return {
     ...(name === undefined ? {} : { name }),
     rm: options.rm === true,
@@ -333,6 +398,10 @@ export function runConfigFromInput(options: RunInput, command: string[], facts: 
     ...(options.tty === true ? { tty: true } : {}),
     ...(options.interactive === true ? { openStdin: true } : {}),
     ...(options.interactive === true && options.stdinOnce === true ? { stdinOnce: true } : {}),
+    ...(entrypoint === undefined ? {} : { entrypoint: [...entrypoint] }),
+    ...(stopSignal === undefined ? {} : { stopSignal }),
+    ...(stopTimeout === undefined ? {} : { stopTimeout }),
+    ...(tmpfs === undefined ? {} : { tmpfs }),
     resources,
     isolation,
   };
@@ -379,6 +448,13 @@ export function resourcesFrom(options: RunInput, facts: HostFacts): Resources {
 
 function memoryFrom(options: RunInput): MemoryLimits | undefined {
   const out: MemoryLimits = {};
+  if (options.oomKillDisable === true) out.oomKillDisable = true;
+  if (options.memorySwappiness !== undefined) {
+    const n = options.memorySwappiness.value;
+    if (Number.isNaN(n) || n < -1 || n > 100) throw new InvalidArgumentError('--memory-swappiness', options.memorySwappiness.text, `expected ${EXPECT.memorySwappiness}`);
+    // -1: the default (Docker's CLI sends it when the flag was not given)
+    if (n !== -1) out.swappiness = n;
+  }
   let memory: number | undefined;
   if (options.memory !== undefined) {
     const bytes = take(options.memory);
@@ -571,6 +647,10 @@ function isolationFrom(options: RunInput, command: string[], facts: HostFacts, i
   const capAdd = parseCaps('--cap-add', options.capAdd ?? []);
   const capDrop = parseCaps('--cap-drop', options.capDrop ?? []);
   const seccomp = seccompFromSecurityOpt(options.securityOpt ?? []);
+  const ulimits = options.ulimits === undefined ? [] : checkUlimits(options.ulimits);
+  const oomScoreAdj = options.oomScoreAdj === undefined ? undefined : checkOomScoreAdj(options.oomScoreAdj);
+  const shmSize = options.shmSize === undefined ? 0 : take(options.shmSize);
+  const tmpfs = (options.tmpfs ?? []).map(tmpfsMount);
   return {
     ...(rootfs === undefined ? {} : { rootfs }),
     hostname,
@@ -584,7 +664,103 @@ function isolationFrom(options: RunInput, command: string[], facts: HostFacts, i
     capDrop,
     ...(seccomp === undefined ? {} : { seccomp }),
     command: [...command],
+    ...(ulimits.length === 0 ? {} : { ulimits }),
+    ...(oomScoreAdj === undefined ? {} : { oomScoreAdj }),
+    // 0 is Docker's "unset": the default 64MiB
+    ...(shmSize === 0 ? {} : { shmSize }),
+    ...(tmpfs.length === 0 ? {} : { tmpfs }),
+    ...(options.init === true ? { init: true } : {}),
   };
+}
+
+/**
+ * --ulimit values: Docker's names (go-units), soft at most hard (-1, unlimited, above all), one per
+ * name with a later one winning (docker/cli's UlimitOpt keeps them by name).
+ */
+function checkUlimits(reads: readonly Read<UlimitInput>[]): Ulimit[] {
+  const byName = new Map<string, Ulimit>();
+  for (const read of reads) {
+    const { name, soft, hard } = take(read);
+    if (!(ULIMIT_NAMES as readonly string[]).includes(name)) throw new InvalidArgumentError('--ulimit', read.text, `unknown ulimit name "${name}"; expected ${EXPECT.ulimit}`);
+    if (hard !== -1 && (soft === -1 || soft > hard)) throw new InvalidArgumentError('--ulimit', read.text, `the soft limit ${soft} is above the hard limit ${hard}; expected ${EXPECT.ulimit}`);
+    const value = (n: number): RlimitValue => (n === -1 ? 'unlimited' : n);
+    byName.delete(name);
+    byName.set(name, { name: name as UlimitName, soft: value(soft), hard: value(hard) });
+  }
+  return [...byName.values()];
+}
+
+function checkOomScoreAdj(read: Shown<number>): number {
+  const n = read.value;
+  if (Number.isNaN(n) || n < -1000 || n > 1000) throw new InvalidArgumentError('--oom-score-adj', read.text, `expected ${EXPECT.oomScoreAdj}`);
+  return n;
+}
+
+/** tmpfs mount flags as moby's MergeTmpfsOptions takes them: the flag each sets, or clears (rw, exec, suid, ...). */
+const TMPFS_FLAGS: Readonly<Record<string, { set?: MountFlag; clear?: MountFlag }>> = {
+  ro: { set: 'ro' },
+  rw: { clear: 'ro' },
+  nosuid: { set: 'nosuid' },
+  suid: { clear: 'nosuid' },
+  nodev: { set: 'nodev' },
+  noexec: { set: 'noexec' },
+  exec: { clear: 'noexec' },
+  sync: { set: 'sync' },
+  async: { clear: 'sync' },
+  noatime: { set: 'noatime' },
+  atime: { clear: 'noatime' },
+  nodiratime: { set: 'nodiratime' },
+  diratime: { clear: 'nodiratime' },
+  relatime: { set: 'relatime' },
+  norelatime: { clear: 'relatime' },
+  strictatime: { set: 'strictatime' },
+  nostrictatime: { clear: 'strictatime' },
+};
+
+/** tmpfs's own options (the kernel's Documentation/filesystems/tmpfs.rst) and what their values look like. */
+const TMPFS_DATA: Readonly<Record<string, RegExp>> = {
+  size: /^\d+[kKmMgG%]?$/,
+  nr_blocks: /^\d+[kKmMgG]?$/,
+  nr_inodes: /^\d+[kKmMgG]?$/,
+  mode: /^[0-7]{3,4}$/,
+  uid: /^\d{1,10}$/,
+  gid: /^\d{1,10}$/,
+};
+
+/**
+ * One --tmpfs PATH[:OPTIONS]: Docker's default options noexec,nosuid,nodev, then the given ones in
+ * order (a later one wins: exec undoes noexec). `dev` is refused: every mount the workload can
+ * write to stays nodev (architecture.md). The path's own rules are the plan's (isolate/plan.ts).
+ */
+function tmpfsMount(item: string): TmpfsMount {
+  const [path, options] = splitTmpfs(item);
+  if (!path.startsWith('/')) throw new InvalidArgumentError('--tmpfs', item, `the path must be absolute; expected ${EXPECT.tmpfs}`);
+  const flags = new Set<MountFlag>(['noexec', 'nosuid', 'nodev']);
+  const data = new Map<string, string>();
+  for (const option of options === '' ? [] : options.split(',')) {
+    const eq = option.indexOf('=');
+    const key = eq < 0 ? option : option.slice(0, eq);
+    if (eq >= 0 && TMPFS_DATA[key] !== undefined) {
+      const value = option.slice(eq + 1);
+      if (!TMPFS_DATA[key].test(value)) throw new InvalidArgumentError('--tmpfs', item, `bad value for the tmpfs option ${key}: "${value}"`);
+      data.set(key, value);
+    } else if (option === 'dev') {
+      throw new InvalidArgumentError('--tmpfs', item, 'dev is not allowed: every mount the workload can write to is nodev in corral');
+    } else if (eq < 0 && TMPFS_FLAGS[option] !== undefined) {
+      const { set, clear } = TMPFS_FLAGS[option];
+      if (set !== undefined) flags.add(set);
+      if (clear !== undefined) flags.delete(clear);
+    } else {
+      throw new InvalidArgumentError('--tmpfs', item, `"${option}" is not a tmpfs mount option; expected ${Object.keys(TMPFS_FLAGS).join(', ')} or ${Object.keys(TMPFS_DATA).join('=, ')}=`);
+    }
+  }
+  return { target: cleanPath(path), flags: [...flags], data: [...data].map(([k, v]) => `${k}=${v}`).join(',') };
+}
+
+/** PATH[:OPTIONS] split at its first ":", as Docker's CLI splits --tmpfs. */
+function splitTmpfs(item: string): [path: string, options: string] {
+  const colon = item.indexOf(':');
+  return colon < 0 ? [item, ''] : [item.slice(0, colon), item.slice(colon + 1)];
 }
 
 function cleanPath(path: string): string {

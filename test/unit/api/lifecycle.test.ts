@@ -14,11 +14,13 @@ test("Docker's create body read as corral run's configuration; 0 means unset; Na
     Env: ['A=1'],
     HostConfig: { Memory: 67108864, MemorySwap: -1, CpuShares: 0, NanoCpus: 1500000000, PidsLimit: 20, NetworkMode: 'default', AutoRemove: true, Binds: ['/a:/b:ro'] },
   };
-  assert.deepEqual(commandFromBody(body), ['sh', '-c', 'echo hi']);
+  // Cmd alone: Entrypoint is its own field, put before it by run's rules
+  assert.deepEqual(commandFromBody(body), ['-c', 'echo hi']);
   assert.deepEqual(inputFromBody(body, 'web'), {
     name: 'web',
     rm: true,
     env: ['A=1'],
+    entrypoint: ['sh'],
     memory: { flag: '--memory', text: '67108864', value: 67108864 },
     memorySwap: { flag: '--memory-swap', text: '-1', value: 'unlimited' },
     cpus: { flag: '--cpus', text: '1.500000000', value: 1_500_000_000 },
@@ -106,4 +108,12 @@ test('HostConfig.LogConfig read as --log-opt key=value pairs; another driver or 
   assert.throws(() => logOptsFromJson({ Type: 'syslog' }), /HostConfig.LogConfig.Type: logging driver "syslog" is not supported/);
   assert.throws(() => logOptsFromJson({ Config: { 'max-file': 3 } }), /HostConfig.LogConfig.Config.max-file: expected a string/);
   assert.throws(() => logOptsFromJson('json-file'), /HostConfig.LogConfig: expected an object/);
+});
+
+test("logFramer with details: moby's attributes (none in corral's records) and a space before the line, after the time", () => {
+  const rec = { stream: 'stdout' as const, line: 'hello\n', time: 1_700_000_000_123_456_789n };
+  const text = (o: Parameters<typeof logFramer>[0]) => logFramer(o)(rec)!.subarray(8).toString();
+  assert.equal(text({ stdout: true, stderr: true, timestamps: false, details: true }), ' hello\n');
+  assert.equal(text({ stdout: true, stderr: true, timestamps: true, details: true }), '2023-11-14T22:13:20.123456789Z  hello\n');
+  assert.equal(text({ stdout: true, stderr: true, timestamps: false }), 'hello\n');
 });

@@ -117,3 +117,13 @@ describe('v1 limit values', () => {
   test('-1 reads as max', () => assert.equal(memory.fromV1Limit(-1), 'max'));
   test('a real limit stays', () => assert.equal(memory.fromV1Limit(33554432), 33554432));
 });
+
+test('v1: --oom-kill-disable writes memory.oom_control 1 and --memory-swappiness memory.swappiness, after the limits', () => {
+  assert.deepEqual(memory.plan({ max: 32 * Mi, swapMax: 0, oomKillDisable: true, swappiness: 0 }), [
+    w('memory', LIMIT, '33554432'),
+    w('memory', MEMSW, '33554432'),
+    w('memory', 'memory.swappiness', '0'),
+    w('memory', 'memory.oom_control', '1'),
+  ]);
+  assert.throws(() => memory.plan({ swappiness: 101 }), { message: 'invalid memory.swappiness 101: expected 0 to 100' });
+});

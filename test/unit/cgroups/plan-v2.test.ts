@@ -100,3 +100,15 @@ describe('neededControllers', () => {
     assert.deepEqual(neededControllers({ cpu: { weight: 5 }, memory: {}, pids: { max: undefined }, io: { weight: 100 } }), ['cpu', 'io']);
   });
 });
+
+test('v2 has no per-cgroup swappiness nor a switch for the OOM killer: refused, naming the v1 file (no silent no-op)', () => {
+  assert.throws(() => memory.plan({ swappiness: 10 }), {
+    code: 'EUNSUPPORTED',
+    message: 'memory.swappiness is not supported on cgroup v2: it has no per-cgroup swappiness (the kernel-wide vm.swappiness applies)',
+  });
+  assert.throws(
+    () => memory.plan({ oomKillDisable: true }),
+    (e: Error) => e instanceof UnsupportedError && e.message.startsWith('memory.oom_control is not supported on cgroup v2'),
+  );
+  assert.deepEqual(memory.plan({ oomKillDisable: false }), []);
+});

@@ -175,6 +175,16 @@ const SAMPLES: Partial<Record<FieldName, string | true>> = {
   securityOpt: 'seccomp=unconfined',
   cgroupParent: 'batch',
   labels: 'team=web',
+  entrypoint: '/bin/echo',
+  stopSignal: 'SIGUSR1',
+  stopTimeout: '0',
+  ulimits: 'nofile=64:128',
+  oomScoreAdj: '500',
+  shmSize: '128m',
+  tmpfs: '/run:size=1m,exec',
+  oomKillDisable: true,
+  memorySwappiness: '60',
+  init: true,
 };
 
 const sorted = (xs: readonly string[]) => [...xs].sort();

@@ -4,7 +4,7 @@ import { describeExecFailure, execFailureCode, mergeEnvironment, planExec, type 
 import { capabilityMask } from '../../../src/isolate/caps.js';
 import { compileSeccomp } from '../../../src/isolate/seccomp/compile.js';
 import { dockerDefaultProfile } from '../../../src/isolate/seccomp/filter.js';
-import type { Directive } from '../../../src/isolate/spec.js';
+import { encodeSpec, type Directive } from '../../../src/isolate/spec.js';
 import type { IsolationOptions } from '../../../src/isolate/types.js';
 
 const container: IsolationOptions = {
@@ -120,4 +120,14 @@ test("exit codes and messages for an exec that could not start follow Docker's",
     assert.equal(execFailureCode(e), code, `${e.step} ${e.errnoName}`);
     assert.equal(describeExecFailure(e, 'nope'), message);
   }
+});
+
+test("planExec gives the exec its container's --ulimit and --oom-score-adj (moby copies the container's process spec), before the user and capabilities", () => {
+  const limited = planExec({ ...container, ulimits: [{ name: 'nofile', soft: 64, hard: 128 }], oomScoreAdj: 300 }, { command: ['sh'], env: [] }, target, v2, KERNEL);
+  const kinds = limited.directives.map((d) => d.kind);
+  assert.deepEqual(kinds.slice(kinds.indexOf('cwd'), kinds.indexOf('caps')), ['cwd', 'rlimit', 'oom-score-adj', 'user']);
+  assert.deepEqual(only(limited.directives, 'rlimit'), [{ kind: 'rlimit', name: 'nofile', soft: 64, hard: 128 }]);
+  assert.deepEqual(only(limited.directives, 'oom-score-adj'), [{ kind: 'oom-score-adj', value: 300 }]);
+  // the spec the launcher reads: join's body may hold them
+  assert.match(encodeSpec(limited.header, limited.directives), /\nrlimit\tnofile\t64\t128\noom-score-adj\t300\nuser\t/);
 });

@@ -456,3 +456,70 @@ for (const c of errors) {
 test('user-input errors are InvalidArgumentErrors', () => {
   assert.throws(() => plan({ rootfs: '/a,b' }), InvalidArgumentError);
 });
+
+test('--ulimit and --oom-score-adj: rlimit and oom-score-adj directives after pivot-root, before user and caps (they need CAP_SYS_RESOURCE)', () => {
+  const d = plan({
+    ulimits: [
+      { name: 'nofile', soft: 64, hard: 128 },
+      { name: 'core', soft: 'unlimited', hard: 'unlimited' },
+    ],
+    oomScoreAdj: -500,
+  }).directives;
+  const limits = d.filter((x) => x.kind === 'rlimit' || x.kind === 'oom-score-adj');
+  assert.deepEqual(limits, [
+    { kind: 'rlimit', name: 'nofile', soft: 64, hard: 128 },
+    { kind: 'rlimit', name: 'core', soft: 'unlimited', hard: 'unlimited' },
+    { kind: 'oom-score-adj', value: -500 },
+  ]);
+  const first = kindIndex(d, 'rlimit');
+  assert.ok(kindIndex(d, 'pivot-root') < first && kindIndex(d, 'oom-score-adj') < kindIndex(d, 'user') && kindIndex(d, 'oom-score-adj') < kindIndex(d, 'caps'));
+  assert.equal(kindIndex(plan().directives, 'rlimit'), -1, 'none without the flags');
+  // the spec file carries them and reads them back
+  const spec = planIsolation(options({ ulimits: [{ name: 'nproc', soft: 10, hard: 'unlimited' }], oomScoreAdj: 1000 }), paths, v2, mergedUsr);
+  const text = encodeSpec(spec.header, spec.directives);
+  assert.match(text, /^rlimit\tnproc\t10\tunlimited$/m);
+  assert.match(text, /^oom-score-adj\t1000$/m);
+  assert.deepEqual(decodeSpec(text).directives, spec.directives);
+});
+
+test("--shm-size: the /dev/shm tmpfs's size= in bytes; Docker's 64MiB by default", () => {
+  const shm = (d: Directive[]) => mounts(d).find((m) => m.target === `${R}/dev/shm`)!;
+  assert.equal(shm(plan().directives).data, 'mode=1777,size=65536k');
+  assert.equal(shm(plan({ shmSize: 128 * 1024 * 1024 }).directives).data, 'mode=1777,size=134217728');
+  assert.deepEqual(shm(plan({ shmSize: 1 << 20 }).directives).flags, ['nosuid', 'nodev', 'noexec']);
+});
+
+test('--tmpfs: mounted among the volumes by depth, its flags and data as given; a duplicate, /, /proc or a mount without nodev refused', () => {
+  const d = plan({
+    volumes: [{ source: '/srv/data', target: '/run/data', readOnly: false, kind: 'dir' }],
+    tmpfs: [{ target: '/run/', flags: ['noexec', 'nosuid', 'nodev'], data: 'size=1m' }],
+  }).directives;
+  const sysAt = indexOf(d, (x) => x.kind === 'mount' && x.target === `${R}/sys`);
+  assert.deepEqual(d.slice(sysAt + 2, sysAt + 7), [
+    { kind: 'mkdir', path: `${R}/run`, mode: 0o755 },
+    { kind: 'mount', source: 'tmpfs', target: `${R}/run`, fstype: 'tmpfs', flags: ['noexec', 'nosuid', 'nodev'], data: 'size=1m' },
+    { kind: 'mkdir', path: `${R}/run/data`, mode: 0o755 },
+    { kind: 'mount', source: '/srv/data', target: `${R}/run/data`, fstype: '', flags: ['bind', 'rec'], data: '' },
+    { kind: 'remount', path: `${R}/run/data`, flags: ['nodev', 'rec'] },
+  ]);
+  const t = (target: string, flags: ('noexec' | 'nosuid' | 'nodev')[] = ['nodev']) => ({ target, flags, data: '' });
+  assert.throws(() => plan({ tmpfs: [t('/')] }), { message: 'invalid value "/" for --tmpfs: expected an absolute path inside the container, not /' });
+  assert.throws(() => plan({ tmpfs: [t('/proc/x')] }), { message: 'invalid value "/proc/x" for --tmpfs: a tmpfs cannot cover /proc' });
+  assert.throws(() => plan({ tmpfs: [t('/a'), t('/a/')] }), { message: 'invalid value "/a/" for --tmpfs: duplicate mount point /a' });
+  assert.throws(() => plan({ volumes: [{ source: '/srv/data', target: '/a', readOnly: false, kind: 'dir' }], tmpfs: [t('/a')] }), {
+    message: 'invalid value "/a" for --tmpfs: duplicate mount point /a',
+  });
+  assert.throws(() => plan({ tmpfs: [t('/a', ['noexec'])] }), { message: 'invalid value "/a" for --tmpfs: every mount the workload can write to is nodev' });
+});
+
+test('--init: an init directive last before exec (after seccomp), none without it; in the spec file and back', () => {
+  const d = plan({ init: true }).directives;
+  assert.equal(kindIndex(d, 'init'), d.length - 2);
+  assert.equal(d[d.length - 1]!.kind, 'exec');
+  assert.ok(kindIndex(d, 'seccomp') < kindIndex(d, 'init'));
+  assert.equal(kindIndex(plan().directives, 'init'), -1);
+  const spec = planIsolation(options({ init: true }), paths, v2, mergedUsr);
+  const text = encodeSpec(spec.header, spec.directives);
+  assert.match(text, /^init\nexec\t/m);
+  assert.deepEqual(decodeSpec(text).directives, spec.directives);
+});

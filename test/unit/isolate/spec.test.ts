@@ -235,3 +235,22 @@ test('join: refused as the launcher would refuse it', () => {
     );
   }
 });
+
+test('rlimit, oom-score-adj and init: encoded as the launcher reads them, refused as it would refuse them', () => {
+  const text = encodeSpec(header, [
+    { kind: 'rlimit', name: 'nofile', soft: 64, hard: 'unlimited' },
+    { kind: 'oom-score-adj', value: -1000 },
+    { kind: 'init' },
+    { kind: 'exec', command: 'a', argv: ['a'] },
+  ]);
+  assert.match(text, /\nrlimit\tnofile\t64\tunlimited\noom-score-adj\t-1000\ninit\nexec\ta\ta\n$/);
+  const refused: [Directive[], RegExp][] = [
+    [[{ kind: 'rlimit', name: 'files' as never, soft: 1, hard: 1 }], /rlimit directive: unknown name "files"/],
+    [[{ kind: 'rlimit', name: 'nofile', soft: 2, hard: 1 }], /rlimit directive: nofile: the soft limit 2 is above the hard limit 1/],
+    [[{ kind: 'rlimit', name: 'nofile', soft: 'unlimited', hard: 1 }], /the soft limit unlimited is above the hard limit 1/],
+    [[{ kind: 'rlimit', name: 'core', soft: -1, hard: 'unlimited' }], /rlimit directive: core value -1 is not a whole number or unlimited/],
+    [[{ kind: 'oom-score-adj', value: 1001 }], /oom-score-adj directive: 1001 is not between -1000 and 1000/],
+  ];
+  for (const [directives, message] of refused) assert.throws(() => encodeSpec(header, [...directives, { kind: 'exec', command: 'a', argv: ['a'] }]), message);
+  assert.throws(() => decodeSpec('version\t1\nnamespaces\t\nrlimit\tnofile\tmany\t1\nexec\ta\ta\n'), { name: 'ParseError' });
+});

@@ -155,7 +155,7 @@ test('bad values: file, line, column, path and reason, every problem at once', (
     'w.yml:8:15: services.web.volumes[0]: invalid volume "data:/x": "data" would be a named volume, which corral does not have: give a host path (absolute, or starting with ./ for one relative to the file)',
     'w.yml:8:24: services.web.volumes[1]: invalid volume "/a": expected HOST:CONTAINER[:ro|rw] (anonymous volumes are not supported)',
     'w.yml:8:28: services.web.volumes[2]: invalid volume "/a:/b:z": the mode "z" is not supported: expected ro or rw',
-    'w.yml:9:5: services.web.memswap: unknown key "memswap": expected one of command, rootfs, environment, volumes, hostname, restart, mem_limit, memswap_limit, mem_reservation, cpus, cpu_shares, cpuset, pids_limit, cgroup_parent, deploy',
+    'w.yml:9:5: services.web.memswap: unknown key "memswap": expected one of command, entrypoint, rootfs, environment, volumes, hostname, restart, mem_limit, memswap_limit, mem_reservation, cpus, cpu_shares, cpuset, pids_limit, cgroup_parent, stop_signal, stop_grace_period, ulimits, oom_score_adj, shm_size, tmpfs, mem_swappiness, oom_kill_disable, init, deploy',
     'w.yml:10:19: services.web.environment.A: expected a string, a number or a boolean, not a list',
     'w.yml:12:5: services.db.command: invalid command "a; b": the shell operator ";" needs a shell: write the command as a list, e.g. [sh, -c, "..."]',
     'w.yml:14:35: services.db.deploy.resources.limits.memory: services.db.mem_limit (line 13) already sets this to "1g": give one of them, or the same value',
@@ -202,4 +202,56 @@ test('string commands are split as Compose splits them (go-shellwords), without 
   assert.deepEqual(splitShellWords('echo "a'), { ok: false, reason: 'unterminated double quote' });
   assert.deepEqual(splitShellWords('echo a\\'), { ok: false, reason: 'the string ends with a lone backslash' });
   for (const op of [';', '&', '|', '<', '>']) assert.equal(splitShellWords(`a ${op} b`).ok, false, op);
+});
+
+test("entrypoint (a list, or a string split as Compose splits it), stop_signal and stop_grace_period (Compose's duration, in whole seconds)", () => {
+  const text = `
+services:
+  web:
+    entrypoint: "sh -c"
+    command: ['echo hi']
+    stop_signal: SIGUSR1
+    stop_grace_period: 1m30s
+  db:
+    entrypoint: [/bin/db, --serve]
+    stop_grace_period: 2500ms
+`;
+  assert.deepEqual(body(text), { Image: 'host', Entrypoint: ['sh', '-c'], Cmd: ['echo hi'], StopSignal: 'SIGUSR1', StopTimeout: 90 });
+  assert.deepEqual(body(text, 'db'), { Image: 'host', Entrypoint: ['/bin/db', '--serve'], StopTimeout: 2 });
+  assert.deepEqual(problems('services:\n  web:\n    command: [x]\n    stop_grace_period: soon\n'), [
+    'w.yml:4:5: services.web.stop_grace_period: invalid value "soon": expected a duration such as 30s or 1m30s, at most 24h',
+  ]);
+});
+
+test('ulimits (a limit, or soft and hard), oom_score_adj, shm_size and tmpfs (one, or a list) as Compose writes them', () => {
+  const text = `
+services:
+  web:
+    command: [x]
+    ulimits:
+      nproc: 65535
+      nofile: {soft: 20000, hard: 40000}
+    oom_score_adj: -200
+    shm_size: 128m
+    tmpfs: /run
+  db:
+    command: [x]
+    tmpfs: [/tmp, "/cache:size=1m,mode=700"]
+`;
+  assert.deepEqual(body(text).HostConfig, {
+    Ulimits: [
+      { Name: 'nproc', Soft: 65535, Hard: 65535 },
+      { Name: 'nofile', Soft: 20000, Hard: 40000 },
+    ],
+    OomScoreAdj: -200,
+    ShmSize: 128 << 20,
+    Tmpfs: { '/run': '' },
+  });
+  assert.deepEqual(body(text, 'db').HostConfig, { Tmpfs: { '/tmp': '', '/cache': 'size=1m,mode=700' } });
+  assert.deepEqual(problems('services:\n  web:\n    command: [x]\n    ulimits: {nofile: {soft: 1}}\n'), ['w.yml:4:15: services.web.ulimits.nofile: expected both soft and hard']);
+});
+
+test('init and oom_kill_disable: true or false, as Compose takes them', () => {
+  assert.deepEqual(body('services:\n  web:\n    command: [x]\n    init: true\n    oom_kill_disable: true\n').HostConfig, { Init: true, OomKillDisable: true });
+  assert.deepEqual(problems('services:\n  web:\n    command: [x]\n    init: yes please\n'), ['w.yml:4:5: services.web.init: expected true or false, not "yes please"']);
 });

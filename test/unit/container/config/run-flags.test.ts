@@ -7,6 +7,9 @@ import { DEFAULT_PATH, parseRunArgs, runHelp, RunHelpRequested, RunUsageError, t
 import { SIZE_SYNTAX } from '../../../../src/container/config/units.js';
 
 const EXPECT_SECURITY_OPT = "seccomp=unconfined, seccomp=builtin or seccomp=PROFILE.json (a file in Docker's seccomp profile format)";
+const EXPECT_ULIMIT =
+  'NAME=SOFT[:HARD] such as nofile=1024:2048, NAME one of core, cpu, data, fsize, locks, memlock, msgqueue, nice, nofile, nproc, rss, rtprio, rttime, sigpending, stack, the limits whole numbers or -1 for unlimited, SOFT at most HARD';
+const EXPECT_TMPFS = 'PATH[:OPTIONS] with an absolute PATH inside the container and tmpfs mount options such as size=64m,mode=1777,noexec';
 const KiB = 1024;
 const MiB = 1024 * KiB;
 const GiB = 1024 * MiB;
@@ -657,4 +660,182 @@ test('--security-opt: what corral cannot do is refused, naming the item', () => 
     ['writable-cgroups=true', `invalid value "writable-cgroups=true" for --security-opt: unknown security option "writable-cgroups"; expected ${EXPECT_SECURITY_OPT}`],
   ];
   for (const [item, message] of refused) assert.throws(() => parse(['--security-opt', item, 'sh']), { message }, item);
+});
+
+test("--entrypoint: its word first, COMMAND its arguments (none needed); '' clears it; the body's Entrypoint read the same", async () => {
+  const { runConfigFromBody } = await import('../../../../src/container/config/body.js');
+  const set = parse(['--entrypoint', '/bin/echo', 'hi', 'there']);
+  assert.deepEqual(set.entrypoint, ['/bin/echo']);
+  assert.deepEqual(set.isolation.command, ['/bin/echo', 'hi', 'there']);
+  // the word is not split: docker/cli sends it as a list of one
+  assert.deepEqual(parse(['--entrypoint', 'sh -c', 'x']).isolation.command, ['sh -c', 'x']);
+  // no COMMAND: the entrypoint alone
+  assert.deepEqual(parse(['--entrypoint', 'true']).isolation.command, ['true']);
+  // '' clears it (Docker's [""]): COMMAND alone, and the entrypoint is recorded as cleared
+  const cleared = parse(['--entrypoint', '', 'sh']);
+  assert.deepEqual(cleared.entrypoint, []);
+  assert.deepEqual(cleared.isolation.command, ['sh']);
+  assert.equal(parse(['sh']).entrypoint, undefined);
+  // nothing to run at all is refused as before
+  assert.throws(() => parse(['--entrypoint', '']), { message: 'corral run needs a command: corral run [flags] COMMAND [ARG...]' });
+  // the body: Entrypoint then Cmd, [""] cleared, a string as a list of one
+  assert.deepEqual(runConfigFromBody({ Entrypoint: ['sh', '-c'], Cmd: ['echo hi'] }, undefined, facts).isolation.command, ['sh', '-c', 'echo hi']);
+  assert.deepEqual(runConfigFromBody({ Entrypoint: 'echo', Cmd: 'x' }, undefined, facts).isolation.command, ['echo', 'x']);
+  assert.deepEqual(runConfigFromBody({ Entrypoint: [''], Cmd: ['sh'] }, undefined, facts).entrypoint, []);
+  assert.equal(runConfigFromBody({ Entrypoint: null, Cmd: ['sh'] }, undefined, facts).entrypoint, undefined);
+});
+
+test("--env-file: KEY=VALUE lines as given, KEY alone from the client's environment (left out when unset), # comments; files first, then -e", async () => {
+  const { ClientSideFlagError } = await import('../../../../src/container/config/run-flags.js');
+  const files: Record<string, string> = {
+    '/srv/app.env': '\uFEFF# the app\n  A=1\r\nB="quoted stays"\n\nHOME\nUNSET\nC=x=y\nD=\n',
+    '/srv/blank-key.env': 'OK=1\nMY VAR=2\n',
+    '/srv/no-key.env': '=2\n',
+  };
+  const withFiles: HostFacts = {
+    ...facts,
+    readTextFile: (p) => {
+      if (files[p] === undefined) throw new Error(`ENOENT: no such file or directory, open '${p}'`);
+      return files[p]!;
+    },
+  };
+  const env = parse(['--env-file', '/srv/app.env', '-e', 'A=2', 'sh'], withFiles).isolation.env;
+  // -e A=2 replaces the file's A in place (Docker's ReplaceOrAppendEnvValues)
+  assert.deepEqual(env, [`PATH=${DEFAULT_PATH}`, `HOSTNAME=${HOST}`, 'A=2', 'B="quoted stays"', 'HOME=/root', 'C=x=y', 'D=']);
+  assert.throws(() => parse(['--env-file', '/srv/blank-key.env', 'sh'], withFiles), {
+    message: 'invalid value "/srv/blank-key.env:2" for --env-file: variable "MY VAR" contains blanks; expected KEY=VALUE or KEY',
+  });
+  assert.throws(() => parse(['--env-file', '/srv/no-key.env', 'sh'], withFiles), { message: 'invalid value "/srv/no-key.env:1" for --env-file: "=2": no variable name; expected KEY=VALUE or KEY' });
+  assert.throws(() => parse(['--env-file', '/srv/none', 'sh'], withFiles), {
+    message: `invalid value "/srv/none" for --env-file: cannot read it: ENOENT: no such file or directory, open '/srv/none'`,
+  });
+  // the daemon parsing a client's argv hands it back: the file is the client's
+  assert.throws(() => parse(['--env-file', '/srv/app.env', 'sh']), ClientSideFlagError);
+});
+
+test('--stop-signal: a signal name or number, kept as given; --stop-timeout: 0 to 86400 seconds or -1; bad values name the flag', async () => {
+  const { runConfigFromBody } = await import('../../../../src/container/config/body.js');
+  assert.equal(parse(['--stop-signal', 'SIGUSR1', 'sh']).stopSignal, 'SIGUSR1');
+  assert.equal(parse(['--stop-signal', 'hup', 'sh']).stopSignal, 'hup');
+  assert.equal(parse(['--stop-signal', '10', 'sh']).stopSignal, '10');
+  assert.equal(parse(['sh']).stopSignal, undefined);
+  for (const bad of ['NOPE', '0', '65', 'SIG']) {
+    assert.throws(() => parse(['--stop-signal', bad, 'sh']), { message: `invalid value "${bad}" for --stop-signal: expected a signal name such as SIGTERM or USR1, or a number from 1 to 64` });
+  }
+  assert.equal(parse(['--stop-timeout', '0', 'sh']).stopTimeout, 0);
+  assert.equal(parse(['--stop-timeout', '-1', 'sh']).stopTimeout, -1);
+  assert.equal(parse(['--stop-timeout', '86400', 'sh']).stopTimeout, 86_400);
+  for (const bad of ['-2', '86401', '1.5', 'ten']) {
+    assert.throws(() => parse(['--stop-timeout', bad, 'sh']), { message: `invalid value "${bad}" for --stop-timeout: expected whole seconds from 0 to 86400, or -1 to wait without limit` });
+  }
+  // the body: StopTimeout 0 is a value (no grace), not Docker's "unset"; a bad one names the flag
+  assert.equal(runConfigFromBody({ Cmd: ['sh'], StopTimeout: 0 }, undefined, facts).stopTimeout, 0);
+  assert.equal(runConfigFromBody({ Cmd: ['sh'], StopSignal: 'SIGINT' }, undefined, facts).stopSignal, 'SIGINT');
+  assert.throws(() => runConfigFromBody({ Cmd: ['sh'], StopSignal: 'SIGNOPE' }, undefined, facts), { flag: '--stop-signal' });
+  assert.throws(() => runConfigFromBody({ Cmd: ['sh'], StopTimeout: 1.5 }, undefined, facts), { message: 'invalid StopTimeout: expected an integer' });
+});
+
+test("--ulimit NAME=SOFT[:HARD]: Docker's names, HARD defaulting to SOFT, -1 unlimited, one per name (a later one wins); bad ones name the flag", async () => {
+  const { runConfigFromBody } = await import('../../../../src/container/config/body.js');
+  assert.deepEqual(parse(['--ulimit', 'nofile=64:128', '--ulimit', 'core=-1', '--ulimit', 'nproc=5', '--ulimit', 'nofile=32:64', 'sh']).isolation.ulimits, [
+    { name: 'core', soft: 'unlimited', hard: 'unlimited' },
+    { name: 'nproc', soft: 5, hard: 5 },
+    { name: 'nofile', soft: 32, hard: 64 },
+  ]);
+  assert.deepEqual(parse(['--ulimit', 'stack=8388608:-1', 'sh']).isolation.ulimits, [{ name: 'stack', soft: 8_388_608, hard: 'unlimited' }]);
+  assert.equal(parse(['sh']).isolation.ulimits, undefined);
+  const expected = EXPECT_ULIMIT;
+  for (const [bad, why] of [
+    ['nofile', `expected ${expected}`],
+    ['=5', `expected ${expected}`],
+    ['nofile=', `expected ${expected}`],
+    ['nofile=1:2:3', `expected ${expected}`],
+    ['nofile=ten', `expected ${expected}`],
+    ['nofile=-2', `expected ${expected}`],
+    ['files=5', `unknown ulimit name "files"; expected ${expected}`],
+    ['nofile=128:64', `the soft limit 128 is above the hard limit 64; expected ${expected}`],
+    ['nofile=-1:64', `the soft limit -1 is above the hard limit 64; expected ${expected}`],
+  ]) {
+    assert.throws(() => parse(['--ulimit', bad!, 'sh']), { message: `invalid value "${bad}" for --ulimit: ${why}` }, bad);
+  }
+  // the body's Ulimits: read as the flag's text would be
+  assert.deepEqual(runConfigFromBody({ Cmd: ['sh'], HostConfig: { Ulimits: [{ Name: 'nofile', Soft: 10, Hard: 20 }] } }, undefined, facts).isolation.ulimits, [{ name: 'nofile', soft: 10, hard: 20 }]);
+  assert.throws(() => runConfigFromBody({ Cmd: ['sh'], HostConfig: { Ulimits: [{ Name: 'nofile', Soft: 30, Hard: 20 }] } }, undefined, facts), {
+    message: `invalid value "nofile=30:20" for --ulimit: the soft limit 30 is above the hard limit 20; expected ${expected}`,
+  });
+  assert.throws(() => runConfigFromBody({ Cmd: ['sh'], HostConfig: { Ulimits: { nofile: 1 } } }, undefined, facts), {
+    message: 'invalid HostConfig.Ulimits: expected a list of {"Name", "Soft", "Hard"}',
+  });
+});
+
+test('--oom-score-adj -1000 to 1000; --shm-size a size above 0 (0 the default)', () => {
+  assert.equal(parse(['--oom-score-adj', '-1000', 'sh']).isolation.oomScoreAdj, -1000);
+  assert.equal(parse(['--oom-score-adj', '1000', 'sh']).isolation.oomScoreAdj, 1000);
+  for (const bad of ['1001', '-1001', 'high', '1.5']) {
+    assert.throws(() => parse(['--oom-score-adj', bad, 'sh']), { message: `invalid value "${bad}" for --oom-score-adj: expected a whole number from -1000 to 1000` });
+  }
+  assert.equal(parse(['--shm-size', '128m', 'sh']).isolation.shmSize, 128 * MiB);
+  assert.equal(parse(['--shm-size', '0', 'sh']).isolation.shmSize, undefined);
+  assert.throws(
+    () => parse(['--shm-size', 'big', 'sh']),
+    (e: Error) => e instanceof InvalidArgumentError && e.flag === '--shm-size' && /expected .*above 0 \(the default is 64m\)/.test(e.message),
+  );
+  assert.throws(
+    () => parse(['--shm-size', '-1', 'sh']),
+    (e: Error) => e instanceof InvalidArgumentError && e.flag === '--shm-size',
+  );
+});
+
+test("--tmpfs PATH[:OPTIONS]: Docker's default noexec,nosuid,nodev, later options winning; tmpfs's own size=, mode=…; anything else refused naming the flag", () => {
+  const c = parse(['--tmpfs', '/run', '--tmpfs', '/scratch/:size=1m,mode=700,exec,ro,uid=1000', 'sh']);
+  assert.deepEqual(c.isolation.tmpfs, [
+    { target: '/run', flags: ['noexec', 'nosuid', 'nodev'], data: '' },
+    { target: '/scratch', flags: ['nosuid', 'nodev', 'ro'], data: 'size=1m,mode=700,uid=1000' },
+  ]);
+  // Docker's HostConfig.Tmpfs as given
+  assert.deepEqual(c.tmpfs, { '/run': '', '/scratch/': 'size=1m,mode=700,exec,ro,uid=1000' });
+  assert.equal(parse(['sh']).tmpfs, undefined);
+  assert.throws(() => parse(['--tmpfs', 'run', 'sh']), { message: `invalid value "run" for --tmpfs: the path must be absolute; expected ${EXPECT_TMPFS}` });
+  assert.throws(() => parse(['--tmpfs', '/run:size=big', 'sh']), { message: 'invalid value "/run:size=big" for --tmpfs: bad value for the tmpfs option size: "big"' });
+  assert.throws(() => parse(['--tmpfs', '/run:dev', 'sh']), { message: 'invalid value "/run:dev" for --tmpfs: dev is not allowed: every mount the workload can write to is nodev in corral' });
+  assert.throws(
+    () => parse(['--tmpfs', '/run:bind', 'sh']),
+    (e: Error) => e instanceof InvalidArgumentError && e.message.startsWith('invalid value "/run:bind" for --tmpfs: "bind" is not a tmpfs mount option; expected ro, rw,'),
+  );
+});
+
+test("--oom-kill-disable and --memory-swappiness (0 to 100, -1 the default) are memory limits; cgroup v2 discards the first with Docker's warning", async () => {
+  const { discardedOnMode, OOM_KILL_DISABLE_DISCARDED } = await import('../../../../src/container/config/mode.js');
+  const { runConfigFromBody } = await import('../../../../src/container/config/body.js');
+  const { unsupportedNamingFlag } = await import('../../../../src/container/config/fields.js');
+  const { UnsupportedError } = await import('../../../../src/errors.js');
+  const c = parse(['-m', '32m', '--oom-kill-disable', '--memory-swappiness', '0', 'sh']);
+  assert.deepEqual(c.resources.memory, { oomKillDisable: true, swappiness: 0, max: 32 * MiB, swapMax: 32 * MiB });
+  assert.equal(parse(['--memory-swappiness', '-1', 'sh']).resources.memory, undefined);
+  for (const bad of ['101', '-2', 'some']) {
+    assert.throws(() => parse(['--memory-swappiness', bad, 'sh']), { message: `invalid value "${bad}" for --memory-swappiness: expected a whole number from 0 to 100, or -1 for the default` });
+  }
+  // the body: MemorySwappiness 0 is a value, -1 (what Docker's CLI may send for none) is not
+  assert.equal(runConfigFromBody({ Cmd: ['sh'], HostConfig: { MemorySwappiness: 0 } }, undefined, facts).resources.memory?.swappiness, 0);
+  assert.equal(runConfigFromBody({ Cmd: ['sh'], HostConfig: { MemorySwappiness: -1, OomKillDisable: false } }, undefined, facts).resources.memory, undefined);
+  // v1 keeps both; v2 drops OomKillDisable with Docker's warning and keeps the rest
+  assert.deepEqual(discardedOnMode(c, 'v1'), { config: c, warnings: [] });
+  const v2 = discardedOnMode(c, 'v2');
+  assert.deepEqual(v2.warnings, [OOM_KILL_DISABLE_DISCARDED]);
+  assert.deepEqual(v2.config.resources.memory, { swappiness: 0, max: 32 * MiB, swapMax: 32 * MiB });
+  assert.equal(discardedOnMode(parse(['--oom-kill-disable', 'sh']), 'v2').config.resources.memory, undefined);
+  // v2's refusal of a swappiness names the flag (or the Docker field) before the file
+  const refusal = new UnsupportedError('memory.swappiness is not supported on cgroup v2: it has no per-cgroup swappiness (the kernel-wide vm.swappiness applies)');
+  assert.equal(
+    (unsupportedNamingFlag(refusal) as Error).message,
+    '--memory-swappiness (memory.swappiness) is not supported on cgroup v2: it has no per-cgroup swappiness (the kernel-wide vm.swappiness applies)',
+  );
+});
+
+test("--init: the isolation asks for an init as PID 1; the body's HostConfig.Init the same", async () => {
+  const { runConfigFromBody } = await import('../../../../src/container/config/body.js');
+  assert.equal(parse(['--init', 'sh']).isolation.init, true);
+  assert.equal(parse(['sh']).isolation.init, undefined);
+  assert.equal(runConfigFromBody({ Cmd: ['sh'], HostConfig: { Init: true } }, undefined, facts).isolation.init, true);
+  assert.equal(runConfigFromBody({ Cmd: ['sh'], HostConfig: { Init: null } }, undefined, facts).isolation.init, undefined);
 });
