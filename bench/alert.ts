@@ -27,6 +27,7 @@ import { CORRAL_BIN, REPO } from '../test/helpers/corral.js';
 import { apiRequest, daemonScratch, forceRemoveContainers, startDaemonProcess, stopDaemonProcess, subscribeEvents, type DaemonProcess } from '../test/helpers/daemon.js';
 import { freePort } from '../test/helpers/ports.js';
 import { cpuTicks, statusKiB } from './proc.js';
+import { prometheusConfig } from '../test/helpers/prometheus.js';
 
 const JSON_MARKER = 'CORRAL_BENCH_JSON ';
 const CGROUP_PARENT = `corral-bench-alert-${process.pid}`;
@@ -123,25 +124,7 @@ async function latency(o: Options, tmp: string, rootfs: string, daemon: DaemonPr
     `--web.listen-address=127.0.0.1:${amPort}`,
     '--cluster.listen-address=',
   ]);
-  fs.writeFileSync(
-    path.join(tmp, 'prometheus.yml'),
-    [
-      'global:',
-      '  scrape_interval: 1s',
-      '  evaluation_interval: 1s',
-      'rule_files:',
-      `  - ${path.join(REPO, 'dashboards', 'alerts.yml')}`,
-      'alerting:',
-      '  alertmanagers:',
-      '    - static_configs:',
-      `        - targets: ['127.0.0.1:${amPort}']`,
-      'scrape_configs:',
-      '  - job_name: corral',
-      '    static_configs:',
-      `      - targets: ['127.0.0.1:${metricsPort}']`,
-      '',
-    ].join('\n'),
-  );
+  fs.writeFileSync(path.join(tmp, 'prometheus.yml'), prometheusConfig(amPort, metricsPort));
   start('prometheus', 'prometheus', [`--config.file=${path.join(tmp, 'prometheus.yml')}`, `--storage.tsdb.path=${path.join(tmp, 'prom')}`, `--web.listen-address=127.0.0.1:${promPort}`]);
   start('corral alert', process.execPath, [
     CORRAL_BIN,

@@ -21,6 +21,7 @@ import { ensureBusyboxRootfs } from '../helpers/busybox.js';
 import { REPO, TEST_CGROUP_PARENT, stopAllCorrals } from '../helpers/corral.js';
 import { apiRequest, startDaemonProcess, stopDaemonProcess, type DaemonProcess } from '../helpers/daemon.js';
 import { freePort } from '../helpers/ports.js';
+import { prometheusConfig } from '../helpers/prometheus.js';
 
 if (process.getuid?.() !== 0) throw new Error('the integration tests need root: run them as root (sudo npm test)');
 
@@ -142,25 +143,7 @@ test("an OOM kill fires ContainerOOMKilled: Prometheus evaluates dashboards/aler
 
   const promDir = path.join(tmp, 'prometheus');
   fs.mkdirSync(promDir);
-  fs.writeFileSync(
-    path.join(promDir, 'prometheus.yml'),
-    [
-      'global:',
-      '  scrape_interval: 1s',
-      '  evaluation_interval: 1s',
-      'rule_files:',
-      `  - ${path.join(REPO, 'dashboards', 'alerts.yml')}`,
-      'alerting:',
-      '  alertmanagers:',
-      '    - static_configs:',
-      `        - targets: ['127.0.0.1:${amPort}']`,
-      'scrape_configs:',
-      '  - job_name: corral',
-      '    static_configs:',
-      `      - targets: ['127.0.0.1:${metricsPort}']`,
-      '',
-    ].join('\n'),
-  );
+  fs.writeFileSync(path.join(promDir, 'prometheus.yml'), prometheusConfig(amPort, metricsPort));
   startServer('prometheus', 'prometheus', [`--config.file=${path.join(promDir, 'prometheus.yml')}`, `--storage.tsdb.path=${path.join(promDir, 'data')}`, `--web.listen-address=127.0.0.1:${promPort}`]);
 
   // the rules are loaded, and the daemon is scraped
