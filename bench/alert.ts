@@ -23,7 +23,7 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createCgroupDriver } from '../src/cgroups/index.js';
-import { CORRAL_BIN, REPO } from '../test/helpers/corral.js';
+import { CORRAL_BIN } from '../test/helpers/corral.js';
 import { apiRequest, daemonScratch, forceRemoveContainers, startDaemonProcess, stopDaemonProcess, subscribeEvents, type DaemonProcess } from '../test/helpers/daemon.js';
 import { freePort } from '../test/helpers/ports.js';
 import { cpuTicks, statusKiB } from './proc.js';

@@ -3,8 +3,9 @@
 // host's cgroup mode, the same integration tests inside a pure cgroup v2 QEMU guest
 // (test/vm/guest-suite.test.ts), and a final check that nothing leaked. The host's files run in one
 // `node --test`, one at a time, because the enforcement tests measure CPU time and must not compete
-// with each other; the guest (one emulated CPU, most of the suite's time) starts in the background
-// at once and its result is reported by guest-suite.test.ts in the same run, so there is one summary.
+// with each other; the first guest (one emulated CPU; the guests are most of the suite's time) starts
+// in the background at once, guest-suite.test.ts adds a second when the host's tests are done, both
+// taking files from one queue, and reports them in the same run, so there is one summary.
 // The enforcement tests are written for a busy second core (they pass with `stress-ng --cpu 1`
 // beside them). CORRAL_GUEST_BESIDE=0 runs the guest after the host's tests instead.
 import { spawn, spawnSync } from 'node:child_process';

@@ -354,7 +354,7 @@ test('an OOM kill is in Alertmanager within 1 s with the container labels and th
 
     // the 400 receiver: each notification tried (alone), refused, logged with its text and counted, then left alone
     const text = await metricsText();
-    assert.match(text, new RegExp(`corral_alert_notifications_failed_total\\{receiver="webhook http://127\\.0\\.0\\.1:\\d+/bad"\\} [1-9]`));
+    assert.match(text, /corral_alert_notifications_failed_total\{receiver="webhook http:\/\/127\.0\.0\.1:\d+\/bad"\} [1-9]/);
     assert.match(sidecar!.log(), /receiver refused a notification: dropped, not retried.*invalid payload: the test receiver refuses everything/);
     const bad = badRequests;
     await sleep(2500);

@@ -18,7 +18,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ensureBusyboxRootfs } from '../helpers/busybox.js';
-import { REPO, TEST_CGROUP_PARENT, stopAllCorrals } from '../helpers/corral.js';
+import { TEST_CGROUP_PARENT, stopAllCorrals } from '../helpers/corral.js';
 import { apiRequest, startDaemonProcess, stopDaemonProcess, type DaemonProcess } from '../helpers/daemon.js';
 import { freePort } from '../helpers/ports.js';
 import { prometheusConfig } from '../helpers/prometheus.js';

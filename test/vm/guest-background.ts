@@ -1,9 +1,10 @@
 #!/usr/bin/env node
 /**
- * The guest suite in the background, for test/run.mjs: `node dist/test/vm/guest-background.js FILE`
- * runs it and writes the outcome to FILE (see guest-suite.ts), where guest-suite.test.ts reads it.
+ * The first guest in the background, for test/run.mjs: `node dist/test/vm/guest-background.js FILE`
+ * runs the queue of FILE's run (see guest-suite.ts) and writes the outcome to FILE, where
+ * guest-suite.test.ts reads it.
  */
-import { runGuestSuite, writeResult } from './guest-suite.js';
+import { guestQueue, queueIdOf, runGuestWorker, writeResult } from './guest-suite.js';
 
 const file = process.argv[2];
 if (!file) {
@@ -13,7 +14,7 @@ if (!file) {
 // guest.ts kills its qemu on exit; a signal's default would end this process without an exit
 for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => process.exit(128 + (signal === 'SIGINT' ? 2 : 15)));
 try {
-  await writeResult(file, { ok: true, result: await runGuestSuite() });
+  await writeResult(file, { ok: true, result: await runGuestWorker(await guestQueue(queueIdOf(file))) });
 } catch (err) {
   await writeResult(file, { ok: false, error: (err as Error).stack ?? String(err) });
 }

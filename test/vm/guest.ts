@@ -1043,7 +1043,8 @@ function parseYamlBlock(lines: string[]): Record<string, string> {
 /**
  * Parse node's TAP output (`node --test --test-reporter=tap`, TAP version 13 with nested subtests
  * indented by four spaces) into one record per top-level test point. Lines before "TAP version"
- * and anything that is not TAP at the top level (e.g. kernel or harness noise) are ignored.
+ * and anything that is not TAP at the top level (e.g. kernel or harness noise) are ignored; the
+ * output of several runs one after another reads as one run.
  */
 export function parseTap(text: string): TapTestResult[] {
   let lines = text.replace(/\r\n/g, '\n').split('\n');
@@ -1055,6 +1056,13 @@ export function parseTap(text: string): TapTestResult[] {
   const testPoint = /^(not ok|ok)\b\s*(\d+)?\s*(?:-\s)?(.*)$/;
   for (let i = 0; i < lines.length; i++) {
     const line = lines[i] ?? '';
+    if (/^TAP version \d+\s*$/.test(line)) {
+      // the next run of a concatenation (a guest runs its files one node --test at a time): the
+      // previous run's summary comments belong to no test
+      nested = [];
+      comments = [];
+      continue;
+    }
     const m = testPoint.exec(line);
     if (!m) {
       // nested content belongs to the next top-level test point

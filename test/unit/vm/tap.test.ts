@@ -86,6 +86,13 @@ test('parseTap ignores text before "TAP version" and copes with CRLF', () => {
   assert.equal(r[0]?.name, 'passes');
 });
 
+test('parseTap reads runs one after another (a guest runs a file at a time) as one, without the summaries between', () => {
+  const r = parseTap(`${sample}\n${sample}`);
+  assert.equal(r.length, 22);
+  assert.equal(r[11]?.name, 'passes');
+  assert.ok(!r[11]?.details.comments.some((c) => /^(tests|pass|fail) \d+$/.test(c)), "the first run's summary is not the second run's first comment");
+});
+
 test('parseTap on empty or non-TAP text returns no records', () => {
   assert.deepEqual(parseTap(''), []);
   assert.deepEqual(parseTap('hello\nworld\n'), []);
