@@ -147,13 +147,18 @@ export class Router {
   private readonly routes: Route[] = [];
   constructor(private readonly options: RouterOptions) {}
 
-  /** Add a route; `pattern` is like "/containers/{id}/json", each `{name}` needs a check in `checks`. */
+  /**
+   * Add a route; `pattern` is like "/containers/{id}/json", each `{name}` needs a check in `checks`.
+   * One `{name*}` may take several segments, joined by "/" (an image name: `/images/{name*}/json`
+   * for `/images/127.0.0.1:5000/app/json`, as Docker's `{name:.*}`).
+   */
   add(methods: Method | readonly Method[], pattern: string, handler: Handler, checks: Record<string, ParamCheck> = {}): this {
     const segments = pattern.split('/').slice(1);
     for (const s of segments) {
-      const param = /^\{(\w+)\}$/.exec(s)?.[1];
+      const param = /^\{(\w+)\*?\}$/.exec(s)?.[1];
       if (param !== undefined && !checks[param]) throw new Error(`route ${pattern}: no check for parameter {${param}}`);
     }
+    if (segments.filter((s) => s.endsWith('*}')).length > 1) throw new Error(`route ${pattern}: at most one {name*}`);
     this.routes.push({
       methods: typeof methods === 'string' ? [methods] : methods,
       segments,
@@ -173,14 +178,23 @@ export class Router {
     let best: { route: Route; raw: Record<string, string> } | undefined;
     const allow = new Set<Method>();
     for (const route of this.routes) {
-      if (route.segments.length !== segments.length) continue;
+      const star = route.segments.findIndex((s) => s.endsWith('*}'));
+      if (star < 0 ? route.segments.length !== segments.length : segments.length < route.segments.length) continue;
+      // a {name*} takes what the segments after it leave
+      const extra = segments.length - route.segments.length;
       const raw: Record<string, string> = {};
       const fits = route.segments.every((s, i) => {
-        if (s.startsWith('{')) {
-          raw[s.slice(1, -1)] = segments[i]!;
-          return segments[i] !== '';
+        const at = star >= 0 && i > star ? i + extra : i;
+        if (i === star) {
+          const taken = segments.slice(i, i + extra + 1);
+          raw[s.slice(1, -2)] = taken.join('/');
+          return taken.every((t) => t !== '');
         }
-        return s === segments[i];
+        if (s.startsWith('{')) {
+          raw[s.slice(1, -1)] = segments[at]!;
+          return segments[at] !== '';
+        }
+        return s === segments[at];
       });
       if (!fits) continue;
       if (!route.methods.includes(method as Method)) {

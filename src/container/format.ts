@@ -1,6 +1,6 @@
 /**
  * Sizes and durations in corral's messages (the daemon's, the run flags'), binary units as Docker
- * prints limits. The CLI's Docker-exact columns (go-units) are in src/cli/format/units.ts.
+ * prints limits. Docker's exact columns (go-units) are in src/units.ts.
  */
 const UNITS = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB'];
 

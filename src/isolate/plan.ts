@@ -123,7 +123,14 @@ export function planIsolation(opts: IsolationOptions, paths: ContainerPaths, cgr
   // nodev on every mount the workload can create files in: with CAP_MKNOD (in Docker's default
   // set) and no device cgroup, a node it made there could open any host device, e.g. the root disk.
   for (const o of overlays) {
-    mount('overlay', o.target, 'overlay', ['nodev'], `lowerdir=${o.lower},upperdir=${o.upper},workdir=${o.work},index=off`);
+    // an image's layers are named relative to the store's link directory (overlay2's way): the
+    // mount's options must fit in one page, and 125 absolute layer paths would not
+    if (o.lowerBase !== undefined) d.push({ kind: 'cwd', path: o.lowerBase });
+    const data = `lowerdir=${o.lower},upperdir=${o.upper},workdir=${o.work},index=off`;
+    if (data.length >= MOUNT_DATA_MAX) {
+      throw new UnsupportedError(`the root's overlay mount options would be ${data.length} bytes, more than the kernel's ${MOUNT_DATA_MAX} (too many layers)`);
+    }
+    mount('overlay', o.target, 'overlay', ['nodev'], data);
   }
 
   // 3. /proc, /dev, /sys: runc's default mounts (specconv.Example).
@@ -241,15 +248,29 @@ interface Overlay {
   /** the same mount point inside the container */
   containerPath: string;
   lower: string;
+  /** the directory `lower`'s relative names are in (an image's links), made the cwd for the mount */
+  lowerBase?: string;
   upper: string;
   work: string;
 }
+
+/** mount(2) copies at most one page of options (PAGE_SIZE on x86_64 and arm64's default) */
+const MOUNT_DATA_MAX = 4096;
+/** overlayfs' OVL_MAX_STACK */
+const OVERLAY_MAX_LOWER = 500;
 
 function rootOverlays(opts: IsolationOptions, paths: ContainerPaths, host: HostLayout): Overlay[] {
   const layer = (name: string) => ({ upper: posix.join(paths.upper, name), work: posix.join(paths.work, name) });
   const overlays: Overlay[] = [];
   const rootfs = opts.rootfs;
-  if (rootfs !== undefined) {
+  if (opts.layers !== undefined) {
+    const { linkDir, links } = opts.layers;
+    if (rootfs !== undefined) throw new InvalidArgumentError('--rootfs', rootfs, 'an image and --rootfs cannot both be the root');
+    if (!linkDir.startsWith('/') || OVERLAY_UNSAFE.test(linkDir)) throw new UnsupportedError(`overlayfs cannot use the layer directory ${linkDir}`);
+    if (links.length === 0 || links.length > OVERLAY_MAX_LOWER) throw new UnsupportedError(`an image of ${links.length} layers: overlayfs stacks 1 to ${OVERLAY_MAX_LOWER}`);
+    for (const l of links) if (!/^[A-Za-z0-9]+$/.test(l)) throw new UnsupportedError(`"${l}" is not a layer link name`);
+    overlays.push({ target: paths.merged, containerPath: '/', lower: links.map((l) => `l/${l}`).join(':'), lowerBase: posix.dirname(linkDir), ...layer('root') });
+  } else if (rootfs !== undefined) {
     if (!rootfs.startsWith('/')) throw new InvalidArgumentError('--rootfs', rootfs, 'expected an absolute path to an existing directory');
     if (OVERLAY_UNSAFE.test(rootfs)) throw new InvalidArgumentError('--rootfs', rootfs, overlayPathProblem(rootfs));
     overlays.push({ target: paths.merged, containerPath: '/', lower: rootfs, ...layer('root') });
@@ -263,7 +284,7 @@ function rootOverlays(opts: IsolationOptions, paths: ContainerPaths, host: HostL
   }
   // The rest are corral's own paths (the state directory and the skeleton under it).
   for (const o of overlays) {
-    for (const path of o.lower === rootfs ? [o.upper, o.work] : [o.lower, o.upper, o.work]) {
+    for (const path of o.lower === rootfs || o.lowerBase !== undefined ? [o.upper, o.work] : [o.lower, o.upper, o.work]) {
       if (OVERLAY_UNSAFE.test(path)) {
         throw new UnsupportedError(`overlayfs cannot use ${path}: ${overlayPathProblem(path)}; use a state directory without them`);
       }

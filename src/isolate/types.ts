@@ -42,6 +42,12 @@ export type NetworkMode = 'none' | 'host';
 export interface IsolationOptions {
   /** lower layer of the root overlay; undefined = the host's system directories, read-only */
   rootfs?: string;
+  /**
+   * An image's layers as the root's lower layers (instead of `rootfs`): `links` are the layers'
+   * short names under `linkDir` (the store's l/ directory), topmost first. The overlay is mounted
+   * from inside linkDir with relative names, so that 125 layers fit in a page of mount options.
+   */
+  layers?: { linkDir: string; links: string[] };
   hostname: string;
   /** KEY=VALUE, in order; later ones override earlier ones */
   env: string[];

@@ -12,7 +12,11 @@ export type SyscallRecord =
   | { call: 'epollCtl'; epfd: number; op: 'add' | 'del'; fd: number }
   | { call: 'epollWait'; epfd: number }
   | { call: 'pollReadable'; fd: number; timeoutMs: number }
-  | { call: 'mkfifo'; path: string; mode: number };
+  | { call: 'mkfifo'; path: string; mode: number }
+  | { call: 'mknod'; path: string; mode: number; major: number; minor: number }
+  | { call: 'lsetxattr'; path: string; name: string; value: Buffer }
+  | { call: 'lgetxattr'; path: string; name: string }
+  | { call: 'llistxattr'; path: string };
 
 export class FakeSyscalls implements Syscalls {
   readonly calls: SyscallRecord[] = [];
@@ -82,5 +86,23 @@ export class FakeSyscalls implements Syscalls {
   }
   mkfifo(path: string, mode: number): void {
     this.calls.push({ call: 'mkfifo', path, mode });
+  }
+  mknod(path: string, mode: number, major: number, minor: number): void {
+    this.calls.push({ call: 'mknod', path, mode, major, minor });
+  }
+  /** the attributes lsetxattr set, by path: what lgetxattr and llistxattr answer */
+  readonly xattrs = new Map<string, Map<string, Buffer>>();
+  lsetxattr(path: string, name: string, value: Buffer): void {
+    this.calls.push({ call: 'lsetxattr', path, name, value });
+    if (!this.xattrs.has(path)) this.xattrs.set(path, new Map());
+    this.xattrs.get(path)!.set(name, value);
+  }
+  lgetxattr(path: string, name: string): Buffer | undefined {
+    this.calls.push({ call: 'lgetxattr', path, name });
+    return this.xattrs.get(path)?.get(name);
+  }
+  llistxattr(path: string): string[] {
+    this.calls.push({ call: 'llistxattr', path });
+    return [...(this.xattrs.get(path)?.keys() ?? [])];
   }
 }

@@ -41,7 +41,25 @@ export interface Syscalls {
   pollReadable(fd: number, timeoutMs: number): boolean;
   /** mkfifo(3); an existing FIFO at `path` is fine (EEXIST of anything else is an error) */
   mkfifo(path: string, mode: number): void;
+  /** mknod(2): a device node or FIFO; `mode` holds the type (S_IFCHR, S_IFBLK, S_IFIFO) and permissions */
+  mknod(path: string, mode: number, major: number, minor: number): void;
+  /** lsetxattr(2): set an extended attribute of `path` itself (a symlink is not followed) */
+  lsetxattr(path: string, name: string, value: Buffer): void;
+  /** lgetxattr(2): the attribute's value, or undefined when `path` has no such attribute (ENODATA) */
+  lgetxattr(path: string, name: string): Buffer | undefined;
+  /** llistxattr(2): the names of the attributes of `path` itself ([] where the file system keeps none: ENOTSUP) */
+  llistxattr(path: string): string[];
 }
+
+/** glibc's makedev(3): the dev_t of a device number (major's low 12 bits at 8, minor's low 8 bits at 0, the rest above). */
+export function makedev(major: number, minor: number): bigint {
+  const ma = BigInt(major);
+  const mi = BigInt(minor);
+  return ((ma & 0xfffn) << 8n) | ((ma & ~0xfffn) << 32n) | (mi & 0xffn) | ((mi & ~0xffn) << 12n);
+}
+
+/** ENODATA: no such attribute (the same number as ENOATTR) */
+const ENODATA = 61;
 
 /** Flags of pipe2(2), eventfd(2) and epoll_create1(2) (x86_64 and aarch64 share these values). */
 const O_CLOEXEC = 0o2000000;
@@ -106,6 +124,10 @@ async function loadLibc(): Promise<Syscalls> {
   const epoll_wait = libc.func('int epoll_wait(int epfd, void *events, int maxevents, int timeout)');
   const poll = libc.func('int poll(void *fds, unsigned long nfds, int timeout)');
   const mkfifo = libc.func('int mkfifo(const char *path, unsigned int mode)');
+  const mknod = libc.func('int mknod(const char *path, unsigned int mode, unsigned long dev)');
+  const lsetxattr = libc.func('int lsetxattr(const char *path, const char *name, const uint8_t *value, unsigned long size, int flags)');
+  const lgetxattr = libc.func('long lgetxattr(const char *path, const char *name, _Out_ uint8_t *value, unsigned long size)');
+  const llistxattr = libc.func('long llistxattr(const char *path, _Out_ uint8_t *list, unsigned long size)');
 
   const fail = (syscall: string, detail: string): never => {
     const errno = koffi.errno();
@@ -190,6 +212,39 @@ async function loadLibc(): Promise<Syscalls> {
         }
       }
       fail('mkfifo', path);
+    },
+    mknod(path, mode, major, minor) {
+      if ((mknod(path, mode, makedev(major, minor)) as number) < 0) fail('mknod', `${path} mode 0${mode.toString(8)} ${major}:${minor}`);
+    },
+    lsetxattr(path, name, value) {
+      if ((lsetxattr(path, name, value, value.length, 0) as number) < 0) fail('lsetxattr', `${path} ${name}`);
+    },
+    lgetxattr(path, name) {
+      // the size first, then the value: it may change in between (ERANGE), so ask again
+      for (;;) {
+        const size = Number(lgetxattr(path, name, null, 0));
+        if (size < 0) return koffi.errno() === ENODATA ? undefined : fail('lgetxattr', `${path} ${name}`);
+        const buf = Buffer.alloc(size);
+        const n = Number(lgetxattr(path, name, buf, size));
+        if (n >= 0) return buf.subarray(0, n);
+        if (koffi.errno() !== os.constants.errno.ERANGE) return koffi.errno() === ENODATA ? undefined : fail('lgetxattr', `${path} ${name}`);
+      }
+    },
+    llistxattr(path) {
+      for (;;) {
+        const size = Number(llistxattr(path, null, 0));
+        if (size < 0) return koffi.errno() === os.constants.errno.ENOTSUP ? [] : fail('llistxattr', path);
+        if (size === 0) return [];
+        const buf = Buffer.alloc(size);
+        const n = Number(llistxattr(path, buf, size));
+        if (n >= 0)
+          return buf
+            .subarray(0, n)
+            .toString('utf8')
+            .split('\0')
+            .filter((x) => x !== '');
+        if (koffi.errno() !== os.constants.errno.ERANGE) return fail('llistxattr', path);
+      }
     },
   };
 }

@@ -4,7 +4,7 @@
  */
 import type { StatsEntry } from '../../metrics/derive.js';
 import { tabwrite } from './table.js';
-import { formatIoSize, formatMemorySize, formatPercentage } from './units.js';
+import { formatIoSize, formatMemorySize, formatPercentage } from '../../units.js';
 
 /** What Docker prints for a value it does not have (formatter_stats.go `noValue`). */
 export const NO_VALUE = '--';

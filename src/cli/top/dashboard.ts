@@ -4,7 +4,7 @@
  * only feeds frames and keys in and draws the lines with blessed, so everything the dashboard shows
  * is tested here without a terminal.
  */
-import { formatMemorySize } from '../format/units.js';
+import { formatMemorySize } from '../../units.js';
 import type { HostInfo } from './host.js';
 import { type History, sparkline } from './history.js';
 import { bar, fit, formatRate, formatUptime, layoutColumns, lineText, loadTone, tableLines, type Line } from './layout.js';

@@ -9,7 +9,7 @@
  * left, up to NAME_MAX. Cells are padded and cut to their column's width: no line is ever wider than
  * the terminal, so nothing wraps or overlaps.
  */
-import { formatIoSize } from '../format/units.js';
+import { formatIoSize } from '../../units.js';
 import { NO_VALUE } from '../format/stats.js';
 import { rowText, type TopRow } from './model.js';
 

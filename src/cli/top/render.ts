@@ -2,7 +2,7 @@
  * corral top's texts, pure: the host lines, the table, the event lines, the batch frame. The dashboard
  * (screen.ts) puts these into its widgets; --batch prints them.
  */
-import { formatMemorySize } from '../format/units.js';
+import { formatMemorySize } from '../../units.js';
 import type { HostInfo } from './host.js';
 import { bar, fit, formatUptime, layoutColumns, lineText, loadTone, tableLines, type Cell, type Line } from './layout.js';
 import { stateCounts, viewRows, type TopRow, type View } from './model.js';

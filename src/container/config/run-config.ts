@@ -43,8 +43,29 @@ export interface RunConfig {
   tmpfs?: Record<string, string>;
   /** --log-opt max-size / max-file: the json-file log's rotation (the daemon's containers log; a foreground run writes to the terminal) */
   log?: LogOptions;
+  /** the image the root was stacked from: as the user named it (Docker's Config.Image) and its ID */
+  image?: { name: string; id: string };
   resources: Resources;
   isolation: IsolationOptions;
+}
+
+/**
+ * What `run IMAGE` takes from an image (resolved by the caller, who has the store): its layers and
+ * its config's defaults, which the flags override as Docker's create merges them.
+ */
+export interface ImageDefaults {
+  /** as the user named it */
+  name: string;
+  id: string;
+  layers: { linkDir: string; links: string[] };
+  entrypoint?: string[];
+  cmd?: string[];
+  env?: string[];
+  workingDir?: string;
+  /** numeric uid[:gid], names resolved in the image's /etc/passwd by the caller */
+  user?: string;
+  labels?: Record<string, string>;
+  stopSignal?: string;
 }
 
 /** Docker's json-file log options: rotate at `maxSize` bytes (0: never), keeping `maxFiles` files in all. */

@@ -18,7 +18,7 @@ import { compactJson, JsonSyntaxError } from '../../isolate/seccomp/json.js';
 import { parseSeccompProfileText, SeccompProfileError } from '../../isolate/seccomp/profile.js';
 import type { IsolationOptions, NetworkMode, TmpfsMount, Ulimit, VolumeMount } from '../../isolate/types.js';
 import { type MountFlag, type RlimitValue, ULIMIT_NAMES, type UlimitName } from '../../isolate/spec.js';
-import type { LogOptions, RunConfig } from './run-config.js';
+import type { ImageDefaults, LogOptions, RunConfig } from './run-config.js';
 import { EXPECT, inputFromOptions, type RawRunOptions, RUN_FLAGS, type RunInput } from './fields.js';
 import { CPU_LIST_PATTERN, type DeviceRate, type LogOpt, logOptOf, type Read, type Shown, take, type UlimitInput } from './readers.js';
 import { formatSizeExact } from '../format.js';
@@ -364,13 +364,25 @@ function checkStopTimeout(read: Shown<number>): number {
 }
 
 /** Validate a configuration as read (from flags or a create body) and the command, and build the RunConfig. */
-export function runConfigFromInput(options: RunInput, cmd: string[], facts: HostFacts, id?: string): RunConfig {
+export function runConfigFromInput(options: RunInput, givenCmd: string[], facts: HostFacts, id?: string, image?: ImageDefaults): RunConfig {
+  if (image !== undefined && options.rootfs !== undefined) {
+    throw new InvalidArgumentError('--rootfs', options.rootfs, 'an image and --rootfs cannot both be the root; name one of them');
+  }
+  // Docker's create (daemon/create.go merge): an entrypoint given replaces the image's and drops its
+  // Cmd; without one (or with --entrypoint ''), a command given replaces the image's Cmd
+  let entrypoint = options.entrypoint;
+  let cmd = givenCmd;
+  if (image !== undefined && (entrypoint === undefined || entrypoint.length === 0)) {
+    if (cmd.length === 0) cmd = image.cmd ?? [];
+    if (entrypoint === undefined) entrypoint = image.entrypoint;
+  }
   // --entrypoint's words come first, COMMAND's are its arguments (Docker's Entrypoint and Cmd)
-  const entrypoint = options.entrypoint;
   const command = [...(entrypoint ?? []), ...cmd];
   if (command.length === 0 || command[0] === '') {
+    if (image !== undefined) throw new RunUsageError('COMMAND', command[0] ?? '', `the image ${image.name} names no command (no Entrypoint or Cmd): give one after the image`);
     throw new RunUsageError('COMMAND', command[0] ?? '', 'corral run needs a command: corral run [flags] COMMAND [ARG...]');
   }
+  if (image !== undefined) options = withImageDefaults(options, image);
   const stopSignal = options.stopSignal === undefined ? undefined : checkStopSignal(options.stopSignal);
   const stopTimeout = options.stopTimeout === undefined ? undefined : checkStopTimeout(options.stopTimeout);
   const name = options.name === undefined ? undefined : parseName(options.name);
@@ -381,9 +393,9 @@ export function runConfigFromInput(options: RunInput, cmd: string[], facts: Host
     throw new InvalidArgumentError('--restart', options.restart!.text, (n) => `conflicting options: ${n('--restart')} and ${n('--rm')} (a container removed when it exits cannot be restarted)`);
   }
   const log = options.logOpt === undefined || options.logOpt.length === 0 ? undefined : logOptionsOf(options.logOpt);
-  const labels = options.labels === undefined ? undefined : take(options.labels);
+  const labels = image?.labels === undefined ? (options.labels === undefined ? undefined : take(options.labels)) : { ...image.labels, ...(options.labels === undefined ? {} : take(options.labels)) };
   const resources = resourcesFrom(options, facts);
-  const isolation = isolationFrom(options, command, facts, id);
+  const isolation = isolationFrom(options, command, facts, id, image);
   const securityOpt = options.securityOpt === undefined || options.securityOpt.length === 0 ? undefined : [...options.securityOpt];
   // Docker's HostConfig.Tmpfs, as given (checked, and turned into mounts, as isolation.tmpfs)
   const tmpfs = options.tmpfs === undefined || options.tmpfs.length === 0 ? undefined : Object.fromEntries(options.tmpfs.map(splitTmpfs));
@@ -399,6 +411,7 @@ export function runConfigFromInput(options: RunInput, cmd: string[], facts: Host
     ...(options.interactive === true ? { openStdin: true } : {}),
     ...(options.interactive === true && options.stdinOnce === true ? { stdinOnce: true } : {}),
     ...(entrypoint === undefined ? {} : { entrypoint: [...entrypoint] }),
+    ...(image === undefined ? {} : { image: { name: image.name, id: image.id } }),
     ...(stopSignal === undefined ? {} : { stopSignal }),
     ...(stopTimeout === undefined ? {} : { stopTimeout }),
     ...(tmpfs === undefined ? {} : { tmpfs }),
@@ -636,10 +649,11 @@ function deviceRate(flag: string, read: Read<DeviceRate>, facts: HostFacts): { m
 // ---------------------------------------------------------------------------------------------
 // isolation
 
-function isolationFrom(options: RunInput, command: string[], facts: HostFacts, id: string | undefined): IsolationOptions {
+function isolationFrom(options: RunInput, command: string[], facts: HostFacts, id: string | undefined, image?: ImageDefaults): IsolationOptions {
   const rootfs = options.rootfs === undefined ? undefined : parseRootfs(options.rootfs, facts);
   const hostname = options.hostname === undefined ? (id ?? '').slice(0, 12) : parseHostname(options.hostname);
-  const env = buildEnv(options.env ?? [], hostname, facts);
+  // the image's environment first: --env overrides it key by key
+  const env = buildEnv([...(image?.env ?? []), ...(options.env ?? [])], hostname, facts);
   const workdir = options.workdir === undefined ? '/' : parseWorkdir(options.workdir);
   const user = options.user === undefined ? { uid: 0, gid: 0, additionalGids: [] } : parseUser(options.user);
   const volumes = parseVolumes(options.volume ?? [], facts);
@@ -653,6 +667,7 @@ function isolationFrom(options: RunInput, command: string[], facts: HostFacts, i
   const tmpfs = (options.tmpfs ?? []).map(tmpfsMount);
   return {
     ...(rootfs === undefined ? {} : { rootfs }),
+    ...(image === undefined ? {} : { layers: { linkDir: image.layers.linkDir, links: [...image.layers.links] } }),
     hostname,
     env,
     workdir,
@@ -671,6 +686,18 @@ function isolationFrom(options: RunInput, command: string[], facts: HostFacts, i
     ...(tmpfs.length === 0 ? {} : { tmpfs }),
     ...(options.init === true ? { init: true } : {}),
   };
+}
+
+/**
+ * The image's WorkingDir, User and StopSignal where no flag gave one (read as if given, so that an
+ * image's bad value is refused as a flag's would be, naming it).
+ */
+function withImageDefaults(options: RunInput, image: ImageDefaults): RunInput {
+  const out = { ...options };
+  if (out.workdir === undefined && image.workingDir) out.workdir = image.workingDir;
+  if (out.user === undefined && image.user) out.user = image.user;
+  if (out.stopSignal === undefined && image.stopSignal) out.stopSignal = image.stopSignal;
+  return out;
 }
 
 /**

@@ -177,3 +177,25 @@ test('a body the route does not read is drained before the answer ends: a client
     [2, 64 * 1024, 3 << 20].map((size) => [size, 200, '{"version":"1.41"}']),
   );
 });
+
+test('{name*} takes several segments (an image name with a registry and a path), the segments after it stay literal', () => {
+  const log = createLogger({ level: 'error', write: () => {} });
+  const any = (t: string) => t;
+  const r = new Router({ apiVersion: '1.41', minApiVersion: '1.24', server: 's', log })
+    .add('GET', '/images/json', () => {})
+    .add('GET', '/images/{name*}/json', () => {}, { name: any })
+    .add('POST', '/images/{name*}/tag', () => {}, { name: any })
+    .add('DELETE', '/images/{name*}', () => {}, { name: any });
+  const at = (method: string, p: string) => {
+    const m = r.match(method, p.slice(1).split('/'));
+    return 'route' in m ? m.raw : m.status;
+  };
+  assert.deepEqual(at('GET', '/images/json'), {});
+  assert.deepEqual(at('GET', '/images/busybox/json'), { name: 'busybox' });
+  assert.deepEqual(at('GET', '/images/127.0.0.1:5000/a/b:v1/json'), { name: '127.0.0.1:5000/a/b:v1' });
+  assert.deepEqual(at('POST', '/images/a/b/tag'), { name: 'a/b' });
+  assert.deepEqual(at('DELETE', '/images/localhost:5000/app:1'), { name: 'localhost:5000/app:1' });
+  assert.equal(at('GET', '/images//json'), 404, 'an empty segment is no name');
+  assert.equal(at('PUT', '/images/a/json'), 405);
+  assert.throws(() => r.add('GET', '/x/{a*}/{b*}', () => {}, { a: any, b: any }), /at most one/);
+});

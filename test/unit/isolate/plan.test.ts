@@ -161,6 +161,25 @@ test('--rootfs: one overlay with the rootfs as lower, no host system directory',
   );
 });
 
+test("an image: its layers as the root's lowers, named from the store's link directory (the mount's cwd), topmost first", () => {
+  const d = plan({ layers: { linkDir: '/var/lib/corral/images/l', links: ['TOP', 'BASE'] } }).directives;
+  assert.deepEqual(
+    overlays(d).map((m) => [m.target, m.data]),
+    [[R, `lowerdir=l/TOP:l/BASE,upperdir=${DIR}/upper/root,workdir=${DIR}/work/root,index=off`]],
+  );
+  const mountAt = indexOf(d, (x) => x.kind === 'mount' && x.fstype === 'overlay');
+  assert.deepEqual(d[mountAt - 1], { kind: 'cwd', path: '/var/lib/corral/images' }, 'the relative names resolve from the store');
+  assert.ok(kindIndex(d, 'pivot-root') > mountAt);
+});
+
+test('an image of 125 layers fits in the page of mount options; 501 is refused as overlayfs would', () => {
+  const links = Array.from({ length: 125 }, (_, i) => `L${String(i).padStart(11, '0')}`);
+  const data = overlays(plan({ layers: { linkDir: '/var/lib/corral/images/l', links } }).directives)[0]!.data;
+  assert.ok(data.length < 4096, `${data.length} bytes`);
+  assert.throws(() => plan({ layers: { linkDir: '/var/lib/corral/images/l', links: Array.from({ length: 501 }, (_, i) => `L${i}`) } }), /overlayfs stacks 1 to 500/);
+  assert.throws(() => plan({ layers: { linkDir: '/x/l', links: ['../etc'] } }), /is not a layer link name/);
+});
+
 test('/proc, /dev and /sys are mounted as runc does, /dev nodev', () => {
   const d = plan().directives;
   const byTarget = new Map(mounts(d).map((m) => [m.target, m]));

@@ -1,8 +1,8 @@
-/** Docker's formatting (src/cli/format/units.ts, stats.ts): go-units sizes, Go's %g and %.2f, the row model. */
+/** Docker's formatting (src/units.ts, src/cli/format/stats.ts): go-units sizes, Go's %g and %.2f, the row model. */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { statsRow } from '../../../../src/cli/format/stats.js';
-import { formatIoSize, formatMemorySize, formatPercentage, goFormatG } from '../../../../src/cli/format/units.js';
+import { statsRow } from '../../src/cli/format/stats.js';
+import { formatIoSize, formatMemorySize, formatPercentage, goFormatG } from '../../src/units.js';
 
 const KiB = 1024,
   MiB = KiB * 1024,

@@ -1,8 +1,8 @@
 /**
- * Numbers as Docker's CLI prints them: docker/go-units size.go (at 2bd057e7d15e) for sizes, Go's
- * strconv for %g and %.2f. Memory in binary units ("MiB", formatMemorySize), I/O in decimal ones ("MB",
- * formatIoSize), as `docker stats` prints them. (The daemon's messages print sizes with
- * src/container/format.ts, below the daemon's layer.)
+ * Numbers as Docker prints them: docker/go-units size.go (at 2bd057e7d15e) for sizes, Go's
+ * strconv for %g and %.2f. Memory in binary units ("MiB", formatMemorySize), I/O and image sizes in
+ * decimal ones ("MB", formatIoSize), as `docker stats`, `docker images` and a pull's progress bars
+ * print them. A leaf module: the CLI, the dashboard and the daemon's pull progress all use it.
  */
 const DECIMAL_ABBRS = ['B', 'kB', 'MB', 'GB', 'TB', 'PB', 'EB', 'ZB', 'YB'];
 const BINARY_ABBRS = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB', 'EiB', 'ZiB', 'YiB'];
