@@ -156,11 +156,12 @@ async function fetchAndUnpack(store: ImageStore, sys: Syscalls, source: Readable
   });
   const hash = new HashingStream();
   // the blob is verified once, here: the store's copy is written as it passes
-  const storing = haveBlob ? (toStore.resume(), Promise.resolve()) : store.writeVerifiedBlob(layer.digest, toStore);
+  if (haveBlob) toStore.resume();
+  const storing = haveBlob ? Promise.resolve() : store.writeVerifiedBlob(layer.digest, toStore);
   // pipeline, not pipe: a corrupt or truncated stream must fail the unpack, not stall it
   const decoding = pipeline(toUnpack, decompressor(layerCompression(layer, what)), hash);
   const unpacking = unpackLayer(hash, dir, layer.digest, sys);
-  const reading = pipeline(source, verify, async function* (chunks: AsyncIterable<Buffer>) {
+  const reading = pipeline(source, verify, async (chunks: AsyncIterable<Buffer>) => {
     for await (const chunk of chunks) {
       // both consumers take each chunk before the next is read: back-pressure from the slower
       const a = toStore.write(chunk);
