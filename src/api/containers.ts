@@ -4,7 +4,7 @@
  * lifecycle-routes.ts).
  */
 import type { ContainerRecord } from '../container/records.js';
-import { dockerState, listContainerRecords } from '../container/records.js';
+import { dockerState, imageNameOf, listContainerRecords } from '../container/records.js';
 import { humanDuration } from '../container/format.js';
 import { ApiError } from './errors.js';
 import { quoteInput } from '../errors.js';
@@ -49,8 +49,8 @@ export function containerSummary(record: ContainerRecord, now: Date): Record<str
   return {
     Id: record.id,
     Names: record.name !== undefined ? [`/${record.name}`] : [],
-    Image: record.rootfs ?? 'host',
-    ImageID: '',
+    Image: imageNameOf(record),
+    ImageID: record.image?.id ?? '',
     Command: dockerCommand(record.command),
     Created: Math.floor(record.created.getTime() / 1000),
     Ports: [],

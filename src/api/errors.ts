@@ -30,7 +30,14 @@ export function statusOf(err: unknown): number {
       case 'EAMBIGUOUSID':
         return 400;
       case 'ENOSUCHCONTAINER':
+      case 'ENOIMAGE':
         return 404;
+      case 'EAMBIGUOUS':
+      case 'ENOUSER':
+        return 400;
+      case 'EREGISTRY':
+        // a manifest the registry does not have is a 404, as Docker's; the rest failed on the way
+        return (err as CorralError & { status?: number }).status === 404 ? 404 : 500;
       case 'ENAMEINUSE':
       case 'ECONFLICT':
         return 409;

@@ -3,7 +3,7 @@
  * top, wait, delete, inspect; logs and attach are stream-routes.ts's) on top of the daemon's
  * ContainerBackend (src/daemon/backend.ts).
  */
-import { dockerState } from '../container/records.js';
+import { dockerState, imageNameOf } from '../container/records.js';
 import { readJsonObject } from './body.js';
 import { ApiError } from './errors.js';
 import { quoteInput } from '../errors.js';
@@ -184,7 +184,8 @@ export async function inspectRoute(sup: ContainerBackend, ctx: RouteContext): Pr
       StartedAt: r.startedAt?.toISOString() ?? ZERO_TIME,
       FinishedAt: r.finishedAt?.toISOString() ?? ZERO_TIME,
     },
-    Image: r.rootfs ?? 'host',
+    // Docker's top-level Image is the image's ID (Config.Image its name as given)
+    Image: r.image?.id ?? imageNameOf(r),
     ResolvConfPath: '',
     HostnamePath: '',
     HostsPath: '',
@@ -250,7 +251,7 @@ export async function inspectRoute(sup: ContainerBackend, ctx: RouteContext): Pr
       Env: iso.env,
       // Docker's Path and Args are the whole command; Entrypoint and Cmd its two parts
       Cmd: r.command.slice(stored.config.entrypoint?.length ?? 0),
-      Image: r.rootfs ?? 'host',
+      Image: imageNameOf(r),
       Volumes: null,
       WorkingDir: iso.workdir,
       // a cleared one ([""] in the body) is none, as moby resets it

@@ -3,6 +3,7 @@
  * exists), and on TCP only when asked for explicitly. A socket left by a daemon that died is
  * removed only when nothing answers on it; a live one makes this daemon refuse to start.
  */
+import { imageHistoryRoute, inspectImageRoute, listImagesRoute, pruneImagesRoute, pullRoute, removeImageRoute, tagImageRoute } from './image-routes.js';
 import type { Stats } from 'node:fs';
 import fs from 'node:fs/promises';
 import http from 'node:http';
@@ -85,6 +86,8 @@ export function buildRouter(deps: RouterDeps): Router {
     parseContainerRef(text);
     return text;
   };
+  // an image name or ID as typed; the lookup decides (a bad one is simply not found, as Docker's)
+  const imageParam = (text: string) => text;
   router
     .add(['GET', 'HEAD'], '/_ping', ping)
     .add('GET', '/version', (ctx) => version(ctx, deps))
@@ -108,6 +111,13 @@ export function buildRouter(deps: RouterDeps): Router {
     .add('POST', '/containers/{id}/attach', (ctx) => attachRoute(sup, ctx), { id: containerParam })
     .add('POST', '/containers/{id}/resize', (ctx) => resizeRoute(sup, ctx), { id: containerParam })
     .add('GET', '/events', (ctx) => eventsRoute(sup.events, ctx))
+    .add('GET', '/images/json', (ctx) => listImagesRoute(sup.images, ctx))
+    .add('POST', '/images/create', (ctx) => pullRoute(sup.images, ctx))
+    .add('POST', '/images/prune', (ctx) => pruneImagesRoute(sup.images, ctx))
+    .add('GET', '/images/{name*}/json', (ctx) => inspectImageRoute(sup.images, ctx), { name: imageParam })
+    .add('GET', '/images/{name*}/history', (ctx) => imageHistoryRoute(sup.images, ctx), { name: imageParam })
+    .add('POST', '/images/{name*}/tag', (ctx) => tagImageRoute(sup.images, ctx), { name: imageParam })
+    .add('DELETE', '/images/{name*}', (ctx) => removeImageRoute(sup.images, ctx), { name: imageParam })
     .add('POST', '/corral/run/prepare', (ctx) => prepareRoute(sup, stateRoot, ctx))
     .add('POST', '/corral/run/{id}/finish', (ctx) => finishRoute(sup, ctx), { id: containerParam });
   let syscalls: Promise<Syscalls> | undefined;

@@ -48,6 +48,10 @@ Options:
                       every change of the file (and on SIGHUP); an invalid file changes nothing
   --project NAME      the workloads file's project name (default: its top-level name, else its
                       directory's name)
+  --insecure-registry HOST:PORT
+                      a registry that pulls may reach over plain HTTP (or HTTPS with any
+                      certificate); repeatable. Loopback registries (127.0.0.0/8, localhost) are
+                      insecure by default, as Docker's
 `;
 
 export interface DaemonFlags {
@@ -65,6 +69,8 @@ export interface DaemonFlags {
   config?: string;
   /** --project */
   project?: string;
+  /** --insecure-registry, each HOST:PORT */
+  insecureRegistry?: string[];
   help: boolean;
 }
 
@@ -134,6 +140,7 @@ export function daemonCommand() {
       .option('--metrics-container-labels <keys>', '', parseMetricsContainerLabels)
       .option('--config <file>', '', (v) => path.resolve(v))
       .option('--project <name>', '', parseProject)
+      .option('--insecure-registry <host:port>', '', (v: string, prev: unknown) => [...((prev as string[] | undefined) ?? []), parseRegistryHost(v)])
   );
 }
 
@@ -147,7 +154,16 @@ interface DaemonOptions {
   metricsContainerLabels?: LabelSelection;
   config?: string;
   project?: string;
+  insecureRegistry?: string[];
   help?: boolean;
+}
+
+/** A registry as --insecure-registry names it: host[:port], no scheme or path. */
+export function parseRegistryHost(text: string): string {
+  if (!/^(?:[A-Za-z0-9.-]+|\[[0-9A-Fa-f:]+\])(?::\d{1,5})?$/.test(text)) {
+    throw new InvalidArgumentError('--insecure-registry', text, 'expected a registry host[:port], such as 10.0.0.5:5000 (no scheme, no path)');
+  }
+  return text;
 }
 
 export function parseDaemonArgs(argv: readonly string[]): DaemonFlags {
@@ -206,7 +222,7 @@ export async function runDaemon(global: DaemonGlobals, argv: readonly string[], 
     const facts = await gatherSystemFacts({ stateRoot: state.root, driver, launcherPath: launcherPath(env), debug: flags.logLevel === 'debug' });
     // before adopting anything: a second daemon on the same socket must not follow the first one's containers
     await prepareSocketPath(socketPath, log);
-    supervisor = new Supervisor({ stateRoot: state.root, log });
+    supervisor = new Supervisor({ stateRoot: state.root, log, ...(flags.insecureRegistry ? { insecureRegistries: flags.insecureRegistry } : {}) });
     await supervisor.adopt();
     sampler = new Sampler({
       stateRoot: state.root,

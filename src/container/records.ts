@@ -40,6 +40,8 @@ export interface ContainerRecord {
   command: string[];
   /** the lower layer of the root overlay; undefined = the host's system directories */
   rootfs?: string;
+  /** the image the root was stacked from: as the user named it, its ID, its layers' chain IDs */
+  image?: { name: string; id: string; chainIds: string[] };
   network: NetworkMode;
   volumes: { source: string; target: string; readOnly: boolean }[];
   status: ContainerStatus;
@@ -56,6 +58,11 @@ export interface ContainerRecord {
   finishedAt?: Date;
   /** Docker's Config.Labels, from `labels.json` (containers the daemon created with Labels) */
   labels?: Record<string, string>;
+}
+
+/** Docker's Image of a container (ps, inspect's Config.Image, events, metrics): the image as named, else the rootfs directory, else "host". */
+export function imageNameOf(r: { image?: { name: string }; rootfs?: string }): string {
+  return r.image?.name ?? r.rootfs ?? 'host';
 }
 
 export class NoSuchContainerError extends CorralError {
@@ -82,6 +89,7 @@ export interface RecordFile {
   created?: Date;
   command: string[];
   rootfs?: string;
+  image?: { name: string; id: string; chainIds: string[] };
   network: NetworkMode;
   volumes: { source: string; target: string; readOnly: boolean }[];
   state?: { status: 'exited'; exitCode: number; oomKilled: boolean; finishedAt?: Date };
@@ -127,6 +135,11 @@ export function parseRecordFile(text: string, file: string): RecordFile {
   const created = date(top.created);
   if (created) record.created = created;
   if (typeof isolation.rootfs === 'string') record.rootfs = isolation.rootfs;
+  const image = obj(config?.image);
+  if (typeof image?.name === 'string' && typeof image.id === 'string') {
+    const chainIds = Array.isArray(image.chainIds) ? image.chainIds.filter((c): c is string => typeof c === 'string') : [];
+    record.image = { name: image.name, id: image.id, chainIds };
+  }
   const state = obj(top.state);
   if (state?.status === 'exited') {
     if (typeof state.exitCode !== 'number') throw new RecordError(file, 'state.exitCode is not a number');
@@ -251,6 +264,7 @@ export async function readContainerRecord(root: string, id: string, options: Rec
     ...(run?.restartCount ? { restartCount: run.restartCount } : {}),
     ...(file.name !== undefined ? { name: file.name } : {}),
     ...(file.rootfs !== undefined ? { rootfs: file.rootfs } : {}),
+    ...(file.image !== undefined ? { image: file.image } : {}),
     ...(pidFile ? { startedAt: pidFile.mtime } : {}),
     ...(labelsFile ? { labels: parseLabelsFile(labelsFile.text, path.join(dir, CONTAINER_FILES.labels)) } : {}),
   };

@@ -14,6 +14,7 @@ import type { Logger } from '../log.js';
 import type { OomWatcher } from '../metrics/oom-watch.js';
 import type { Syscalls } from '../sys/syscalls.js';
 import type { ExitPoller } from './exit-poller.js';
+import type { ImageService } from './images.js';
 import type { RuntimeTable } from './runtime.js';
 
 /** Why a launcher is started: a start by the user, a restart by the policy, or a restart at daemon start. */
@@ -27,6 +28,8 @@ export interface DaemonContext {
   /** one poll loop for every container's end */
   readonly exits: ExitPoller;
   readonly runtimes: RuntimeTable;
+  /** the image store's service: create resolves an Image through it */
+  readonly images: ImageService;
   /** the daemon is shutting down: nothing is restarted or followed any more */
   readonly closed: boolean;
   /** the cgroup driver for a parent (undefined: the default parent), made once per parent */
@@ -48,5 +51,5 @@ export interface DaemonContext {
 
 /** The event actor of a stored container: its id, name and image (the rootfs, or "host"). */
 export function actorOf(id: string, stored: Pick<StoredContainer, 'config' | 'name'> | undefined): ContainerActor {
-  return { id, image: stored?.config.isolation.rootfs ?? 'host', ...(stored?.name !== undefined ? { name: stored.name } : {}) };
+  return { id, image: stored?.config.image?.name ?? stored?.config.isolation.rootfs ?? 'host', ...(stored?.name !== undefined ? { name: stored.name } : {}) };
 }

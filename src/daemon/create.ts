@@ -24,11 +24,18 @@ export function fieldError(err: unknown): unknown {
  * (InvalidArgumentError, InvalidLimitError, UnsupportedError), not yet as API errors.
  */
 export async function checkCreate(d: DaemonContext, body: Record<string, unknown>, name: string | undefined): Promise<RunConfig> {
-  const asked = runConfigFromBody(body, name, await d.hostFacts());
+  const image = isImageName(body.Image) ? await d.images.defaultsFor(body.Image) : undefined;
+  // an image's name is not a --rootfs directory: the body goes on without it
+  const asked = image ? runConfigFromBody({ ...body, Image: undefined }, name, await d.hostFacts(), image) : runConfigFromBody(body, name, await d.hostFacts());
   const driver = await d.driver(asked.cgroupParent);
   // what this mode discards with a warning (--oom-kill-disable on v2) is not planned
   await driver.plan(discardedOnMode(asked, driver.mode).config.resources);
   return asked;
+}
+
+/** Docker's Image names an image unless it is corral's "host", empty, or a rootfs directory's path. */
+export function isImageName(value: unknown): value is string {
+  return typeof value === 'string' && value !== '' && value !== 'host' && !value.startsWith('/');
 }
 
 /** Create: the new container's id and Docker's Warnings (what this host discarded). */

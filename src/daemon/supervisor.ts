@@ -25,6 +25,7 @@ import { finishClientRun, prepareClientRun } from './client-run.js';
 import { actorOf, type DaemonContext, type LaunchReason } from './context.js';
 import { checkCreate, create } from './create.js';
 import { ExitPoller } from './exit-poller.js';
+import { ImageService } from './images.js';
 import { kill, restart, stop } from './kill-stop.js';
 import { pause, unpause } from './pause.js';
 import { nextExit, wait, waitRemoved, watch } from './monitor.js';
@@ -46,6 +47,8 @@ export interface SupervisorDeps {
   syscalls?: Syscalls;
   /** follows OOM kills while containers run; one of its own by default */
   oomWatcher?: OomWatcher;
+  /** registries a pull may reach over plain HTTP (--insecure-registry) */
+  insecureRegistries?: readonly string[];
 }
 
 export class Supervisor implements DaemonContext, ContainerBackend {
@@ -55,6 +58,7 @@ export class Supervisor implements DaemonContext, ContainerBackend {
   readonly oom: OomWatcher;
   readonly exits = new ExitPoller();
   readonly runtimes = new RuntimeTable();
+  readonly images: ImageService;
   closed = false;
   private readonly drivers = new Map<string, Promise<CgroupDriver>>();
   private facts: Promise<HostFacts> | undefined;
@@ -66,6 +70,7 @@ export class Supervisor implements DaemonContext, ContainerBackend {
     this.events = deps.events ?? new EventBus();
     if (deps.syscalls) this.syscalls = Promise.resolve(deps.syscalls);
     this.oom = deps.oomWatcher ?? new OomWatcher({ log: deps.log });
+    this.images = new ImageService({ stateRoot: deps.stateRoot, log: deps.log, sys: () => this.sys(), ...(deps.insecureRegistries ? { insecureRegistries: deps.insecureRegistries } : {}) });
   }
 
   // --- what the steps share (DaemonContext) ----------------------------------------------------

@@ -144,6 +144,13 @@ export class ImageStore {
     return digest;
   }
 
+  /** Remove every blob whose digest `keep` does not hold. */
+  async removeBlobsExcept(keep: ReadonlySet<string>): Promise<void> {
+    for (const hex of await fsp.readdir(this.path('blobs', 'sha256'))) {
+      if (!keep.has(`sha256:${hex}`)) await fsp.rm(this.path('blobs', 'sha256', hex), { force: true });
+    }
+  }
+
   async readBlob(digest: string): Promise<Buffer> {
     try {
       return await fsp.readFile(this.blobPath(digest));

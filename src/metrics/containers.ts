@@ -3,7 +3,7 @@
  * appears or starts: its record (name, rootfs, network, status, pid) and the limits of its config.json.
  */
 import type { Limit, Resources } from '../cgroups/types.js';
-import { readContainerRecord } from '../container/records.js';
+import { imageNameOf, readContainerRecord } from '../container/records.js';
 import { RESTART_POLICY_NAMES, type RestartPolicy } from '../container/restart-policy.js';
 import { ContainerStore } from '../container/store.js';
 import type { ContainerSpec, TrackedContainer } from './sample.js';
@@ -57,7 +57,7 @@ export async function readTracked(stateRoot: string, id: string): Promise<Tracke
   return {
     id,
     ...(record.name !== undefined ? { name: record.name } : {}),
-    image: record.rootfs ?? 'host',
+    image: imageNameOf(record),
     network: record.network,
     ...(record.labels !== undefined ? { labels: record.labels } : {}),
     ...(typeof config.cgroupParent === 'string' ? { cgroupParent: config.cgroupParent } : {}),

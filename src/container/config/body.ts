@@ -9,6 +9,7 @@
 import { FIELD_LIST, FIELD_OF_FLAG, type RunInput } from './fields.js';
 import { obj, type ReaderField } from './readers.js';
 import { runConfigFromInput, type HostFacts, type RunConfig } from './run-flags.js';
+import type { ImageDefaults } from './run-config.js';
 import { InvalidParameterError } from '../../errors.js';
 
 export { logOptsFromJson, obj } from './readers.js';
@@ -106,7 +107,7 @@ export function checkHonourable(body: Record<string, unknown>): void {
  * creating nothing: create uses it, and so does the workloads file (to check every service first).
  * Throws the InvalidArgumentError of the flag the bad field stands for (dockerFieldOf names the field).
  */
-export function runConfigFromBody(body: Record<string, unknown>, name: string | undefined, facts: HostFacts): RunConfig {
+export function runConfigFromBody(body: Record<string, unknown>, name: string | undefined, facts: HostFacts, image?: ImageDefaults): RunConfig {
   checkHonourable(body);
-  return runConfigFromInput(inputFromBody(body, name), commandFromBody(body), facts);
+  return runConfigFromInput(inputFromBody(body, name), commandFromBody(body), facts, undefined, image);
 }

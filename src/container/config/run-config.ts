@@ -43,8 +43,8 @@ export interface RunConfig {
   tmpfs?: Record<string, string>;
   /** --log-opt max-size / max-file: the json-file log's rotation (the daemon's containers log; a foreground run writes to the terminal) */
   log?: LogOptions;
-  /** the image the root was stacked from: as the user named it (Docker's Config.Image) and its ID */
-  image?: { name: string; id: string };
+  /** the image the root was stacked from: as the user named it (Docker's Config.Image), its ID and its layers' chain IDs (kept while the container exists) */
+  image?: { name: string; id: string; chainIds: string[] };
   resources: Resources;
   isolation: IsolationOptions;
 }
@@ -57,6 +57,8 @@ export interface ImageDefaults {
   /** as the user named it */
   name: string;
   id: string;
+  /** lowest first */
+  chainIds: string[];
   layers: { linkDir: string; links: string[] };
   entrypoint?: string[];
   cmd?: string[];

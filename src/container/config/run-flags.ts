@@ -411,7 +411,7 @@ export function runConfigFromInput(options: RunInput, givenCmd: string[], facts:
     ...(options.interactive === true ? { openStdin: true } : {}),
     ...(options.interactive === true && options.stdinOnce === true ? { stdinOnce: true } : {}),
     ...(entrypoint === undefined ? {} : { entrypoint: [...entrypoint] }),
-    ...(image === undefined ? {} : { image: { name: image.name, id: image.id } }),
+    ...(image === undefined ? {} : { image: { name: image.name, id: image.id, chainIds: [...image.chainIds] } }),
     ...(stopSignal === undefined ? {} : { stopSignal }),
     ...(stopTimeout === undefined ? {} : { stopTimeout }),
     ...(tmpfs === undefined ? {} : { tmpfs }),
