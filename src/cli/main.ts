@@ -19,8 +19,10 @@ Global options:
   -H, --host unix://PATH  the daemon's socket (env CORRAL_HOST; default unix:///run/corral/corral.sock)
 
 Commands:
-  run [OPTIONS] CMD [ARG...]   run a command isolated and inside cgroup limits (through the daemon
-                               when one answers, else stand-alone; -d needs the daemon)
+  run [OPTIONS] [IMAGE] CMD [ARG...]
+                               run a command isolated and inside cgroup limits, on an image's
+                               layers or the host's directories (through the daemon when one
+                               answers, else stand-alone; -d needs the daemon)
   daemon [OPTIONS]             run the supervisor and its API in the foreground
   alert [OPTIONS]              run the alerting sidecar: rules on the daemon's stats and events,
                                alerts to Alertmanager, webhooks or a JSON-lines log
@@ -42,6 +44,12 @@ Commands:
   top [OPTIONS]                the live dashboard: host, containers, events (--batch: text frames)
   update [OPTIONS] CONTAINER...  change containers' limits and restart policy
   events [OPTIONS]             stream the daemon's events
+  pull NAME[:TAG]              download an image from a registry (OCI distribution API)
+  images [OPTIONS]             list images
+  rmi [-f] IMAGE...            remove images
+  tag SOURCE TARGET            give an image another name
+  history IMAGE                show an image's layers' history
+  image COMMAND                ls, pull, rm, tag, history, inspect, prune
   up -f FILE, down -f FILE     reconcile a workloads file through the daemon / remove its containers
   version                      print the version
 
@@ -101,6 +109,12 @@ const CLIENT_COMMANDS: Readonly<Record<string, () => Promise<ClientCommand>>> = 
   update: async () => (await import('./commands/update.js')).update,
   rename: async () => (await import('./commands/rename.js')).rename,
   top: async () => (await import('./commands/top.js')).top,
+  pull: async () => (await import('./commands/images.js')).pull,
+  images: async () => (await import('./commands/images.js')).images,
+  rmi: async () => (await import('./commands/images.js')).rmi,
+  tag: async () => (await import('./commands/images.js')).tag,
+  history: async () => (await import('./commands/images.js')).history,
+  image: async () => (await import('./commands/images.js')).image,
   ...Object.fromEntries(
     ['stop', 'restart', 'kill', 'pause', 'unpause', 'rm', 'wait'].map((name) => [
       name,

@@ -12,6 +12,7 @@ import { runForeground } from '../container/run.js';
 import { daemonAnswers } from '../client/client.js';
 import type { ClientContext } from './commands/context.js';
 import { otherDaemonRoot, runAttached, runDetached } from './commands/run.js';
+import { imageStandAlone, imageThroughDaemon } from './run-image.js';
 
 export interface RunGlobals {
   root?: string;
@@ -38,8 +39,14 @@ async function runStandAlone(global: RunGlobals, config: RunConfig, defaultDrive
  */
 export async function runCommand(global: RunGlobals, ctx: ClientContext, argv: string[]): Promise<number> {
   const defaultDriver = await createCgroupDriver({});
-  const { config, options, detach } = parseRunCommandLine(argv, await hostFacts(defaultDriver));
+  const facts = await hostFacts(defaultDriver);
+  // the flags are read once as for the host's directories, so that a bad flag is reported before
+  // any lookup or pull
+  const { detach: detached } = parseRunCommandLine(argv, facts);
   const root = global.root ?? process.env.CORRAL_ROOT;
+  const daemonUp = detached || ((await daemonAnswers(ctx.socket)) && (await otherDaemonRoot(ctx, root)) === undefined);
+  const image = daemonUp ? await imageThroughDaemon(ctx, argv) : await imageStandAlone(resolveStateRoot(global.root).root, argv);
+  const { config, options, detach } = parseRunCommandLine(argv, facts, undefined, image);
   if (detach) {
     const other = await otherDaemonRoot(ctx, root);
     if (other !== undefined)

@@ -10,9 +10,12 @@ import type { LauncherStatus } from '../container/status.js';
 import type { StoredContainer } from '../container/store.js';
 import type { TopResponse } from '../container/top.js';
 import type { EventBus } from '../events.js';
+import type { ImageService } from './images.js';
 
 export interface ContainerBackend {
   readonly events: EventBus;
+  /** the image store's service (a run's image, the image routes) */
+  readonly images: ImageService;
   /** the id a reference names: a full id, a name, then a unique prefix */
   resolve(ref: ContainerLookup): Promise<string>;
   hostFacts(): Promise<HostFacts>;

@@ -4,6 +4,7 @@
  * the files; this module decides. Layers and blobs no image and no container needs are collected
  * after each removal.
  */
+import { accessSync, constants } from 'node:fs';
 import { listContainerRecords } from '../container/records.js';
 import { ConflictError, CorralError } from '../errors.js';
 import type { Logger } from '../log.js';
@@ -15,6 +16,7 @@ import { canonicalString, familiarString, parseReference, type ImageReference } 
 import { findImage, imageConfig, imageLayers, numericUser } from '../images/resolve.js';
 import { type ImageRecord, ImageStore } from '../images/store.js';
 import type { ImageDefaults } from '../container/config/run-config.js';
+import { DEFAULT_PATH } from '../container/config/run-flags.js';
 import type { Syscalls } from '../sys/syscalls.js';
 
 export interface ImageServiceDeps {
@@ -23,6 +25,24 @@ export interface ImageServiceDeps {
   sys: () => Promise<Syscalls>;
   /** registries reachable over plain HTTP (--insecure-registry) */
   insecureRegistries?: readonly string[];
+}
+
+export type RunWord = { kind: 'image'; defaults: ImageDefaults } | { kind: 'command' } | { kind: 'pull'; ref: ImageReference };
+
+/** The PATH a container on the host's directories starts with (Docker's default). */
+const CONTAINER_PATH = DEFAULT_PATH.split(':');
+
+/** A path, or a program found in the container's default PATH on the host's directories. */
+export function isHostCommand(word: string): boolean {
+  if (word.includes('/')) return true;
+  return CONTAINER_PATH.some((dir) => {
+    try {
+      accessSync(`${dir}/${word}`, constants.X_OK);
+      return true;
+    } catch {
+      return false;
+    }
+  });
 }
 
 /** What a removal did, in Docker's order: the names untagged, then the image deleted. */
@@ -82,6 +102,25 @@ export class ImageService {
       ...(config.Labels ? { labels: config.Labels } : {}),
       ...(config.StopSignal ? { stopSignal: config.StopSignal } : {}),
     };
+  }
+
+  /**
+   * How `corral run` reads its first word (the host's system directories stay the default root): an
+   * image in the store; else a host command (a path, or a program in the container's default PATH);
+   * else a reference to pull first; else a command after all (its launch will say it is not found).
+   */
+  async classifyRunWord(word: string): Promise<RunWord> {
+    try {
+      return { kind: 'image', defaults: await this.defaultsFor(word) };
+    } catch (err) {
+      if (!(err instanceof CorralError && err.code === 'ENOIMAGE')) throw err;
+    }
+    if (isHostCommand(word)) return { kind: 'command' };
+    try {
+      return { kind: 'pull', ref: parseReference(word) };
+    } catch {
+      return { kind: 'command' };
+    }
   }
 
   /** `docker tag SOURCE TARGET`: TARGET (a name, :latest when it has no tag) points at SOURCE's image. */

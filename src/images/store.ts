@@ -11,7 +11,8 @@
  *   images/<config hex>.json      an image: its manifest, layers and repo digests (the ID is the
  *                                 config's digest, as Docker's)
  *   repositories.json             names (`docker.io/library/busybox:latest`) to image IDs
- *   tmp/                          everything being written; emptied when the store opens
+ *   tmp/                          everything being written, named with the writer's PID; what a
+ *                                 dead writer left is removed when the store opens
  *
  * Nothing is half-written: a blob or layer is written under tmp/, verified, then renamed into place;
  * a crash leaves only tmp/ entries, which the next open removes. The index files are replaced
@@ -77,8 +78,12 @@ export class ImageStore {
   /** The store under `stateRoot`, its directories made and what a crash left in tmp/ removed. */
   static async open(stateRoot: string): Promise<ImageStore> {
     const store = new ImageStore(path.join(stateRoot, 'images'));
-    await fsp.rm(store.path('tmp'), { recursive: true, force: true });
     for (const d of ['blobs/sha256', 'layers', 'l', 'images', 'tmp']) await fsp.mkdir(store.path(d), { recursive: true, mode: 0o700 });
+    // what a crashed writer left; a live process's (a daemon's pull beside a stand-alone run) stays
+    for (const name of await fsp.readdir(store.path('tmp'))) {
+      const pid = Number(/-(\d+)-[a-f0-9]+$/.exec(name)?.[1]);
+      if (!(pid > 0 && fs.existsSync(`/proc/${pid}`))) await fsp.rm(store.path('tmp', name), { recursive: true, force: true });
+    }
     return store;
   }
 
@@ -88,7 +93,7 @@ export class ImageStore {
 
   /** A fresh name under tmp/ for something being written. */
   tempPath(what: string): string {
-    return this.path('tmp', `${what}-${randomBytes(8).toString('hex')}`);
+    return this.path('tmp', `${what}-${process.pid}-${randomBytes(8).toString('hex')}`);
   }
 
   // --- blobs ---------------------------------------------------------------------------------

@@ -236,7 +236,7 @@ export const FIELDS = {
     path: 'Image',
     // "host" (or nothing) is the host's own directories
     parse: stringOr('host'),
-    checked: (c) => c.isolation.rootfs ?? 'host',
+    checked: (c) => c.image?.name ?? c.isolation.rootfs ?? 'host',
     workloads: [{ key: 'rootfs', read: 'directory', what: 'a directory' }],
   },
   labels: {

@@ -126,8 +126,19 @@ export function parseRunArgs(argv: string[], facts: HostFacts, id?: string): Run
   return parseRunCommandLine(argv, facts, id).config;
 }
 
-/** parseRunArgs, with the raw values as well (the daemon's create body is made from them) and -d. */
-export function parseRunCommandLine(argv: string[], facts: HostFacts, id?: string): { config: RunConfig; options: RawRunOptions; detach: boolean } {
+/**
+ * parseRunArgs, with the raw values as well (the daemon's create body is made from them) and -d.
+ * With `image` (resolved by the caller from the first word, runWords), that word is the image and
+ * the rest its command.
+ */
+export function parseRunCommandLine(argv: string[], facts: HostFacts, id?: string, image?: ImageDefaults): { config: RunConfig; options: RawRunOptions; detach: boolean } {
+  const command = parsedRunCommand(argv);
+  const options = command.opts<RawRunOptions>();
+  const words = image === undefined ? command.args : command.args.slice(1);
+  return { config: runConfigFromOptions(options, words, facts, id, image), options, detach: options.detach === true };
+}
+
+function parsedRunCommand(argv: string[]): Command {
   const command = createRunCommand();
   try {
     command.parse(argv, { from: 'user' });
@@ -135,8 +146,12 @@ export function parseRunCommandLine(argv: string[], facts: HostFacts, id?: strin
     if (error instanceof CommanderError) throw fromCommanderError(error);
     throw error;
   }
-  const options = command.opts<RawRunOptions>();
-  return { config: runConfigFromOptions(options, command.args, facts, id), options, detach: options.detach === true };
+  return command;
+}
+
+/** The words after corral run's flags: the command, or an image and its command (the caller decides). */
+export function runWords(argv: string[]): string[] {
+  return parsedRunCommand(argv).args;
 }
 
 function longFlag(flags: string): string {
@@ -196,7 +211,7 @@ function logOptionsOf(opts: readonly LogOpt[]): LogOptions {
 }
 
 /** Validate commander's raw values and the command, and build the configuration. */
-export function runConfigFromOptions(options: RawRunOptions, command: string[], facts: HostFacts, id?: string): RunConfig {
+export function runConfigFromOptions(options: RawRunOptions, command: string[], facts: HostFacts, id?: string, image?: ImageDefaults): RunConfig {
   // as docker/cli: the files' labels first, then --label's, a later KEY winning
   const fromFiles = (options.labelFile ?? []).flatMap((file) => labelFileItems(file, facts));
   let withFiles = fromFiles.length === 0 ? options : { ...options, label: [...fromFiles, ...(options.label ?? [])] };
@@ -204,7 +219,7 @@ export function runConfigFromOptions(options: RawRunOptions, command: string[], 
   const envFromFiles = (options.envFile ?? []).flatMap((file) => envFileItems(file, facts));
   if (envFromFiles.length > 0) withFiles = { ...withFiles, env: [...envFromFiles, ...(options.env ?? [])] };
   if (options.securityOpt !== undefined) withFiles = { ...withFiles, securityOpt: options.securityOpt.map((item) => withSeccompProfile(item, facts)) };
-  return runConfigFromInput(inputFromOptions(withFiles), command, facts, id);
+  return runConfigFromInput(inputFromOptions(withFiles), command, facts, id, image);
 }
 
 /** A --security-opt item's key and value (docker/cli's parseSecurityOpts: split at "=", else at ":"); no value for a bare item. */
