@@ -32,9 +32,13 @@ export type RunWord = { kind: 'image'; defaults: ImageDefaults } | { kind: 'comm
 /** The PATH a container on the host's directories starts with (Docker's default). */
 const CONTAINER_PATH = DEFAULT_PATH.split(':');
 
-/** A path, or a program found in the container's default PATH on the host's directories. */
+/**
+ * A path (`/bin/sh`, `./tool`), or a program found in the container's default PATH on the host's
+ * directories. Another word with a slash is a reference (`127.0.0.1:5000/app`, `user/app`).
+ */
 export function isHostCommand(word: string): boolean {
-  if (word.includes('/')) return true;
+  if (word.startsWith('/') || word.startsWith('.')) return true;
+  if (word.includes('/')) return false;
   return CONTAINER_PATH.some((dir) => {
     try {
       accessSync(`${dir}/${word}`, constants.X_OK);

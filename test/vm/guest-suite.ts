@@ -6,7 +6,8 @@
  * boots a second that takes files from the same queue, then reports both. Each guest claims a file
  * by creating its directory in the queue (mkdir on the shared 9p checkout: atomic on the host), runs
  * it, records how long it took, and ends with the leak check of its own kernel. The recorded times
- * order the next run's queue longest first, so that the two guests end close together.
+ * order the next run's queue longest first, so that the two guests end close together (a fresh
+ * clone orders by test/vm/guest-file-ms.seed.json, a copy of a recent run's).
  */
 import { existsSync, readdirSync } from 'node:fs';
 import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
@@ -39,12 +40,18 @@ export interface GuestQueue {
 
 const durationsFile = (): string => join(cacheDir(), 'guest-file-ms.json');
 
+/** A checked-in copy of a recent run's times, for a fresh clone (CI) that has no cache yet. */
+const SEED_FILE = fileURLToPath(new URL('../../../test/vm/guest-file-ms.seed.json', import.meta.url));
+
 async function recordedDurations(): Promise<Record<string, number>> {
-  try {
-    return JSON.parse(await readFile(durationsFile(), 'utf8')) as Record<string, number>;
-  } catch {
-    return {};
+  for (const file of [durationsFile(), SEED_FILE]) {
+    try {
+      return JSON.parse(await readFile(file, 'utf8')) as Record<string, number>;
+    } catch {
+      // absent or unreadable: the next source, else no order
+    }
   }
+  return {};
 }
 
 /**
