@@ -194,7 +194,10 @@ function listen(server: http.Server, target: { path: string } | { host: string; 
  * node:http no longer tracks, so that closing the server can end them too.
  */
 function createHttpServer(router: Router, log: Logger, upgraded: Set<Duplex>): http.Server {
-  const server = http.createServer({ requestTimeout: 60_000, headersTimeout: 30_000, keepAliveTimeout: 5_000 }, (req, res) => {
+  // keepAliveTimeout 0: an idle connection stays open until its client closes it, as dockerd's (Go's
+  // server has no idle timeout). With a timeout, a client reusing a pooled connection just as the
+  // server closes it writes into a closed socket (EPIPE): node's own agent idles out after 5 s too.
+  const server = http.createServer({ requestTimeout: 60_000, headersTimeout: 30_000, keepAliveTimeout: 0 }, (req, res) => {
     void router.handle(req, res);
   });
   server.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {

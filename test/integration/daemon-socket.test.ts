@@ -107,3 +107,25 @@ test('with a corral group (a stand-in group file), its members can connect and o
     await server.close();
   }
 });
+
+test("an idle keep-alive connection stays open past node's 5 s agent timeout, as dockerd's: a client reusing it is answered, never EPIPE", async () => {
+  const http = await import('node:http');
+  // the agent's own idle timeout is longer than the wait: only the server could close the socket
+  const agent = new http.Agent({ keepAlive: true, timeout: 60_000 });
+  const get = () =>
+    new Promise<{ reused: boolean; body: string }>((resolve, reject) => {
+      const req = http.get({ socketPath: daemon.socket, path: '/_ping', agent }, (res) => {
+        let body = '';
+        res.on('data', (c: Buffer) => (body += c.toString()));
+        res.on('end', () => resolve({ reused: req.reusedSocket, body }));
+      });
+      req.on('error', reject);
+    });
+  try {
+    assert.deepEqual(await get(), { reused: false, body: 'OK' });
+    await new Promise((r) => setTimeout(r, 6500));
+    assert.deepEqual(await get(), { reused: true, body: 'OK' }, 'the same connection, still open after 6.5 s idle');
+  } finally {
+    agent.destroy();
+  }
+});

@@ -34,7 +34,9 @@ test('cgroup v2 guest: the integration suite', { timeout: GUEST_TIMEOUT_MS + 60_
   for (const r of results) {
     await t.test(`[v2 guest] ${r.name}`, { skip: r.skip ? (r.details.reason ?? 'skipped in the guest') : false }, () => {
       if (!r.ok && !r.todo) {
-        assert.fail(`${r.details.error ?? 'failed'}\n${r.details.subtestOutput}\n${r.details.comments.join('\n')}`.trim());
+        // the guest's own stack and location: the host's would only point here
+        const where = [r.details.location, r.details.stack].filter((x) => x !== undefined).join('\n');
+        assert.fail(`${r.details.error ?? 'failed'}\n${where}\n${r.details.subtestOutput}\n${r.details.comments.join('\n')}`.trim());
       }
     });
   }
