@@ -90,8 +90,18 @@ async function interruptSleep(): Promise<void> {
 /** The terminal's size as the shell in it sees it, after a resize of the window. */
 async function resizedTo(cols: number, rows: number): Promise<void> {
   term.resize(cols, rows);
-  term.line('echo "size=$(stty size)"');
-  await term.until('the new size', shows(`size=${rows} ${cols}`));
+  // the new size travels (SIGWINCH to the client, a resize request, the daemon, the launcher's
+  // ioctl) while the shell may already answer the first echo with the old one: ask until it shows
+  const deadline = Date.now() + 20_000;
+  for (;;) {
+    term.line('echo "size=$(stty size)"');
+    try {
+      await term.until('the new size', shows(`size=${rows} ${cols}`), Math.min(3000, Math.max(500, deadline - Date.now())));
+      return;
+    } catch (err) {
+      if (Date.now() >= deadline) throw err;
+    }
+  }
 }
 
 async function inspect(ref: string): Promise<{ status: number; json: Record<string, unknown> & { State?: { Running: boolean } } }> {

@@ -19,7 +19,9 @@ import { hostIdleSeconds } from '../helpers/cpu.js';
 
 if (process.getuid?.() !== 0) throw new Error('the integration tests need root: run them as root (sudo npm test)');
 
-const test = (name: string, fn: (t: TestContext) => Promise<void> | void) => nodeTest(name, { timeout: 120_000 }, fn);
+// a dashboard test types, waits for frames and restarts containers: under the guest's emulation, with
+// the other guest and a busy core beside it, one took more than 120 s
+const test = (name: string, fn: (t: TestContext) => Promise<void> | void) => nodeTest(name, { timeout: process.env.CORRAL_VM_GUEST === '1' ? 300_000 : 120_000 }, fn);
 /** a tmux server of its own for every terminal (a server being killed refuses a new session for a moment) */
 let servers = 0;
 const tmuxServer = () => `corral-top-test-${process.pid}-${servers}`;

@@ -1,6 +1,6 @@
 /**
  * The layering of src/, checked on the source: imports point down (cli -> api -> daemon -> alert ->
- * workloads -> client -> metrics -> container -> isolate, cgroups -> state -> sys -> the shared
+ * workloads -> client -> metrics -> container -> isolate, cgroups, images -> state -> sys -> the shared
  * top-level modules), never up or sideways, and no module imports itself through others.
  */
 import { test } from 'node:test';
@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 const SRC = fileURLToPath(new URL('../../../src/', import.meta.url));
 
 /** Top to bottom; a folder may import only from folders in later entries (and from itself). */
-const LAYERS: readonly (readonly string[])[] = [['cli'], ['api'], ['daemon'], ['alert'], ['workloads'], ['client'], ['metrics'], ['container'], ['isolate', 'cgroups'], ['state'], ['sys'], ['.']];
+const LAYERS: readonly (readonly string[])[] = [['cli'], ['api'], ['daemon'], ['alert'], ['workloads'], ['client'], ['metrics'], ['container'], ['isolate', 'cgroups', 'images'], ['state'], ['sys'], ['.']];
 
 function sourceFiles(dir: string): string[] {
   return fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
