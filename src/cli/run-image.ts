@@ -77,7 +77,7 @@ export async function imageStandAlone(stateRoot: string, argv: string[]): Promis
   if (read.kind === 'command') return undefined;
   process.stderr.write(`Unable to find image '${familiarString(read.ref)}' locally\n`);
   const show = progressWriter(process.stderr, process.stderr.isTTY === true);
-  await pullImage(await images.store(), await loadSyscalls(), read.ref, { insecureRegistries: [], onProgress: (m) => show.write(m) });
+  await pullImage(await images.store(), await loadSyscalls(), read.ref, { insecureRegistries: [], onProgress: (m) => show.write(m), onWarning: (m) => process.stderr.write(`corral: ${m}\n`) });
   return images.defaultsFor(word);
 }
 

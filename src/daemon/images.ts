@@ -68,6 +68,7 @@ export class ImageService {
       ...(opts.credentials ? { credentials: opts.credentials } : {}),
       ...(opts.platform ? { platform: opts.platform } : {}),
       ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
+      onWarning: (message) => this.deps.log.warn(message),
     });
   }
 

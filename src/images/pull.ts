@@ -31,6 +31,8 @@ export interface PullOptions {
   /** layers fetched at once (dockerd's max-concurrent-downloads: 3) */
   concurrency?: number;
   onProgress?: ProgressSink;
+  /** what the pull skipped and the user should know (xattrs the store's file system will not take) */
+  onWarning?: (message: string) => void;
   idleTimeoutMs?: number;
 }
 
@@ -99,7 +101,7 @@ export async function pullImage(store: ImageStore, sys: Syscalls, ref: ImageRefe
     const what = `layer ${layer.digest} of ${name}`;
     await store.addLayer({ chainId: chains[i]!, diffId: diffIds[i]!, ...(i > 0 ? { parent: chains[i - 1]! } : {}) }, async (dir) => {
       const source: Readable = store.hasBlob(layer.digest) ? fs.createReadStream(store.blobPath(layer.digest)) : await client.blob(layer.digest);
-      return fetchAndUnpack(store, sys, source, layer, dir, what, (current) => progress(progressMessage('Downloading', id, current, layer.size)));
+      return fetchAndUnpack(store, sys, source, layer, dir, what, (current) => progress(progressMessage('Downloading', id, current, layer.size)), opts.onWarning);
     });
     progress({ status: 'Verifying Checksum', progressDetail: {}, id });
     progress({ status: 'Download complete', progressDetail: {}, id });
@@ -144,7 +146,16 @@ async function fetchConfig(store: ImageStore, client: RegistryClient, desc: Desc
  * One pass over a layer blob: verified (digest, size) into the store's blob file and, decompressed
  * and hashed (the diff ID), unpacked into `dir`. Both must finish for the layer to count.
  */
-async function fetchAndUnpack(store: ImageStore, sys: Syscalls, source: Readable, layer: Descriptor, dir: string, what: string, onBytes: (current: number) => void): Promise<{ diffId: string }> {
+async function fetchAndUnpack(
+  store: ImageStore,
+  sys: Syscalls,
+  source: Readable,
+  layer: Descriptor,
+  dir: string,
+  what: string,
+  onBytes: (current: number) => void,
+  onWarning?: (message: string) => void,
+): Promise<{ diffId: string }> {
   const verify = new VerifyingStream(what, layer);
   const haveBlob = store.hasBlob(layer.digest);
   const toStore = new PassThrough();
@@ -173,7 +184,8 @@ async function fetchAndUnpack(store: ImageStore, sys: Syscalls, source: Readable
     toUnpack.end();
   });
   try {
-    await Promise.all([reading, storing, decoding, unpacking]);
+    const [, , , unpacked] = await Promise.all([reading, storing, decoding, unpacking]);
+    if (unpacked.ignoredXattrs.length > 0) onWarning?.(`${what}: the store's file system does not keep the xattrs ${unpacked.ignoredXattrs.join(', ')}: skipped`);
   } catch (err) {
     for (const s of [source, toStore, toUnpack, hash]) s.destroy();
     throw err;

@@ -152,8 +152,16 @@ export class RegistryClient {
         url = next;
         continue;
       }
-      // a stalled body fails the stream instead of hanging the pull
-      res.socket.setTimeout(this.#idleMs, () => res.destroy(new RegistryError(`${url.host}: the body stalled for ${this.#idleMs / 1000} s`)));
+      // a stalled body fails the stream instead of hanging the pull; the listener goes with the
+      // response (a kept-alive socket serves many)
+      const socket = res.socket;
+      const stalled = () => res.destroy(new RegistryError(`${url.host}: the body stalled for ${this.#idleMs / 1000} s`));
+      socket.setTimeout(this.#idleMs);
+      socket.on('timeout', stalled);
+      res.once('close', () => {
+        socket.off('timeout', stalled);
+        socket.setTimeout(0);
+      });
       return res;
     }
   }

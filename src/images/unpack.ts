@@ -14,10 +14,11 @@
  */
 import { constants as fsConstants } from 'node:fs';
 import fs from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { CorralError } from '../errors.js';
+import { CorralError, SyscallError } from '../errors.js';
 import type { Syscalls } from '../sys/syscalls.js';
 import { entryXattrs, extractTar, type TarHeader } from './tar.js';
 
@@ -48,6 +49,11 @@ export interface UnpackResult {
   entries: number;
   /** bytes of regular files written */
   bytes: number;
+  /**
+   * xattrs the file system under the store would not take (ENOTSUP: user.* on tmpfs before Linux
+   * 6.6), by name: skipped with a warning, as Docker's and containerd's appliers skip them
+   */
+  ignoredXattrs: string[];
 }
 
 /**
@@ -69,7 +75,7 @@ export function entryComponents(name: string): string[] | { refused: string } {
 export async function unpackLayer(tar: Readable, dir: string, layer: string, sys: Syscalls): Promise<UnpackResult> {
   const kinds = new Map<string, Kind>([['', 'dir']]);
   const dirTimes: { abs: string; depth: number; mtime: Date }[] = [];
-  const result: UnpackResult = { entries: 0, bytes: 0 };
+  const result: UnpackResult = { entries: 0, bytes: 0, ignoredXattrs: [] };
   const extract = extractTar();
   const feeding = pipeline(tar, extract as unknown as NodeJS.WritableStream);
   feeding.catch(() => {}); // its error also ends the loop below; awaited after it
@@ -126,7 +132,7 @@ export async function unpackLayer(tar: Readable, dir: string, layer: string, sys
         // the layer's root ("./"): its owner, mode and time are the directory's
         entry.resume();
         if (header.type !== 'directory') throw new LayerRefusedError(layer, header.name, 'names the layer root but is not a directory');
-        await applyMetadata(dir, header, 'dir', layer, sys);
+        await applyMetadata(dir, header, 'dir', layer, sys, result);
         dirTimes.push({ abs: dir, depth: 0, mtime: header.mtime });
         continue;
       }
@@ -140,7 +146,7 @@ export async function unpackLayer(tar: Readable, dir: string, layer: string, sys
           entry.resume();
           if (!kinds.has(rel)) await fs.mkdir(target, 0o700);
           kinds.set(rel, 'dir');
-          await applyMetadata(target, header, 'dir', layer, sys);
+          await applyMetadata(target, header, 'dir', layer, sys, result);
           dirTimes.push({ abs: target, depth: parts.length, mtime: header.mtime });
           break;
         }
@@ -154,7 +160,7 @@ export async function unpackLayer(tar: Readable, dir: string, layer: string, sys
             await handle.close();
           }
           result.bytes += header.size;
-          await applyMetadata(target, header, 'file', layer, sys);
+          await applyMetadata(target, header, 'file', layer, sys, result);
           break;
         }
         case 'link': {
@@ -175,7 +181,7 @@ export async function unpackLayer(tar: Readable, dir: string, layer: string, sys
           entry.resume();
           await fs.symlink(header.linkname, target);
           kinds.set(rel, 'symlink');
-          await applyMetadata(target, header, 'symlink', layer, sys);
+          await applyMetadata(target, header, 'symlink', layer, sys, result);
           break;
         }
         case 'character-device':
@@ -185,7 +191,7 @@ export async function unpackLayer(tar: Readable, dir: string, layer: string, sys
           const type = header.type === 'fifo' ? S_IFIFO : header.type === 'block-device' ? S_IFBLK : S_IFCHR;
           sys.mknod(target, type | 0o600, header.devmajor ?? 0, header.devminor ?? 0);
           kinds.set(rel, header.type === 'fifo' ? 'fifo' : 'device');
-          await applyMetadata(target, header, 'file', layer, sys);
+          await applyMetadata(target, header, 'file', layer, sys, result);
           break;
         }
         default:
@@ -206,12 +212,17 @@ export async function unpackLayer(tar: Readable, dir: string, layer: string, sys
 }
 
 /** Owner, then mode (chown clears setuid), xattrs, and (not for directories: later) the time. */
-async function applyMetadata(target: string, header: TarHeader, kind: 'dir' | 'file' | 'symlink', layer: string, sys: Syscalls): Promise<void> {
+async function applyMetadata(target: string, header: TarHeader, kind: 'dir' | 'file' | 'symlink', layer: string, sys: Syscalls, result: UnpackResult): Promise<void> {
   await fs.lchown(target, header.uid ?? 0, header.gid ?? 0);
   if (kind !== 'symlink') await fs.chmod(target, (header.mode ?? 0o644) & 0o7777);
   for (const [name, value] of entryXattrs(header)) {
     if (name.startsWith('trusted.overlay.')) throw new LayerRefusedError(layer, header.name, `carries the xattr ${name}, which would steer overlayfs`);
-    sys.lsetxattr(target, name, value);
+    try {
+      sys.lsetxattr(target, name, value);
+    } catch (err) {
+      if (!(err instanceof SyscallError && err.errno === os.constants.errno.ENOTSUP)) throw err;
+      if (!result.ignoredXattrs.includes(name)) result.ignoredXattrs.push(name);
+    }
   }
   if (kind !== 'dir') await fs.lutimes(target, header.mtime, header.mtime);
 }

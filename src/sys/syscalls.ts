@@ -45,7 +45,7 @@ export interface Syscalls {
   mknod(path: string, mode: number, major: number, minor: number): void;
   /** lsetxattr(2): set an extended attribute of `path` itself (a symlink is not followed) */
   lsetxattr(path: string, name: string, value: Buffer): void;
-  /** lgetxattr(2): the attribute's value, or undefined when `path` has no such attribute (ENODATA) */
+  /** lgetxattr(2): the attribute's value, or undefined when `path` has no such attribute (ENODATA, or ENOTSUP: none of its namespace) */
   lgetxattr(path: string, name: string): Buffer | undefined;
   /** llistxattr(2): the names of the attributes of `path` itself ([] where the file system keeps none: ENOTSUP) */
   llistxattr(path: string): string[];
@@ -220,14 +220,16 @@ async function loadLibc(): Promise<Syscalls> {
       if ((lsetxattr(path, name, value, value.length, 0) as number) < 0) fail('lsetxattr', `${path} ${name}`);
     },
     lgetxattr(path, name) {
+      // no such attribute, or a namespace the file system keeps none of (user.* on tmpfs before 6.6)
+      const absent = (errno: number) => errno === ENODATA || errno === os.constants.errno.ENOTSUP;
       // the size first, then the value: it may change in between (ERANGE), so ask again
       for (;;) {
         const size = Number(lgetxattr(path, name, null, 0));
-        if (size < 0) return koffi.errno() === ENODATA ? undefined : fail('lgetxattr', `${path} ${name}`);
+        if (size < 0) return absent(koffi.errno()) ? undefined : fail('lgetxattr', `${path} ${name}`);
         const buf = Buffer.alloc(size);
         const n = Number(lgetxattr(path, name, buf, size));
         if (n >= 0) return buf.subarray(0, n);
-        if (koffi.errno() !== os.constants.errno.ERANGE) return koffi.errno() === ENODATA ? undefined : fail('lgetxattr', `${path} ${name}`);
+        if (koffi.errno() !== os.constants.errno.ERANGE) return absent(koffi.errno()) ? undefined : fail('lgetxattr', `${path} ${name}`);
       }
     },
     llistxattr(path) {

@@ -10,49 +10,33 @@ import { test as nodeTest, before, after, afterEach, type TestContext } from 'no
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { corral, stopAllCorrals, TEST_CGROUP_PARENT } from '../helpers/corral.js';
-import { daemonScratch, forceRemoveContainers, startTestDaemon, type DaemonScratch, type TestDaemon } from '../helpers/daemon.js';
-import { busyboxLayer, buildImage } from '../helpers/oci-layout.js';
-import { skopeoCopy, startRegistry, type TestRegistry } from '../helpers/registry.js';
+import { corral, TEST_CGROUP_PARENT } from '../helpers/corral.js';
+import type { DaemonScratch } from '../helpers/daemon.js';
+import { type ImageTestbed, startImageTestbed } from '../helpers/image-testbed.js';
+import { busyboxLayer } from '../helpers/oci-layout.js';
 
 if (process.getuid?.() !== 0) throw new Error('the integration tests need root: run them as root (sudo npm test)');
 
 const test = (name: string, fn: (t: TestContext) => Promise<void> | void) => nodeTest(name, { timeout: 180_000 }, fn);
 
+let bed: ImageTestbed;
 let scratch: DaemonScratch;
-let daemon: TestDaemon | undefined;
-let registry: TestRegistry;
 let image: string;
 let later: string;
 
 before(async () => {
-  registry = await startRegistry();
-  const layout = path.join(fs.mkdtempSync('/tmp/corral-images-cli-'), 'layout');
   const base = await busyboxLayer();
-  await buildImage(layout, 'v1', [base, [{ name: 'etc/motd', body: 'motd of the image\n' }]], { Env: ['PATH=/bin'], Cmd: ['cat', '/etc/motd'] });
-  await buildImage(layout, 'later', [base, [{ name: 'etc/later', body: 'pulled on demand\n' }]], { Env: ['PATH=/bin'], Cmd: ['cat', '/etc/later'] });
-  image = `${registry.host}/cli/bb:v1`;
-  later = `${registry.host}/cli/later:v1`;
-  await skopeoCopy(`oci:${layout}:v1`, `docker://${image}`);
-  await skopeoCopy(`oci:${layout}:later`, `docker://${later}`);
-  fs.rmSync(path.dirname(layout), { recursive: true, force: true });
-  scratch = await daemonScratch('corral-images-cli-');
-  daemon = await startTestDaemon(scratch.root, scratch.socket);
+  bed = await startImageTestbed('corral-images-cli-', [
+    { name: 'cli/bb:v1', layers: [base, [{ name: 'etc/motd', body: 'motd of the image\n' }]], config: { Env: ['PATH=/bin'], Cmd: ['cat', '/etc/motd'] } },
+    { name: 'cli/later:v1', layers: [base, [{ name: 'etc/later', body: 'pulled on demand\n' }]], config: { Env: ['PATH=/bin'], Cmd: ['cat', '/etc/later'] } },
+  ]);
+  scratch = bed.scratch;
+  image = bed.refs['cli/bb:v1']!;
+  later = bed.refs['cli/later:v1']!;
 });
 
-afterEach(
-  async () => {
-    if (daemon !== undefined) await forceRemoveContainers(scratch.socket);
-  },
-  { timeout: 120_000 },
-);
-
-after(async () => {
-  await daemon?.stop();
-  await stopAllCorrals();
-  await registry?.stop();
-  if (scratch) fs.rmSync(scratch.tmp, { recursive: true, force: true });
-});
+afterEach(() => bed?.removeContainers(), { timeout: 120_000 });
+after(() => bed?.stop());
 
 const cli = (...args: string[]) => corral(['-H', `unix://${scratch.socket}`, ...args]);
 
@@ -69,7 +53,7 @@ test('corral pull: plain lines off a terminal, the reference last; images, tag, 
   assert.equal(lines.at(-1), image);
   const table = await cli('images');
   assert.match(table.stdout, /^REPOSITORY\s+TAG\s+IMAGE ID\s+CREATED\s+SIZE$/m);
-  assert.match(table.stdout, new RegExp(`^${registry.host}/cli/bb\\s+v1\\s+[a-f0-9]{12}\\s+\\S.* ago\\s+[\\d.]+MB$`, 'm'));
+  assert.match(table.stdout, new RegExp(`^${bed.registry.host}/cli/bb\\s+v1\\s+[a-f0-9]{12}\\s+\\S.* ago\\s+[\\d.]+MB$`, 'm'));
   assert.equal((await cli('tag', image, 'local/bb:mine')).code, 0);
   assert.match((await cli('images', '--format', '{{.Repository}}:{{.Tag}}')).stdout, /^local\/bb:mine$/m);
   const hist = await cli('history', '--format', '{{.CreatedBy}}', 'local/bb:mine');

@@ -13,19 +13,19 @@ import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { daemonScratch, forceRemoveContainers, startTestDaemon, type DaemonScratch, type TestDaemon } from '../helpers/daemon.js';
-import { TEST_CGROUP_PARENT, stopAllCorrals } from '../helpers/corral.js';
-import { busyboxLayer, buildImage, type LayerEntry } from '../helpers/oci-layout.js';
-import { skopeoCopy, startRegistry, type TestRegistry } from '../helpers/registry.js';
+import type { DaemonScratch } from '../helpers/daemon.js';
+import { TEST_CGROUP_PARENT } from '../helpers/corral.js';
+import { type ImageTestbed, startImageTestbed } from '../helpers/image-testbed.js';
+import { busyboxLayer, type LayerEntry } from '../helpers/oci-layout.js';
 
 if (process.getuid?.() !== 0) throw new Error('the integration tests need root: run them as root (sudo npm test)');
 
 const execFileAsync = promisify(execFile);
 const test = (name: string, fn: (t: TestContext) => Promise<void> | void) => nodeTest(name, { timeout: 180_000 }, fn);
 
+let bed: ImageTestbed;
 let scratch: DaemonScratch;
-let daemon: TestDaemon | undefined;
-let registry: TestRegistry;
+let registry: { host: string };
 let image: string;
 let other: string;
 
@@ -38,38 +38,23 @@ const SECOND: LayerEntry[] = [
 ];
 
 before(async () => {
-  registry = await startRegistry();
   const base = await busyboxLayer();
-  const layout = path.join(fs.mkdtempSync('/tmp/corral-images-docker-'), 'layout');
-  await buildImage(layout, 'v1', [[...base, { name: 'srv/', type: 'directory', mode: 0o755 }, { name: 'srv/old', body: 'old\n' }], SECOND], {
-    Env: ['PATH=/bin', 'GREETING=from-image'],
-    Cmd: ['sh', '-c', 'echo "cmd of the image: $GREETING"'],
-    WorkingDir: '/srv',
-    Labels: { 'org.example.kind': 'test' },
-  });
-  await buildImage(layout, 'other', [base, [{ name: 'etc/other', body: 'other\n' }]], { Cmd: ['cat', '/etc/other'] });
-  image = `${registry.host}/test/bb:v1`;
-  other = `${registry.host}/test/other:v1`;
-  await skopeoCopy(`oci:${layout}:v1`, `docker://${image}`);
-  await skopeoCopy(`oci:${layout}:other`, `docker://${other}`);
-  fs.rmSync(path.dirname(layout), { recursive: true, force: true });
-  scratch = await daemonScratch('corral-images-docker-');
-  daemon = await startTestDaemon(scratch.root, scratch.socket);
+  bed = await startImageTestbed('corral-images-docker-', [
+    {
+      name: 'test/bb:v1',
+      layers: [[...base, { name: 'srv/', type: 'directory', mode: 0o755 }, { name: 'srv/old', body: 'old\n' }], SECOND],
+      config: { Env: ['PATH=/bin', 'GREETING=from-image'], Cmd: ['sh', '-c', 'echo "cmd of the image: $GREETING"'], WorkingDir: '/srv', Labels: { 'org.example.kind': 'test' } },
+    },
+    { name: 'test/other:v1', layers: [base, [{ name: 'etc/other', body: 'other\n' }]], config: { Cmd: ['cat', '/etc/other'] } },
+  ]);
+  scratch = bed.scratch;
+  registry = bed.registry;
+  image = bed.refs['test/bb:v1']!;
+  other = bed.refs['test/other:v1']!;
 });
 
-afterEach(
-  async () => {
-    if (daemon !== undefined) await forceRemoveContainers(scratch.socket);
-  },
-  { timeout: 120_000 },
-);
-
-after(async () => {
-  await daemon?.stop();
-  await stopAllCorrals();
-  await registry?.stop();
-  if (scratch) fs.rmSync(scratch.tmp, { recursive: true, force: true });
-});
+afterEach(() => bed?.removeContainers(), { timeout: 120_000 });
+after(() => bed?.stop());
 
 async function docker(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   const env: NodeJS.ProcessEnv = { ...process.env, DOCKER_CONFIG: path.join(scratch.tmp, 'docker-config') };

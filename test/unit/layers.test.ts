@@ -12,7 +12,20 @@ import { fileURLToPath } from 'node:url';
 const SRC = fileURLToPath(new URL('../../../src/', import.meta.url));
 
 /** Top to bottom; a folder may import only from folders in later entries (and from itself). */
-const LAYERS: readonly (readonly string[])[] = [['cli'], ['api'], ['daemon'], ['alert'], ['workloads'], ['client'], ['metrics'], ['container'], ['isolate', 'cgroups', 'images'], ['state'], ['sys'], ['.']];
+const LAYERS: readonly (readonly string[])[] = [
+  ['cli'],
+  ['api'],
+  ['daemon'],
+  ['alert'],
+  ['workloads'],
+  ['client'],
+  ['metrics'],
+  ['container'],
+  ['isolate', 'cgroups', 'images'],
+  ['state'],
+  ['sys'],
+  ['.'],
+];
 
 function sourceFiles(dir: string): string[] {
   return fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
