@@ -12,7 +12,7 @@
  */
 import { realpathSync } from 'node:fs';
 import path from 'node:path';
-import { ClientSideFlagError, parseRunCommandLine, RunHelpRequested, runWords, type RunConfig } from '../container/config/run-flags.js';
+import { ClientSideFlagError, parseRunCommandLine, RunHelpRequested, runImageWord, type RunConfig } from '../container/config/run-flags.js';
 import { launcherPath } from '../container/launcher.js';
 import { parseStatusLine, type LauncherStatus } from '../container/status.js';
 import { InvalidArgumentError } from '../errors.js';
@@ -53,7 +53,7 @@ export async function prepareRoute(sup: ContainerBackend, stateRoot: string, ctx
     const clientEnv = (): never => {
       throw new ClientSideFlagError('--env KEY (a value from the environment)');
     };
-    const word = runWords(args)[0];
+    const word = runImageWord(args);
     const read = word === undefined ? ({ kind: 'command' } as const) : await sup.images.classifyRunWord(word);
     // a pull prints its progress: the Node CLI does it through the API, then runs
     if (read.kind === 'pull') return fallback(ctx, `the image ${word} is pulled first`);

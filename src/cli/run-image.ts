@@ -7,7 +7,7 @@
  */
 import { call, ApiResponseError } from '../client/client.js';
 import type { ImageDefaults } from '../container/config/run-config.js';
-import { runWords } from '../container/config/run-flags.js';
+import { runImageWord } from '../container/config/run-flags.js';
 import { ImageService, isHostCommand } from '../daemon/images.js';
 import { pullImage } from '../images/pull.js';
 import { familiarString, parseReference } from '../images/reference.js';
@@ -56,11 +56,11 @@ async function inspectThrough(ctx: ClientContext, word: string): Promise<Inspect
 
 /** The image `corral run`'s first word names, through the daemon (pulled when it must be). */
 export async function imageThroughDaemon(ctx: ClientContext, argv: string[]): Promise<ImageDefaults | undefined> {
-  const word = runWords(argv)[0];
+  const word = runImageWord(argv);
   if (word === undefined) return undefined;
   const found = await inspectThrough(ctx, word);
   if (found) return defaultsFromInspect(word, found);
-  if (isHostCommand(word) || !isReference(word)) return undefined;
+  if (isHostCommand(word) || !/[/:@]/.test(word) || !isReference(word)) return undefined;
   process.stderr.write(`Unable to find image '${familiarString(parseReference(word))}' locally\n`);
   await pullThrough(ctx, word, process.stderr);
   const pulled = await inspectThrough(ctx, word);
@@ -69,7 +69,7 @@ export async function imageThroughDaemon(ctx: ClientContext, argv: string[]): Pr
 
 /** The same on this machine's store, for a stand-alone run. */
 export async function imageStandAlone(stateRoot: string, argv: string[]): Promise<ImageDefaults | undefined> {
-  const word = runWords(argv)[0];
+  const word = runImageWord(argv);
   if (word === undefined) return undefined;
   const images = new ImageService({ stateRoot, log: createLogger({ level: 'error' }), sys: loadSyscalls });
   const read = await images.classifyRunWord(word);

@@ -112,7 +112,9 @@ export class ImageService {
   /**
    * How `corral run` reads its first word (the host's system directories stay the default root): an
    * image in the store; else a host command (a path, or a program in the container's default PATH);
-   * else a reference to pull first; else a command after all (its launch will say it is not found).
+   * else, when it says it is a reference (a registry, a repository path, a tag or a digest:
+   * `alpine:3.19`, `user/app`), an image to pull first; else a command after all (its launch says
+   * it is not found: a bare `alpine` is not fetched from a registry behind the user's back).
    */
   async classifyRunWord(word: string): Promise<RunWord> {
     try {
@@ -120,7 +122,7 @@ export class ImageService {
     } catch (err) {
       if (!(err instanceof CorralError && err.code === 'ENOIMAGE')) throw err;
     }
-    if (isHostCommand(word)) return { kind: 'command' };
+    if (isHostCommand(word) || !/[/:@]/.test(word)) return { kind: 'command' };
     try {
       return { kind: 'pull', ref: parseReference(word) };
     } catch {

@@ -128,7 +128,7 @@ export function parseRunArgs(argv: string[], facts: HostFacts, id?: string): Run
 
 /**
  * parseRunArgs, with the raw values as well (the daemon's create body is made from them) and -d.
- * With `image` (resolved by the caller from the first word, runWords), that word is the image and
+ * With `image` (resolved by the caller from the first word, runImageWord), that word is the image and
  * the rest its command.
  */
 export function parseRunCommandLine(argv: string[], facts: HostFacts, id?: string, image?: ImageDefaults): { config: RunConfig; options: RawRunOptions; detach: boolean } {
@@ -149,9 +149,13 @@ function parsedRunCommand(argv: string[]): Command {
   return command;
 }
 
-/** The words after corral run's flags: the command, or an image and its command (the caller decides). */
-export function runWords(argv: string[]): string[] {
-  return parsedRunCommand(argv).args;
+/**
+ * The word after corral run's flags that may name an image (the caller decides whether it does):
+ * none with --rootfs, whose directory is the root.
+ */
+export function runImageWord(argv: string[]): string | undefined {
+  const command = parsedRunCommand(argv);
+  return command.opts<RawRunOptions>().rootfs === undefined ? command.args[0] : undefined;
 }
 
 function longFlag(flags: string): string {
