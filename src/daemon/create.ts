@@ -1,7 +1,7 @@
 /** Create: validate a Docker create body and make the container (state dir, cgroup, launcher spec), not started. */
 import type { RunConfig } from '../container/config/run-flags.js';
 import { HOST_CONFIG_FIELDS, unsupportedNamingFlag } from '../container/config/fields.js';
-import { dockerFieldOf, obj, runConfigFromBody } from '../container/config/body.js';
+import { checkHonourable, dockerFieldOf, obj, runConfigFromBody } from '../container/config/body.js';
 import { newContainerId } from '../container/ids.js';
 import { discardedOnMode } from '../container/config/mode.js';
 import { createContainer as createStored } from '../container/run.js';
@@ -24,6 +24,8 @@ export function fieldError(err: unknown): unknown {
  * (InvalidArgumentError, InvalidLimitError, UnsupportedError), not yet as API errors.
  */
 export async function checkCreate(d: DaemonContext, body: Record<string, unknown>, name: string | undefined): Promise<RunConfig> {
+  // the body's own checks first, as dockerd verifies the settings before it looks the image up
+  checkHonourable(body);
   const image = isImageName(body.Image) ? await d.images.defaultsFor(body.Image) : undefined;
   // an image's name is not a --rootfs directory: the body goes on without it
   const asked = image ? runConfigFromBody({ ...body, Image: undefined }, name, await d.hostFacts(), image) : runConfigFromBody(body, name, await d.hostFacts());

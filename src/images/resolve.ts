@@ -8,14 +8,24 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { CorralError } from '../errors.js';
 import { parseImageConfig, type ImageConfig } from './manifest.js';
-import { canonicalString, parseReference, repositoryName } from './reference.js';
+import { canonicalString, familiarString, parseReference, repositoryName } from './reference.js';
 import { ImageNotFoundError, type ImageRecord, type ImageStore } from './store.js';
 
 export async function findImage(store: ImageStore, text: string): Promise<ImageRecord> {
   const id = await findImageId(store, text);
   const record = id === undefined ? undefined : await store.image(id);
-  if (!record) throw new ImageNotFoundError(text);
+  if (!record) throw new ImageNotFoundError(notFoundName(text));
   return record;
+}
+
+/** A name as Docker's "No such image" says it: with its tag (`busybox:latest`); an ID as typed. */
+function notFoundName(text: string): string {
+  if (/^(sha256:)?[a-f0-9]{1,64}$/.test(text)) return text;
+  try {
+    return familiarString(parseReference(text));
+  } catch {
+    return text;
+  }
 }
 
 /**

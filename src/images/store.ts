@@ -84,6 +84,10 @@ export class ImageStore {
       const pid = Number(/-(\d+)-[a-f0-9]+$/.exec(name)?.[1]);
       if (!(pid > 0 && fs.existsSync(`/proc/${pid}`))) await fsp.rm(store.path('tmp', name), { recursive: true, force: true });
     }
+    // a link whose layer never arrived (a crash between the two): existsSync follows it
+    for (const link of await fsp.readdir(store.path('l'))) {
+      if (!fs.existsSync(store.path('l', link))) await fsp.rm(store.path('l', link), { force: true });
+    }
     return store;
   }
 
@@ -213,14 +217,18 @@ export class ImageStore {
         link: await this.#newLink(),
       };
       await fsp.writeFile(path.join(tmp, 'layer.json'), `${JSON.stringify(record)}\n`);
+      // the link first (dangling until the rename): a crash between the two must not leave a
+      // complete-looking layer that no mount can name
+      const link = this.path('l', record.link);
+      await fsp.symlink(path.join('..', 'layers', digestHex(layer.chainId), 'diff'), link);
       try {
         await fsp.rename(tmp, this.layerDir(layer.chainId));
       } catch (err) {
+        await fsp.rm(link, { force: true });
         const code = (err as NodeJS.ErrnoException).code;
         if ((code === 'ENOTEMPTY' || code === 'EEXIST') && this.hasLayer(layer.chainId)) return this.layer(layer.chainId);
         throw err;
       }
-      await fsp.symlink(path.join('..', 'layers', digestHex(layer.chainId), 'diff'), this.path('l', record.link));
       return record;
     } finally {
       await fsp.rm(tmp, { recursive: true, force: true });

@@ -347,11 +347,12 @@ test("the Docker CLI works against corral's socket: version, info, ps -a", async
   assert.equal(filtered.stdout.trim(), 'yy');
   assert.equal((await docker('ps', '--format', '{{.Names}}')).stdout.trim(), '', 'no container runs');
 
-  // the CLI's real create body passes the body's validation and reaches create, which wants the
-  // image to be a rootfs directory (or "host")
-  const create = await docker('create', '--name', 'ok', '-e', 'A=1', '--memory', '64m', 'busybox', 'sh', '-c', 'echo hi');
+  // the CLI's real create body passes the body's validation and reaches create, which looks the
+  // image up: not here, the CLI pulls it (as from dockerd), and no registry answers on that port
+  const create = await docker('create', '--name', 'ok', '-e', 'A=1', '--memory', '64m', '127.0.0.1:1/nosuch', 'sh', '-c', 'echo hi');
   assert.notEqual(create.code, 0);
-  assert.match(create.stderr, /Error response from daemon: Image: invalid value "busybox" for --rootfs/);
+  assert.match(create.stderr, /Unable to find image '127\.0\.0\.1:1\/nosuch:latest' locally/);
+  assert.match(create.stderr, /Error response from daemon: .*127\.0\.0\.1:1.*ECONNREFUSED/);
   const inspect = await docker('inspect', '--type', 'container', 'nope');
   assert.notEqual(inspect.code, 0);
   assert.match(inspect.stderr, /No such container: nope/);
@@ -377,12 +378,12 @@ test('bad input: each gets its 4xx and message, and the daemon keeps serving', a
     ['wrong content type', { method: 'POST', path: create, headers: { 'Content-Type': 'text/plain' }, body: '{}' }, 400, "Content-Type specified (text/plain) must be 'application/json'"],
     ['invalid UTF-8', { method: 'POST', path: create, headers: json, body: Buffer.from([0x7b, 0x22, 0xff, 0x22, 0x7d]) }, 400, 'request body is not valid UTF-8'],
     ['path-like name on create', { method: 'POST', path: `${create}?name=..%2Fx`, headers: json, body: '{}' }, 400, 'Invalid container name (../x), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed'],
-    ['a valid body', { method: 'POST', path: create, headers: json, body: '{"Image":"busybox","Cmd":["true"],"HostConfig":{}}' }, 400, /^Image: invalid value "busybox" for --rootfs: /],
+    ['a valid body naming an image not here', { method: 'POST', path: create, headers: json, body: '{"Image":"busybox","Cmd":["true"],"HostConfig":{}}' }, 404, /^No such image: busybox:latest$/],
     ['huge body', { method: 'POST', path: create, headers: json, body: `{"Image":"${'x'.repeat(2 << 20)}"}` }, 413, `request body too large: the limit is ${1 << 20} bytes`],
     ['huge chunked body', { method: 'POST', path: create, headers: json, body: `{"Image":"${'x'.repeat(2 << 20)}"}`, chunked: true }, 413, `request body too large: the limit is ${1 << 20} bytes`],
     ['API version too new', { path: '/v9.99/_ping' }, 400, 'client version 9.99 is too new. Maximum supported API version is 1.41'],
     ['API version too old', { path: '/v1.0/version' }, 400, 'client version 1.0 is too old. Minimum supported API version is 1.24, please upgrade your client to a newer version'],
-    ['unknown route', { path: '/v1.41/images/json' }, 404, 'page not found'],
+    ['unknown route', { path: '/v1.41/networks' }, 404, 'page not found'],
     ['wrong method', { method: 'DELETE', path: '/_ping' }, 405, 'method DELETE is not allowed here: use GET or HEAD'],
     ['bad limit', { path: '/containers/json?limit=lots' }, 400, 'invalid value "lots" for query parameter "limit": expected an integer from -1 to 1000000'],
     ['bad filters', { path: '/containers/json?filters=%7B' }, 400, /^invalid filters: /],
