@@ -328,7 +328,10 @@ test('an OOM kill is in Alertmanager within 1 s with the container labels and th
     assert.equal(alert!.labels.container_label_team, 'alerts');
     assert.equal(alert!.labels.container_label_com_example_tier, 'test');
     assert.equal(alert!.annotations.summary, 'Container alert-oom had a process killed by the OOM killer');
-    assert.match(alert!.annotations.memory ?? '', /^top: anon \d/);
+    // the snapshot read before the kill shows the hog's anon first; one read after it (the guest's
+    // emulation can be that late, and the annotation says so) shows what was left
+    const memory = alert!.annotations.memory ?? '';
+    assert.match(memory, /read after-kill$/.test(memory) ? /^top: \w+ [\d.]+\w*iB/ : /^top: anon \d/);
 
     // the good webhook has it, signed, in the shape of Alertmanager's own webhook payload
     const mine = await until('the webhook to get it', () => good.find((g) => g.payload.alerts.some((a) => a.labels.name === 'alert-oom')));
