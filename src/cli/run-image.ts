@@ -8,7 +8,7 @@
 import { call, ApiResponseError } from '../client/client.js';
 import type { ImageDefaults } from '../container/config/run-config.js';
 import { runImageWord } from '../container/config/run-flags.js';
-import { ImageService, isHostCommand } from '../daemon/images.js';
+import { ImageService, wantsPull } from '../daemon/images.js';
 import { pullImage } from '../images/pull.js';
 import { familiarString, parseReference } from '../images/reference.js';
 import { createLogger } from '../log.js';
@@ -60,7 +60,7 @@ export async function imageThroughDaemon(ctx: ClientContext, argv: string[]): Pr
   if (word === undefined) return undefined;
   const found = await inspectThrough(ctx, word);
   if (found) return defaultsFromInspect(word, found);
-  if (isHostCommand(word) || !/[/:@]/.test(word) || !isReference(word)) return undefined;
+  if (!wantsPull(word)) return undefined;
   process.stderr.write(`Unable to find image '${familiarString(parseReference(word))}' locally\n`);
   await pullThrough(ctx, word, process.stderr);
   const pulled = await inspectThrough(ctx, word);
@@ -79,13 +79,4 @@ export async function imageStandAlone(stateRoot: string, argv: string[]): Promis
   const show = progressWriter(process.stderr, process.stderr.isTTY === true);
   await pullImage(await images.store(), await loadSyscalls(), read.ref, { insecureRegistries: [], onProgress: (m) => show.write(m), onWarning: (m) => process.stderr.write(`corral: ${m}\n`) });
   return images.defaultsFor(word);
-}
-
-function isReference(word: string): boolean {
-  try {
-    parseReference(word);
-    return true;
-  } catch {
-    return false;
-  }
 }

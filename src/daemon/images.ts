@@ -49,6 +49,20 @@ export function isHostCommand(word: string): boolean {
   });
 }
 
+/**
+ * A word not in the store is pulled only when it is no host command and says it is a reference (a
+ * registry, a repository path, a tag or a digest), and parses as one.
+ */
+export function wantsPull(word: string): boolean {
+  if (isHostCommand(word) || !/[/:@]/.test(word)) return false;
+  try {
+    parseReference(word);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** What a removal did, in Docker's order: the names untagged, then the image deleted. */
 export type RemovalItem = { Untagged: string } | { Deleted: string };
 
@@ -122,12 +136,7 @@ export class ImageService {
     } catch (err) {
       if (!(err instanceof CorralError && err.code === 'ENOIMAGE')) throw err;
     }
-    if (isHostCommand(word) || !/[/:@]/.test(word)) return { kind: 'command' };
-    try {
-      return { kind: 'pull', ref: parseReference(word) };
-    } catch {
-      return { kind: 'command' };
-    }
+    return wantsPull(word) ? { kind: 'pull', ref: parseReference(word) } : { kind: 'command' };
   }
 
   /** `docker tag SOURCE TARGET`: TARGET (a name, :latest when it has no tag) points at SOURCE's image. */

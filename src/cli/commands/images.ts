@@ -12,8 +12,7 @@ import { familiarString, parseReference } from '../../images/reference.js';
 import { formatIoSize } from '../../units.js';
 import { humanDuration } from '../../container/format.js';
 import { progressWriter } from '../format/progress.js';
-import { tabwrite } from '../format/table.js';
-import { parseDockerFormat, renderTemplate } from '../format/template.js';
+import { parseDockerFormat, renderRows } from '../format/template.js';
 import { clientCommand, parseCommand, repeatable, UsageError } from './parse.js';
 import type { ClientContext } from './context.js';
 import { filtersQuery } from './values.js';
@@ -112,17 +111,7 @@ export async function images(ctx: ClientContext, argv: readonly string[], name =
   }
   const table = opts.digests ? IMAGES_TABLE.replace('{{.Tag}}', '{{.Tag}}\t{{.Digest}}') : IMAGES_TABLE;
   const format = parseDockerFormat('--format', opts.format ?? 'table', table, IMAGES_HEADERS);
-  const text = rows.map((r) => `${renderTemplate(format.template, r)}\n`).join('');
-  if (!format.table) ctx.out.write(text);
-  else
-    ctx.out.write(
-      tabwrite(
-        `${renderTemplate(format.template, IMAGES_HEADERS)}\n${text}`
-          .slice(0, -1)
-          .split('\n')
-          .map((l) => l.split('\t')),
-      ),
-    );
+  ctx.out.write(renderRows(format, IMAGES_HEADERS, rows));
   return 0;
 }
 
@@ -186,17 +175,7 @@ export async function history(ctx: ClientContext, argv: readonly string[], name 
   }
   const headers = { ID: 'IMAGE', CreatedSince: 'CREATED', CreatedAt: 'CREATED AT', CreatedBy: 'CREATED BY', Size: 'SIZE', Comment: 'COMMENT' };
   const format = parseDockerFormat('--format', opts.format ?? 'table', '{{.ID}}\t{{.CreatedSince}}\t{{.CreatedBy}}\t{{.Size}}\t{{.Comment}}', headers);
-  const text = rows.map((r) => `${renderTemplate(format.template, r)}\n`).join('');
-  if (!format.table) ctx.out.write(text);
-  else
-    ctx.out.write(
-      tabwrite(
-        `${renderTemplate(format.template, headers)}\n${text}`
-          .slice(0, -1)
-          .split('\n')
-          .map((l) => l.split('\t')),
-      ),
-    );
+  ctx.out.write(renderRows(format, headers, rows));
   return 0;
 }
 

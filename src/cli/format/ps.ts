@@ -6,8 +6,7 @@
  * Docker; CREATED is computed here from `Created`, as Docker's CLI does.
  */
 import { humanDuration } from '../../container/format.js';
-import { tabwrite } from './table.js';
-import { parseDockerFormat, renderTemplate, type DockerFormat } from './template.js';
+import { parseDockerFormat, renderRows, type DockerFormat } from './template.js';
 
 /** The fields of a GET /containers/json entry that ps shows. */
 export interface ContainerSummary {
@@ -114,9 +113,9 @@ export function parsePsFormat(text: string | undefined, quiet: boolean): DockerF
 
 /** The whole ps output for `containers`, each line ending in a newline (none for no rows and no table). */
 export function renderPs(containers: readonly ContainerSummary[], format: DockerFormat, trunc: boolean, now: Date): string {
-  const rows = containers.map((c) => renderTemplate(format.template, psFields(c, trunc, now)) + '\n').join('');
-  if (!format.table) return rows;
-  // a table's cells are the template's tab-separated parts, aligned as Docker's tabwriter does
-  const lines = `${renderTemplate(format.template, PS_HEADERS)}\n${rows}`.slice(0, -1).split('\n');
-  return tabwrite(lines.map((line) => line.split('\t')));
+  return renderRows(
+    format,
+    PS_HEADERS,
+    containers.map((c) => psFields(c, trunc, now)),
+  );
 }

@@ -10,6 +10,7 @@
  * (a data object may carry its exact JSON text under RAW_JSON).
  */
 import { InvalidArgumentError } from '../../errors.js';
+import { tabwrite } from './table.js';
 
 /** A value part keeps its action as written (`{{ .Name }}`), for messages that quote it. */
 type Part = { kind: 'text'; text: string } | { kind: 'value'; path: string[]; json: boolean; action: string };
@@ -164,4 +165,16 @@ export function readDockerFormat(text: string, defaultTable: string): { table: b
     .replace(/\\t/g, '\t')
     .replace(/\\n/g, '\n');
   return { table, source };
+}
+
+/**
+ * Rows under a --format value, each line ending in a newline: a table's cells are the template's
+ * tab-separated parts under a header row (`headers` through the same template), aligned as
+ * Docker's tabwriter does; anything else is one rendered line a row.
+ */
+export function renderRows(format: DockerFormat, headers: unknown, rows: readonly unknown[]): string {
+  const text = rows.map((r) => `${renderTemplate(format.template, r)}\n`).join('');
+  if (!format.table) return text;
+  const lines = `${renderTemplate(format.template, headers)}\n${text}`.slice(0, -1).split('\n');
+  return tabwrite(lines.map((line) => line.split('\t')));
 }
