@@ -6,6 +6,8 @@ import { actorOf, type DaemonContext } from './context.js';
 import { cancelRestart } from './restart.js';
 
 export async function remove(d: DaemonContext, id: string, force: boolean): Promise<void> {
+  // the monitor of the run the record is about, taken first (as in Supervisor.record)
+  const recording = d.runtimes.peek(id)?.monitor;
   const r = await d.record(id);
   if (r.status === 'restarting') {
     if (!force) throw new ConflictError(`You cannot remove a restarting container ${id}. Stop the container before attempting removal or force remove`);
@@ -24,7 +26,7 @@ export async function remove(d: DaemonContext, id: string, force: boolean): Prom
     // with AutoRemove the monitor removed it already
     if (!(await d.store.exists(id))) return;
   } else if (r.status !== 'created') {
-    await d.runtimes.peek(id)?.monitor;
+    await recording;
   }
   await discard(d, id, r.name);
 }

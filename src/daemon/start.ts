@@ -16,12 +16,14 @@ import { watchOom } from './monitor.js';
  * restart count reset and restarts enabled again (moby's start resets the restart manager).
  */
 export async function start(d: DaemonContext, id: string): Promise<'started' | 'running'> {
+  // the monitor of the run the record is about, taken first (as in Supervisor.record)
+  const recording = d.runtimes.peek(id)?.monitor;
   const r = await d.record(id);
   // moby's start.go: a paused container is no 304
   if (r.paused) throw new ConflictError('cannot start a paused container, try unpause instead');
   if (r.status === 'running' || r.status === 'restarting') return 'running';
   // an exit being recorded (and maybe auto-removed) right now: let that finish first
-  if (r.status !== 'created') await d.runtimes.peek(id)?.monitor;
+  if (r.status !== 'created') await recording;
   await d.launch(id, 'user');
   return 'started';
 }

@@ -102,10 +102,12 @@ export class Supervisor implements DaemonContext, ContainerBackend {
   }
 
   async record(id: string): Promise<ContainerRecord> {
+    // The monitor of the run these files can be about, taken before they are read: one set while
+    // they were read belongs to a new run (a restart), which would be waited for to its end.
+    const recording = this.runtimes.peek(id)?.monitor;
     let r = await readContainerRecord(this.store.root, id);
     // An `exit` file this daemon is recording right now: answer with the recorded end (OOM kill,
     // restart), not the bare exit file, as Docker answers only once its monitor handled the exit.
-    const recording = this.runtimes.peek(id)?.monitor;
     if (r && recording && (r.status === 'exited' || r.status === 'dead') && (await this.store.readRunState(id).catch(() => undefined))?.status === 'running') {
       await recording.catch(() => {});
       r = await readContainerRecord(this.store.root, id);

@@ -4,7 +4,7 @@
  * (Two starters grew up side by side: startTestDaemon for the lifecycle, restart and exec tests,
  * startDaemonProcess for the fault, fuzz and socket tests.)
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import assert from 'node:assert/strict';
 import { afterEach } from 'node:test';
 import fs from 'node:fs';
@@ -26,6 +26,58 @@ export interface TestDaemon {
   exited: Promise<unknown>;
   /** `signal` (SIGTERM unless given; SIGKILL after 20 s), and wait until it is gone; idempotent */
   stop(signal?: NodeJS.Signals): Promise<void>;
+}
+
+/**
+ * What a daemon is doing, for a request it did not answer: its state and CPU time twice a second
+ * apart (spinning, or asleep), where each of its threads waits in the kernel (wchan, the system
+ * call, the kernel stack), and the end of its log without the stream of answered requests.
+ */
+export async function daemonState(daemon: TestDaemon): Promise<string> {
+  const pid = daemon.pid;
+  const read = (f: string) => {
+    try {
+      return fs.readFileSync(f, 'utf8').trim();
+    } catch (err) {
+      return `(${(err as Error).message})`;
+    }
+  };
+  const stat = () =>
+    read(`/proc/${pid}/stat`)
+      .replace(/^.*\) /, '')
+      .split(' ');
+  const cpu = (s: string[]) => `state ${s[0]} utime+stime ${Number(s[11]) + Number(s[12])} ticks`;
+  const first = stat();
+  await sleep(1000);
+  const second = stat();
+  let threads: string[] = [];
+  try {
+    threads = fs.readdirSync(`/proc/${pid}/task`);
+  } catch {}
+  const waits = threads.map((t) => {
+    const task = `/proc/${pid}/task/${t}`;
+    const stack = read(`${task}/stack`).split('\n').slice(0, 6).join(' < ');
+    return `  thread ${t} (${read(`${task}/comm`)}): wchan ${read(`${task}/wchan`)}; syscall ${read(`${task}/syscall`).split(' ')[0]}; stack ${stack}`;
+  });
+  const log = daemon
+    .stderr()
+    .trimEnd()
+    .split('\n')
+    .filter((l) => !l.includes('"msg":"request"'))
+    .slice(-40)
+    .join('\n');
+  // its sockets with bytes not yet read (Recv-Q) or not yet taken by the peer (Send-Q), and its listener's backlog
+  let sockets = '';
+  try {
+    sockets = execFileSync('ss', ['-xpn'], { encoding: 'utf8' })
+      .split('\n')
+      .filter((l) => l.includes(`pid=${pid},`))
+      .map((l) => `  ${l.replace(/\s+/g, ' ')}`)
+      .join('\n');
+  } catch (err) {
+    sockets = `  (ss: ${(err as Error).message})`;
+  }
+  return `the daemon (pid ${pid}): ${cpu(first)}, a second later ${cpu(second)}\n${waits.join('\n')}\nits unix sockets:\n${sockets}\nits log's end (answered requests left out):\n${log}`;
 }
 
 async function answers(socket: string): Promise<boolean> {

@@ -13,7 +13,7 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ensureBusyboxRootfs } from '../helpers/busybox.js';
 import { TEST_CGROUP_PARENT, containerCgroups, launcherProcesses, stopAllCorrals, testDriver } from '../helpers/corral.js';
-import { afterEachRestoreDaemon, apiCall, inspectContainer, startTestDaemon, until as untilHolds, type TestDaemon } from '../helpers/daemon.js';
+import { afterEachRestoreDaemon, apiCall, daemonState, inspectContainer, startTestDaemon, until as untilHolds, type TestDaemon } from '../helpers/daemon.js';
 
 if (process.getuid?.() !== 0) throw new Error('the integration tests need root: run them as root (sudo npm test)');
 const mode = process.env.CORRAL_TEST_CGROUP_MODE;
@@ -234,6 +234,32 @@ test('start of an exited container runs it again in the same layer and log; rest
   assert.deepEqual((await api('POST', `/containers/${id}/wait`)).json(), { StatusCode: 4, Error: null });
   assert.equal((await api('POST', `/containers/nope-nope/restart`)).status, 404);
   for (const c of [id, loop]) assert.equal((await api('DELETE', `/containers/${c}?force=1`)).status, 204);
+});
+
+test('inspect answers all through a restart (it once waited for the new run to end: corral top in the guest)', async () => {
+  const id = await create(['sleep', '600']);
+  try {
+    assert.equal((await api('POST', `/containers/${id}/start`)).status, 204);
+    for (let round = 0; round < 5; round++) {
+      let restarting = true;
+      const restarted = api('POST', `/containers/${id}/restart?t=0`).finally(() => (restarting = false));
+      // inspects back to back from 16 clients, over the whole restart and a moment after: a record
+      // read while the new run starts must not wait for the new run's end (it did, on the old
+      // run's exit and the new run's monitor, in one round out of two here)
+      const inspecting = async () => {
+        for (let settled = 0; restarting || settled++ < 20; ) {
+          const started = Date.now();
+          const answer = await Promise.race([inspect(id), sleep(10_000).then(() => undefined)]);
+          if (answer === undefined) assert.fail(`round ${round}: an inspect had no answer after ${Date.now() - started} ms\n${await daemonState(daemon)}`);
+        }
+      };
+      await Promise.all([restarted, ...Array.from({ length: 16 }, inspecting)]);
+      assert.equal((await restarted).status, 204);
+      assert.equal((await inspect(id)).State.Status, 'running');
+    }
+  } finally {
+    await api('DELETE', `/containers/${id}?force=1`);
+  }
 });
 
 test("update: new limits reach the running cgroup's files, inspect and the next start; the update event names the fields", async () => {

@@ -13,7 +13,7 @@ import { test as nodeTest, before, after, afterEach, type TestContext } from 'no
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
-import { api, daemonScratch, forceRemoveContainers, startTestDaemon, subscribeEvents, until, type DaemonScratch, type TestDaemon } from '../helpers/daemon.js';
+import { api, daemonScratch, daemonState, forceRemoveContainers, startTestDaemon, subscribeEvents, until, type DaemonScratch, type TestDaemon } from '../helpers/daemon.js';
 import { CORRAL_BIN, REPO, TEST_CGROUP_PARENT, corral, stopAllCorrals } from '../helpers/corral.js';
 import { hostIdleSeconds } from '../helpers/cpu.js';
 
@@ -261,7 +261,10 @@ test('R restarts the selected container after y; u updates its limits; a resize 
   // whole with no step timing out, and the next failure must name the step
   const step = (what: string) => t.diagnostic(`${new Date().toISOString()} ${what}`);
   // an inspect that does not answer fails here, naming itself, rather than the whole test later
-  const inspect = (id: string) => withTimeout(api(scratch.socket, 'GET', `/containers/${id}/json`), 30_000, `GET /containers/${id}/json`);
+  const inspect = (id: string) =>
+    withTimeout(api(scratch.socket, 'GET', `/containers/${id}/json`), 30_000, `GET /containers/${id}/json`).catch(async (err: Error) => {
+      throw new Error(`${err.message}\n${daemon ? await daemonState(daemon) : 'no daemon'}`);
+    });
   step('run restartme');
   const id = await run('restartme', ['sleep', '600']);
   const before = (await inspect(id)).json().State.StartedAt as string;
