@@ -13,7 +13,8 @@ import { InvalidParameterError } from '../errors.js';
 import { imageHistory, imageInspect, imageSummary, type ImageFacts } from './images.js';
 import { type RouteContext, sendJson } from './router.js';
 import { statusOf } from './errors.js';
-import { queryBool } from './validate.js';
+import { parseContainerRef, queryBool } from './validate.js';
+import type { ContainerBackend } from '../daemon/backend.js';
 
 async function factsOf(images: ImageService, text: string): Promise<ImageFacts> {
   const store = await images.store();
@@ -146,4 +147,30 @@ export async function pullRoute(images: ImageService, ctx: RouteContext): Promis
     res.write(`${JSON.stringify({ errorDetail: { message }, error: message })}\r\n`);
   }
   res.end();
+}
+
+/** GET /containers/{id}/changes: Docker's list (null when nothing changed, as Go's nil slice). */
+export async function changesRoute(sup: ContainerBackend, ctx: RouteContext): Promise<void> {
+  const id = await sup.resolve(parseContainerRef(ctx.params.id!));
+  const list = await sup.changes(id);
+  sendJson(ctx.res, 200, list.length > 0 ? list : null);
+}
+
+/** POST /commit?container=&repo=&tag=&comment=&author=&changes=: 201 {"Id": "sha256:…"}. */
+export async function commitRoute(sup: ContainerBackend, ctx: RouteContext): Promise<void> {
+  const container = ctx.query.get('container');
+  if (!container) throw new InvalidParameterError('container is required');
+  const id = await sup.resolve(parseContainerRef(container));
+  const repo = ctx.query.get('repo');
+  const tag = ctx.query.get('tag');
+  if (!repo && tag) throw new InvalidParameterError('a tag needs a repository (repo)');
+  const comment = ctx.query.get('comment');
+  const author = ctx.query.get('author');
+  const imageId = await sup.commit(id, {
+    ...(repo ? { reference: tag ? `${repo}:${tag}` : repo } : {}),
+    ...(comment ? { comment } : {}),
+    ...(author ? { author } : {}),
+    changes: ctx.query.getAll('changes').flatMap((c) => c.split('\n')).filter((c) => c.trim() !== ''),
+  });
+  sendJson(ctx.res, 201, { Id: imageId });
 }

@@ -3,7 +3,7 @@
  * exists), and on TCP only when asked for explicitly. A socket left by a daemon that died is
  * removed only when nothing answers on it; a live one makes this daemon refuse to start.
  */
-import { imageHistoryRoute, inspectImageRoute, listImagesRoute, pruneImagesRoute, pullRoute, removeImageRoute, tagImageRoute } from './image-routes.js';
+import { changesRoute, commitRoute, imageHistoryRoute, inspectImageRoute, listImagesRoute, pruneImagesRoute, pullRoute, removeImageRoute, tagImageRoute } from './image-routes.js';
 import type { Stats } from 'node:fs';
 import fs from 'node:fs/promises';
 import http from 'node:http';
@@ -118,6 +118,8 @@ export function buildRouter(deps: RouterDeps): Router {
     .add('GET', '/images/{name*}/history', (ctx) => imageHistoryRoute(sup.images, ctx), { name: imageParam })
     .add('POST', '/images/{name*}/tag', (ctx) => tagImageRoute(sup.images, ctx), { name: imageParam })
     .add('DELETE', '/images/{name*}', (ctx) => removeImageRoute(sup.images, ctx), { name: imageParam })
+    .add('GET', '/containers/{id}/changes', (ctx) => changesRoute(sup, ctx), { id: containerParam })
+    .add('POST', '/commit', (ctx) => commitRoute(sup, ctx))
     .add('POST', '/corral/run/prepare', (ctx) => prepareRoute(sup, stateRoot, ctx))
     .add('POST', '/corral/run/{id}/finish', (ctx) => finishRoute(sup, ctx), { id: containerParam });
   let syscalls: Promise<Syscalls> | undefined;

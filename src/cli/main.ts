@@ -50,6 +50,8 @@ Commands:
   tag SOURCE TARGET            give an image another name
   history IMAGE                show an image's layers' history
   image COMMAND                ls, pull, rm, tag, history, inspect, prune
+  diff CONTAINER               what a container changed in its root (A, C, D)
+  commit CONTAINER [REPO[:TAG]]  a new image from a container's changes
   up -f FILE, down -f FILE     reconcile a workloads file through the daemon / remove its containers
   version                      print the version
 
@@ -115,6 +117,8 @@ const CLIENT_COMMANDS: Readonly<Record<string, () => Promise<ClientCommand>>> = 
   tag: async () => (await import('./commands/images.js')).tag,
   history: async () => (await import('./commands/images.js')).history,
   image: async () => (await import('./commands/images.js')).image,
+  diff: async () => (await import('./commands/images.js')).diff,
+  commit: async () => (await import('./commands/images.js')).commit,
   ...Object.fromEntries(
     ['stop', 'restart', 'kill', 'pause', 'unpause', 'rm', 'wait'].map((name) => [
       name,

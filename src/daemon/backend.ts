@@ -11,6 +11,8 @@ import type { StoredContainer } from '../container/store.js';
 import type { TopResponse } from '../container/top.js';
 import type { EventBus } from '../events.js';
 import type { ImageService } from './images.js';
+import type { Change } from '../images/changes.js';
+import type { CommitOptions } from './changes.js';
 
 export interface ContainerBackend {
   readonly events: EventBus;
@@ -40,6 +42,10 @@ export interface ContainerBackend {
   rename(id: string, newName: string): Promise<void>;
   /** its processes as the host's ps shows them with `psArgs` (Docker's ps_args; -ef by default) */
   top(id: string, psArgs: string | null): Promise<TopResponse>;
+  /** what the container changed in its root (Docker's kinds: 0 changed, 1 added, 2 deleted) */
+  changes(id: string): Promise<Change[]>;
+  /** its writable layer as a new image on its own image; the new image's ID */
+  commit(id: string, opts: CommitOptions): Promise<string>;
   /** the exit code, once it has exited */
   wait(id: string): Promise<number>;
   /** the exit code of the run under way, or of the next one (next-exit; what attach streams until) */

@@ -26,6 +26,8 @@ import { actorOf, type DaemonContext, type LaunchReason } from './context.js';
 import { checkCreate, create } from './create.js';
 import { ExitPoller } from './exit-poller.js';
 import { ImageService } from './images.js';
+import { changes, commit, type CommitOptions } from './changes.js';
+import type { Change } from '../images/changes.js';
 import { kill, restart, stop } from './kill-stop.js';
 import { pause, unpause } from './pause.js';
 import { nextExit, wait, waitRemoved, watch } from './monitor.js';
@@ -178,6 +180,14 @@ export class Supervisor implements DaemonContext, ContainerBackend {
 
   top(id: string, psArgs: string | null): Promise<TopResponse> {
     return top(this, id, psArgs);
+  }
+
+  changes(id: string): Promise<Change[]> {
+    return changes(this, id);
+  }
+
+  commit(id: string, opts: CommitOptions): Promise<string> {
+    return commit(this, id, opts);
   }
 
   wait(id: string): Promise<number> {

@@ -240,3 +240,42 @@ export async function image(ctx: ClientContext, argv: readonly string[]): Promis
       throw new UsageError(`"corral image" needs one of ls, pull, rm, tag, history, inspect, prune${sub ? `, not "${sub}"` : ''}`);
   }
 }
+
+export function diffCommand() {
+  return clientCommand('diff', 'CONTAINER', "what a container changed in its root: A added, C changed, D deleted").argument('<container>');
+}
+
+/** `corral diff CONTAINER`: Docker's lines, `C /etc`, `D /etc/motd`, `A /tmp/added`. */
+export async function diff(ctx: ClientContext, argv: readonly string[]): Promise<number> {
+  const { args } = parseCommand(diffCommand(), argv);
+  const { body } = await call<{ Path: string; Kind: number }[] | null>(ctx.socket, { method: 'GET', path: `/containers/${enc(args[0]!)}/changes` });
+  ctx.out.write((body ?? []).map((c) => `${'CAD'[c.Kind] ?? '?'} ${c.Path}\n`).join(''));
+  return 0;
+}
+
+export function commitCommand() {
+  return clientCommand('commit', '[OPTIONS] CONTAINER [REPOSITORY[:TAG]]', "a new image from a container's changes")
+    .argument('<container>')
+    .argument('[reference]')
+    .option('-a, --author <author>', 'the author (e.g. "Jane <jane@example.com>")')
+    .option('-m, --message <message>', 'the commit message')
+    .addOption(repeatable('-c, --change <instruction>', 'a Dockerfile instruction for the image: CMD, ENTRYPOINT, ENV, EXPOSE, LABEL, STOPSIGNAL, USER, VOLUME, WORKDIR'))
+    .option('-p, --pause', 'accepted (the changes are read from the upper directory, the container runs on)');
+}
+
+/** `corral commit`: prints the new image's ID, as docker commit. */
+export async function commit(ctx: ClientContext, argv: readonly string[]): Promise<number> {
+  const { opts, args } = parseCommand<{ author?: string; message?: string; change?: string[] }>(commitCommand(), argv);
+  const query = new URLSearchParams({ container: args[0]! });
+  if (args[1]) {
+    const ref = parseReference(args[1], 'REPOSITORY[:TAG]');
+    query.set('repo', `${ref.domain}/${ref.path}`);
+    query.set('tag', ref.tag ?? 'latest');
+  }
+  if (opts.author) query.set('author', opts.author);
+  if (opts.message) query.set('comment', opts.message);
+  for (const c of opts.change ?? []) query.append('changes', c);
+  const { body } = await call<{ Id: string }>(ctx.socket, { method: 'POST', path: `/commit?${query}` });
+  ctx.out.write(`${body.Id}\n`);
+  return 0;
+}

@@ -1,0 +1,91 @@
+/**
+ * A container's changes (`GET /containers/{id}/changes`, `corral diff`) and `commit` (`POST /commit`):
+ * its overlays are read from its state directory (upper/<layer> over the image's layers, the
+ * rootfs directory, or the host's skeleton and system directories), as Docker's overlay2 reads them.
+ */
+import path from 'node:path';
+import type { RunConfig } from '../container/config/run-config.js';
+import { SYSTEM_DIR_NAMES } from '../isolate/plan.js';
+import { skeletonPath } from '../isolate/rootfs.js';
+import { ConflictError } from '../errors.js';
+import { type Change, containerChanges, type OverlayLayers } from '../images/changes.js';
+import { commitLayer } from '../images/commit.js';
+import { applyChanges } from '../images/dockerfile-change.js';
+import type { ContainerDefaults } from '../images/manifest.js';
+import { canonicalString, parseReference } from '../images/reference.js';
+import { imageConfig } from '../images/resolve.js';
+import type { DaemonContext } from './context.js';
+
+/** The overlays of a container's root, as its plan mounted them. */
+export async function overlaysOf(d: DaemonContext, id: string, config: RunConfig): Promise<OverlayLayers[]> {
+  const upper = path.join(d.store.dir(id), 'upper');
+  if (config.image !== undefined) {
+    const store = await d.images.store();
+    return [{ upper: path.join(upper, 'root'), lowers: [...config.image.chainIds].reverse().map((c) => store.layerDiff(c)), at: '/' }];
+  }
+  if (config.isolation.rootfs !== undefined) return [{ upper: path.join(upper, 'root'), lowers: [config.isolation.rootfs], at: '/' }];
+  return [
+    { upper: path.join(upper, 'root'), lowers: [skeletonPath(d.store.root)], at: '/' },
+    ...SYSTEM_DIR_NAMES.map((name) => ({ upper: path.join(upper, name), lowers: [`/${name}`], at: `/${name}` })),
+  ];
+}
+
+export async function changes(d: DaemonContext, id: string): Promise<Change[]> {
+  const { config } = await d.store.readConfig(id);
+  return containerChanges(await overlaysOf(d, id, config), await d.sys());
+}
+
+export interface CommitOptions {
+  /** REPO[:TAG] to name the image; none leaves it untagged (as `docker commit` without one) */
+  reference?: string;
+  comment?: string;
+  author?: string;
+  /** Dockerfile instructions (CMD, ENV, WORKDIR, ...) */
+  changes: string[];
+}
+
+/** The container's settings as an image's defaults (Docker's commit takes the container's config). */
+function defaultsOf(config: RunConfig): ContainerDefaults {
+  const iso = config.isolation;
+  const command = iso.command.slice(config.entrypoint?.length ?? 0);
+  return {
+    Env: iso.env.filter((e) => !e.startsWith('HOSTNAME=')),
+    ...(config.entrypoint?.length ? { Entrypoint: config.entrypoint } : {}),
+    ...(command.length ? { Cmd: command } : {}),
+    ...(iso.workdir !== '/' ? { WorkingDir: iso.workdir } : {}),
+    ...(iso.user.uid !== 0 || iso.user.gid !== 0 ? { User: `${iso.user.uid}:${iso.user.gid}` } : {}),
+    ...(config.labels ? { Labels: config.labels } : {}),
+    ...(config.stopSignal ? { StopSignal: config.stopSignal } : {}),
+  };
+}
+
+export async function commit(d: DaemonContext, id: string, opts: CommitOptions): Promise<string> {
+  const { config } = await d.store.readConfig(id);
+  if (config.image === undefined) {
+    throw new ConflictError(`container ${id.slice(0, 12)} runs on ${config.isolation.rootfs ?? "the host's directories"}, not an image: only a container made from an image can be committed`);
+  }
+  const images = d.images;
+  const store = await images.store();
+  const parent = await store.image(config.image.id);
+  if (!parent) throw new ConflictError(`the image ${config.image.name} of container ${id.slice(0, 12)} was removed: its layers are there, its config is not`);
+  const defaults = applyChanges(defaultsOf(config), opts.changes);
+  const record = await commitLayer(store, await d.sys(), {
+    parent,
+    parentConfig: await imageConfig(store, parent),
+    layers: await overlaysOf(d, id, config),
+    containerConfig: defaults,
+    createdBy: config.isolation.command.join(' '),
+    ...(opts.comment ? { comment: opts.comment } : {}),
+    ...(opts.author ? { author: opts.author } : {}),
+    now: new Date(),
+  });
+  if (opts.reference !== undefined) {
+    const ref = parseReference(opts.reference, 'repo');
+    await store.withIndex(async () => {
+      const names = await store.names();
+      names[canonicalString({ domain: ref.domain, path: ref.path, tag: ref.tag ?? 'latest' })] = record.id;
+      await store.setNames(names);
+    });
+  }
+  return record.id;
+}

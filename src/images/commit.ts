@@ -1,0 +1,166 @@
+/**
+ * `commit`: a container's writable layer as a new image layer (moby's overlay2 Diff, with whiteouts
+ * in the OCI form: a deletion is `.wh.NAME`, an opaque directory carries `.wh..wh..opq`), on top of
+ * its image's layers, with a config from the container's (and `--change`s) and a history entry.
+ * The layer is written as a gzip blob (its digest and its diff ID computed on the way), then
+ * unpacked into its own layer directory as a pulled layer is, so a container of the new image stacks
+ * it like any other.
+ */
+import { createReadStream } from 'node:fs';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import zlib from 'node:zlib';
+import { CorralError } from '../errors.js';
+import type { Syscalls } from '../sys/syscalls.js';
+import { type Change, CHANGE, containerChanges, isWhiteout, type OverlayLayers } from './changes.js';
+import { HashingStream } from './digest.js';
+import { chainIds, type ContainerDefaults, type Descriptor, type ImageConfig, MEDIA_TYPES } from './manifest.js';
+import type { ImageRecord, ImageStore } from './store.js';
+import { packTar, xattrPax } from './tar.js';
+import { OPAQUE_MARKER, OPAQUE_XATTR, unpackLayer, WHITEOUT_PREFIX } from './unpack.js';
+
+/** The changes as an OCI layer tar, streamed: entries in walk order, names without a leading slash. */
+export function changesTar(changes: readonly Change[], layers: readonly OverlayLayers[], sys: Syscalls): Readable {
+  const pack = packTar();
+  const upperOf = (p: string): string => {
+    // the overlay whose mount point holds p, the deepest first
+    const layer = [...layers].sort((a, b) => b.at.length - a.at.length).find((l) => l.at === '/' || p === l.at || p.startsWith(`${l.at}/`));
+    if (!layer) throw new CorralError('ECOMMIT', `no overlay holds ${p}`);
+    return path.join(layer.upper, layer.at === '/' ? p : p.slice(layer.at.length));
+  };
+  const linked = new Map<string, string>();
+  void (async () => {
+    try {
+      for (const c of changes) {
+        const name = c.Path.replace(/^\//, '');
+        const file = upperOf(c.Path);
+        const st = await fs.lstat(file);
+        if (c.Kind === CHANGE.deleted && isWhiteout(st)) {
+          await entry(pack, { name: path.posix.join(path.posix.dirname(name), WHITEOUT_PREFIX + path.posix.basename(name)), type: 'file', mode: 0, mtime: st.mtime, size: 0 });
+          continue;
+        }
+        const common = { mode: st.mode & 0o7777, uid: st.uid, gid: st.gid, mtime: st.mtime, pax: xattrPax(keptXattrs(file, sys)) };
+        if (st.isDirectory()) {
+          await entry(pack, { ...common, name: `${name}/`, type: 'directory' });
+          if (c.Kind === CHANGE.deleted) await entry(pack, { name: `${name}/${OPAQUE_MARKER}`, type: 'file', mode: 0, mtime: st.mtime, size: 0 });
+        } else if (st.isSymbolicLink()) {
+          await entry(pack, { ...common, name, type: 'symlink', linkname: await fs.readlink(file) });
+        } else if (st.isFile()) {
+          const key = `${st.dev}:${st.ino}`;
+          const first = st.nlink > 1 ? linked.get(key) : undefined;
+          if (first !== undefined) {
+            await entry(pack, { ...common, name, type: 'link', linkname: first });
+          } else {
+            if (st.nlink > 1) linked.set(key, name);
+            await fileEntry(pack, { ...common, name, type: 'file', size: st.size }, file);
+          }
+        } else if (st.isCharacterDevice() || st.isBlockDevice() || st.isFIFO()) {
+          const type = st.isFIFO() ? 'fifo' : st.isBlockDevice() ? 'block-device' : 'character-device';
+          await entry(pack, { ...common, name, type, devmajor: Number(BigInt(st.rdev) >> 8n) & 0xfff, devminor: (st.rdev & 0xff) | ((st.rdev >> 12) & 0xfff00) });
+        }
+        // sockets are not part of a layer (as Docker's tar writer skips them)
+      }
+      pack.finalize();
+    } catch (err) {
+      pack.destroy(err as Error);
+    }
+  })();
+  return pack as unknown as Readable;
+}
+
+type PackEntry = Parameters<ReturnType<typeof packTar>['entry']>[0];
+
+function entry(pack: ReturnType<typeof packTar>, header: PackEntry): Promise<void> {
+  return new Promise((resolve, reject) => pack.entry(header, (err) => (err ? reject(err) : resolve())));
+}
+
+async function fileEntry(pack: ReturnType<typeof packTar>, header: PackEntry, file: string): Promise<void> {
+  await new Promise<void>((resolve, reject) => {
+    const sink = pack.entry(header, (err) => (err ? reject(err) : resolve()));
+    pipeline(createReadStream(file), sink as unknown as NodeJS.WritableStream).catch(reject);
+  });
+}
+
+/** A file's xattrs for the layer: every one but overlayfs' own. */
+function keptXattrs(file: string, sys: Syscalls): Map<string, Buffer> {
+  const out = new Map<string, Buffer>();
+  for (const name of sys.llistxattr(file)) {
+    if (name.startsWith('trusted.overlay.')) continue;
+    const value = sys.lgetxattr(file, name);
+    if (value !== undefined) out.set(name, value);
+  }
+  return out;
+}
+
+export interface CommitRequest {
+  /** the image the container's root was stacked from */
+  parent: ImageRecord;
+  parentConfig: ImageConfig;
+  /** the container's overlays (an image's root is one) */
+  layers: OverlayLayers[];
+  /** the container's own settings, as the new image's defaults (Docker's commit takes the container's config) */
+  containerConfig: ContainerDefaults;
+  /** the command that made the changes, for the history */
+  createdBy: string;
+  comment?: string;
+  author?: string;
+  now: Date;
+}
+
+/** Write the new layer, its image config and manifest into the store; returns the new image's record. */
+export async function commitLayer(store: ImageStore, sys: Syscalls, req: CommitRequest): Promise<ImageRecord> {
+  const changes = await containerChanges(req.layers, sys);
+  // the layer blob: the tar hashed (diff ID) on its way into gzip, the gzip hashed (digest) into the file
+  const tmp = store.tempPath('commit');
+  const tarHash = new HashingStream();
+  const gzHash = new HashingStream();
+  try {
+    await pipeline(changesTar(changes, req.layers, sys), tarHash, zlib.createGzip(), gzHash, (await fs.open(tmp, 'w', 0o600)).createWriteStream());
+    const diffId = tarHash.digest;
+    const blob: Descriptor = { mediaType: MEDIA_TYPES.ociLayerGzip, digest: gzHash.digest, size: gzHash.bytes };
+    await fs.rename(tmp, store.blobPath(blob.digest)).catch(async (err: NodeJS.ErrnoException) => {
+      if (!store.hasBlob(blob.digest)) throw err;
+    });
+    const diffIds = [...req.parentConfig.rootfs.diff_ids, diffId];
+    const chains = chainIds(diffIds);
+    const chainId = chains[chains.length - 1]!;
+    await store.addLayer({ chainId, diffId, parent: chains[chains.length - 2]! }, async (dir) => {
+      const hash = new HashingStream();
+      const unpacking = unpackLayer(hash, dir, blob.digest, sys);
+      await Promise.all([pipeline(createReadStream(store.blobPath(blob.digest)), zlib.createGunzip(), hash), unpacking]);
+      return { diffId: hash.digest };
+    });
+    const created = req.now.toISOString();
+    const config: ImageConfig = {
+      ...req.parentConfig,
+      created,
+      ...(req.author !== undefined ? { author: req.author } : {}),
+      config: req.containerConfig,
+      rootfs: { type: 'layers', diff_ids: diffIds },
+      history: [...req.parentConfig.history, { created, created_by: req.createdBy, ...(req.comment ? { comment: req.comment } : {}), ...(req.author ? { author: req.author } : {}) }],
+    };
+    const configBytes = Buffer.from(JSON.stringify(config));
+    const configDigest = await store.putBlob(configBytes);
+    const layers = [...req.parent.layers, blob];
+    const manifestBytes = Buffer.from(
+      JSON.stringify({ schemaVersion: 2, mediaType: MEDIA_TYPES.ociManifest, config: { mediaType: MEDIA_TYPES.ociConfig, digest: configDigest, size: configBytes.length }, layers }),
+    );
+    const manifestDigest = await store.putBlob(manifestBytes);
+    const sizes = await Promise.all(chains.map(async (c) => (await store.layer(c)).size));
+    const record: ImageRecord = {
+      id: configDigest,
+      manifest: { mediaType: MEDIA_TYPES.ociManifest, digest: manifestDigest, size: manifestBytes.length },
+      layers,
+      chainIds: chains,
+      repoDigests: [],
+      size: sizes.reduce((a, b) => a + b, 0),
+      stored: created,
+    };
+    await store.putImage(record);
+    return record;
+  } finally {
+    await fs.rm(tmp, { force: true });
+  }
+}
