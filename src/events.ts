@@ -12,10 +12,10 @@
  */
 export const EVENT_HISTORY = 1024;
 
-export type EventType = 'container' | 'daemon';
+export type EventType = 'container' | 'image' | 'daemon';
 
 export interface DockerEvent {
-  /** Docker's deprecated top-level fields, kept because older clients read them (container events only) */
+  /** Docker's deprecated top-level fields, kept because older clients read them (container and image events) */
   status?: string;
   id?: string;
   from?: string;
@@ -69,6 +69,14 @@ export class EventBus {
       Action: action,
       Actor: { ID: actor.id, Attributes: attrs },
     });
+  }
+
+  /**
+   * An image event (moby's LogImageEvent): `id` is the image's ID, or for a pull the name pulled;
+   * the image's labels and `name` (the name it concerns) are the attributes.
+   */
+  image(action: string, id: string, attributes: Record<string, string>): DockerEvent {
+    return this.publish({ status: action, id, Type: 'image', Action: action, Actor: { ID: id, Attributes: { ...attributes } } });
   }
 
   /** A daemon event (Docker's Type "daemon"), e.g. a workloads file that was rejected. */

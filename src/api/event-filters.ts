@@ -34,6 +34,13 @@ export function parseEventFilters(text: string | null): EventFilters {
   return out;
 }
 
+/** moby's matchImage for an image event: its ID or name, with or without the tag. */
+function imageEventMatches(e: DockerEvent, v: string): boolean {
+  const stripTag = (s: string) => (s.startsWith('sha256:') ? s : s.replace(/:[^:/]*$/, ''));
+  const name = e.Actor.Attributes.name ?? '';
+  return [e.Actor.ID, name, stripTag(e.Actor.ID), stripTag(name)].includes(v);
+}
+
 /**
  * Whether an event passes the filters: every named filter must match (AND), any of a filter's values
  * may (OR). `container` matches the full id, an id prefix of 12+ characters, or the name.
@@ -45,7 +52,7 @@ export function eventMatches(e: DockerEvent, f: EventFilters): boolean {
     any(f.type, (v) => v === e.Type) &&
     any(f.event, (v) => v === e.Action) &&
     any(f.container, (v) => e.Type === 'container' && (v === e.Actor.ID || v === attrs.name || (v.length >= 12 && e.Actor.ID.startsWith(v)))) &&
-    any(f.image, (v) => attrs.image === v) &&
+    any(f.image, (v) => (e.Type === 'image' ? imageEventMatches(e, v) : attrs.image === v)) &&
     any(f.daemon, (v) => e.Type === 'daemon' && v === e.Actor.ID) &&
     any(f.label, (v) => {
       const eq = v.indexOf('=');

@@ -170,7 +170,12 @@ export async function commitRoute(sup: ContainerBackend, ctx: RouteContext): Pro
     ...(repo ? { reference: tag ? `${repo}:${tag}` : repo } : {}),
     ...(comment ? { comment } : {}),
     ...(author ? { author } : {}),
-    changes: ctx.query.getAll('changes').flatMap((c) => c.split('\n')).filter((c) => c.trim() !== ''),
+    // Docker's default since API 1.13: paused unless pause=0
+    pause: ctx.query.get('pause') === null || ctx.query.get('pause') === '' ? true : queryBool(ctx.query, 'pause'),
+    changes: ctx.query
+      .getAll('changes')
+      .flatMap((c) => c.split('\n'))
+      .filter((c) => c.trim() !== ''),
   });
   sendJson(ctx.res, 201, { Id: imageId });
 }

@@ -12,9 +12,11 @@ import { type Change, containerChanges, type OverlayLayers } from '../images/cha
 import { commitLayer } from '../images/commit.js';
 import { applyChanges } from '../images/dockerfile-change.js';
 import type { ContainerDefaults } from '../images/manifest.js';
-import { canonicalString, parseReference } from '../images/reference.js';
+import { canonicalString, familiarString, parseReference } from '../images/reference.js';
 import { imageConfig } from '../images/resolve.js';
-import type { DaemonContext } from './context.js';
+import type { ImageRecord } from '../images/store.js';
+import { actorOf, type DaemonContext } from './context.js';
+import { pause, unpause } from './pause.js';
 
 /** The overlays of a container's root, as its plan mounted them. */
 export async function overlaysOf(d: DaemonContext, id: string, config: RunConfig): Promise<OverlayLayers[]> {
@@ -42,6 +44,8 @@ export interface CommitOptions {
   author?: string;
   /** Dockerfile instructions (CMD, ENV, WORKDIR, ...) */
   changes: string[];
+  /** freeze a running container while its layer is read (Docker's default), so that the layer is one moment's */
+  pause: boolean;
 }
 
 /** The container's settings as an image's defaults (Docker's commit takes the container's config). */
@@ -60,7 +64,8 @@ function defaultsOf(config: RunConfig): ContainerDefaults {
 }
 
 export async function commit(d: DaemonContext, id: string, opts: CommitOptions): Promise<string> {
-  const { config } = await d.store.readConfig(id);
+  const stored = await d.store.readConfig(id);
+  const { config } = stored;
   if (config.image === undefined) {
     throw new ConflictError(`container ${id.slice(0, 12)} runs on ${config.isolation.rootfs ?? "the host's directories"}, not an image: only a container made from an image can be committed`);
   }
@@ -69,23 +74,38 @@ export async function commit(d: DaemonContext, id: string, opts: CommitOptions):
   const parent = await store.image(config.image.id);
   if (!parent) throw new ConflictError(`the image ${config.image.name} of container ${id.slice(0, 12)} was removed: its layers are there, its config is not`);
   const defaults = applyChanges(defaultsOf(config), opts.changes);
-  const record = await commitLayer(store, await d.sys(), {
-    parent,
-    parentConfig: await imageConfig(store, parent),
-    layers: await overlaysOf(d, id, config),
-    containerConfig: defaults,
-    createdBy: config.isolation.command.join(' '),
-    ...(opts.comment ? { comment: opts.comment } : {}),
-    ...(opts.author ? { author: opts.author } : {}),
-    now: new Date(),
-  });
+  // moby's commit: paused (a `pause` and an `unpause` event) unless asked not to or paused already
+  const r = await d.record(id);
+  const pausing = opts.pause && r.status === 'running' && r.paused !== true;
+  if (pausing) await pause(d, id);
+  let record: ImageRecord;
+  try {
+    record = await commitLayer(store, await d.sys(), {
+      parent,
+      parentConfig: await imageConfig(store, parent),
+      layers: await overlaysOf(d, id, config),
+      containerConfig: defaults,
+      containerId: id,
+      createdBy: config.isolation.command.join(' '),
+      ...(opts.comment ? { comment: opts.comment } : {}),
+      ...(opts.author ? { author: opts.author } : {}),
+      now: new Date(),
+    });
+  } finally {
+    if (pausing) await unpause(d, id).catch((err: Error) => d.log.warn('cannot unpause after the commit', { id, error: err.message }));
+  }
+  let imageRef = '';
   if (opts.reference !== undefined) {
     const ref = parseReference(opts.reference, 'repo');
+    const tagged = { domain: ref.domain, path: ref.path, tag: ref.tag ?? 'latest' };
+    imageRef = familiarString(tagged);
     await store.withIndex(async () => {
       const names = await store.names();
-      names[canonicalString({ domain: ref.domain, path: ref.path, tag: ref.tag ?? 'latest' })] = record.id;
+      names[canonicalString(tagged)] = record.id;
       await store.setNames(names);
     });
   }
+  // moby: a container event `commit` with the comment, the new image's ID and its name
+  d.events.container('commit', actorOf(id, stored), { comment: opts.comment ?? '', imageID: record.id, imageRef });
   return record.id;
 }

@@ -7,12 +7,13 @@
 import { accessSync, constants } from 'node:fs';
 import { listContainerRecords } from '../container/records.js';
 import { ConflictError, CorralError } from '../errors.js';
+import type { EventBus } from '../events.js';
 import type { Logger } from '../log.js';
 import type { Credentials } from '../images/auth.js';
 import type { ProgressSink } from '../images/progress.js';
 import { pullImage } from '../images/pull.js';
 import type { Platform } from '../images/manifest.js';
-import { canonicalString, familiarString, parseReference, type ImageReference } from '../images/reference.js';
+import { canonicalString, familiarName, familiarString, parseReference, type ImageReference } from '../images/reference.js';
 import { findImage, imageConfig, imageLayers, numericUser } from '../images/resolve.js';
 import { type ImageRecord, ImageStore } from '../images/store.js';
 import type { ImageDefaults } from '../container/config/run-config.js';
@@ -25,6 +26,8 @@ export interface ImageServiceDeps {
   sys: () => Promise<Syscalls>;
   /** registries reachable over plain HTTP (--insecure-registry) */
   insecureRegistries?: readonly string[];
+  /** where image events go (pull, tag, untag, delete) */
+  events?: EventBus;
 }
 
 export type RunWord = { kind: 'image'; defaults: ImageDefaults } | { kind: 'command' } | { kind: 'pull'; ref: ImageReference };
@@ -77,13 +80,32 @@ export class ImageService {
 
   async pull(ref: ImageReference, opts: { credentials?: Credentials; platform?: Platform; onProgress?: ProgressSink }): Promise<ImageRecord> {
     const store = await this.store();
-    return pullImage(store, await this.deps.sys(), ref, {
+    const record = await pullImage(store, await this.deps.sys(), ref, {
       insecureRegistries: this.deps.insecureRegistries ?? [],
       ...(opts.credentials ? { credentials: opts.credentials } : {}),
       ...(opts.platform ? { platform: opts.platform } : {}),
       ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
       onWarning: (message) => this.deps.log.warn(message),
     });
+    // moby: the name pulled is the event's ID, its repository the `name`
+    await this.emit('pull', familiarString(ref), record.id, familiarName(ref));
+    return record;
+  }
+
+  /** An image event with the image's labels as attributes (moby's LogImageEvent); never fails the operation. */
+  private async emit(action: string, eventId: string, imageId: string, name: string, labels?: Record<string, string>): Promise<void> {
+    this.deps.events?.image(action, eventId, { ...(labels ?? (await this.labelsOf(imageId))), name });
+  }
+
+  /** An image's labels; none when it cannot be read (gone already). */
+  private async labelsOf(imageId: string): Promise<Record<string, string>> {
+    try {
+      const store = await this.store();
+      const record = await store.image(imageId);
+      return record ? ((await imageConfig(store, record)).config.Labels ?? {}) : {};
+    } catch {
+      return {};
+    }
   }
 
   async find(text: string): Promise<ImageRecord> {
@@ -150,6 +172,7 @@ export class ImageService {
       names[canonicalString(ref)] = record.id;
       await store.setNames(names);
     });
+    await this.emit('tag', record.id, record.id, familiarString(ref));
   }
 
   /**
@@ -161,39 +184,45 @@ export class ImageService {
     const store = await this.store();
     const record = await findImage(store, text);
     const short = record.id.slice(7, 19);
-    return store.withIndex(async () => {
-      const names = await store.names();
-      const mine = Object.keys(names).filter((k) => names[k] === record.id);
-      const byName = mine.find((k) => isSameName(k, text));
-      const users = await this.containersUsing(record.id);
-      const out: RemovalItem[] = [];
-      // a name among others: untag it only (a container may still use the image)
-      if (byName !== undefined && mine.length > 1) {
-        delete names[byName];
-        await store.setNames(names);
-        return [{ Untagged: familiarString(parseReference(byName)) }];
-      }
-      const running = users.find((u) => u.running);
-      if (running) throw new ConflictError(`conflict: unable to delete ${short} (cannot be forced) - image is being used by running container ${running.id.slice(0, 12)}`);
-      if (users.length > 0 && !force) {
-        if (byName !== undefined)
-          throw new ConflictError(`conflict: unable to remove repository reference "${text}" (must force) - container ${users[0]!.id.slice(0, 12)} is using its referenced image ${short}`);
-        throw new ConflictError(`conflict: unable to delete ${short} (must be forced) - image is being used by stopped container ${users[0]!.id.slice(0, 12)}`);
-      }
-      if (byName === undefined && mine.length > 1 && !force) {
-        throw new ConflictError(`conflict: unable to delete ${short} (must be forced) - image is referenced in multiple repositories`);
-      }
-      for (const k of mine) {
-        delete names[k];
-        out.push({ Untagged: familiarString(parseReference(k)) });
-      }
-      for (const d of record.repoDigests) out.push({ Untagged: d.startsWith('docker.io/library/') ? d.slice('docker.io/library/'.length) : d });
+    const labels = await this.labelsOf(record.id);
+    const items = await store.withIndex(() => this.removeLocked(store, record, text, force, short));
+    // moby: an `untag` per name taken away, then `delete`, each naming the image's ID
+    for (const item of items) await this.emit('Untagged' in item ? 'untag' : 'delete', record.id, record.id, record.id, labels);
+    return items;
+  }
+
+  private async removeLocked(store: ImageStore, record: ImageRecord, text: string, force: boolean, short: string): Promise<RemovalItem[]> {
+    const names = await store.names();
+    const mine = Object.keys(names).filter((k) => names[k] === record.id);
+    const byName = mine.find((k) => isSameName(k, text));
+    const users = await this.containersUsing(record.id);
+    const out: RemovalItem[] = [];
+    // a name among others: untag it only (a container may still use the image)
+    if (byName !== undefined && mine.length > 1) {
+      delete names[byName];
       await store.setNames(names);
-      await store.removeImageRecord(record.id);
-      out.push({ Deleted: record.id });
-      await this.collect();
-      return out;
-    });
+      return [{ Untagged: familiarString(parseReference(byName)) }];
+    }
+    const running = users.find((u) => u.running);
+    if (running) throw new ConflictError(`conflict: unable to delete ${short} (cannot be forced) - image is being used by running container ${running.id.slice(0, 12)}`);
+    if (users.length > 0 && !force) {
+      if (byName !== undefined)
+        throw new ConflictError(`conflict: unable to remove repository reference "${text}" (must force) - container ${users[0]!.id.slice(0, 12)} is using its referenced image ${short}`);
+      throw new ConflictError(`conflict: unable to delete ${short} (must be forced) - image is being used by stopped container ${users[0]!.id.slice(0, 12)}`);
+    }
+    if (byName === undefined && mine.length > 1 && !force) {
+      throw new ConflictError(`conflict: unable to delete ${short} (must be forced) - image is referenced in multiple repositories`);
+    }
+    for (const k of mine) {
+      delete names[k];
+      out.push({ Untagged: familiarString(parseReference(k)) });
+    }
+    for (const d of record.repoDigests) out.push({ Untagged: d.startsWith('docker.io/library/') ? d.slice('docker.io/library/'.length) : d });
+    await store.setNames(names);
+    await store.removeImageRecord(record.id);
+    out.push({ Deleted: record.id });
+    await this.collect();
+    return out;
   }
 
   /**

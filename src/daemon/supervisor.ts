@@ -72,7 +72,13 @@ export class Supervisor implements DaemonContext, ContainerBackend {
     this.events = deps.events ?? new EventBus();
     if (deps.syscalls) this.syscalls = Promise.resolve(deps.syscalls);
     this.oom = deps.oomWatcher ?? new OomWatcher({ log: deps.log });
-    this.images = new ImageService({ stateRoot: deps.stateRoot, log: deps.log, sys: () => this.sys(), ...(deps.insecureRegistries ? { insecureRegistries: deps.insecureRegistries } : {}) });
+    this.images = new ImageService({
+      stateRoot: deps.stateRoot,
+      log: deps.log,
+      sys: () => this.sys(),
+      events: this.events,
+      ...(deps.insecureRegistries ? { insecureRegistries: deps.insecureRegistries } : {}),
+    });
   }
 
   // --- what the steps share (DaemonContext) ----------------------------------------------------

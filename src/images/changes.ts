@@ -34,6 +34,13 @@ export function isWhiteout(st: Stats): boolean {
   return st.isCharacterDevice() && st.rdev === 0;
 }
 
+/**
+ * What Docker keeps in a container's init layer (moby daemon/initlayer), below its writable layer and
+ * so never in its changes: the mount points corral's plan makes in the root (/proc, /sys, /dev with
+ * its mounts) and the files Docker binds over. A walk skips them and what is under them.
+ */
+export const INIT_LAYER_PATHS: ReadonlySet<string> = new Set(['/dev', '/proc', '/sys', '/.dockerenv', '/.dockerinit', '/etc/resolv.conf', '/etc/hosts', '/etc/hostname', '/etc/mtab']);
+
 /** Go's sameFsTime: equal, or the same second with one side's nanoseconds unknown (0). */
 function sameTime(a: Stats, b: Stats): boolean {
   const [sa, sb] = [Math.floor(a.mtimeMs / 1000), Math.floor(b.mtimeMs / 1000)];
@@ -52,6 +59,7 @@ async function overlayChanges(layer: OverlayLayers, sys: Syscalls): Promise<Chan
     const fi = await lstatOrUndefined(upperPath);
     if (fi === undefined) return;
     const shown = path.posix.join(layer.at, rel);
+    if (INIT_LAYER_PATHS.has(shown)) return;
     if (rel !== '/') {
       const deleted = isWhiteout(fi) || (fi.isDirectory() && sys.lgetxattr(upperPath, OPAQUE_XATTR)?.toString() === 'y');
       let kind: ChangeKind | undefined = deleted ? CHANGE.deleted : CHANGE.added;

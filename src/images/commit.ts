@@ -19,7 +19,7 @@ import { HashingStream } from './digest.js';
 import { chainIds, type ContainerDefaults, type Descriptor, type ImageConfig, MEDIA_TYPES } from './manifest.js';
 import type { ImageRecord, ImageStore } from './store.js';
 import { packTar, xattrPax } from './tar.js';
-import { OPAQUE_MARKER, OPAQUE_XATTR, unpackLayer, WHITEOUT_PREFIX } from './unpack.js';
+import { OPAQUE_MARKER, unpackLayer, WHITEOUT_PREFIX } from './unpack.js';
 
 /** The changes as an OCI layer tar, streamed: entries in walk order, names without a leading slash. */
 export function changesTar(changes: readonly Change[], layers: readonly OverlayLayers[], sys: Syscalls): Readable {
@@ -72,8 +72,10 @@ export function changesTar(changes: readonly Change[], layers: readonly OverlayL
 
 type PackEntry = Parameters<ReturnType<typeof packTar>['entry']>[0];
 
+/** An entry without a body (a directory, a link, a device, a whiteout): an empty one given, as a
+ * file entry given none waits for its body to be written to it. */
 function entry(pack: ReturnType<typeof packTar>, header: PackEntry): Promise<void> {
-  return new Promise((resolve, reject) => pack.entry(header, (err) => (err ? reject(err) : resolve())));
+  return new Promise((resolve, reject) => pack.entry(header, Buffer.alloc(0), (err) => (err ? reject(err) : resolve())));
 }
 
 async function fileEntry(pack: ReturnType<typeof packTar>, header: PackEntry, file: string): Promise<void> {
@@ -102,6 +104,8 @@ export interface CommitRequest {
   layers: OverlayLayers[];
   /** the container's own settings, as the new image's defaults (Docker's commit takes the container's config) */
   containerConfig: ContainerDefaults;
+  /** the container's ID (the image's `container`) */
+  containerId: string;
   /** the command that made the changes, for the history */
   createdBy: string;
   comment?: string;
@@ -133,11 +137,17 @@ export async function commitLayer(store: ImageStore, sys: Syscalls, req: CommitR
       return { diffId: hash.digest };
     });
     const created = req.now.toISOString();
+    // the parent's own commit fields are its, not this image's
+    const { parent: _p, container: _c, container_config: _cc, comment: _m, ...inherited } = req.parentConfig;
     const config: ImageConfig = {
-      ...req.parentConfig,
+      ...inherited,
       created,
       ...(req.author !== undefined ? { author: req.author } : {}),
       config: req.containerConfig,
+      parent: req.parent.id,
+      container: req.containerId,
+      container_config: req.containerConfig,
+      ...(req.comment ? { comment: req.comment } : {}),
       rootfs: { type: 'layers', diff_ids: diffIds },
       history: [...req.parentConfig.history, { created, created_by: req.createdBy, ...(req.comment ? { comment: req.comment } : {}), ...(req.author ? { author: req.author } : {}) }],
     };

@@ -37,9 +37,8 @@ function pairs(rest: string, instruction: string): [string, string][] {
   }
   const out: [string, string][] = [];
   const re = /([^\s=]+)=("(?:[^"\\]|\\.)*"|'[^']*'|\S*)/g;
-  let m: RegExpExecArray | null;
   let consumed = '';
-  while ((m = re.exec(t)) !== null) {
+  for (const m of t.matchAll(re)) {
     let value = m[2] ?? '';
     if (value.startsWith('"')) value = value.slice(1, -1).replace(/\\(.)/g, '$1');
     else if (value.startsWith("'")) value = value.slice(1, -1);

@@ -84,6 +84,11 @@ export interface ImageConfig {
   config: ContainerDefaults;
   rootfs: { type: 'layers'; diff_ids: string[] };
   history: HistoryEntry[];
+  /** a committed image's (Docker's v1 fields, which its inspect shows): the image it was made on, the container, its config, the message */
+  parent?: string;
+  container?: string;
+  container_config?: ContainerDefaults;
+  comment?: string;
 }
 
 export class ManifestError extends CorralError {
@@ -234,22 +239,7 @@ export function parseImageConfig(bytes: Buffer | string, what: string): ImageCon
   if (typeof rootfs !== 'object' || rootfs === null || rootfs.type !== 'layers') throw new ManifestError(`${what}.rootfs.type is not "layers"`);
   const diffIds = stringList(rootfs.diff_ids, `${what}.rootfs.diff_ids`) ?? [];
   for (const [i, d] of diffIds.entries()) if (!isDigest(d)) throw new ManifestError(`${what}.rootfs.diff_ids[${i}] ${JSON.stringify(d)} is not a sha256 digest`);
-  const c = (doc.config ?? {}) as Json;
-  if (typeof c !== 'object' || Array.isArray(c)) throw new ManifestError(`${what}.config is not an object`);
-  const config: ContainerDefaults = {};
-  for (const key of ['Env', 'Entrypoint', 'Cmd'] as const) {
-    const list = stringList(c[key], `${what}.config.${key}`);
-    if (list !== undefined) config[key] = list;
-  }
-  for (const key of ['User', 'WorkingDir', 'StopSignal'] as const) {
-    if (c[key] === undefined || c[key] === null) continue;
-    if (typeof c[key] !== 'string') throw new ManifestError(`${what}.config.${key} is not a string`);
-    config[key] = c[key] as string;
-  }
-  if (c.Labels !== undefined && c.Labels !== null) config.Labels = stringMap(c.Labels, `${what}.config.Labels`);
-  for (const key of ['ExposedPorts', 'Volumes'] as const) {
-    if (c[key] !== undefined && c[key] !== null && typeof c[key] === 'object') config[key] = c[key] as Record<string, object>;
-  }
+  const config = parseDefaults(doc.config ?? {}, `${what}.config`);
   const history = Array.isArray(doc.history) ? (doc.history as HistoryEntry[]) : [];
   return {
     architecture: doc.architecture,
@@ -260,7 +250,33 @@ export function parseImageConfig(bytes: Buffer | string, what: string): ImageCon
     config,
     rootfs: { type: 'layers', diff_ids: diffIds },
     history,
+    // a committed image's v1 fields (Docker's commit writes them; its inspect shows them)
+    ...(typeof doc.parent === 'string' && isDigest(doc.parent) ? { parent: doc.parent } : {}),
+    ...(typeof doc.container === 'string' ? { container: doc.container } : {}),
+    ...(typeof doc.container_config === 'object' && doc.container_config !== null ? { container_config: parseDefaults(doc.container_config, `${what}.container_config`) } : {}),
+    ...(typeof doc.comment === 'string' ? { comment: doc.comment } : {}),
   };
+}
+
+/** A config's container defaults (`config`, and a committed image's `container_config`): the fields corral uses, checked. */
+function parseDefaults(value: unknown, what: string): ContainerDefaults {
+  const c = value as Json;
+  if (typeof c !== 'object' || Array.isArray(c)) throw new ManifestError(`${what} is not an object`);
+  const config: ContainerDefaults = {};
+  for (const key of ['Env', 'Entrypoint', 'Cmd'] as const) {
+    const list = stringList(c[key], `${what}.${key}`);
+    if (list !== undefined) config[key] = list;
+  }
+  for (const key of ['User', 'WorkingDir', 'StopSignal'] as const) {
+    if (c[key] === undefined || c[key] === null) continue;
+    if (typeof c[key] !== 'string') throw new ManifestError(`${what}.${key} is not a string`);
+    config[key] = c[key] as string;
+  }
+  if (c.Labels !== undefined && c.Labels !== null) config.Labels = stringMap(c.Labels, `${what}.Labels`);
+  for (const key of ['ExposedPorts', 'Volumes'] as const) {
+    if (c[key] !== undefined && c[key] !== null && typeof c[key] === 'object') config[key] = c[key] as Record<string, object>;
+  }
+  return config;
 }
 
 /**

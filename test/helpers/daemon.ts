@@ -314,6 +314,9 @@ export async function daemonScratch(prefix: string): Promise<DaemonScratch> {
 }
 
 export interface StreamedEvent {
+  /** Docker's deprecated fields (container and image events) */
+  status?: string;
+  id?: string;
   Action: string;
   Type: string;
   Actor: { ID: string; Attributes: Record<string, string> };

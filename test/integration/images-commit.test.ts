@@ -12,7 +12,7 @@ import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { apiCall, until } from '../helpers/daemon.js';
+import { apiCall, subscribeEvents, until } from '../helpers/daemon.js';
 import { corral, TEST_CGROUP_PARENT } from '../helpers/corral.js';
 import { type ImageTestbed, startImageTestbed } from '../helpers/image-testbed.js';
 import { busyboxLayer } from '../helpers/oci-layout.js';
@@ -31,10 +31,7 @@ before(async () => {
   bed = await startImageTestbed('corral-images-commit-', [
     {
       name: 'commit/bb:v1',
-      layers: [
-        [...base, { name: 'srv/', type: 'directory', mode: 0o755 }, { name: 'srv/old', body: 'old\n' }],
-        [{ name: 'etc/motd', body: 'motd\n' }],
-      ],
+      layers: [[...base, { name: 'srv/', type: 'directory', mode: 0o755 }, { name: 'srv/old', body: 'old\n' }], [{ name: 'etc/motd', body: 'motd\n' }]],
       config: { Env: ['PATH=/bin', 'GREETING=from-image'], Cmd: ['/bin/sh'] },
     },
   ]);
@@ -81,6 +78,13 @@ test('docker commit -c: a new image with the changes and its config; a container
   const inspect = JSON.parse((await docker('image', 'inspect', 'local/committed:v1')).stdout)[0];
   assert.equal(inspect.RootFS.Layers.length, 3);
   assert.ok(inspect.Config.Env.includes('X=1') && inspect.Config.Env.includes('GREETING=from-image'), JSON.stringify(inspect.Config.Env));
+  // Docker's fields of a committed image: the image it was made on, the container, the message
+  const parent = JSON.parse((await docker('image', 'inspect', image)).stdout)[0];
+  const maker = JSON.parse((await docker('inspect', 'maker')).stdout)[0];
+  assert.equal(inspect.Parent, parent.Id);
+  assert.equal(inspect.Container, maker.Id);
+  assert.equal(inspect.Comment, 'the test commit');
+  assert.deepEqual(inspect.ContainerConfig.Cmd, maker.Config.Cmd);
   const history = await docker('history', '--format', '{{.Comment}}', 'local/committed:v1');
   assert.equal(history.stdout.split('\n')[0], 'the test commit');
   const seen = await docker('run', '--rm', '--cgroup-parent', TEST_CGROUP_PARENT, 'local/committed:v1', 'sh', '-c', 'cat /tmp/added; ls /etc/motd 2>&1; ls /srv; echo "$X"');
@@ -92,4 +96,38 @@ test('docker commit -c: a new image with the changes and its config; a container
   const refused = await corral(['-H', `unix://${bed.scratch.socket}`, 'commit', 'onhost']);
   assert.equal(refused.code, 1);
   assert.match(refused.stderr, /not an image: only a container made from an image can be committed/);
+});
+
+test('commit of a running container pauses it while its layer is read (pause, unpause, commit events, as Docker), --pause=false does not; it runs on', async () => {
+  assert.equal((await docker('pull', image)).code, 0);
+  const started = await docker('run', '-d', '--name', 'busy', '--cgroup-parent', TEST_CGROUP_PARENT, image, 'sh', '-c', 'while :; do date > /tmp/now; sleep 0.1; done');
+  assert.equal(started.code, 0, started.stderr);
+  const events = await subscribeEvents(bed.scratch.socket, { container: ['busy'] });
+  try {
+    const paused = await docker('commit', 'busy', 'local/busy:paused');
+    assert.equal(paused.code, 0, paused.stderr);
+    const commitEvent = await events.waitFor((e) => e.Action === 'commit', 'the commit event');
+    assert.equal(commitEvent.Actor.Attributes.imageRef, 'local/busy:paused');
+    assert.equal(commitEvent.Actor.Attributes.imageID, paused.stdout.trim());
+    assert.deepEqual(
+      events.events.map((e) => e.Action),
+      ['pause', 'unpause', 'commit'],
+    );
+    const running = await docker('commit', '--pause=false', 'busy', 'local/busy:running');
+    assert.equal(running.code, 0, running.stderr);
+    await events.waitFor((e) => e.Action === 'commit' && e.Actor.Attributes.imageRef === 'local/busy:running', 'the second commit event');
+    assert.deepEqual(
+      events.events.map((e) => e.Action),
+      ['pause', 'unpause', 'commit', 'commit'],
+    );
+    const state = JSON.parse((await docker('inspect', 'busy')).stdout)[0].State;
+    assert.equal(state.Status, 'running');
+    assert.equal(state.Paused, false);
+    // the committed layer has the loop's file
+    const seen = await docker('run', '--rm', '--cgroup-parent', TEST_CGROUP_PARENT, 'local/busy:paused', 'cat', '/tmp/now');
+    assert.equal(seen.code, 0, seen.stderr);
+    assert.notEqual(seen.stdout.trim(), '');
+  } finally {
+    events.close();
+  }
 });

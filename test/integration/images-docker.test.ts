@@ -13,7 +13,7 @@ import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import type { DaemonScratch } from '../helpers/daemon.js';
+import { type DaemonScratch, subscribeEvents } from '../helpers/daemon.js';
 import { TEST_CGROUP_PARENT } from '../helpers/corral.js';
 import { type ImageTestbed, startImageTestbed } from '../helpers/image-testbed.js';
 import { busyboxLayer, type LayerEntry } from '../helpers/oci-layout.js';
@@ -150,4 +150,43 @@ test('docker tag and rmi: a second name is only untagged; an image a container u
   const nothing = await docker('image', 'inspect', image);
   assert.equal(nothing.code, 1);
   assert.match(nothing.stderr, /No such image/);
+});
+
+test('docker events --filter type=image: pull, tag, untag and delete, in the order they happened, named as Docker names them; --filter image= picks one', async () => {
+  const events = await subscribeEvents(scratch.socket, { type: ['image'] });
+  // the CLI's stream ends at --until (a duration would count back from now, as --since does)
+  const until = String(Math.floor(Date.now() / 1000) + 15);
+  const cli = docker('events', '--filter', 'type=image', '--filter', 'image=again', '--format', '{{.Type}} {{.Action}} {{.Actor.Attributes.name}}', '--until', until);
+  try {
+    assert.equal((await docker('pull', image)).code, 0);
+    const id = JSON.parse((await docker('image', 'inspect', image)).stdout)[0].Id as string;
+    assert.equal((await docker('tag', image, 'again:v2')).code, 0);
+    assert.equal((await docker('rmi', 'again:v2')).code, 0);
+    assert.equal((await docker('rmi', image)).code, 0);
+    await events.waitFor((e) => e.Action === 'delete', 'the delete event');
+    const familiar = image.replace(/:v1$/, '');
+    assert.deepEqual(
+      events.events.map((e) => [e.Action, e.Actor.ID, e.Actor.Attributes.name]),
+      [
+        ['pull', image, familiar],
+        ['tag', id, 'again:v2'],
+        // the name, then its digest (docker rmi prints both Untagged lines)
+        ['untag', id, id],
+        ['untag', id, id],
+        ['untag', id, id],
+        ['delete', id, id],
+      ],
+    );
+    // the image's own label rides along, as moby copies the config's labels
+    assert.equal(events.events[0]!.Actor.Attributes['org.example.kind'], 'test');
+    // Docker's deprecated top-level fields of an image event
+    assert.equal(events.events[0]!.status, 'pull');
+    assert.equal(events.events[0]!.id, image);
+  } finally {
+    events.close();
+  }
+  // the docker CLI, filtering by the tag's repository, saw the tag only
+  const seen = await cli;
+  assert.equal(seen.code, 0, seen.stderr);
+  assert.equal(seen.stdout, 'image tag again:v2\n');
 });

@@ -242,7 +242,7 @@ export async function image(ctx: ClientContext, argv: readonly string[]): Promis
 }
 
 export function diffCommand() {
-  return clientCommand('diff', 'CONTAINER', "what a container changed in its root: A added, C changed, D deleted").argument('<container>');
+  return clientCommand('diff', 'CONTAINER', 'what a container changed in its root: A added, C changed, D deleted').argument('<container>');
 }
 
 /** `corral diff CONTAINER`: Docker's lines, `C /etc`, `D /etc/motd`, `A /tmp/added`. */
@@ -260,13 +260,15 @@ export function commitCommand() {
     .option('-a, --author <author>', 'the author (e.g. "Jane <jane@example.com>")')
     .option('-m, --message <message>', 'the commit message')
     .addOption(repeatable('-c, --change <instruction>', 'a Dockerfile instruction for the image: CMD, ENTRYPOINT, ENV, EXPOSE, LABEL, STOPSIGNAL, USER, VOLUME, WORKDIR'))
-    .option('-p, --pause', 'accepted (the changes are read from the upper directory, the container runs on)');
+    .option('--pause <bool>', 'pause the container while its layer is read: true (the default) or false');
 }
 
 /** `corral commit`: prints the new image's ID, as docker commit. */
 export async function commit(ctx: ClientContext, argv: readonly string[]): Promise<number> {
-  const { opts, args } = parseCommand<{ author?: string; message?: string; change?: string[] }>(commitCommand(), argv);
+  const { opts, args } = parseCommand<{ author?: string; message?: string; change?: string[]; pause?: string | boolean }>(commitCommand(), argv);
+  if (typeof opts.pause === 'string' && !['true', 'false', '1', '0'].includes(opts.pause)) throw new UsageError(`--pause takes true or false, not "${opts.pause}"`);
   const query = new URLSearchParams({ container: args[0]! });
+  query.set('pause', opts.pause === 'false' || opts.pause === '0' ? '0' : '1');
   if (args[1]) {
     const ref = parseReference(args[1], 'REPOSITORY[:TAG]');
     query.set('repo', `${ref.domain}/${ref.path}`);

@@ -107,3 +107,24 @@ test('cliTimeToTimestamp: seconds pass through, durations count back from now, R
     (e: unknown) => e instanceof InvalidArgumentError && e.flag === '--until',
   );
 });
+
+test("an image event has moby's shape (status and id, no from) and matches image= by its ID or name, with or without the tag", () => {
+  const bus = new EventBus(10, () => 1_795_435_798_635_691_070n);
+  const pull = bus.image('pull', '127.0.0.1:5000/app:v1', { name: '127.0.0.1:5000/app', 'org.example.kind': 'test' });
+  assert.deepEqual(pull, {
+    status: 'pull',
+    id: '127.0.0.1:5000/app:v1',
+    Type: 'image',
+    Action: 'pull',
+    Actor: { ID: '127.0.0.1:5000/app:v1', Attributes: { name: '127.0.0.1:5000/app', 'org.example.kind': 'test' } },
+    scope: 'local',
+    time: 1795435798,
+    timeNano: Number(1795435798635691070n) + 0,
+  });
+  const tag = bus.image('tag', `sha256:${ID}`, { name: 'again:v2' });
+  for (const v of ['127.0.0.1:5000/app:v1', '127.0.0.1:5000/app']) assert.ok(eventMatches(pull, { image: [v] }), v);
+  for (const v of ['again:v2', 'again', `sha256:${ID}`]) assert.ok(eventMatches(tag, { image: [v] }), v);
+  assert.ok(!eventMatches(tag, { image: ['sha256'] }), 'a digest keeps its algorithm');
+  assert.ok(!eventMatches(tag, { image: ['127.0.0.1:5000/app'] }));
+  assert.ok(eventMatches(tag, { type: ['image'] }) && !eventMatches(tag, { type: ['container'] }));
+});
