@@ -13,6 +13,8 @@ import { sendJson } from './router.js';
 import { matchesFilterPattern, parseFilters, queryBool, queryInt, type ObjectSchema } from './validate.js';
 import type { Logger } from '../log.js';
 import type { ContainerBackend } from '../daemon/backend.js';
+import { type ContainerSize, containerSize } from '../daemon/disk-usage.js';
+import type { ImageService } from '../daemon/images.js';
 
 /** Docker's State names, valid in the `status` filter. */
 export const DOCKER_STATES = ['created', 'restarting', 'running', 'removing', 'paused', 'exited', 'dead'] as const;
@@ -44,8 +46,11 @@ export function dockerCommand(command: readonly string[]): string {
   return command.map((arg, i) => (i > 0 && arg.includes(' ') ? `'${arg}'` : arg)).join(' ');
 }
 
-/** One entry of GET /containers/json, in Docker's shape (compare v1.41-containers-json.json). */
-export function containerSummary(record: ContainerRecord, now: Date): Record<string, unknown> {
+/**
+ * One entry of GET /containers/json, in Docker's shape (compare v1.41-containers-json.json); with
+ * `size` (?size=1, system df) its SizeRw (left out when 0, as Go's omitempty) and SizeRootFs.
+ */
+export function containerSummary(record: ContainerRecord, now: Date, size?: ContainerSize): Record<string, unknown> {
   return {
     Id: record.id,
     Names: record.name !== undefined ? [`/${record.name}`] : [],
@@ -54,6 +59,8 @@ export function containerSummary(record: ContainerRecord, now: Date): Record<str
     Command: dockerCommand(record.command),
     Created: Math.floor(record.created.getTime() / 1000),
     Ports: [],
+    ...(size && size.rw > 0 ? { SizeRw: size.rw } : {}),
+    ...(size ? { SizeRootFs: size.rootFs } : {}),
     Labels: record.labels ?? {},
     State: dockerState(record),
     Status: dockerStatus(record, now),
@@ -146,6 +153,8 @@ export interface ContainerRoutesDeps {
   stateRoot: string;
   now: () => Date;
   log: Logger;
+  /** the image store, for ?size=1 (a container's root counts its image's layers) */
+  images?: ImageService;
 }
 
 export async function listContainers(ctx: RouteContext, deps: ContainerRoutesDeps): Promise<void> {
@@ -153,11 +162,19 @@ export async function listContainers(ctx: RouteContext, deps: ContainerRoutesDep
   const { records, errors } = await listContainerRecords(deps.stateRoot);
   for (const e of errors) deps.log.warn('unreadable container record', { id: e.id, error: e.message });
   const now = deps.now();
-  sendJson(
-    ctx.res,
-    200,
-    selectContainers(records, options).map((r) => containerSummary(r, now)),
-  );
+  const selected = selectContainers(records, options);
+  if (!queryBool(ctx.query, 'size') || !deps.images) {
+    sendJson(
+      ctx.res,
+      200,
+      selected.map((r) => containerSummary(r, now)),
+    );
+    return;
+  }
+  const store = await deps.images.store();
+  const out = [];
+  for (const r of selected) out.push(containerSummary(r, now, await containerSize(deps.stateRoot, r, store)));
+  sendJson(ctx.res, 200, out);
 }
 
 /** The filters Docker's container prune takes, and those corral applies. */

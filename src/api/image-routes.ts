@@ -9,6 +9,7 @@ import type { ProgressMessage } from '../images/progress.js';
 import { parseReference } from '../images/reference.js';
 import type { Platform } from '../images/manifest.js';
 import type { ImageService } from '../daemon/images.js';
+import { pipeline } from 'node:stream/promises';
 import { InvalidParameterError } from '../errors.js';
 import { imageHistory, imageInspect, imageSummary, type ImageFacts } from './images.js';
 import { type RouteContext, sendJson } from './router.js';
@@ -178,4 +179,16 @@ export async function commitRoute(sup: ContainerBackend, ctx: RouteContext): Pro
       .filter((c) => c.trim() !== ''),
   });
   sendJson(ctx.res, 201, { Id: imageId });
+}
+
+/** GET /containers/{id}/export: the container's root as a tar, streamed (a failure after the headers cuts the stream, as Docker's). */
+export async function exportRoute(sup: ContainerBackend, ctx: RouteContext): Promise<void> {
+  const id = await sup.resolve(parseContainerRef(ctx.params.id!));
+  const tar = await sup.exportRoot(id);
+  ctx.res.writeHead(200, { 'Content-Type': 'application/x-tar' });
+  try {
+    await pipeline(tar, ctx.res);
+  } catch {
+    ctx.res.destroy();
+  }
 }

@@ -26,7 +26,7 @@ export function imageSummary(f: ImageFacts): Record<string, unknown> {
     Created: seconds(f.config.created),
     Id: f.record.id,
     Labels: f.config.config.Labels ?? null,
-    ParentId: '',
+    ParentId: f.config.parent ?? '',
     RepoDigests: familiarDigests(f.record.repoDigests),
     RepoTags: f.tags,
     SharedSize: -1,

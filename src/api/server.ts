@@ -3,7 +3,8 @@
  * exists), and on TCP only when asked for explicitly. A socket left by a daemon that died is
  * removed only when nothing answers on it; a live one makes this daemon refuse to start.
  */
-import { changesRoute, commitRoute, imageHistoryRoute, inspectImageRoute, listImagesRoute, pruneImagesRoute, pullRoute, removeImageRoute, tagImageRoute } from './image-routes.js';
+import { systemDfRoute } from './system-df.js';
+import { changesRoute, commitRoute, exportRoute, imageHistoryRoute, inspectImageRoute, listImagesRoute, pruneImagesRoute, pullRoute, removeImageRoute, tagImageRoute } from './image-routes.js';
 import type { Stats } from 'node:fs';
 import fs from 'node:fs/promises';
 import http from 'node:http';
@@ -92,7 +93,8 @@ export function buildRouter(deps: RouterDeps): Router {
     .add(['GET', 'HEAD'], '/_ping', ping)
     .add('GET', '/version', (ctx) => version(ctx, deps))
     .add('GET', '/info', (ctx) => info(ctx, deps))
-    .add('GET', '/containers/json', (ctx) => listContainers(ctx, { stateRoot, now: deps.now, log: deps.log }))
+    .add('GET', '/containers/json', (ctx) => listContainers(ctx, { stateRoot, now: deps.now, log: deps.log, images: sup.images }))
+    .add('GET', '/system/df', (ctx) => systemDfRoute(sup.images, stateRoot, deps.now, ctx))
     .add('POST', '/containers/create', (ctx) => createRoute(sup, ctx))
     .add('POST', '/containers/prune', (ctx) => pruneContainers(ctx, sup))
     .add('GET', '/containers/{id}/json', (ctx) => inspectRoute(sup, ctx), { id: containerParam })
@@ -120,6 +122,7 @@ export function buildRouter(deps: RouterDeps): Router {
     .add('DELETE', '/images/{name*}', (ctx) => removeImageRoute(sup.images, ctx), { name: imageParam })
     .add('GET', '/containers/{id}/changes', (ctx) => changesRoute(sup, ctx), { id: containerParam })
     .add('POST', '/commit', (ctx) => commitRoute(sup, ctx))
+    .add('GET', '/containers/{id}/export', (ctx) => exportRoute(sup, ctx), { id: containerParam })
     .add('POST', '/corral/run/prepare', (ctx) => prepareRoute(sup, stateRoot, ctx))
     .add('POST', '/corral/run/{id}/finish', (ctx) => finishRoute(sup, ctx), { id: containerParam });
   let syscalls: Promise<Syscalls> | undefined;

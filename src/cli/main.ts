@@ -52,6 +52,8 @@ Commands:
   image COMMAND                ls, pull, rm, tag, history, inspect, prune
   diff CONTAINER               what a container changed in its root (A, C, D)
   commit CONTAINER [REPO[:TAG]]  a new image from a container's changes
+  system df                    disk usage: images, containers, volumes, build cache
+  export [-o FILE] CONTAINER   a container's root as a tar archive
   up -f FILE, down -f FILE     reconcile a workloads file through the daemon / remove its containers
   version                      print the version
 
@@ -117,6 +119,8 @@ const CLIENT_COMMANDS: Readonly<Record<string, () => Promise<ClientCommand>>> = 
   tag: async () => (await import('./commands/images.js')).tag,
   history: async () => (await import('./commands/images.js')).history,
   image: async () => (await import('./commands/images.js')).image,
+  system: async () => (await import('./commands/images.js')).system,
+  export: async () => (await import('./commands/images.js')).exportContainer,
   diff: async () => (await import('./commands/images.js')).diff,
   commit: async () => (await import('./commands/images.js')).commit,
   ...Object.fromEntries(

@@ -13,6 +13,7 @@ import type { EventBus } from '../events.js';
 import type { ImageService } from './images.js';
 import type { Change } from '../images/changes.js';
 import type { CommitOptions } from './changes.js';
+import type { Readable } from 'node:stream';
 
 export interface ContainerBackend {
   readonly events: EventBus;
@@ -44,6 +45,8 @@ export interface ContainerBackend {
   top(id: string, psArgs: string | null): Promise<TopResponse>;
   /** what the container changed in its root (Docker's kinds: 0 changed, 1 added, 2 deleted) */
   changes(id: string): Promise<Change[]>;
+  /** its root as a tar stream (a container of an image or a --rootfs) */
+  exportRoot(id: string): Promise<Readable>;
   /** its writable layer as a new image on its own image; the new image's ID */
   commit(id: string, opts: CommitOptions): Promise<string>;
   /** the exit code, once it has exited */

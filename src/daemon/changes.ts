@@ -4,12 +4,14 @@
  * rootfs directory, or the host's skeleton and system directories), as Docker's overlay2 reads them.
  */
 import path from 'node:path';
+import type { Readable } from 'node:stream';
 import type { RunConfig } from '../container/config/run-config.js';
 import { SYSTEM_DIR_NAMES } from '../isolate/plan.js';
 import { skeletonPath } from '../isolate/rootfs.js';
 import { ConflictError } from '../errors.js';
 import { type Change, containerChanges, type OverlayLayers } from '../images/changes.js';
 import { commitLayer } from '../images/commit.js';
+import { exportTar } from '../images/export.js';
 import { applyChanges } from '../images/dockerfile-change.js';
 import type { ContainerDefaults } from '../images/manifest.js';
 import { canonicalString, familiarString, parseReference } from '../images/reference.js';
@@ -108,4 +110,17 @@ export async function commit(d: DaemonContext, id: string, opts: CommitOptions):
   // moby: a container event `commit` with the comment, the new image's ID and its name
   d.events.container('commit', actorOf(id, stored), { comment: opts.comment ?? '', imageID: record.id, imageRef });
   return record.id;
+}
+
+/**
+ * `export`: the container's root as a tar (its writable layer over its image's layers, or over its
+ * --rootfs directory). A container on the host's directories has no root of its own to export.
+ */
+export async function exportRoot(d: DaemonContext, id: string): Promise<Readable> {
+  const { config } = await d.store.readConfig(id);
+  if (config.image === undefined && config.isolation.rootfs === undefined) {
+    throw new ConflictError(`container ${id.slice(0, 12)} runs on the host's directories: it has no root of its own to export (a container of an image or a --rootfs has)`);
+  }
+  const [root] = await overlaysOf(d, id, config);
+  return exportTar([root!.upper, ...root!.lowers], await d.sys());
 }

@@ -26,7 +26,8 @@ import { actorOf, type DaemonContext, type LaunchReason } from './context.js';
 import { checkCreate, create } from './create.js';
 import { ExitPoller } from './exit-poller.js';
 import { ImageService } from './images.js';
-import { changes, commit, type CommitOptions } from './changes.js';
+import { changes, commit, type CommitOptions, exportRoot } from './changes.js';
+import type { Readable } from 'node:stream';
 import type { Change } from '../images/changes.js';
 import { kill, restart, stop } from './kill-stop.js';
 import { pause, unpause } from './pause.js';
@@ -190,6 +191,10 @@ export class Supervisor implements DaemonContext, ContainerBackend {
 
   changes(id: string): Promise<Change[]> {
     return changes(this, id);
+  }
+
+  exportRoot(id: string): Promise<Readable> {
+    return exportRoot(this, id);
   }
 
   commit(id: string, opts: CommitOptions): Promise<string> {

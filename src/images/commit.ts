@@ -85,8 +85,8 @@ async function fileEntry(pack: ReturnType<typeof packTar>, header: PackEntry, fi
   });
 }
 
-/** A file's xattrs for the layer: every one but overlayfs' own. */
-function keptXattrs(file: string, sys: Syscalls): Map<string, Buffer> {
+/** A file's xattrs for a layer or an export: every one but overlayfs' own. */
+export function keptXattrs(file: string, sys: Syscalls): Map<string, Buffer> {
   const out = new Map<string, Buffer>();
   for (const name of sys.llistxattr(file)) {
     if (name.startsWith('trusted.overlay.')) continue;

@@ -131,3 +131,33 @@ test('commit of a running container pauses it while its layer is read (pause, un
     events.close();
   }
 });
+
+test("docker export and corral export -o: the container's root as overlayfs shows it (a deleted file gone, a replaced directory without the base's files), usable as a --rootfs; a host container is refused", async () => {
+  assert.equal((await docker('pull', image)).code, 0);
+  const made = await docker('run', '--name', 'exporter', '--cgroup-parent', TEST_CGROUP_PARENT, image, 'sh', '-c', 'echo new > /tmp/added; rm /etc/motd; rm -r /srv; mkdir /srv; echo y > /srv/y');
+  assert.equal(made.code, 0, made.stderr);
+  const theirs = path.join(bed.scratch.tmp, 'docker-export.tar');
+  const exported = await docker('export', '-o', theirs, 'exporter');
+  assert.equal(exported.code, 0, exported.stderr);
+  const names = (await execFileAsync('tar', ['-tf', theirs])).stdout.split('\n');
+  for (const kept of ['bin/busybox', 'bin/sh', 'tmp/added', 'srv/y', 'etc/']) assert.ok(names.includes(kept), `${kept} in ${names.join(' ')}`);
+  for (const hidden of ['etc/motd', 'srv/old']) assert.ok(!names.includes(hidden), `${hidden} hidden`);
+  assert.equal((await execFileAsync('tar', ['-xOf', theirs, 'tmp/added'])).stdout, 'new\n');
+  // corral's own command writes the same archive
+  const ours = path.join(bed.scratch.tmp, 'corral-export.tar');
+  const byCorral = await corral(['-H', `unix://${bed.scratch.socket}`, 'export', '-o', ours, 'exporter']);
+  assert.equal(byCorral.code, 0, byCorral.stderr);
+  assert.ok(fs.readFileSync(ours).equals(fs.readFileSync(theirs)), 'the same bytes twice');
+  // what a user does with it: unpack it and run on it
+  const rootfs = path.join(bed.scratch.tmp, 'exported-root');
+  fs.mkdirSync(rootfs);
+  await execFileAsync('tar', ['-xf', theirs, '-C', rootfs]);
+  const ran = await corral(['-H', `unix://${bed.scratch.socket}`, 'run', '--rm', '--cgroup-parent', TEST_CGROUP_PARENT, '--rootfs', rootfs, 'sh', '-c', 'cat /srv/y /tmp/added; ls /etc/motd 2>&1']);
+  assert.equal(ran.stdout, 'y\nnew\nls: /etc/motd: No such file or directory\n', ran.stderr);
+  const host = await corral(['-H', `unix://${bed.scratch.socket}`, 'run', '-d', '--cgroup-parent', TEST_CGROUP_PARENT, '--name', 'hostexp', 'sleep', '30']);
+  assert.equal(host.code, 0, host.stderr);
+  const refused = await corral(['-H', `unix://${bed.scratch.socket}`, 'export', '-o', path.join(bed.scratch.tmp, 'no.tar'), 'hostexp']);
+  assert.equal(refused.code, 1);
+  assert.match(refused.stderr, /runs on the host's directories: it has no root of its own to export/);
+  assert.ok(!fs.existsSync(path.join(bed.scratch.tmp, 'no.tar')), 'no file left by a refused export');
+});

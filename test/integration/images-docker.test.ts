@@ -13,8 +13,8 @@ import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { type DaemonScratch, subscribeEvents } from '../helpers/daemon.js';
-import { TEST_CGROUP_PARENT } from '../helpers/corral.js';
+import { apiCall, type DaemonScratch, subscribeEvents } from '../helpers/daemon.js';
+import { corral, TEST_CGROUP_PARENT } from '../helpers/corral.js';
 import { type ImageTestbed, startImageTestbed } from '../helpers/image-testbed.js';
 import { busyboxLayer, type LayerEntry } from '../helpers/oci-layout.js';
 
@@ -189,4 +189,45 @@ test('docker events --filter type=image: pull, tag, untag and delete, in the ord
   const seen = await cli;
   assert.equal(seen.code, 0, seen.stderr);
   assert.equal(seen.stdout, 'image tag again:v2\n');
+});
+
+test('docker system df and docker ps -s: the image, its container and the bytes the container wrote, as Docker counts them', async () => {
+  assert.equal((await docker('pull', image)).code, 0);
+  // exactly 1 MiB written in the container's layer
+  const wrote = await docker('run', '--name', 'writer', '--cgroup-parent', TEST_CGROUP_PARENT, image, 'sh', '-c', 'dd if=/dev/zero of=/srv/mib bs=1024 count=1024 2>/dev/null');
+  assert.equal(wrote.code, 0, wrote.stderr);
+  const df = JSON.parse((await apiCall(scratch.socket, 'GET', '/system/df')).body);
+  assert.deepEqual(Object.keys(df), ['LayersSize', 'Images', 'Containers', 'Volumes', 'BuildCache', 'BuilderSize']);
+  const img = df.Images.find((i: { RepoTags: string[] }) => i.RepoTags.includes(image));
+  assert.equal(img.Containers, 1);
+  const writer = df.Containers.find((c: { Names: string[] }) => c.Names[0] === '/writer');
+  assert.equal(writer.SizeRw, 1024 * 1024);
+  assert.equal(writer.SizeRootFs, 1024 * 1024 + img.Size);
+  // the docker CLI's own table and sums (units are decimal, as Docker's HumanSize)
+  const table = await docker('system', 'df');
+  assert.equal(table.code, 0, table.stderr);
+  const rows = Object.fromEntries(
+    table.stdout
+      .trim()
+      .split('\n')
+      .slice(1)
+      .map((l) => {
+        const cells = l.split(/ {2,}/);
+        return [cells[0], cells.slice(1)];
+      }),
+  );
+  assert.deepEqual(rows.Containers, ['1', '0', '1.049MB', '1.049MB (100%)']);
+  assert.equal(rows.Images![0], String(df.Images.length));
+  assert.equal(rows.Images![1], String(df.Images.filter((i: { Containers: number }) => i.Containers > 0).length));
+  assert.deepEqual(rows['Local Volumes'], ['0', '0', '0B', '0B']);
+  // corral's own command prints the docker CLI's table, byte for byte
+  const ours = await corral(['-H', `unix://${scratch.socket}`, 'system', 'df']);
+  assert.equal(ours.code, 0, ours.stderr);
+  assert.equal(ours.stdout, table.stdout);
+  // -v: one row per image and per container
+  const verbose = await docker('system', 'df', '-v');
+  assert.equal(verbose.code, 0, verbose.stderr);
+  assert.match(verbose.stdout, /^writer\b|\swriter$/m);
+  const ps = await docker('ps', '-a', '-s', '--filter', 'name=writer', '--format', '{{.Size}}');
+  assert.match(ps.stdout.trim(), /^1\.05MB \(virtual \d[\d.]*[kM]B\)$/);
 });

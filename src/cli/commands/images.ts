@@ -3,7 +3,10 @@
  * `corral image …` group (ls, pull, rm, tag, inspect, history, prune). Each is a client of the
  * daemon's image routes.
  */
+import { createWriteStream } from 'node:fs';
+import { rename, rm } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
+import { pipeline } from 'node:stream/promises';
 import { call } from '../../client/client.js';
 import { openStream } from '../../client/stream.js';
 import { InvalidArgumentError } from '../../errors.js';
@@ -11,6 +14,7 @@ import type { ProgressMessage } from '../../images/progress.js';
 import { familiarString, parseReference } from '../../images/reference.js';
 import { formatIoSize } from '../../units.js';
 import { humanDuration } from '../../container/format.js';
+import { type DiskUsageAnswer, DISK_USAGE_HEADERS, DISK_USAGE_TABLE, diskUsageRows } from '../format/disk-usage.js';
 import { progressWriter } from '../format/progress.js';
 import { parseDockerFormat, renderRows } from '../format/template.js';
 import { clientCommand, parseCommand, repeatable, UsageError } from './parse.js';
@@ -279,5 +283,53 @@ export async function commit(ctx: ClientContext, argv: readonly string[]): Promi
   for (const c of opts.change ?? []) query.append('changes', c);
   const { body } = await call<{ Id: string }>(ctx.socket, { method: 'POST', path: `/commit?${query}` });
   ctx.out.write(`${body.Id}\n`);
+  return 0;
+}
+
+export function systemDfCommand() {
+  return clientCommand('system df', '[OPTIONS]', 'disk usage: images, containers (their writable layers), volumes, build cache').option(
+    '--format <format>',
+    "a Go template such as '{{.Type}} {{.Size}}', or table",
+  );
+}
+
+/** `corral system df`: docker system df's table, from GET /system/df. */
+export async function systemDf(ctx: ClientContext, argv: readonly string[]): Promise<number> {
+  const { opts } = parseCommand<{ format?: string }>(systemDfCommand(), argv);
+  const { body } = await call<DiskUsageAnswer>(ctx.socket, { method: 'GET', path: '/system/df' });
+  const format = parseDockerFormat('--format', opts.format ?? 'table', DISK_USAGE_TABLE, DISK_USAGE_HEADERS);
+  ctx.out.write(renderRows(format, DISK_USAGE_HEADERS, diskUsageRows(body)));
+  return 0;
+}
+
+/** `corral system COMMAND`: df (info and ping are `corral info` and the API's). */
+export async function system(ctx: ClientContext, argv: readonly string[]): Promise<number> {
+  const [sub, ...rest] = argv;
+  if (sub === 'df') return systemDf(ctx, rest);
+  throw new UsageError(`"corral system" needs df${sub ? `, not "${sub}"` : ''}`);
+}
+
+export function exportCommand() {
+  return clientCommand('export', '[OPTIONS] CONTAINER', "a container's root as a tar archive").argument('<container>').option('-o, --output <file>', 'write to this file, not to standard output');
+}
+
+/** `corral export`: the tar to -o FILE or to standard output (never to a terminal, as Docker's CLI). */
+export async function exportContainer(ctx: ClientContext, argv: readonly string[]): Promise<number> {
+  const { opts, args } = parseCommand<{ output?: string }>(exportCommand(), argv);
+  if (opts.output === undefined && process.stdout.isTTY) throw new UsageError('cowardly refusing to save to a terminal. Use the -o flag or redirect');
+  const res = await openStream(ctx.socket, { method: 'GET', path: `/containers/${enc(args[0]!)}/export` });
+  if (opts.output !== undefined) {
+    // written beside the target and renamed, so that a failed export leaves no half file
+    const tmp = `${opts.output}.corral-${process.pid}.tmp`;
+    try {
+      await pipeline(res, createWriteStream(tmp));
+      await rename(tmp, opts.output);
+    } catch (err) {
+      await rm(tmp, { force: true });
+      throw err;
+    }
+    return 0;
+  }
+  for await (const chunk of res) if (!ctx.out.write(chunk as Buffer)) await ctx.out.drained();
   return 0;
 }
