@@ -13,7 +13,7 @@ import { sendJson } from './router.js';
 import { matchesFilterPattern, parseFilters, queryBool, queryInt, type ObjectSchema } from './validate.js';
 import type { Logger } from '../log.js';
 import type { ContainerBackend } from '../daemon/backend.js';
-import { type ContainerSize, containerSize } from '../daemon/disk-usage.js';
+import { type ContainerSize, containerSize, imageSizes } from '../daemon/disk-usage.js';
 import type { ImageService } from '../daemon/images.js';
 
 /** Docker's State names, valid in the `status` filter. */
@@ -171,9 +171,9 @@ export async function listContainers(ctx: RouteContext, deps: ContainerRoutesDep
     );
     return;
   }
-  const store = await deps.images.store();
+  const sizes = await imageSizes(await deps.images.store());
   const out = [];
-  for (const r of selected) out.push(containerSummary(r, now, await containerSize(deps.stateRoot, r, store)));
+  for (const r of selected) out.push(containerSummary(r, now, await containerSize(deps.stateRoot, r, sizes)));
   sendJson(ctx.res, 200, out);
 }
 

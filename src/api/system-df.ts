@@ -10,8 +10,7 @@ export async function systemDfRoute(images: ImageService, stateRoot: string, now
   const du = await diskUsage(stateRoot, store);
   const imageRows: Record<string, unknown>[] = [];
   for (const u of du.images) {
-    const layers = await Promise.all(u.record.chainIds.map((c) => store.layer(c)));
-    const facts = { record: u.record, config: u.config, tags: await images.tagsOf(u.record.id), layerSizes: layers.map((l) => l.size), layerDirs: [] };
+    const facts = { record: u.record, config: u.config, tags: await images.tagsOf(u.record.id), layerSizes: u.layerSizes, layerDirs: [] };
     imageRows.push({ ...imageSummary(facts), Containers: u.containers, SharedSize: u.sharedSize });
   }
   imageRows.sort((a, b) => (b.Created as number) - (a.Created as number));

@@ -20,11 +20,15 @@ export interface ContainerSize {
   rootFs: number;
 }
 
-/** A container's writable bytes, and with its image's. */
-export async function containerSize(stateRoot: string, record: ContainerRecord, store: ImageStore): Promise<ContainerSize> {
+/** The size of each image of the store, by ID: read once for a list of containers. */
+export async function imageSizes(store: ImageStore): Promise<Map<string, number>> {
+  return new Map((await store.images()).map((r) => [r.id, r.size]));
+}
+
+/** A container's writable bytes, and with its image's (`imageSizes`: the store's, by ID). */
+export async function containerSize(stateRoot: string, record: ContainerRecord, imageSizes: ReadonlyMap<string, number>): Promise<ContainerSize> {
   const rw = await treeSize(path.join(containerDir(stateRoot, record.id), 'upper')).catch(() => 0);
-  const image = record.image ? await store.image(record.image.id).catch(() => undefined) : undefined;
-  return { rw, rootFs: rw + (image?.size ?? 0) };
+  return { rw, rootFs: rw + (record.image ? (imageSizes.get(record.image.id) ?? 0) : 0) };
 }
 
 export interface ImageUsage {
@@ -34,6 +38,8 @@ export interface ImageUsage {
   containers: number;
   /** the bytes of its layers that another image stacks too */
   sharedSize: number;
+  /** each of its layers' bytes, bottom first */
+  layerSizes: number[];
 }
 
 export interface DiskUsage {
@@ -57,9 +63,11 @@ export async function diskUsage(stateRoot: string, store: ImageStore): Promise<D
       config: await imageConfig(store, record),
       containers: records.filter((r) => r.image?.id === record.id).length,
       sharedSize: record.chainIds.filter((c) => (users.get(c) ?? 0) > 1).reduce((n, c) => n + (sizes.get(c) ?? 0), 0),
+      layerSizes: record.chainIds.map((c) => sizes.get(c) ?? 0),
     });
   }
+  const byId = new Map(images.map((r) => [r.id, r.size]));
   const containers = [];
-  for (const record of records) containers.push({ record, size: await containerSize(stateRoot, record, store) });
+  for (const record of records) containers.push({ record, size: await containerSize(stateRoot, record, byId) });
   return { layersSize: [...sizes.values()].reduce((a, b) => a + b, 0), images: usage, containers };
 }

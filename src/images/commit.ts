@@ -18,82 +18,31 @@ import { type Change, CHANGE, containerChanges, isWhiteout, type OverlayLayers }
 import { HashingStream } from './digest.js';
 import { chainIds, type ContainerDefaults, type Descriptor, type ImageConfig, MEDIA_TYPES } from './manifest.js';
 import type { ImageRecord, ImageStore } from './store.js';
-import { packTar, xattrPax } from './tar.js';
+import { TreeTar } from './tree-tar.js';
 import { OPAQUE_MARKER, unpackLayer, WHITEOUT_PREFIX } from './unpack.js';
 
 /** The changes as an OCI layer tar, streamed: entries in walk order, names without a leading slash. */
 export function changesTar(changes: readonly Change[], layers: readonly OverlayLayers[], sys: Syscalls): Readable {
-  const pack = packTar();
   const upperOf = (p: string): string => {
     // the overlay whose mount point holds p, the deepest first
     const layer = [...layers].sort((a, b) => b.at.length - a.at.length).find((l) => l.at === '/' || p === l.at || p.startsWith(`${l.at}/`));
     if (!layer) throw new CorralError('ECOMMIT', `no overlay holds ${p}`);
     return path.join(layer.upper, layer.at === '/' ? p : p.slice(layer.at.length));
   };
-  const linked = new Map<string, string>();
-  void (async () => {
-    try {
-      for (const c of changes) {
-        const name = c.Path.replace(/^\//, '');
-        const file = upperOf(c.Path);
-        const st = await fs.lstat(file);
-        if (c.Kind === CHANGE.deleted && isWhiteout(st)) {
-          await entry(pack, { name: path.posix.join(path.posix.dirname(name), WHITEOUT_PREFIX + path.posix.basename(name)), type: 'file', mode: 0, mtime: st.mtime, size: 0 });
-          continue;
-        }
-        const common = { mode: st.mode & 0o7777, uid: st.uid, gid: st.gid, mtime: st.mtime, pax: xattrPax(keptXattrs(file, sys)) };
-        if (st.isDirectory()) {
-          await entry(pack, { ...common, name: `${name}/`, type: 'directory' });
-          if (c.Kind === CHANGE.deleted) await entry(pack, { name: `${name}/${OPAQUE_MARKER}`, type: 'file', mode: 0, mtime: st.mtime, size: 0 });
-        } else if (st.isSymbolicLink()) {
-          await entry(pack, { ...common, name, type: 'symlink', linkname: await fs.readlink(file) });
-        } else if (st.isFile()) {
-          const key = `${st.dev}:${st.ino}`;
-          const first = st.nlink > 1 ? linked.get(key) : undefined;
-          if (first !== undefined) {
-            await entry(pack, { ...common, name, type: 'link', linkname: first });
-          } else {
-            if (st.nlink > 1) linked.set(key, name);
-            await fileEntry(pack, { ...common, name, type: 'file', size: st.size }, file);
-          }
-        } else if (st.isCharacterDevice() || st.isBlockDevice() || st.isFIFO()) {
-          const type = st.isFIFO() ? 'fifo' : st.isBlockDevice() ? 'block-device' : 'character-device';
-          await entry(pack, { ...common, name, type, devmajor: Number(BigInt(st.rdev) >> 8n) & 0xfff, devminor: (st.rdev & 0xff) | ((st.rdev >> 12) & 0xfff00) });
-        }
-        // sockets are not part of a layer (as Docker's tar writer skips them)
+  const tar = new TreeTar(sys);
+  return tar.stream(async () => {
+    for (const c of changes) {
+      const name = c.Path.replace(/^\//, '');
+      const file = upperOf(c.Path);
+      const st = await fs.lstat(file);
+      if (c.Kind === CHANGE.deleted && isWhiteout(st)) {
+        await tar.empty({ name: path.posix.join(path.posix.dirname(name), WHITEOUT_PREFIX + path.posix.basename(name)), type: 'file', mode: 0, mtime: st.mtime, size: 0 });
+        continue;
       }
-      pack.finalize();
-    } catch (err) {
-      pack.destroy(err as Error);
+      await tar.add(name, file, st);
+      if (st.isDirectory() && c.Kind === CHANGE.deleted) await tar.empty({ name: `${name}/${OPAQUE_MARKER}`, type: 'file', mode: 0, mtime: st.mtime, size: 0 });
     }
-  })();
-  return pack as unknown as Readable;
-}
-
-type PackEntry = Parameters<ReturnType<typeof packTar>['entry']>[0];
-
-/** An entry without a body (a directory, a link, a device, a whiteout): an empty one given, as a
- * file entry given none waits for its body to be written to it. */
-function entry(pack: ReturnType<typeof packTar>, header: PackEntry): Promise<void> {
-  return new Promise((resolve, reject) => pack.entry(header, Buffer.alloc(0), (err) => (err ? reject(err) : resolve())));
-}
-
-async function fileEntry(pack: ReturnType<typeof packTar>, header: PackEntry, file: string): Promise<void> {
-  await new Promise<void>((resolve, reject) => {
-    const sink = pack.entry(header, (err) => (err ? reject(err) : resolve()));
-    pipeline(createReadStream(file), sink as unknown as NodeJS.WritableStream).catch(reject);
   });
-}
-
-/** A file's xattrs for a layer or an export: every one but overlayfs' own. */
-export function keptXattrs(file: string, sys: Syscalls): Map<string, Buffer> {
-  const out = new Map<string, Buffer>();
-  for (const name of sys.llistxattr(file)) {
-    if (name.startsWith('trusted.overlay.')) continue;
-    const value = sys.lgetxattr(file, name);
-    if (value !== undefined) out.set(name, value);
-  }
-  return out;
 }
 
 export interface CommitRequest {
